@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Compile the service (tsc → dist/) and bundle the browser page (esbuild → dist/web/static/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -p tsconfig.json
+if [ -f src/browser/main.ts ]; then
+  npx esbuild src/browser/main.ts --bundle --platform=browser --format=esm --target=es2022 \
+    --outfile=dist/web/static/app.js --log-level=warning
+fi
+if [ -d src/web/static ]; then
+  mkdir -p dist/web/static && cp -r src/web/static/. dist/web/static/
+fi

@@ -1,0 +1,26 @@
+// The D-Bus contract (ARCHITECTURE §3, compatible with OpenBMC): shared by the daemon that
+// serves it and the web frontend that calls it.
+
+export const BUS_NAME = 'xyz.openbmc_project.VirtualMedia';
+export const ROOT_PATH = '/xyz/openbmc_project/VirtualMedia';
+
+export const IFACE = {
+  mountPoint: 'xyz.openbmc_project.VirtualMedia.MountPoint',
+  process: 'xyz.openbmc_project.VirtualMedia.Process',
+  proxy: 'xyz.openbmc_project.VirtualMedia.Proxy',
+  legacy: 'xyz.openbmc_project.VirtualMedia.Legacy',
+  stats: 'xyz.openbmc_project.VirtualMedia.Stats',
+  objectManager: 'org.freedesktop.DBus.ObjectManager',
+  properties: 'org.freedesktop.DBus.Properties',
+} as const;
+
+export type SlotModeName = 'Proxy' | 'Legacy';
+
+export function slotPath(mode: SlotModeName, slot: string): string {
+  return `${ROOT_PATH}/${mode}/${slot}`;
+}
+
+/** sd-bus maps errno N to the error name System.Error.<NAME>; bmcweb and busctl users expect it. */
+export function errnoErrorName(errno: string): string {
+  return `System.Error.${errno}`;
+}

@@ -1,0 +1,26 @@
+// Errors of a mount point carry an errno: it is what Completion(i) reports and what names the
+// D-Bus error (System.Error.<NAME>, as sd-bus maps errnos), so every layer speaks one vocabulary.
+import { constants } from 'node:os';
+
+export type ErrnoName =
+  | 'EPERM' | 'ENOENT' | 'EIO' | 'EBADF' | 'EACCES' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL'
+  | 'ENOSPC' | 'EROFS' | 'EPIPE' | 'ENOTSUP' | 'ECONNREFUSED' | 'ECONNRESET' | 'ECANCELED'
+  | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EKEYREJECTED' | 'ENOMEDIUM' | 'EPROTO'
+  | 'ENXIO' | 'E2BIG' | 'ENOEXEC' | 'ESPIPE' | 'ESRCH';
+
+export function errnoNumber(name: ErrnoName): number {
+  const n = (constants.errno as Record<string, number>)[name];
+  if (n === undefined) throw new Error(`unknown errno ${name}`);
+  return n;
+}
+
+/** A failure with the errno a client sees and a message a person understands. */
+export class MountError extends Error {
+  constructor(readonly errno: ErrnoName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MountError';
+  }
+  get code(): number {
+    return errnoNumber(this.errno);
+  }
+}

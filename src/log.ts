@@ -1,0 +1,15 @@
+// One logger for the whole service: JSON lines by default (journald, log shippers), pretty
+// output when a person watches a terminal. Secrets never reach it: callers log names, not values.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(name: string, level = process.env.VMEDIA_LOG_LEVEL ?? 'info'): Logger {
+  const pretty = process.stderr.isTTY && process.env.VMEDIA_LOG_FORMAT !== 'json';
+  return pino({
+    name,
+    level,
+    redact: { paths: ['password', '*.password', 'credentials', '*.credentials'], censor: '[secret]' },
+    transport: pretty ? { target: 'pino-pretty', options: { destination: 2 } } : undefined,
+  }, pretty ? undefined : pino.destination(2));
+}
