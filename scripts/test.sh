@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npx tsc -p tsconfig.test.json
-
 if [ $# -gt 0 ]; then
+  # while developing one part: only these files, no typecheck of parts others are editing
   exec node --import tsx --test --test-concurrency=2 "$@"
 fi
+
+npx tsc -p tsconfig.test.json
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/vm/*' | sort)
 [ ${#files[@]} -gt 0 ] || { echo "test: no test files found" >&2; exit 1; }

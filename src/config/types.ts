@@ -1,4 +1,5 @@
 // The daemon's configuration after loading and validation (src/config/load.ts): the JSON of
+import type { SourcesConfig } from '../sources/config.js';
 // /etc/virtual-media.json (OpenBMC's keys plus ours, ARCHITECTURE §5) with defaults applied.
 
 export type HostBackendName = 'kernel' | 'export';
@@ -44,5 +45,7 @@ export interface ServiceConfig {
   configfsRoot: string;
   /** Where the daemon keeps per-slot runtime state (credential files, CIFS/NFS mounts). */
   runtimeDir: string;
+  /** The `Sources` block: how Legacy images are fetched (owned by src/sources). */
+  sources: SourcesConfig;
   slots: SlotConfig[];
 }
