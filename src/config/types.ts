@@ -1,6 +1,6 @@
 // The daemon's configuration after loading and validation (src/config/load.ts): the JSON of
-import type { SourcesConfig } from '../sources/config.js';
 // /etc/virtual-media.json (OpenBMC's keys plus ours, ARCHITECTURE §5) with defaults applied.
+import type { SourcesConfig } from '../sources/config.js';
 
 export type HostBackendName = 'kernel' | 'export';
 export type MediaType = 'CD' | 'USBStick';

@@ -1,7 +1,6 @@
 // The `Sources` block of the config: how Legacy images are fetched (filters, redirects, ...).
 // The config loader (src/config) embeds this schema and calls normalizeSourcesConfig.
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface SourcesConfig {}
 
 export const sourcesConfigSchema = {
