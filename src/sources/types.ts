@@ -33,4 +33,6 @@ export interface SourceProvider {
    * cleaning up. `onExit` is called at most once, after start resolved, if the source dies.
    */
   start(req: SourceRequest, onExit: (err: MountError) => void): Promise<RunningSource>;
+  /** Stops background work (trust store watcher); running sources are stopped first by the caller. */
+  close(): Promise<void>;
 }
