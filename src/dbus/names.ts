@@ -10,6 +10,9 @@ export const IFACE = {
   proxy: 'xyz.openbmc_project.VirtualMedia.Proxy',
   legacy: 'xyz.openbmc_project.VirtualMedia.Legacy',
   stats: 'xyz.openbmc_project.VirtualMedia.Stats',
+  /** Ours, on Legacy slots: property `Schemes` (as), the URL schemes the daemon can serve now,
+   *  so Redfish advertises exactly those (TransferProtocolType@Redfish.AllowableValues). */
+  sources: 'xyz.openbmc_project.VirtualMedia.Sources',
   objectManager: 'org.freedesktop.DBus.ObjectManager',
   properties: 'org.freedesktop.DBus.Properties',
 } as const;
