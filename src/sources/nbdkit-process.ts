@@ -1,0 +1,115 @@
+// One nbdkit server process on a Unix socket: spawn it in the foreground (so we own its life),
+// wait until it listens, keep its stderr (the cause of most failures is only written there),
+// and stop it leaving no socket or pid file behind.
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { MountError } from '../errno.js';
+
+export interface NbdkitLaunch {
+  /** Everything after the common options: [--filter=..., plugin, key=value...]. */
+  args: string[];
+  socket: string;
+  /** Pid file path; its appearance tells that nbdkit listens (nbdkit writes it after binding). */
+  pidFile: string;
+  readOnly: boolean;
+  /** Bytes written to nbdkit's stdin then closed (e.g. a password for `password=-`). */
+  stdin?: Uint8Array;
+  /** How long nbdkit may take to start listening. */
+  startTimeoutMs?: number;
+}
+
+export interface NbdkitExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface NbdkitProcess {
+  readonly pid: number;
+  /** Everything nbdkit wrote to stderr so far (its error messages). */
+  stderr(): string;
+  /** Resolves once, when the process has exited. */
+  readonly exited: Promise<NbdkitExit>;
+  /** SIGTERM, then SIGKILL after 2 s; removes the socket and pid file. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const NBDKIT = process.env.VMEDIA_NBDKIT ?? 'nbdkit';
+const STDERR_KEEP = 64 * 1024;
+const KILL_AFTER_MS = 2000;
+
+export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> {
+  await Promise.all([rm(launch.socket, { force: true }), rm(launch.pidFile, { force: true })]);
+  const argv = [
+    '--foreground', '--exit-with-parent', '--newstyle',
+    '--unix', launch.socket, '--pidfile', launch.pidFile,
+    ...(launch.readOnly ? ['--readonly'] : []),
+    ...launch.args,
+  ];
+  const child = spawn(NBDKIT, argv, { stdio: [launch.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
+  });
+  const exited = new Promise<NbdkitExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  if (launch.stdin && child.stdin) {
+    child.stdin.on('error', () => { /* nbdkit died before reading; its exit is reported below */ });
+    child.stdin.end(launch.stdin);
+  }
+
+  const cleanup = async () => {
+    await Promise.all([rm(launch.socket, { force: true }), rm(launch.pidFile, { force: true })]);
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      await cleanup();
+    })();
+    return stopping;
+  };
+
+  const outcome = await Promise.race([
+    waitForPidFile(launch.pidFile, launch.startTimeoutMs ?? 10_000).then(() => 'listening' as const),
+    exited.then((e) => e),
+    spawnError.then((e) => e),
+  ]);
+  if (outcome === 'listening') {
+    return { pid: child.pid!, stderr: () => stderr, exited, stop };
+  }
+  await stop();
+  if (outcome instanceof Error) {
+    throw new MountError('ECANCELED', `cannot run ${NBDKIT}: ${outcome.message}`, { cause: outcome });
+  }
+  throw new NbdkitStartError(stderr, outcome);
+}
+
+/** nbdkit exited before listening: the caller maps its stderr to a cause. */
+export class NbdkitStartError extends Error {
+  constructor(readonly stderr: string, readonly exit: NbdkitExit) {
+    super(`nbdkit exited (${exit.signal ?? exit.code}) before listening: ${lastLine(stderr)}`);
+    this.name = 'NbdkitStartError';
+  }
+}
+
+export function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1] ?? '';
+}
+
+async function waitForPidFile(pidFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    const text = await readFile(pidFile, 'utf8').catch(() => '');
+    if (/^\d+\n/.test(text)) return;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  throw new MountError('ETIMEDOUT', `nbdkit did not start listening within ${timeoutMs} ms`);
+}
