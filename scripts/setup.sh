@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_pkgs=(nbdkit nbd-client dbus openssl curl xz-utils ca-certificates cifs-utils nfs-common)
-test_pkgs=(libnbd-bin qemu-utils socat python3-sushy python3-dbus python3-websockify chromium
+test_pkgs=(libnbd-bin python3-libnbd qemu-utils socat python3-sushy python3-dbus python3-websockify chromium
            qemu-system-x86 linux-image-amd64 busybox-static kmod cpio udev systemd
            samba nfs-kernel-server)
 

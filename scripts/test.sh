@@ -11,6 +11,7 @@ if [ $# -gt 0 ]; then
 fi
 
 npx tsc -p tsconfig.test.json
+npx tsc -p src/browser/tsconfig.json
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/vm/*' | sort)
 [ ${#files[@]} -gt 0 ] || { echo "test: no test files found" >&2; exit 1; }

@@ -8,8 +8,11 @@ export type ErrnoName =
   | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EKEYREJECTED' | 'ENOMEDIUM' | 'EPROTO'
   | 'ENXIO' | 'E2BIG' | 'ENOEXEC' | 'ESPIPE' | 'ESRCH';
 
+// Linux errnos that Node's os.constants.errno does not list (values from asm-generic/errno.h).
+const NOT_IN_NODE: Partial<Record<ErrnoName, number>> = { ENOMEDIUM: 123, EKEYREJECTED: 129 };
+
 export function errnoNumber(name: ErrnoName): number {
-  const n = (constants.errno as Record<string, number>)[name];
+  const n = (constants.errno as Record<string, number>)[name] ?? NOT_IN_NODE[name];
   if (n === undefined) throw new Error(`unknown errno ${name}`);
   return n;
 }

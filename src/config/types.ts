@@ -18,6 +18,8 @@ export interface SlotConfig {
   unixSocket: string;
   /** Seconds: nbd-client timeout; the Completion timer is Timeout + 5 s. */
   timeout: number;
+  /** BlockSize of OpenBMC's config: the block size nbd-client gives the kernel (-b). */
+  blockSize?: number;
   mediaType: MediaType;
   /** Export backend: where the slot's image is re-served as an NBD export. */
   exportSocket?: string;

@@ -3,6 +3,7 @@
 // and stop it leaving no socket or pid file behind.
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { MountError } from '../errno.js';
 
 export interface NbdkitLaunch {
@@ -12,8 +13,13 @@ export interface NbdkitLaunch {
   /** Pid file path; its appearance tells that nbdkit listens (nbdkit writes it after binding). */
   pidFile: string;
   readOnly: boolean;
-  /** Bytes written to nbdkit's stdin then closed (e.g. a password for `password=-`). */
-  stdin?: Uint8Array;
+  /** Bytes written to nbdkit's fd 3, then closed: how a password reaches it (`password=-3`)
+   *  without touching argv, the environment or the disk. Zeroed once written. */
+  secretOnFd3?: Uint8Array;
+  /** Added to nbdkit's environment (e.g. TMPDIR for the cache and overlay files). */
+  env?: Record<string, string>;
+  /** Each complete line nbdkit writes to stderr (errors while serving). */
+  onStderrLine?: (line: string) => void;
   /** How long nbdkit may take to start listening. */
   startTimeoutMs?: number;
 }
@@ -45,18 +51,29 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
     ...(launch.readOnly ? ['--readonly'] : []),
     ...launch.args,
   ];
-  const child = spawn(NBDKIT, argv, { stdio: [launch.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
+  const child = spawn(NBDKIT, argv, {
+    stdio: ['ignore', 'ignore', 'pipe', launch.secretOnFd3 ? 'pipe' : 'ignore'],
+    env: { ...process.env, ...launch.env },
   });
+  let stderr = '';
+  let partial = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stderr = (stderr + text).slice(-STDERR_KEEP);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') launch.onStderrLine?.(line);
+  });
+  // 'close', not 'exit': by then stderr is read to the end, so the cause of a failure is in it
   const exited = new Promise<NbdkitExit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  if (launch.stdin && child.stdin) {
-    child.stdin.on('error', () => { /* nbdkit died before reading; its exit is reported below */ });
-    child.stdin.end(launch.stdin);
+  const secretPipe = child.stdio[3] as Writable | null;
+  if (launch.secretOnFd3 && secretPipe) {
+    const secret = launch.secretOnFd3;
+    secretPipe.on('error', () => { /* nbdkit died before reading; its exit is reported below */ });
+    secretPipe.end(secret, () => secret.fill(0));
   }
 
   const cleanup = async () => {
@@ -65,9 +82,12 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      if (child.pid !== undefined) {
+        let timer: NodeJS.Timeout | undefined;
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+        }
         await exited;
         clearTimeout(timer);
       }
@@ -77,7 +97,7 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   };
 
   const outcome = await Promise.race([
-    waitForPidFile(launch.pidFile, launch.startTimeoutMs ?? 10_000).then(() => 'listening' as const),
+    waitForPidFile(launch.pidFile, launch.startTimeoutMs ?? 10_000).then(() => 'listening' as const, (e: Error) => e),
     exited.then((e) => e),
     spawnError.then((e) => e),
   ]);
@@ -85,6 +105,7 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
     return { pid: child.pid!, stderr: () => stderr, exited, stop };
   }
   await stop();
+  if (outcome instanceof MountError) throw outcome;
   if (outcome instanceof Error) {
     throw new MountError('ECANCELED', `cannot run ${NBDKIT}: ${outcome.message}`, { cause: outcome });
   }

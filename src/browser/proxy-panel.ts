@@ -1,0 +1,141 @@
+// A Proxy slot's controls: pick a local file and serve it to the BMC from this page (the BMC
+// reads it over the WebSocket bridge as an NBD disk), with live figures and a Stop button.
+import type { Api } from './api.js';
+import { el, uniqueId } from './dom.js';
+import { formatBytes, formatRate } from './format.js';
+import type { Notice, NoticeKind } from './notice.js';
+import { ProxySession, type SessionFigures } from './proxy-session.js';
+import type { Slot } from './slots.js';
+import type { EndedMessage } from './worker-protocol.js';
+
+const NORMAL_CLOSURE = 1000;
+
+/** Why the connection ended, in words, including the bridge's close reason (e.g. slot busy). */
+export function describeEnd(end: EndedMessage, endpoint: string): { kind: NoticeKind; text: string } {
+  const served = `${formatBytes(end.bytesRead)} served`;
+  const reason = end.reason ? `: ${end.reason}` : '';
+  if (end.error) return { kind: 'error', text: `Stopped on an error: ${end.error} (${served}).` };
+  if (!end.opened) {
+    const why = end.reason || 'not logged in, not allowed, or the BMC is unreachable';
+    return { kind: 'error', text: `The BMC refused the connection to ${endpoint}: ${why}.` };
+  }
+  if (end.stopped) return { kind: 'success', text: `Stopped; the media was ejected (${served}).` };
+  if (end.code === NORMAL_CLOSURE) return { kind: 'info', text: `The BMC ejected the media${reason} (${served}).` };
+  return { kind: 'error', text: `The BMC closed the connection (code ${end.code}${reason}); ${served}.` };
+}
+
+export interface ProxyPanelHost {
+  api: Api;
+  notice: Notice;
+  /** Re-read the slots from Redfish (after every change). */
+  refresh(): void;
+}
+
+export class ProxyPanel {
+  readonly root = el('div', { class: 'panel' });
+  private readonly fileInput: HTMLInputElement;
+  private readonly writable: HTMLInputElement;
+  private readonly mountButton = el('button', { type: 'submit', class: 'primary', disabled: true }, 'Mount');
+  private readonly form: HTMLFormElement;
+  private readonly serving = el('div', { class: 'serving', hidden: true });
+  private readonly state = el('p', { class: 'serving-state', role: 'status' });
+  private readonly served = el('dd', { class: 'bytes-served' }, '0 B');
+  private readonly rate = el('dd', { class: 'throughput' }, formatRate(0));
+  private readonly stopButton = el('button', { type: 'button', class: 'danger' }, 'Stop');
+  private session: ProxySession | undefined;
+  /** The BMC has read from the current session (the slot is in use). */
+  private reading = false;
+  private slot: Slot;
+
+  constructor(slot: Slot, private readonly host: ProxyPanelHost) {
+    this.slot = slot;
+    const fileId = uniqueId('file');
+    const rwId = uniqueId('writable');
+    const hintId = uniqueId('hint');
+    this.fileInput = el('input', { id: fileId, type: 'file', class: 'file' });
+    this.writable = el('input', { id: rwId, type: 'checkbox', 'aria-describedby': hintId });
+    this.form = el('form', { class: 'proxy-form' },
+      el('label', { for: fileId }, 'Image file on this computer'), this.fileInput,
+      el('div', { class: 'check' }, this.writable, el('label', { for: rwId }, 'Writable')),
+      el('p', { id: hintId, class: 'hint' }, 'Writes from the host are kept in this tab’s memory and discarded on Stop; your file is never changed.'),
+      this.mountButton);
+    this.serving.append(
+      el('p', { class: 'serving-file' }), this.state,
+      el('dl', { class: 'figures' }, el('dt', {}, 'Served'), this.served, el('dt', {}, 'Throughput'), this.rate),
+      this.stopButton);
+    this.root.append(this.form, this.serving);
+
+    this.fileInput.addEventListener('change', () => { this.mountButton.disabled = !this.fileInput.files?.length; });
+    this.form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.start();
+    });
+    this.stopButton.addEventListener('click', () => {
+      this.stopButton.disabled = true;
+      this.state.textContent = 'Stopping…';
+      this.session?.stop();
+    });
+    this.update(slot);
+  }
+
+  /** True while this page serves a file to the slot. */
+  get active(): boolean {
+    return this.session?.running ?? false;
+  }
+
+  /** The local file being served, to show as the slot's image. */
+  get fileName(): string | undefined {
+    return this.active ? this.session?.file.name : undefined;
+  }
+
+  stop(): void {
+    this.session?.stop();
+  }
+
+  update(slot: Slot): void {
+    this.slot = slot;
+    this.form.hidden = this.active || slot.inserted;
+    this.serving.hidden = !this.active;
+  }
+
+  private start(): void {
+    const file = this.fileInput.files?.[0];
+    const endpoint = this.slot.webSocketEndpoint;
+    if (!file || !endpoint || this.active) return;
+    const { notice } = this.host;
+    notice.clear();
+    this.serving.querySelector('.serving-file')!.textContent =
+      `${file.name} (${formatBytes(file.size)}, ${this.writable.checked ? 'writable' : 'read-only'})`;
+    this.state.textContent = `Connecting to ${endpoint}…`;
+    this.stopButton.disabled = false;
+    this.reading = false;
+    this.showFigures({ bytesRead: 0, bytesWritten: 0, rate: 0 });
+    this.session = new ProxySession(file, this.writable.checked, endpoint, this.host.api.xsrfToken, {
+      opened: () => {
+        this.state.textContent = 'Connected: the BMC is mounting the image.';
+        this.host.refresh();
+      },
+      figures: (f) => {
+        if (f.bytesRead > 0 && !this.reading) {
+          this.reading = true;
+          this.state.textContent = 'Serving: the host can use the image.';
+          this.host.refresh();
+        }
+        this.showFigures(f);
+      },
+      ended: (end) => {
+        const { kind, text } = describeEnd(end, endpoint);
+        notice.show(kind, text);
+        this.update(this.slot);
+        this.host.refresh();
+      },
+    });
+    this.update(this.slot);
+  }
+
+  private showFigures(f: SessionFigures): void {
+    const written = f.bytesWritten > 0 ? ` read, ${formatBytes(f.bytesWritten)} written` : '';
+    this.served.textContent = `${formatBytes(f.bytesRead)}${written}`;
+    this.rate.textContent = formatRate(f.rate);
+  }
+}

@@ -1,0 +1,69 @@
+// The page's side of a Proxy slot: an NBD server for one local file, over the WebSocket to the
+// BMC's bridge. The BMC is the NBD client; every read it makes is answered from the file.
+import type { BlockBackend } from '../nbd/backend.js';
+import { NbdServer } from '../nbd/server.js';
+import type { TransferCounters } from '../nbd/server-transmission.js';
+import { webSocketStream, type WebSocketLike } from '../nbd/websocket-stream.js';
+import { blobBackend, type BlobLike } from './blob-backend.js';
+import { overlayBackend } from './overlay-backend.js';
+
+/** Most bytes a writable session keeps in memory before writes fail with ENOSPC. */
+export const OVERLAY_MAX_BYTES = 256 * 1024 * 1024;
+
+export interface ServeFileOptions {
+  file: BlobLike;
+  /** Let the BMC write; writes stay in memory (see overlay-backend), never reach the file. */
+  writable: boolean;
+  /** Called once the WebSocket is open (the bridge accepted us). */
+  onOpen?: () => void;
+  /** A connection that broke on a protocol or backend error (not a plain close). */
+  onError?: (err: Error) => void;
+}
+
+/** How the WebSocket ended, as the server or network reported it. */
+export interface SocketEnd {
+  code: number;
+  reason: string;
+  /** false when the connection was never established (refused at upgrade, unreachable). */
+  opened: boolean;
+  /** true when stop() closed it (the user's Stop), not the BMC or the network. */
+  stopped: boolean;
+}
+
+export interface FileSession {
+  /** Payload bytes the BMC has read and written so far. */
+  readonly counters: Readonly<TransferCounters>;
+  /** Resolves when the WebSocket has closed, for whatever reason. */
+  readonly ended: Promise<SocketEnd>;
+  /** Close the WebSocket; the bridge then unmounts the slot (eject). */
+  stop(): void;
+}
+
+export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSession {
+  const base = blobBackend(opts.file);
+  const backend: BlockBackend = opts.writable ? overlayBackend(base, { maxBytes: OVERLAY_MAX_BYTES }) : base;
+  // any export name the BMC asks for is this file: the slot has exactly one image
+  const server = new NbdServer({ exports: () => backend, onError: opts.onError });
+  const stream = webSocketStream(ws);
+  let opened = false;
+  let stopped = false;
+  const ended = new Promise<SocketEnd>((resolve) => {
+    ws.addEventListener('close', (ev) => {
+      const { code, reason } = ev as { code?: number; reason?: string };
+      resolve({ code: code ?? 1006, reason: reason ?? '', opened, stopped });
+    });
+  });
+  ws.addEventListener('open', () => {
+    opened = true;
+    opts.onOpen?.();
+  });
+  void server.serve(stream);
+  return {
+    counters: server.counters,
+    ended,
+    stop: () => {
+      stopped = true;
+      ws.close(1000, 'stopped by the user');
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// Worker entry: serves one file to one Proxy slot, off the page's main thread, so the UI stays
+// responsive while the BMC reads at full speed.
+import { serveFile, type FileSession } from './serve-file.js';
+import { STATS_INTERVAL_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let session: FileSession | undefined;
+let failure: string | undefined;
+
+function post(msg: FromWorker): void {
+  self.postMessage(msg);
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  if (msg.type === 'stop') {
+    session?.stop();
+    return;
+  }
+  if (session) return; // one file per worker
+  const ws = new WebSocket(msg.url, [msg.xsrfToken]);
+  const current = serveFile(ws, {
+    file: msg.file,
+    writable: msg.writable,
+    onOpen: () => post({ type: 'opened' }),
+    onError: (err) => { failure = err.message; },
+  });
+  session = current;
+  const report = () => post({ type: 'stats', ...current.counters });
+  const timer = setInterval(report, STATS_INTERVAL_MS);
+  void current.ended.then((end) => {
+    clearInterval(timer);
+    post({ type: 'ended', ...end, error: failure, ...current.counters });
+  });
+};

@@ -1,0 +1,100 @@
+// `vmedia start` (what `npm start` runs): a private dbus-daemon in the runtime dir, then the
+// service's processes as children; Ctrl-C / SIGTERM stops them all and leaves nothing behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CommandModule } from 'yargs';
+import { BUS_NAME, ROOT_PATH, slotPath } from '../dbus/names.js';
+import { startPrivateBus } from '../dbus/private-bus.js';
+import { waitForBusName } from '../dbus/wait-name.js';
+
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Child {
+  name: string;
+  /** Arguments of the vmedia command this child runs. */
+  args: string[];
+  /** Resolves when the child is ready to be used. */
+  ready(busAddress: string, exited: Promise<unknown>): Promise<void>;
+}
+
+function children(runtimeDir: string, busAddress: string): Child[] {
+  return [
+    {
+      name: 'daemon',
+      args: ['daemon', '--config', path.join(CHECKOUT, 'config/dev.json'), '--bus', busAddress, '--runtime-dir', runtimeDir],
+      ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
+    },
+  ];
+}
+
+/** Runs `vmedia ARGS` the way this process was run (from dist/, or from source under tsx). */
+function spawnVmedia(args: string[]): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit' });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+async function runStart(): Promise<void> {
+  const runtimeDir = path.resolve(process.env.VMEDIA_RUNTIME_DIR ?? path.join(CHECKOUT, 'run'));
+  mkdirSync(runtimeDir, { recursive: true });
+  const bus = await startPrivateBus(path.join(runtimeDir, 'bus.sock'));
+  const running: { name: string; process: ChildProcess; exited: Promise<number | null> }[] = [];
+
+  let stopping = false;
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    // reverse start order: the frontend goes before the daemon it talks to
+    for (const child of [...running].reverse()) {
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGTERM');
+      await child.exited;
+    }
+    await bus.stop();
+    process.exitCode = exitCode;
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    for (const child of children(runtimeDir, bus.address)) {
+      const proc = spawnVmedia(child.args);
+      const exited = exitOf(proc);
+      running.push({ name: child.name, process: proc, exited });
+      void exited.then((code) => {
+        if (stopping) return;
+        process.stderr.write(`vmedia start: ${child.name} exited (${code}); stopping everything\n`);
+        void stopAll(1);
+      });
+      await child.ready(bus.address, exited);
+    }
+  } catch (err) {
+    process.stderr.write(`vmedia start: ${(err as Error).message}\n`);
+    await stopAll(1);
+    return;
+  }
+  const busctl = `busctl --address=${bus.address}`;
+  process.stdout.write([
+    '',
+    `vmedia is running (runtime dir ${runtimeDir})`,
+    `  D-Bus:  ${bus.address}  (${BUS_NAME})`,
+    '  try:',
+    `    ${busctl} tree ${BUS_NAME}`,
+    `    ${busctl} introspect ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')}`,
+    `    ${busctl} call ${BUS_NAME} ${ROOT_PATH} org.freedesktop.DBus.ObjectManager GetManagedObjects`,
+    `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://127.0.0.1/image.iso false i -1`,
+    `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_2.sock')}'   # once mounted`,
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n'));
+}
+
+export const startCommand: CommandModule = {
+  command: 'start',
+  describe: 'run the whole service on this machine: private D-Bus bus, daemon (export backend)',
+  handler: () => runStart(),
+};

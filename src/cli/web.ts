@@ -1,0 +1,76 @@
+// `vmedia web`: the HTTPS frontend (Redfish, cookie login, the page, the WebSocket NBD bridge).
+// Prints where it listens, the admin user and where its password is (never the password).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CommandModule } from 'yargs';
+import { createLogger } from '../log.js';
+import { startWebServer } from '../web/server.js';
+
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface WebArgs {
+  bus: string;
+  listen: string;
+  cert?: string;
+  key?: string;
+  users?: string;
+  truststore?: string;
+  'runtime-dir'?: string;
+  static: string;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Error(`--listen ${listen}: expected HOST:PORT, e.g. 127.0.0.1:8443`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+async function runWeb(args: WebArgs): Promise<void> {
+  const log = createLogger('vmedia-web');
+  let listen: { host: string; port: number };
+  try {
+    listen = parseListen(args.listen);
+  } catch (err) {
+    process.stderr.write(`vmedia web: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const runtimeDir = path.resolve(args['runtime-dir'] ?? process.env.VMEDIA_RUNTIME_DIR ?? path.join(CHECKOUT, 'run'));
+  const web = await startWebServer({
+    bus: args.bus, ...listen, runtimeDir, log,
+    ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}),
+    ...(args.users ? { usersFile: args.users } : {}), ...(args.truststore ? { trustStore: args.truststore } : {}),
+    staticDir: args.static,
+  });
+  const lines = [`vmedia web listening on ${web.url}`, `  certificate: ${web.certPath}`];
+  if (web.defaultAdmin) lines.push(`  user: ${web.defaultAdmin.user}, password from ${web.defaultAdmin.passwordSource}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    web.close().then(() => log.info('stopped'), (err: Error) => {
+      log.error({ err: err.message }, 'stop failed');
+      process.exitCode = 1;
+    });
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export const webCommand: CommandModule<object, WebArgs> = {
+  command: 'web',
+  describe: 'serve Redfish VirtualMedia, the page and the WebSocket NBD bridge over HTTPS',
+  builder: (y) => y
+    .option('bus', { type: 'string', default: 'system', describe: 'the daemon\'s bus: system, session or a D-Bus address' })
+    .option('listen', { type: 'string', default: '127.0.0.1:8443', describe: 'HOST:PORT (port 0 picks a free one)' })
+    .option('cert', { type: 'string', describe: 'TLS certificate (PEM); default: self-signed, kept in the runtime dir' })
+    .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
+    .option('users', { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' })
+    .option('truststore', { type: 'string', describe: 'directory for CA PEMs added via Redfish (the daemon\'s TrustStore)' })
+    .option('runtime-dir', { type: 'string', describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)' })
+    .option('static', { type: 'string', default: path.join(CHECKOUT, 'dist/web/static'), describe: 'the page to serve at /' }),
+  handler: (args) => runWeb(args),
+};

@@ -1,0 +1,70 @@
+// Publishes the mount points on the bus as xyz.openbmc_project.VirtualMedia: the ObjectManager
+// at the root, one object per slot, the Legacy Mount(sbh) call form, then the bus name.
+import dbus from 'dbus-next';
+import type { Logger } from '../log.js';
+import type { MountPoint } from '../mountpoint/mount-point.js';
+import type { SourceProvider } from '../sources/types.js';
+import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from './names.js';
+import { ObjectManagerInterface } from './object-manager.js';
+import { slotInterfaces, type LegacyInterface } from './slot-interfaces.js';
+
+export interface PublishedService {
+  /** Releases the bus name and removes the objects (InterfacesRemoved). */
+  unpublish(): Promise<void>;
+}
+
+export async function publishVirtualMedia(
+  bus: dbus.MessageBus, mountPoints: readonly MountPoint[], sources: SourceProvider, log: Logger,
+): Promise<PublishedService> {
+  const manager = new ObjectManagerInterface();
+  bus.export(ROOT_PATH, manager);
+  const exported: { path: string; ifaces: dbus.interface.Interface[] }[] = [];
+  const legacyByPath = new Map<string, LegacyInterface>();
+  for (const mp of mountPoints) {
+    const path = slotPath(mp.slot.mode === 'proxy' ? 'Proxy' : 'Legacy', mp.slot.name);
+    const { all, legacy } = slotInterfaces(mp, sources);
+    for (const iface of all) bus.export(path, iface);
+    if (legacy) legacyByPath.set(path, legacy);
+    manager.add(path, all);
+    exported.push({ path, ifaces: all });
+  }
+  const mountSbh = legacyMountSbhHandler(bus, legacyByPath);
+  bus.addMethodHandler(mountSbh);
+
+  const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+  if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
+    throw new Error(`the bus name ${BUS_NAME} is owned by another process`);
+  }
+  log.info({ name: BUS_NAME, slots: exported.map((e) => e.path) }, 'bus name owned');
+
+  return {
+    async unpublish() {
+      await bus.releaseName(BUS_NAME).catch(() => undefined);
+      bus.removeMethodHandler(mountSbh);
+      for (const { path, ifaces } of exported) {
+        manager.remove(path);
+        for (const iface of ifaces) bus.unexport(path, iface);
+      }
+      bus.unexport(ROOT_PATH, manager);
+    },
+  };
+}
+
+/**
+ * D-Bus introspection shows one signature per member (Mount sbv, as phosphor-dbus-interfaces
+ * defines it); newer bmcweb calls Mount(s, b, h). dbus-next dispatches by exact signature, so
+ * that form is taken here, before signature dispatch.
+ */
+function legacyMountSbhHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
+  return (msg: dbus.Message): boolean => {
+    if (msg.interface !== IFACE.legacy || msg.member !== 'Mount' || msg.signature !== 'sbh') return false;
+    const legacy = legacyByPath.get(msg.path);
+    if (!legacy) return false;
+    const [url, rw, fd] = msg.body as [string, boolean, number];
+    legacy.mountWithCredentialsFd(url, rw, fd).then(
+      (accepted) => bus.send(dbus.Message.newMethodReturn(msg, 'b', [accepted])),
+      (err: dbus.DBusError) => bus.send(dbus.Message.newError(msg as unknown as string, err.type, err.text)),
+    );
+    return true;
+  };
+}

@@ -1,0 +1,93 @@
+// One kernel NBD device (/dev/nbdN): connecting it to a slot socket with nbd-client, its size
+// and IO counters from sysfs, and disconnecting it. Roots are parameters so tests can use a
+// temporary tree laid out like /sys and /dev.
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MountError } from '../../errno.js';
+import type { NbdClientConfig } from '../../config/types.js';
+import type { HostStats } from '../types.js';
+import type { ProcessRunner, RunningProcess } from './process-runner.js';
+
+/** nbd-client flags after the device when the config names none: stay in the foreground
+ *  (-n) and use the ioctl interface (-L), so the process lives exactly as long as the link. */
+export const DEFAULT_NBD_CLIENT_ARGS: readonly string[] = ['-n', '-L'];
+
+const SECTOR = 512;
+
+export interface NbdDevice {
+  /** Kernel name, e.g. "nbd0". */
+  readonly name: string;
+  /** Device node, e.g. "/dev/nbd0". */
+  readonly path: string;
+  /** False when the kernel has no such device (nbd module not loaded, nbds_max too low). */
+  exists(): boolean;
+  /** Bytes; 0 while not connected. */
+  size(): Promise<number>;
+  /** Cumulative bytes the block layer has read/written on this device. */
+  stats(): HostStats;
+  /** Pid of the process that configured the device, or undefined when it is free. */
+  owner(): Promise<number | undefined>;
+  /** Starts nbd-client for `socket`; it keeps running while the link is up (ioctl mode). */
+  connect(socket: string, timeoutSeconds: number): Promise<RunningProcess>;
+  /** Asks the kernel to drop the link (`nbd-client -d`); returns whether nbd-client succeeded. */
+  disconnect(): Promise<boolean>;
+}
+
+/** Parses /sys/block/<dev>/stat (Documentation/block/stat.rst: field 3 = sectors read,
+ *  field 7 = sectors written, always in 512-byte units). */
+export function parseBlockStat(text: string): HostStats {
+  const fields = text.trim().split(/\s+/).map(Number);
+  if (fields.length < 7 || fields.some((n) => !Number.isSafeInteger(n))) {
+    throw new Error(`unexpected block stat format: ${JSON.stringify(text)}`);
+  }
+  return { readBytes: fields[2]! * SECTOR, writeBytes: fields[6]! * SECTOR };
+}
+
+export interface SysfsNbdDeviceOptions {
+  name: string;
+  sysRoot: string;
+  devRoot: string;
+  nbdClient: NbdClientConfig;
+  runner: ProcessRunner;
+}
+
+export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
+  if (!/^nbd\d+$/.test(opts.name)) {
+    throw new MountError('EINVAL', `NBD device name "${opts.name}" is not of the form nbdN`);
+  }
+  const sysDir = path.join(opts.sysRoot, 'block', opts.name);
+  const devPath = path.join(opts.devRoot, opts.name);
+  const client = opts.nbdClient.path;
+  return {
+    name: opts.name,
+    path: devPath,
+    exists: () => existsSync(sysDir),
+    async size() {
+      const text = await readFile(path.join(sysDir, 'size'), 'utf8');
+      const sectors = Number(text.trim());
+      if (!Number.isSafeInteger(sectors)) throw new Error(`unexpected ${sysDir}/size: ${JSON.stringify(text)}`);
+      return sectors * SECTOR;
+    },
+    // synchronous: HostAttachment.stats() is, and a sysfs read does not block
+    stats: () => parseBlockStat(readFileSync(path.join(sysDir, 'stat'), 'utf8')),
+    async owner() {
+      try {
+        const pid = Number((await readFile(path.join(sysDir, 'pid'), 'utf8')).trim());
+        return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+    connect(socket, timeoutSeconds) {
+      // nbd-client 3.24 wants the device after `-u SOCK`; the other order fails to open it
+      const args = ['-t', String(timeoutSeconds), '-u', socket, devPath, ...(opts.nbdClient.args ?? DEFAULT_NBD_CLIENT_ARGS)];
+      return opts.runner.start(client, args);
+    },
+    async disconnect() {
+      const exit = await opts.runner.run(client, ['-d', devPath]);
+      return exit.code === 0;
+    },
+  };
+}

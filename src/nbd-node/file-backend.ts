@@ -1,0 +1,57 @@
+// A file served as an NBD export: positional reads and writes on one descriptor, never the
+// whole file in memory. One descriptor for all connections, so flush covers every writer.
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { NbdError, type BlockBackend } from '../nbd/backend.js';
+
+const pread = promisify(fs.read);
+const pwrite = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+const fclose = promisify(fs.close);
+
+export async function openFileBackend(path: string, opts: { readOnly: boolean }): Promise<BlockBackend> {
+  const fd = await promisify(fs.open)(path, opts.readOnly ? 'r' : 'r+');
+  try {
+    const st = await promisify(fs.fstat)(fd);
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    return fileBackend(fd, st.size, opts.readOnly, path);
+  } catch (err) {
+    await fclose(fd);
+    throw err;
+  }
+}
+
+function fileBackend(fd: number, size: number, readOnly: boolean, path: string): BlockBackend {
+  async function readInto(offset: number, dest: Uint8Array): Promise<void> {
+    for (let done = 0; done < dest.length;) {
+      const { bytesRead } = await pread(fd, dest, done, dest.length - done, offset + done);
+      if (bytesRead === 0) throw new NbdError('EIO', `${path} ended at ${offset + done}, before the ${size} bytes it had when opened`);
+      done += bytesRead;
+    }
+  }
+  return {
+    size,
+    readOnly,
+    multiConn: true,
+    readInto,
+    async read(offset, length) {
+      const buf = Buffer.allocUnsafe(length);
+      await readInto(offset, buf);
+      return buf;
+    },
+    async write(offset, data, fua) {
+      if (readOnly) throw new NbdError('EPERM', `${path} is served read-only`);
+      for (let done = 0; done < data.length;) {
+        const { bytesWritten } = await pwrite(fd, data, done, data.length - done, offset + done);
+        done += bytesWritten;
+      }
+      if (fua) await fdatasync(fd);
+    },
+    async flush() {
+      if (!readOnly) await fdatasync(fd);
+    },
+    async close() {
+      await fclose(fd);
+    },
+  };
+}

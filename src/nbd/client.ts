@@ -1,0 +1,191 @@
+// The NBD client: handshake (OPT_GO, falling back to EXPORT_NAME), then pipelined requests
+// matched to replies by handle. Requests larger than the server's maximum are split.
+import { nbdErrnoName, NbdError } from './backend.js';
+import * as C from './constants.js';
+import { Connection } from './connection.js';
+import { clientHandshake } from './client-handshake.js';
+import { startTimer, type Timer } from './platform.js';
+import { StreamClosedError, type ByteStream } from './stream.js';
+import { encodeRequest, view } from './wire.js';
+
+export interface NbdClientOptions {
+  exportName?: string;
+  /** Limit for the handshake and for each request's reply; none by default. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  what: string;
+  /** Bytes of data that follow a successful reply (reads only). */
+  dataBytes: number;
+  /** Set when the caller gave up (timeout): the reply is still read, then dropped. */
+  abandoned: boolean;
+  timer?: Timer;
+  resolve(data: Uint8Array): void;
+  reject(err: Error): void;
+}
+
+export class NbdClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextHandle = 1;
+  private failure: Error | undefined;
+  private disconnecting = false;
+
+  private constructor(
+    private readonly conn: Connection,
+    readonly size: number,
+    private readonly flags: number,
+    private readonly maxRequestBytes: number,
+    private readonly timeoutMs: number | undefined,
+  ) {
+    void this.receive();
+    void conn.closed.then((err) => this.fail(new StreamClosedError(`NBD connection closed${err ? `: ${err.message}` : ''}`)));
+  }
+
+  static async connect(stream: ByteStream, opts: NbdClientOptions = {}): Promise<NbdClient> {
+    const conn = new Connection(stream);
+    const name = opts.exportName ?? '';
+    const timer = opts.timeoutMs ? startTimer(opts.timeoutMs, () => conn.close()) : undefined;
+    try {
+      const info = await clientHandshake(conn, name);
+      return new NbdClient(conn, info.size, info.flags, info.maxRequestBytes, opts.timeoutMs);
+    } catch (err) {
+      conn.close();
+      if (conn.isClosed && err instanceof StreamClosedError && opts.timeoutMs) {
+        throw new Error(`NBD handshake for export "${name}" did not finish within ${opts.timeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    } finally {
+      timer?.cancel();
+    }
+  }
+
+  get readOnly(): boolean {
+    return (this.flags & C.FLAG_READ_ONLY) !== 0;
+  }
+
+  /** The server's transmission flags (NBD_FLAG_*). */
+  get transmissionFlags(): number {
+    return this.flags;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.checkRange('read', offset, length);
+    if (length <= this.maxRequestBytes) return this.request(C.CMD_READ, 0, offset, length, undefined);
+    const out = new Uint8Array(length);
+    const parts: Promise<void>[] = [];
+    for (let done = 0; done < length; done += this.maxRequestBytes) {
+      const n = Math.min(this.maxRequestBytes, length - done);
+      parts.push(this.request(C.CMD_READ, 0, offset + done, n, undefined).then((d) => out.set(d, done)));
+    }
+    await Promise.all(parts);
+    return out;
+  }
+
+  async write(offset: number, data: Uint8Array, opts: { fua?: boolean } = {}): Promise<void> {
+    this.checkRange('write', offset, data.length);
+    if (this.readOnly) throw new NbdError('EPERM', `write of ${data.length} bytes at offset ${offset}: the export is read-only`);
+    const fua = opts.fua && (this.flags & C.FLAG_SEND_FUA) ? C.CMD_FLAG_FUA : 0;
+    const count = Math.max(1, Math.ceil(data.length / this.maxRequestBytes));
+    const parts: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = i * this.maxRequestBytes;
+      const chunk = data.subarray(at, at + this.maxRequestBytes);
+      parts.push(this.request(C.CMD_WRITE, fua, offset + at, chunk.length, chunk));
+    }
+    await Promise.all(parts);
+  }
+
+  async flush(): Promise<void> {
+    if ((this.flags & C.FLAG_SEND_FLUSH) === 0) return; // the server has no cache to flush
+    await this.request(C.CMD_FLUSH, 0, 0, 0, undefined);
+  }
+
+  /** Waits for outstanding requests, sends NBD_CMD_DISC and closes the connection. */
+  async disconnect(): Promise<void> {
+    if (!this.disconnecting && !this.failure) {
+      this.disconnecting = true;
+      while (this.pending.size > 0 && !this.conn.isClosed) await this.conn.changed();
+      this.conn.send(encodeRequest(0, C.CMD_DISC, 0, 0, 0));
+      this.conn.close();
+    }
+    await this.conn.closed;
+  }
+
+  onClose(cb: (err?: Error) => void): void {
+    void this.conn.closed.then(() => cb(this.disconnecting ? undefined : this.failure));
+  }
+
+  private checkRange(what: string, offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`${what}: offset and length must be non-negative integers (got ${offset}, ${length})`);
+    }
+    if (offset + length > this.size) {
+      throw new NbdError('EINVAL', `${what} of ${length} bytes at offset ${offset} is beyond the end of the export (${this.size} bytes)`);
+    }
+  }
+
+  private request(type: number, flags: number, offset: number, length: number, data: Uint8Array | undefined): Promise<Uint8Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.disconnecting) return Promise.reject(new Error('NBD client is disconnecting'));
+    const handle = this.allocateHandle();
+    const what = `${C.COMMAND_NAMES[type]} of ${length} bytes at offset ${offset}`;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const p: Pending = { what, dataBytes: type === C.CMD_READ ? length : 0, abandoned: false, resolve, reject };
+      if (this.timeoutMs) {
+        const ms = this.timeoutMs;
+        p.timer = startTimer(ms, () => {
+          p.abandoned = true;
+          p.reject(new Error(`NBD ${what}: no reply within ${ms} ms`));
+        });
+      }
+      this.pending.set(handle, p);
+      this.conn.send(encodeRequest(flags, type, handle, offset, length));
+      if (data && data.length > 0) this.conn.send(data);
+    });
+  }
+
+  private allocateHandle(): number {
+    let h = this.nextHandle;
+    while (this.pending.has(h)) h = (h + 1) >>> 0 || 1;
+    this.nextHandle = (h + 1) >>> 0 || 1;
+    return h;
+  }
+
+  /** Reads replies until the connection ends; anything unexpected is a hard disconnect. */
+  private async receive(): Promise<void> {
+    const { reader } = this.conn;
+    try {
+      for (;;) {
+        const h = view(await reader.read(C.SIMPLE_REPLY_BYTES));
+        if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC) throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
+        const errno = h.getUint32(4);
+        const handle = h.getUint32(12);
+        const p = this.pending.get(handle);
+        if (!p || h.getUint32(8) !== 0) throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
+        this.pending.delete(handle);
+        p.timer?.cancel();
+        this.conn.wake();
+        const data = errno === 0 && p.dataBytes > 0 ? await reader.read(p.dataBytes) : new Uint8Array(0);
+        if (p.abandoned) continue;
+        if (errno === 0) p.resolve(data);
+        else {
+          const code = nbdErrnoName(errno);
+          p.reject(new NbdError(code, `NBD ${p.what} failed: ${code} (${errno})`));
+        }
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      this.conn.close();
+    }
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    for (const p of this.pending.values()) {
+      p.timer?.cancel();
+      if (!p.abandoned) p.reject(this.failure);
+    }
+    this.pending.clear();
+  }
+}

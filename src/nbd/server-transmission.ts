@@ -1,0 +1,239 @@
+// The server side of the transmission phase: reads requests, runs them concurrently against the
+// backend and replies as each completes (out of order). Bounded: at most MAX_INFLIGHT requests
+// or MAX_INFLIGHT_BYTES of payload are being served at once, and no new request is read while
+// the transport has not drained, so a peer that stops reading replies stops being served.
+import { errnoOf, NBD_ERRNO, NbdError, type BlockBackend, type NbdErrnoName } from './backend.js';
+import * as C from './constants.js';
+import type { Connection } from './connection.js';
+import { utf8Encode } from './platform.js';
+import type { Negotiated } from './server-handshake.js';
+import { getU64, setU64, view } from './wire.js';
+
+const MAX_INFLIGHT = 128;
+const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+const ZERO_CHUNK_BYTES = 1024 * 1024;
+
+export interface TransferCounters {
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+interface Request {
+  flags: number;
+  type: number;
+  handle: Uint8Array; // 8 bytes, echoed verbatim
+  offset: number;
+  length: number;
+}
+
+export class Transmission {
+  private inflight = 0;
+  private inflightBytes = 0;
+  private readonly backend: BlockBackend;
+  private readonly structured: boolean;
+
+  constructor(
+    private readonly conn: Connection,
+    negotiated: Negotiated,
+    private readonly maxRequestBytes: number,
+    private readonly counters: TransferCounters,
+  ) {
+    this.backend = negotiated.backend;
+    this.structured = negotiated.structured;
+  }
+
+  /** Serves requests until NBD_CMD_DISC (then drains in-flight work) or the connection ends. */
+  async run(): Promise<void> {
+    const { reader } = this.conn;
+    for (;;) {
+      const raw = await reader.read(C.REQUEST_BYTES);
+      const v = view(raw);
+      if (v.getUint32(0) !== C.REQUEST_MAGIC) return; // unframed garbage: hard disconnect
+      const req: Request = {
+        flags: v.getUint16(4),
+        type: v.getUint16(6),
+        handle: raw.slice(8, 16),
+        offset: getU64(v, 16),
+        length: v.getUint32(24),
+      };
+      if (req.type === C.CMD_DISC) {
+        await this.idle();
+        return;
+      }
+      const payload = req.type === C.CMD_WRITE ? req.length : 0;
+      const cost = req.type === C.CMD_READ || req.type === C.CMD_WRITE ? req.length : 0;
+      const problem = this.check(req);
+      if (problem) {
+        if (payload > 0) await reader.discard(payload);
+        this.replyError(req, problem[0], problem[1]);
+        continue;
+      }
+      await this.admit(cost);
+      if (this.conn.isClosed) return;
+      const data = payload > 0 ? await reader.read(payload) : undefined;
+      this.inflight++;
+      this.inflightBytes += cost;
+      void this.execute(req, data).finally(() => {
+        this.inflight--;
+        this.inflightBytes -= cost;
+        this.conn.wake();
+      });
+    }
+  }
+
+  /** Why a request cannot be served (errno and message), or undefined when it is valid. */
+  private check(req: Request): [NbdErrnoName, string] | undefined {
+    const name = C.COMMAND_NAMES[req.type];
+    if (name === undefined || req.type === C.CMD_DISC) return ['EINVAL', `unknown command ${req.type}`];
+    let allowed = C.CMD_FLAG_FUA;
+    if (req.type === C.CMD_READ && this.structured) allowed |= C.CMD_FLAG_DF;
+    if (req.type === C.CMD_WRITE_ZEROES) allowed |= C.CMD_FLAG_NO_HOLE;
+    if ((req.flags & ~allowed) !== 0) return ['EINVAL', `${name}: unsupported command flags 0x${req.flags.toString(16)}`];
+    const writes = req.type === C.CMD_WRITE || req.type === C.CMD_TRIM || req.type === C.CMD_WRITE_ZEROES;
+    if (writes && this.backend.readOnly) return ['EPERM', `${name}: the export is read-only`];
+    if (req.type === C.CMD_FLUSH) {
+      return req.offset !== 0 || req.length !== 0 ? ['EINVAL', 'flush: offset and length must be zero'] : undefined;
+    }
+    if ((req.type === C.CMD_READ || req.type === C.CMD_WRITE) && req.length > this.maxRequestBytes) {
+      return ['EOVERFLOW', `${name}: ${req.length} bytes exceeds the maximum request of ${this.maxRequestBytes}`];
+    }
+    if (req.offset + req.length > this.backend.size) {
+      const where = `${name}: offset ${req.offset} + length ${req.length} is beyond the end of the export (${this.backend.size} bytes)`;
+      return [req.type === C.CMD_WRITE || req.type === C.CMD_WRITE_ZEROES ? 'ENOSPC' : 'EINVAL', where];
+    }
+    return undefined;
+  }
+
+  /** Waits until a request of this cost fits the in-flight budget and the transport has drained. */
+  private async admit(cost: number): Promise<void> {
+    while (!this.conn.isClosed && (this.conn.isWriteBlocked ||
+      (this.inflight > 0 && (this.inflight >= MAX_INFLIGHT || this.inflightBytes + cost > MAX_INFLIGHT_BYTES)))) {
+      await this.conn.changed();
+    }
+  }
+
+  private async idle(): Promise<void> {
+    while (this.inflight > 0 && !this.conn.isClosed) await this.conn.changed();
+  }
+
+  private async execute(req: Request, data: Uint8Array | undefined): Promise<void> {
+    const b = this.backend;
+    const fua = (req.flags & C.CMD_FLAG_FUA) !== 0;
+    try {
+      switch (req.type) {
+        case C.CMD_READ:
+          await this.read(req);
+          return;
+        case C.CMD_WRITE:
+          if (!b.write) throw new NbdError('EPERM', 'write: the export does not support writing');
+          await b.write(req.offset, data!, fua);
+          this.counters.bytesWritten += req.length;
+          break;
+        case C.CMD_FLUSH:
+          await b.flush?.();
+          break;
+        case C.CMD_TRIM:
+          // advisory: a backend that cannot discard keeps the data, which the spec allows
+          await b.trim?.(req.offset, req.length);
+          if (fua) await b.flush?.();
+          break;
+        case C.CMD_WRITE_ZEROES:
+          await this.writeZeroes(req.offset, req.length);
+          if (fua) await b.flush?.();
+          break;
+        case C.CMD_CACHE:
+          break; // advisory prefetch: nothing to warm beyond what the backend caches itself
+      }
+      this.replyOk(req);
+    } catch (err) {
+      this.replyError(req, errnoOf(err), `${C.COMMAND_NAMES[req.type]} failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
+  /** One buffer holds the reply header and the data, filled in place, sent with one write. */
+  private async read(req: Request): Promise<void> {
+    const headerBytes = this.structured ? C.STRUCTURED_REPLY_HEADER_BYTES + 8 : C.SIMPLE_REPLY_BYTES;
+    if (req.length === 0) {
+      this.replyOk(req);
+      return;
+    }
+    const reply = new Uint8Array(headerBytes + req.length);
+    const body = reply.subarray(headerBytes);
+    if (this.backend.readInto) {
+      await this.backend.readInto(req.offset, body);
+    } else {
+      const data = await this.backend.read(req.offset, req.length);
+      if (data.length !== req.length) throw new NbdError('EIO', `backend returned ${data.length} of ${req.length} bytes`);
+      body.set(data);
+    }
+    const v = view(reply);
+    if (this.structured) {
+      v.setUint32(0, C.STRUCTURED_REPLY_MAGIC);
+      v.setUint16(4, C.REPLY_FLAG_DONE);
+      v.setUint16(6, C.REPLY_TYPE_OFFSET_DATA);
+      reply.set(req.handle, 8);
+      v.setUint32(16, 8 + req.length);
+      setU64(v, 20, req.offset);
+    } else {
+      v.setUint32(0, C.SIMPLE_REPLY_MAGIC);
+      reply.set(req.handle, 8);
+    }
+    this.counters.bytesRead += req.length;
+    this.conn.send(reply);
+  }
+
+  private async writeZeroes(offset: number, length: number): Promise<void> {
+    const b = this.backend;
+    if (b.writeZeroes) return b.writeZeroes(offset, length);
+    if (!b.write) throw new NbdError('EPERM', 'the export does not support writing');
+    const zeroes = new Uint8Array(Math.min(length, ZERO_CHUNK_BYTES));
+    for (let done = 0; done < length; done += zeroes.length) {
+      const n = Math.min(zeroes.length, length - done);
+      await b.write(offset + done, zeroes.subarray(0, n), false);
+    }
+  }
+
+  /** Success without data: a simple reply is allowed for every command but a structured read. */
+  private replyOk(req: Request): void {
+    if (this.structured && req.type === C.CMD_READ) {
+      const b = new Uint8Array(C.STRUCTURED_REPLY_HEADER_BYTES);
+      const v = view(b);
+      v.setUint32(0, C.STRUCTURED_REPLY_MAGIC);
+      v.setUint16(4, C.REPLY_FLAG_DONE);
+      v.setUint16(6, C.REPLY_TYPE_NONE);
+      b.set(req.handle, 8);
+      this.conn.send(b);
+      return;
+    }
+    this.simpleReply(req, 0);
+  }
+
+  /** Structured replies carry a message for people; simple replies only the errno. */
+  private replyError(req: Request, code: NbdErrnoName, message: string): void {
+    if (!this.structured) {
+      this.simpleReply(req, NBD_ERRNO[code]);
+      return;
+    }
+    const text = utf8Encode(message).subarray(0, C.MAX_STRING_BYTES);
+    const b = new Uint8Array(C.STRUCTURED_REPLY_HEADER_BYTES + 6 + text.length);
+    const v = view(b);
+    v.setUint32(0, C.STRUCTURED_REPLY_MAGIC);
+    v.setUint16(4, C.REPLY_FLAG_DONE);
+    v.setUint16(6, C.REPLY_TYPE_ERROR);
+    b.set(req.handle, 8);
+    v.setUint32(16, 6 + text.length);
+    v.setUint32(20, NBD_ERRNO[code]);
+    v.setUint16(24, text.length);
+    b.set(text, 26);
+    this.conn.send(b);
+  }
+
+  private simpleReply(req: Request, errno: number): void {
+    const b = new Uint8Array(C.SIMPLE_REPLY_BYTES);
+    const v = view(b);
+    v.setUint32(0, C.SIMPLE_REPLY_MAGIC);
+    v.setUint32(4, errno);
+    b.set(req.handle, 8);
+    this.conn.send(b);
+  }
+}

@@ -1,0 +1,24 @@
+// The byte stream both ends of the protocol run over: a Node socket, a WebSocket, or an
+// in-memory pipe in tests. Kept minimal so that every transport can provide it.
+
+export interface ByteStream {
+  /** Queue bytes for the peer. false → the transport is full: wait for onDrain before writing more. */
+  write(data: Uint8Array): boolean;
+  onData(cb: (data: Uint8Array) => void): void;
+  onDrain(cb: () => void): void;
+  /** Each callback is called once, when the stream ends for any reason (err when abnormal). */
+  onClose(cb: (err?: Error) => void): void;
+  /** Stop delivering data (back-pressure) until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Graceful end after pending writes. */
+  close(): void;
+}
+
+/** Raised for reads that cannot complete because the stream ended first. */
+export class StreamClosedError extends Error {
+  constructor(message = 'connection closed', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StreamClosedError';
+  }
+}

@@ -1,0 +1,101 @@
+// ByteStream over a WebSocket: the browser's WebSocket or the `ws` package's, binary frames
+// carrying arbitrary slices of the byte stream. Browsers have no drain event, so back-pressure
+// polls bufferedAmount; the `ws` package can also pause delivery, browsers cannot.
+import { startTimer } from './platform.js';
+import type { ByteStream } from './stream.js';
+
+/** The subset of the WebSocket API used here, common to browsers and the `ws` package. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+  addEventListener(type: 'open' | 'close' | 'error', listener: (ev: unknown) => void): void;
+  /** `ws` package only. */
+  pause?(): void;
+  resume?(): void;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+/** write() reports "full" above this many queued bytes, and drain fires below the low mark. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+const DRAIN_POLL_MS = 5;
+
+export function webSocketStream(ws: WebSocketLike): ByteStream {
+  ws.binaryType = 'arraybuffer';
+  const dataCallbacks: Array<(d: Uint8Array) => void> = [];
+  const drainCallbacks: Array<() => void> = [];
+  const closeCallbacks: Array<(err?: Error) => void> = [];
+  let closed = false;
+  let error: Error | undefined;
+  let polling = false;
+  let beforeOpen: Uint8Array[] = []; // writes made while the socket was still connecting
+
+  function finish(): void {
+    if (closed) return;
+    closed = true;
+    for (const cb of closeCallbacks) cb(error);
+  }
+
+  function pollDrain(): void {
+    if (polling) return;
+    polling = true;
+    const check = () => {
+      if (closed) return;
+      if (ws.bufferedAmount > LOW_WATER) {
+        startTimer(DRAIN_POLL_MS, check);
+        return;
+      }
+      polling = false;
+      for (const cb of drainCallbacks) cb();
+    };
+    startTimer(DRAIN_POLL_MS, check);
+  }
+
+  ws.addEventListener('open', () => {
+    const queued = beforeOpen;
+    beforeOpen = [];
+    for (const d of queued) ws.send(d);
+  });
+  ws.addEventListener('message', (ev) => {
+    if (!(ev.data instanceof ArrayBuffer)) {
+      error = new Error('WebSocket carried a text frame; NBD needs binary frames');
+      ws.close(1003, 'binary frames only');
+      return;
+    }
+    const d = new Uint8Array(ev.data);
+    for (const cb of dataCallbacks) cb(d);
+  });
+  ws.addEventListener('error', (ev) => {
+    error ??= new Error(`WebSocket error: ${(ev as { message?: string }).message ?? 'connection failed'}`);
+  });
+  ws.addEventListener('close', finish);
+
+  return {
+    write(data) {
+      if (closed) return true;
+      if (ws.readyState === CONNECTING) {
+        beforeOpen.push(data.slice()); // the caller may reuse its buffer before the socket opens
+        return true;
+      }
+      if (ws.readyState !== OPEN) return true;
+      ws.send(data);
+      if (ws.bufferedAmount <= HIGH_WATER) return true;
+      pollDrain();
+      return false;
+    },
+    onData: (cb) => { dataCallbacks.push(cb); },
+    onDrain: (cb) => { drainCallbacks.push(cb); },
+    onClose: (cb) => {
+      if (closed) startTimer(0, () => cb(error));
+      else closeCallbacks.push(cb);
+    },
+    pause: () => ws.pause?.(),
+    resume: () => ws.resume?.(),
+    close: () => ws.close(1000),
+  };
+}

@@ -1,0 +1,63 @@
+// The Legacy source provider the daemon's composition root builds: finds out which schemes this
+// machine can serve, keeps the HTTPS trust store current, and serves each Mount's URL with the
+// matching source after the checks every source shares (URL, SSRF guard, credentials).
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import type { ServiceConfig } from '../config/types.js';
+import type { SourceProvider } from './types.js';
+import { MountError } from '../errno.js';
+import { parseSourceUrl } from './source-url.js';
+import { startCurlSource } from './curl-source.js';
+import { probeNbdkit } from './nbdkit-probe.js';
+import { openTrustStore, type TrustStore } from './trust-store.js';
+import { checkSourceHost } from './ssrf-guard.js';
+import { checkCredentials } from './credentials.js';
+import type { SourcesRuntime } from './nbdkit-source.js';
+
+export async function createSourceProvider(config: ServiceConfig, log: Logger): Promise<SourceProvider> {
+  const caps = await probeNbdkit();
+  const schemes: string[] = [];
+  const unavailable = new Map<string, string>();
+  const offer = (scheme: string, plugin: string) => {
+    if (caps.plugins.has(plugin)) schemes.push(scheme);
+    else unavailable.set(scheme, `the installed nbdkit has no ${plugin} plugin`);
+  };
+  offer('https', 'curl');
+  offer('http', 'curl');
+  for (const reason of caps.missing) log.warn({ reason }, 'nbdkit part missing: some Legacy sources or filters are unavailable');
+  log.info({ schemes }, 'Legacy source schemes');
+
+  const runtime: SourcesRuntime = {
+    config: config.sources,
+    stateDir: path.join(config.runtimeDir, 'sources'),
+    tempDir: config.sources.tempDir ?? path.join(config.runtimeDir, 'sources', 'tmp'),
+  };
+  await mkdir(runtime.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(runtime.tempDir, { recursive: true, mode: 0o700 });
+  const trust: TrustStore | undefined = config.trustStore
+    ? await openTrustStore(config.trustStore, path.join(runtime.stateDir, 'capath'), log)
+    : undefined;
+
+  return {
+    schemes: () => [...schemes],
+    async start(req, onExit) {
+      const url = parseSourceUrl(req.url, [...schemes, ...unavailable.keys()]);
+      const missing = unavailable.get(url.scheme);
+      if (missing) throw new MountError('EINVAL', `${url.scheme}:// sources are unavailable: ${missing}`);
+      if (req.credentials) checkCredentials(req.credentials);
+      if (!config.allowPrivateSourceHosts) await checkSourceHost(url.host);
+      const ctx = { sources: runtime, log, req, url, filters: caps.filters };
+      switch (url.scheme) {
+        case 'https':
+        case 'http':
+          return startCurlSource({ ...ctx, ...(trust ? { capath: trust.capath } : {}) }, onExit);
+        default:
+          throw new MountError('EINVAL', `URL scheme "${url.scheme}" is not supported`);
+      }
+    },
+    async close() {
+      await trust?.close();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// What every Legacy source shares once it knows its nbdkit command line: start nbdkit on the slot
+// socket, open the export once (where network and permission errors show up), turn a failure
+// into the errno of its cause, watch the process, and leave nothing behind on any path.
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import type { RunningSource, SourceRequest } from './types.js';
+import type { SourcesConfig } from './config.js';
+import type { SourceUrl } from './source-url.js';
+import { MountError } from '../errno.js';
+import { startNbdkit, lastLine, NbdkitStartError, type NbdkitProcess } from './nbdkit-process.js';
+import { probeExport } from './export-probe.js';
+
+export interface SourcesRuntime {
+  config: SourcesConfig;
+  /** Pid files (0700 directory). */
+  stateDir: string;
+  /** nbdkit's TMPDIR: cache and copy-on-write overlay files. */
+  tempDir: string;
+}
+
+export interface SourceContext {
+  sources: SourcesRuntime;
+  log: Logger;
+  req: SourceRequest;
+  url: SourceUrl;
+  /** nbdkit filters that load on this machine. */
+  filters: ReadonlySet<string>;
+}
+
+export interface NbdkitSourceLaunch {
+  /** Filters, plugin and parameters. */
+  args: string[];
+  readOnly: boolean;
+  /** Written to nbdkit's fd 3 (`password=-3`), zeroed afterwards. */
+  secret?: Uint8Array;
+  /** The cause of a failure, from nbdkit's stderr (undefined: not recognised). */
+  classify(stderr: string): MountError | undefined;
+  /** A second look at a failed start's cause (e.g. ask the server), when stderr is ambiguous. */
+  refine?(cause: MountError): Promise<MountError>;
+  /** Undoes what the source set up before nbdkit (a kernel mount); runs after nbdkit exited. */
+  cleanup?: () => Promise<void>;
+}
+
+export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLaunch,
+  onExit: (err: MountError) => void): Promise<RunningSource> {
+  const { log, req, url } = ctx;
+  const redact = (text: string) => redactUrls(text, url);
+  const slotLog = log.child({ slot: req.slot.name, url: url.redacted });
+  const fail = async (err: MountError, proc?: NbdkitProcess): Promise<never> => {
+    await proc?.stop();
+    await launch.cleanup?.();
+    slotLog.error({ errno: err.errno, cause: err.message }, 'Legacy source failed');
+    throw err;
+  };
+  const causeOf = (stderr: string, fallback: (line: string) => MountError) =>
+    launch.classify(stderr) ?? fallback(redact(lastLine(stderr)) || 'no message from nbdkit');
+  const startFailure = async (stderr: string, fallback: (line: string) => MountError) => {
+    const cause = causeOf(stderr, fallback);
+    return launch.refine ? launch.refine(cause) : cause;
+  };
+
+  let proc: NbdkitProcess;
+  try {
+    proc = await startNbdkit({
+      args: launch.args,
+      socket: req.socket,
+      pidFile: path.join(ctx.sources.stateDir, `${req.slot.name}.pid`),
+      readOnly: launch.readOnly,
+      secretOnFd3: launch.secret,
+      env: { TMPDIR: ctx.sources.tempDir },
+      // while serving, this is where a failing read says why (the host only sees EIO)
+      onStderrLine: (line) => {
+        const cause = launch.classify(line);
+        slotLog.warn({ nbdkit: redact(line), ...(cause ? { errno: cause.errno, cause: cause.message } : {}) }, 'nbdkit');
+      },
+    });
+  } catch (err) {
+    launch.secret?.fill(0);
+    if (!(err instanceof NbdkitStartError)) return fail(asMountError(err));
+    return fail(await startFailure(err.stderr, (line) => new MountError('EINVAL', `nbdkit did not start: ${line}`)));
+  }
+
+  let size: number;
+  try {
+    size = await probeExport(req.socket, req.slot.timeout * 1000);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    await proc.stop(); // all of stderr is in once nbdkit has exited
+    return fail(await startFailure(proc.stderr(), (line) => new MountError('EIO', `the image could not be opened: ${line || reason}`)), proc);
+  }
+  slotLog.info({ pid: proc.pid, size, readOnly: launch.readOnly }, 'Legacy source serving');
+
+  let stopping: Promise<void> | undefined;
+  void proc.exited.then(async (exit) => {
+    if (stopping) return;
+    stopping = proc.stop().then(() => launch.cleanup?.());
+    await stopping;
+    const err = causeOf(proc.stderr(), (line) => new MountError('ECONNRESET', `nbdkit exited (${exit.signal ?? exit.code}): ${line}`));
+    slotLog.error({ errno: err.errno, cause: err.message }, 'Legacy source exited');
+    onExit(err);
+  });
+  return {
+    stop() {
+      stopping ??= proc.stop().then(() => launch.cleanup?.());
+      return stopping;
+    },
+  };
+}
+
+function asMountError(err: unknown): MountError {
+  return err instanceof MountError ? err : new MountError('ECANCELED', err instanceof Error ? err.message : String(err));
+}
+
+/** nbdkit prints URLs in full; query strings of presigned URLs carry tokens. */
+function redactUrls(text: string, url: SourceUrl): string {
+  return text.split(url.url.href).join(url.redacted).replace(/(\w+:\/\/[^\s\]?]*)\?[^\s\]]*/g, '$1?[redacted]');
+}

@@ -1,0 +1,107 @@
+// VirtualMedia collection and members (#VirtualMedia.v1_6_x), read live from the daemon's D-Bus
+// objects: a GET after an action returns shows what the daemon has now, never a cached view.
+import type { WebContext } from '../context.js';
+import type { SlotState } from '../daemon/client.js';
+import { checkBody } from './body.js';
+import { MANAGER } from './managers.js';
+import { redfishError } from './messages.js';
+import { protocolOfScheme, protocolsOf } from './protocols.js';
+import { methodNotAllowed, sendJson } from './route.js';
+
+export const VIRTUAL_MEDIA = `${MANAGER}/VirtualMedia`;
+
+export function virtualMediaCollection(odataId: string, slots: SlotState[]): object {
+  const members = slots.map((s) => ({ '@odata.id': `${VIRTUAL_MEDIA}/${s.name}` }));
+  return {
+    '@odata.id': odataId, '@odata.type': '#VirtualMediaCollection.VirtualMediaCollection',
+    Name: 'Virtual Media Services', Members: members, 'Members@odata.count': members.length,
+  };
+}
+
+function imageName(url: string): string | null {
+  try {
+    const last = new URL(url).pathname.split('/').pop();
+    return last ? decodeURIComponent(last) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function virtualMediaMember(slot: SlotState): object {
+  const base = `${VIRTUAL_MEDIA}/${slot.name}`;
+  const legacy = slot.mode === 'Legacy';
+  const image = legacy && slot.active && slot.imageUrl ? slot.imageUrl : null;
+  const actions: Record<string, object> = {
+    '#VirtualMedia.EjectMedia': { target: `${base}/Actions/VirtualMedia.EjectMedia` },
+  };
+  if (legacy) {
+    actions['#VirtualMedia.InsertMedia'] = {
+      target: `${base}/Actions/VirtualMedia.InsertMedia`,
+      '@Redfish.ActionInfo': `${base}/InsertMediaActionInfo`,
+      'TransferProtocolType@Redfish.AllowableValues': protocolsOf(slot.schemes),
+      'TransferMethod@Redfish.AllowableValues': ['Stream'],
+    };
+  }
+  return {
+    '@odata.id': base,
+    '@odata.type': '#VirtualMedia.v1_6_3.VirtualMedia',
+    Id: slot.name,
+    Name: 'Virtual Removable Media',
+    MediaTypes: ['CD', 'USBStick'],
+    Image: image,
+    ImageName: image ? imageName(image) : null,
+    Inserted: slot.active,
+    WriteProtected: slot.writeProtected,
+    ConnectedVia: !slot.active ? 'NotConnected' : legacy ? 'URI' : 'Applet',
+    TransferMethod: 'Stream',
+    TransferProtocolType: legacy ? (image ? protocolOfScheme(new URL(image).protocol.slice(0, -1)) ?? null : null) : 'OEM',
+    ...(legacy ? {
+      VerifyCertificate: true,
+      Certificates: { '@odata.id': `${base}/Certificates` },
+    } : {
+      Oem: { OpenBMC: { '@odata.type': '#OemVirtualMedia.v1_0_0.VirtualMedia', WebSocketEndpoint: slot.endpointId } },
+    }),
+    Actions: actions,
+  };
+}
+
+/** The slot named in the URL, or 404 with ResourceNotFound. */
+export async function findSlot(ctx: WebContext, name: string): Promise<SlotState> {
+  const slot = await ctx.daemon.slot(name);
+  if (!slot) throw redfishError(404, 'ResourceNotFound', ['VirtualMedia', name]);
+  return slot;
+}
+
+const READ_ONLY_MEMBER_PROPERTIES = ['Id', 'Name', 'MediaTypes', 'Image', 'ImageName', 'Inserted', 'WriteProtected',
+  'ConnectedVia', 'TransferMethod', 'TransferProtocolType', 'UserName', 'Password', 'Oem', 'Actions', 'Certificates'];
+
+export function registerVirtualMedia(ctx: WebContext): void {
+  const { router, routes } = ctx;
+  router.get(VIRTUAL_MEDIA, routes.guarded('Login', async (_req, res) => {
+    sendJson(res, 200, virtualMediaCollection(VIRTUAL_MEDIA, await ctx.daemon.slots()));
+  }));
+  router.get(`${VIRTUAL_MEDIA}/:slot`, routes.guarded('Login', async (req, res) => {
+    sendJson(res, 200, virtualMediaMember(await findSlot(ctx, String(req.params.slot))));
+  }));
+  // Certificates are always verified: VerifyCertificate=true is accepted as a no-op, false is
+  // refused rather than silently ignored. Media is changed through the actions, not PATCH.
+  router.patch(`${VIRTUAL_MEDIA}/:slot`, routes.guarded('ConfigureComponents', async (req, res) => {
+    const slot = await findSlot(ctx, String(req.params.slot));
+    const given = typeof req.body === 'object' && req.body !== null ? Object.keys(req.body as object) : [];
+    const readOnly = given.find((k) => READ_ONLY_MEMBER_PROPERTIES.includes(k));
+    if (readOnly) {
+      throw redfishError(400, 'PropertyNotWritable', [readOnly], {
+        related: [`#/${readOnly}`], resolution: 'Use the InsertMedia and EjectMedia actions to change the media.',
+      });
+    }
+    const body = checkBody(req.body, { fields: slot.mode === 'Legacy' ? { VerifyCertificate: 'boolean' } : {} });
+    if (body.VerifyCertificate === false) {
+      throw redfishError(400, 'PropertyValueNotInList', ['false', 'VerifyCertificate'], {
+        related: ['#/VerifyCertificate'],
+        resolution: `This service always verifies image servers' certificates; add the server's CA to ${VIRTUAL_MEDIA}/${slot.name}/Certificates instead.`,
+      });
+    }
+    res.status(204).end();
+  }));
+  router.all(`${VIRTUAL_MEDIA}/:slot`, methodNotAllowed('GET, PATCH'));
+}

@@ -1,0 +1,131 @@
+// `vmedia web`: the HTTPS frontend. Redfish + cookie login + the page's static files on one
+// Express app, the WebSocket NBD bridge on the same port. Talks to the daemon over D-Bus only.
+import { createServer } from 'node:https';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createLogger, type Logger } from '../log.js';
+import { Authenticator } from './auth/authenticate.js';
+import { registerCookieLogin } from './auth/cookie-login.js';
+import { SessionStore } from './auth/sessions.js';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './auth/throttle.js';
+import { DEFAULT_ADMIN, UserDirectory } from './auth/users.js';
+import { NbdBridge } from './bridge/endpoint.js';
+import type { SpliceOptions } from './bridge/splice.js';
+import type { WebContext } from './context.js';
+import { DaemonClient } from './daemon/client.js';
+import { registerCertificates } from './redfish/certificates.js';
+import { registerManagers } from './redfish/managers.js';
+import { registerMediaActions } from './redfish/media-actions.js';
+import { redfishError } from './redfish/messages.js';
+import { bodyErrorHandler, Routes, sendError } from './redfish/route.js';
+import { registerServiceRoot } from './redfish/service-root.js';
+import { registerSessionService } from './redfish/session-service.js';
+import { registerSystems } from './redfish/systems.js';
+import { registerVirtualMedia } from './redfish/virtual-media.js';
+import { loadTlsIdentity } from './tls.js';
+import { TrustStoreDir } from './truststore.js';
+
+export interface WebServerOptions {
+  /** The bus the daemon is on: "system", "session" or a D-Bus address. */
+  bus: string;
+  host: string;
+  /** 0 picks a free port (see WebServer.port). */
+  port: number;
+  /** Self-signed certificate, generated password file and credential FIFOs live here. */
+  runtimeDir: string;
+  cert?: string;
+  key?: string;
+  /** Users file; without it the single admin `root` (password: VMEDIA_PASSWORD or generated). */
+  usersFile?: string;
+  /** Directory of CA PEMs shared with the daemon's HTTPS sources. */
+  trustStore?: string;
+  /** The page (index.html + bundle); served at / when the directory exists. */
+  staticDir?: string;
+  sessionTimeoutSeconds?: number;
+  throttle?: ThrottleOptions;
+  splice?: SpliceOptions;
+  /** Largest request body accepted. */
+  bodyLimitBytes?: number;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  /** The HTTPS certificate clients must trust. */
+  certPath: string;
+  /** Set for the default admin: the user name and where its password is (never the password). */
+  defaultAdmin?: { user: string; passwordSource: string };
+  close(): Promise<void>;
+}
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const log = opts.log ?? createLogger('vmedia-web');
+  mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
+  const tls = await loadTlsIdentity({ cert: opts.cert, key: opts.key, runtimeDir: opts.runtimeDir });
+  let users: UserDirectory;
+  let defaultAdmin: WebServer['defaultAdmin'];
+  if (opts.usersFile) {
+    users = UserDirectory.fromFile(opts.usersFile);
+  } else {
+    const made = await UserDirectory.defaultAdmin(opts.runtimeDir, opts.env);
+    users = made.users;
+    defaultAdmin = { user: DEFAULT_ADMIN, passwordSource: made.passwordSource };
+  }
+  const auth = new Authenticator(users, new SessionStore(opts.sessionTimeoutSeconds ?? 1800), new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE));
+  const daemon = await DaemonClient.connect(opts.bus);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((_req, res, next) => {
+    res.set({ 'Strict-Transport-Security': 'max-age=31536000', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store' });
+    next();
+  });
+  app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024, type: () => true }));
+  app.use(bodyErrorHandler);
+
+  const router = express.Router();
+  const ctx: WebContext = {
+    router, routes: new Routes(auth, log), auth, daemon, runtimeDir: opts.runtimeDir, log,
+    ...(opts.trustStore ? { trustStore: new TrustStoreDir(opts.trustStore) } : {}),
+  };
+  for (const register of [registerServiceRoot, registerSessionService, registerCookieLogin, registerManagers,
+    registerSystems, registerVirtualMedia, registerMediaActions, registerCertificates]) {
+    register(ctx);
+  }
+  app.use(router);
+  app.use('/redfish', (req, res) => sendError(res, redfishError(404, 'InvalidURI', [req.originalUrl])));
+  if (opts.staticDir && existsSync(opts.staticDir)) {
+    app.use(express.static(opts.staticDir, { index: 'index.html' }));
+  } else {
+    log.warn({ staticDir: opts.staticDir }, 'no page to serve (run scripts/build.sh); Redfish and the bridge work without it');
+  }
+
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+  const bridge = new NbdBridge({ daemon, auth, log, ...(opts.splice ? { splice: opts.splice } : {}) });
+  server.on('upgrade', (req, socket, head) => {
+    if (!bridge.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `https://${host}:${port}`;
+  log.info({ url }, 'web frontend listening');
+
+  return {
+    url, port, certPath: tls.certPath,
+    ...(defaultAdmin ? { defaultAdmin } : {}),
+    async close() {
+      await bridge.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      daemon.disconnect();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// The page's NBD server (what the worker runs) in Node, over a `ws` WebSocket and a relay to a
+// unix socket, read and written by real NBD clients: nbdcopy, nbdinfo, nbdsh (libnbd).
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, openAsBlob, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { WebSocket, WebSocketServer } from 'ws';
+import { serveFile, type FileSession } from '../../src/browser/serve-file.js';
+import { startRelay, type Relay } from './relay.js';
+
+const run = promisify(execFile);
+const SIZE = 24 * 1024 * 1024 + 1234; // not a multiple of the block size: the tail must work too
+const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-serve-file-'));
+const imagePath = path.join(dir, 'image.img');
+const image = randomBytes(SIZE);
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+// Debian's nbdsh needs Debian's python3 first on PATH (see the common rules)
+const debianEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH}` };
+
+before(() => writeFileSync(imagePath, image));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function startSession(name: string, writable: boolean): Promise<{ relay: Relay; session: FileSession; uri: string }> {
+  const relay = await startRelay(path.join(dir, `${name}.sock`));
+  const ws = new WebSocket(relay.url, ['the-xsrf-token']);
+  const session = serveFile(ws, { file: await openAsBlob(imagePath), writable });
+  return { relay, session, uri: `nbd+unix:///?socket=${relay.socketPath}` };
+}
+
+async function nbdsh(uri: string, script: string): Promise<string> {
+  const { stdout } = await run('nbdsh', ['-u', uri, '-c', script], { env: debianEnv });
+  return stdout.trim();
+}
+
+test('nbdcopy reads the whole file through the WebSocket: same sha256, bytes counted', async () => {
+  const { relay, session, uri } = await startSession('copy', false);
+  try {
+    const out = path.join(dir, 'copy.out');
+    await run('nbdcopy', ['--connections=1', uri, out]);
+    assert.equal(sha256(readFileSync(out)), sha256(image));
+    assert.deepEqual(relay.protocols, ['the-xsrf-token'], 'the XSRF token goes as the subprotocol');
+    assert.ok(session.counters.bytesRead >= SIZE, `served ${session.counters.bytesRead} bytes`);
+    // nbdcopy's NBD_CMD_DISC ends the session from the BMC's side (the server or the relay closes first)
+    const { code, opened, stopped } = await session.ended;
+    assert.deepEqual({ code, opened, stopped }, { code: 1000, opened: true, stopped: false });
+  } finally {
+    await relay.close();
+  }
+});
+
+test('read-only: the export says so and a write fails with EPERM', async () => {
+  const { relay, uri } = await startSession('ro', false);
+  try {
+    const out = await nbdsh(uri, [
+      'print(h.get_size(), h.is_read_only())',
+      'try:\n  h.pwrite(b"x", 0)\nexcept nbd.Error as e:\n  print("write:", e.errno)',
+    ].join('\n'));
+    assert.equal(out, `${SIZE} True\nwrite: EPERM`);
+  } finally {
+    await relay.close();
+  }
+});
+
+test('writable: writes across blocks read back, the file on disk is untouched', async () => {
+  const { relay, session, uri } = await startSession('rw', true);
+  try {
+    const out = await nbdsh(uri, [
+      'print(h.is_read_only())',
+      'h.pwrite(b"A" * 5000, 4000)', // spans three 4 KiB blocks, none whole
+      `h.pwrite(b"Z" * 7, ${SIZE - 7})`, // the short last block
+      'h.flush()',
+      'import hashlib',
+      'print(hashlib.sha256(h.pread(5002, 3999)).hexdigest())',
+      `print(hashlib.sha256(h.pread(9, ${SIZE - 9})).hexdigest())`,
+    ].join('\n'));
+    const expected = Buffer.from(image.subarray(3999, 3999 + 5002));
+    expected.fill('A', 1, 5001);
+    const tail = Buffer.from(image.subarray(SIZE - 9));
+    tail.fill('Z', 2);
+    assert.equal(out, `False\n${sha256(expected)}\n${sha256(tail)}`);
+    assert.equal(session.counters.bytesWritten, 5007);
+    assert.equal(sha256(readFileSync(imagePath)), sha256(image), 'the local file is never written');
+  } finally {
+    await relay.close();
+  }
+});
+
+test('stop() closes the WebSocket normally and says the user stopped it', async () => {
+  const { relay, session } = await startSession('stop', false);
+  try {
+    await new Promise<void>((resolve) => setTimeout(resolve, 100)); // let it open
+    session.stop();
+    assert.deepEqual({ ...(await session.ended) }, { code: 1000, reason: 'stopped by the user', opened: true, stopped: true });
+  } finally {
+    await relay.close();
+  }
+});
+
+test('a bridge that refuses: at the upgrade (never opened) and with a close reason', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, cb) => cb(false, 401, 'Unauthorized') });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const port = (wss.address() as { port: number }).port;
+  try {
+    const refused = serveFile(new WebSocket(`ws://127.0.0.1:${port}/nbd/0`), { file: new Blob([image.subarray(0, 4096)]), writable: false });
+    const end = await refused.ended;
+    assert.equal(end.opened, false);
+    assert.equal(end.stopped, false);
+  } finally {
+    await new Promise((resolve) => wss.close(resolve));
+  }
+
+  const busy = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  busy.on('connection', (ws) => ws.close(4409, 'Slot_0 is in use by another client'));
+  await new Promise((resolve) => busy.once('listening', resolve));
+  try {
+    const url = `ws://127.0.0.1:${(busy.address() as { port: number }).port}/nbd/0`;
+    const end = await serveFile(new WebSocket(url), { file: new Blob([image.subarray(0, 4096)]), writable: false }).ended;
+    assert.deepEqual({ ...end }, { code: 4409, reason: 'Slot_0 is in use by another client', opened: true, stopped: false });
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
+});

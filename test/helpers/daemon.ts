@@ -1,0 +1,67 @@
+// Starts `vmedia daemon` from source against a test bus, with its config written to a temp file;
+// resolves once the daemon owns xyz.openbmc_project.VirtualMedia.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUS_NAME } from '../../src/dbus/names.js';
+import { waitForBusName } from '../../src/dbus/wait-name.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface RunningDaemon {
+  pid: number;
+  configPath: string;
+  /** stdout + stderr so far. */
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  /** Raw config JSON, written to a temp file. */
+  config: object;
+  busAddress: string;
+  env?: Record<string, string>;
+}
+
+/** Spawns the daemon without waiting: for tests that expect it to refuse to start. */
+export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-daemon-'));
+  const configPath = path.join(dir, 'virtual-media.json');
+  writeFileSync(configPath, JSON.stringify(opts.config, null, 2));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'daemon', '--config', configPath, '--bus', opts.busAddress], {
+    env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
+    rmSync(dir, { recursive: true, force: true });
+    resolve(code);
+  }));
+  return {
+    pid: child.pid!,
+    configPath,
+    output: () => output,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const daemon = spawnDaemon(opts);
+  try {
+    await waitForBusName(opts.busAddress, BUS_NAME, { timeoutMs: 20_000, giveUp: daemon.exited });
+  } catch (err) {
+    await daemon.stop();
+    throw new Error(`daemon did not start: ${(err as Error).message}\n${daemon.output()}`);
+  }
+  return daemon;
+}

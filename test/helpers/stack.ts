@@ -1,0 +1,200 @@
+// The whole service for integration tests, as `npm start` runs it: a private bus, the daemon
+// (export backend: 2 Proxy + 2 Legacy slots, each re-served on an ExportSocket) and `vmedia web`
+// on a free port, all in one temp dir. Known users (admin, operator, read-only), the HTTPS
+// certificate to trust, and a small HTTPS client that trusts it.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../../src/web/auth/passwords.js';
+import { startDaemon, type RunningDaemon } from './daemon.js';
+import { startTestBus, type TestBus } from './private-bus.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface Credentials { user: string; password: string }
+
+export interface StackSlot {
+  name: string;
+  mode: 'Proxy' | 'Legacy';
+  /** "/nbd/0" for Proxy slots, "" for Legacy. */
+  endpoint: string;
+  /** The slot's NBD socket (the bridge listens here for Proxy slots). */
+  socket: string;
+  /** Where the daemon re-serves the mounted image: `nbdcopy nbd+unix:///?socket=<this> -`. */
+  exportSocket: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** The body parsed as JSON (undefined when empty or not JSON). */
+  json: any;
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** Basic auth with these credentials. */
+  auth?: Credentials;
+  headers?: Record<string, string>;
+  /** Sent as JSON unless a string (sent as is). */
+  body?: unknown;
+}
+
+export interface Stack {
+  /** https://127.0.0.1:PORT */
+  baseUrl: string;
+  port: number;
+  admin: Credentials;
+  operator: Credentials;
+  readOnly: Credentials;
+  slots: StackSlot[];
+  /** PEM of the web's self-signed certificate (trust it as the CA), and its path. */
+  ca: string;
+  caPath: string;
+  /** The TrustStore directory (Redfish Truststore writes here; the daemon's sources read it). */
+  trustStore: string;
+  busAddress: string;
+  dir: string;
+  webPid: number;
+  daemon: RunningDaemon;
+  /** Everything the web process wrote so far (JSON log lines and its banner). */
+  webOutput(): string;
+  request(pathname: string, opts?: RequestOptions): Promise<HttpResponse>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Per-slot Timeout (s): short keeps failure tests fast. Default 10. */
+  slotTimeout?: number;
+  /** Extra top-level daemon config keys (e.g. Sources). */
+  daemonConfig?: Record<string, unknown>;
+  /** Extra environment for the web process. */
+  webEnv?: Record<string, string>;
+}
+
+const SLOTS: { name: string; mode: 0 | 1; endpoint: string }[] = [
+  { name: 'Slot_0', mode: 0, endpoint: '/nbd/0' },
+  { name: 'Slot_1', mode: 0, endpoint: '/nbd/1' },
+  { name: 'Slot_2', mode: 1, endpoint: '' },
+  { name: 'Slot_3', mode: 1, endpoint: '' },
+];
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-stack-'));
+  const runtimeDir = path.join(dir, 'run');
+  const trustStore = path.join(dir, 'truststore');
+  mkdirSync(path.join(runtimeDir, 'export'), { recursive: true });
+  mkdirSync(trustStore, { recursive: true });
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+
+  try {
+    const bus: TestBus = await startTestBus();
+    cleanups.push(() => bus.stop());
+
+    const slots: StackSlot[] = SLOTS.map((s, i) => ({
+      name: s.name, mode: s.mode === 0 ? 'Proxy' : 'Legacy', endpoint: s.endpoint,
+      socket: path.join(runtimeDir, `nbd${i}.sock`), exportSocket: path.join(runtimeDir, 'export', `${s.name}.sock`),
+    }));
+    const config = {
+      InactivityTimeout: 0,
+      HostBackend: 'export',
+      AllowPrivateSourceHosts: true,
+      TrustStore: trustStore,
+      RuntimeDir: runtimeDir,
+      ...opts.daemonConfig,
+      MountPoints: Object.fromEntries(SLOTS.map((s, i) => [s.name, {
+        EndpointId: s.endpoint, Mode: s.mode, NBDDevice: `nbd${i}`, UnixSocket: slots[i]!.socket,
+        ExportSocket: slots[i]!.exportSocket, Timeout: opts.slotTimeout ?? 10,
+      }])),
+    };
+    const daemon = await startDaemon({ config, busAddress: bus.address });
+    cleanups.push(() => daemon.stop());
+
+    const users = {
+      admin: { user: 'root', password: randomBytes(12).toString('base64url') },
+      operator: { user: 'operator', password: randomBytes(12).toString('base64url') },
+      readOnly: { user: 'reader', password: randomBytes(12).toString('base64url') },
+    };
+    const usersFile = path.join(dir, 'users.json');
+    writeFileSync(usersFile, JSON.stringify({
+      Users: {
+        [users.admin.user]: { Role: 'Administrator', PasswordHash: await hashPassword(users.admin.password) },
+        [users.operator.user]: { Role: 'Operator', PasswordHash: await hashPassword(users.operator.password) },
+        [users.readOnly.user]: { Role: 'ReadOnly', PasswordHash: await hashPassword(users.readOnly.password) },
+      },
+    }), { mode: 0o600 });
+
+    const web = spawn(process.execPath, ['--import', 'tsx', MAIN, 'web', '--bus', bus.address, '--listen', '127.0.0.1:0',
+      '--users', usersFile, '--truststore', trustStore, '--runtime-dir', path.join(dir, 'web')], {
+      env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.webEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<void>((resolve) => web.once('close', () => resolve()));
+    cleanups.push(async () => {
+      if (web.exitCode === null && web.signalCode === null) web.kill('SIGTERM');
+      await exited;
+    });
+    const baseUrl = await new Promise<string>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        const m = /listening on (https:\/\/\S+)/.exec(output);
+        if (m) resolve(m[1]!);
+      };
+      web.stdout.on('data', onData);
+      web.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+      void exited.then(() => reject(new Error(`vmedia web exited before listening:\n${output}`)));
+      setTimeout(() => reject(new Error(`vmedia web did not start within 20 s:\n${output}`)), 20_000).unref();
+    });
+    const caPath = path.join(dir, 'web', 'web-cert.pem');
+    const ca = readFileSync(caPath, 'utf8');
+    const port = Number(new URL(baseUrl).port);
+
+    const request = (pathname: string, ro: RequestOptions = {}) => httpsJson(baseUrl, ca, pathname, ro);
+    return {
+      baseUrl, port, ...users, slots, ca, caPath, trustStore, busAddress: bus.address, dir, webPid: web.pid!, daemon,
+      webOutput: () => output,
+      request,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function httpsJson(baseUrl: string, ca: string, pathname: string, opts: RequestOptions): Promise<HttpResponse> {
+  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.auth) headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;
+  if (body !== undefined) {
+    headers['Content-Type'] ??= 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL(pathname, baseUrl), { method: opts.method ?? 'GET', headers, ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,130 @@
+// Our NBD client against nbdkit (memory and file plugins), re-serving a client with our server
+// (clientBackend + listenNbd, read by nbdcopy), and both ends over WebSockets (`ws`).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { NbdError } from '../../src/nbd/backend.js';
+import { clientBackend } from '../../src/nbd/client-backend.js';
+import { NbdClient } from '../../src/nbd/client.js';
+import { NbdServer } from '../../src/nbd/server.js';
+import { webSocketStream } from '../../src/nbd/websocket-stream.js';
+import { listenNbd } from '../../src/nbd-node/listen.js';
+import { connectUnix } from '../../src/nbd-node/socket-stream.js';
+import { makeTempDir, memoryBackend, run, sha256File, startNbdkit, unixUri, writeRandomFile } from './helpers.js';
+
+describe('our client with nbdkit', () => {
+  const tmp = makeTempDir();
+  after(() => tmp.remove());
+
+  test('nbdkit memory: read, write, pipelined reads, flush, disconnect', async () => {
+    const kit = await startNbdkit(tmp.dir, ['memory', 'size=8M']);
+    try {
+      const client = await NbdClient.connect(await connectUnix(kit.socket), { timeoutMs: 5000 });
+      assert.equal(client.size, 8 * 1024 * 1024);
+      assert.equal(client.readOnly, false);
+      assert.deepEqual(await client.read(0, 16), new Uint8Array(16));
+      const data = randomBytes(1024 * 1024);
+      await client.write(4096, data);
+      await client.flush();
+      const parts = await Promise.all(Array.from({ length: 32 }, (_, i) => client.read(4096 + i * 32768, 32768)));
+      assert.deepEqual(Buffer.concat(parts), data);
+      await assert.rejects(client.read(8 * 1024 * 1024 - 10, 20), (e: NbdError) => e.code === 'EINVAL' && /beyond the end/.test(e.message));
+      let closedWith: unknown = 'not closed';
+      client.onClose((err) => { closedWith = err; });
+      await client.disconnect();
+      assert.equal(closedWith, undefined, 'a requested disconnect closes without error');
+      await assert.rejects(client.read(0, 1), /closed/);
+    } finally {
+      await kit.stop();
+    }
+  });
+
+  test('nbdkit file: reads match the file, writes land in it, read-only export refuses writes', async () => {
+    const file = path.join(tmp.dir, 'file.raw');
+    await writeRandomFile(file, 4 * 1024 * 1024);
+    const original = readFileSync(file);
+    const kit = await startNbdkit(tmp.dir, ['file', file]);
+    try {
+      const client = await NbdClient.connect(await connectUnix(kit.socket));
+      assert.deepEqual(await client.read(12345, 100000), new Uint8Array(original.subarray(12345, 112345)));
+      const patch = randomBytes(70000);
+      await client.write(1000001, patch, { fua: true });
+      await client.flush();
+      await client.disconnect();
+      assert.deepEqual(readFileSync(file).subarray(1000001, 1070001), patch);
+    } finally {
+      await kit.stop();
+    }
+    const roKit = await startNbdkit(tmp.dir, ['file', file], ['--readonly']);
+    try {
+      const client = await NbdClient.connect(await connectUnix(roKit.socket));
+      assert.equal(client.readOnly, true);
+      await assert.rejects(client.write(0, new Uint8Array(10)), (e: NbdError) => e.code === 'EPERM');
+      await client.disconnect();
+    } finally {
+      await roKit.stop();
+    }
+  });
+
+  test('an unknown export name fails with a message naming it', async () => {
+    const kit = await startNbdkit(tmp.dir, ['memory', 'size=1M'], ['--exportname', 'only']);
+    try {
+      await assert.rejects(NbdClient.connect(await connectUnix(kit.socket), { exportName: 'other' }), /other/);
+    } finally {
+      await kit.stop();
+    }
+  });
+
+  test('clientBackend: our server re-serves nbdkit; nbdcopy reads it through both, sha256 matches', async () => {
+    const file = path.join(tmp.dir, 'reexport.raw');
+    await writeRandomFile(file, 32 * 1024 * 1024);
+    const kit = await startNbdkit(tmp.dir, ['file', file], ['--readonly']);
+    const upstream = await NbdClient.connect(await connectUnix(kit.socket));
+    const socket = path.join(tmp.dir, 'reexport.sock');
+    const listener = await listenNbd(new NbdServer({ exports: new Map([['', clientBackend(upstream)]]) }), { socket });
+    try {
+      const out = path.join(tmp.dir, 'reexport.copy');
+      await run('nbdcopy', ['--connections=2', unixUri(socket), out]);
+      assert.equal(await sha256File(out), await sha256File(file));
+      const { stdout } = await run('nbdinfo', ['--json', unixUri(socket)]);
+      assert.equal(JSON.parse(stdout).exports[0].is_read_only, true);
+    } finally {
+      await listener.close();
+      await upstream.disconnect();
+      await kit.stop();
+    }
+  });
+});
+
+describe('over WebSockets (ws)', () => {
+  test('NbdServer behind a WebSocket, NbdClient in front of one: read, write, flush', async () => {
+    const image = randomBytes(2 * 1024 * 1024);
+    const backend = memoryBackend(image);
+    const server = new NbdServer({ exports: new Map([['disk', backend]]) });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    const served: Promise<void>[] = [];
+    wss.on('connection', (ws) => served.push(server.serve(webSocketStream(ws))));
+    await new Promise((r) => wss.once('listening', r));
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = await NbdClient.connect(webSocketStream(new WebSocket(`ws://127.0.0.1:${port}/`)), { exportName: 'disk', timeoutMs: 5000 });
+      assert.equal(client.size, image.length);
+      const reads = await Promise.all([client.read(0, 1 << 20), client.read(1 << 20, 1 << 20)]);
+      assert.deepEqual(Buffer.concat(reads), image);
+      await client.write(100, new Uint8Array([1, 2, 3]));
+      await client.flush();
+      assert.equal(backend.flushes, 1);
+      assert.deepEqual(await client.read(99, 5), new Uint8Array([image[99], 1, 2, 3, image[103]]));
+      await client.disconnect();
+      await Promise.all(served);
+      assert.equal(server.counters.bytesWritten, 3);
+    } finally {
+      await new Promise((r) => wss.close(r));
+    }
+  });
+});
+

@@ -1,0 +1,205 @@
+// Legacy mode end to end through the real daemon (export host backend): Redfish-style
+// Legacy.Mount over D-Bus — busctl for `sbv … i -1`, python3-dbus for calls with a credentials
+// pipe — against a real HTTPS server with a 256 MiB random image, read back with nbdcopy from
+// the slot's ExportSocket; every failure gives its errno in Completion and leaves nothing behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errnoNumber } from '../../src/errno.js';
+import type dbus from 'dbus-next';
+import { startTestBus, type TestBus } from '../helpers/private-bus.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { connectBus } from '../../src/dbus/connect.js';
+import { BUS_NAME, IFACE, slotPath } from '../../src/dbus/names.js';
+import { createTestCa, type TestCa } from './helpers/test-ca.js';
+import { startImageServer, type ImageServer } from './helpers/image-server.js';
+import { copyExport, nbdkitProcessesUnder, randomImage, run } from './helpers/provider.js';
+
+const IMAGE_MIB = 256;
+const SLOT = 'Slot_2';
+const PATH = slotPath('Legacy', SLOT);
+const MOUNT_CLIENT = fileURLToPath(new URL('./helpers/legacy-mount.py', import.meta.url));
+const errno = errnoNumber;
+
+let dir: string;
+let runtime: string;
+let ca: TestCa;
+let bus: TestBus;
+let daemon: RunningDaemon;
+let server: ImageServer;
+let client: dbus.MessageBus;
+let imageSha: string;
+const completions: number[] = [];
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'vmedia-legacy-'));
+  runtime = path.join(dir, 'run');
+  ca = createTestCa(path.join(dir, 'ca'));
+  const trust = path.join(dir, 'truststore');
+  mkdirSync(trust);
+  writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
+  const image = path.join(dir, 'disk.img');
+  imageSha = await randomImage(image, IMAGE_MIB);
+  server = await startImageServer({ files: new Map([['/disk.img', image]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+  bus = await startTestBus();
+  daemon = await startDaemon({
+    busAddress: bus.address,
+    config: {
+      HostBackend: 'export',
+      AllowPrivateSourceHosts: true,
+      TrustStore: trust,
+      RuntimeDir: runtime,
+      MountPoints: {
+        [SLOT]: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 },
+      },
+    },
+  });
+  client = await connectBus(bus.address);
+  const legacy = (await client.getProxyObject(BUS_NAME, PATH)).getInterface(IFACE.legacy);
+  legacy.on('Completion', (code: number) => completions.push(code));
+});
+
+after(async () => {
+  client?.disconnect();
+  await daemon?.stop();
+  await bus?.stop();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function busctl(...args: string[]) {
+  // '--': the argument "-1" (no credentials) is not an option
+  return run('busctl', [`--address=${bus.address}`, '--', ...args]);
+}
+
+/** The next Completion(i) after `since` completions were seen. */
+async function completion(since: number, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (completions.length <= since) {
+    if (Date.now() > deadline) assert.fail(`no Completion within ${timeoutMs} ms\n${daemon.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return completions[since]!;
+}
+
+async function mountBusctl(url: string): Promise<number> {
+  const since = completions.length;
+  const r = await busctl('call', BUS_NAME, PATH, IFACE.legacy, 'Mount', 'sbv', url, 'false', 'i', '-1');
+  assert.equal(r.stdout.trim(), 'b true', `Mount: ${r.stderr}`);
+  return completion(since);
+}
+
+async function mountWithPipe(url: string, user: string, password: string, form: 'sbh' | 'sbv', whileMounted?: () => void): Promise<number> {
+  const since = completions.length;
+  const reply = await new Promise<string>((resolve) => {
+    const child = execFile('/usr/bin/python3', [MOUNT_CLIENT, bus.address, PATH, url, 'false', user, form], (err, stdout, stderr) => {
+      resolve(err ? `${stdout}${stderr}` : stdout.trim());
+    });
+    child.stdin!.end(password);
+  });
+  assert.equal(reply, 'True', `Mount ${form}`);
+  const code = await completion(since);
+  whileMounted?.();
+  return code;
+}
+
+async function unmount(): Promise<void> {
+  const since = completions.length;
+  const r = await busctl('call', BUS_NAME, PATH, IFACE.legacy, 'Unmount');
+  assert.equal(r.stdout.trim(), 'b true', `Unmount: ${r.stderr}`);
+  assert.equal(await completion(since), 0, 'Unmount completes with 0');
+}
+
+function assertNothingLeft(): void {
+  assert.deepEqual(nbdkitProcessesUnder(runtime), [], 'nbdkit left running');
+  assert.ok(!existsSync(path.join(runtime, 'nbd2.sock')), 'slot socket left behind');
+  const state = path.join(runtime, 'sources');
+  assert.deepEqual(readdirSync(state).filter((f) => f !== 'tmp' && f !== 'capath'), [], 'state files left behind');
+  assert.deepEqual(readdirSync(path.join(state, 'tmp')), [], 'temp files left behind');
+}
+
+async function imageUrl(): Promise<string> {
+  const r = await busctl('get-property', BUS_NAME, PATH, IFACE.mountPoint, 'ImageURL');
+  return r.stdout.trim();
+}
+
+test('Legacy sbv via busctl (no credentials): Completion(0), nbdcopy of the ExportSocket gives the image, Unmount → Completion(0)', async () => {
+  const url = `${server.origin}/disk.img`;
+  assert.equal(await mountBusctl(url), 0, daemon.output().slice(-2000));
+  assert.equal(await imageUrl(), `s "${url}"`);
+  const started = Date.now();
+  assert.equal(await copyExport(path.join(runtime, 'export/Slot_2.sock'), path.join(dir, 'copy.img')), imageSha);
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`# nbdcopy of ${IMAGE_MIB} MiB through the Legacy chain: ${(IMAGE_MIB / seconds).toFixed(0)} MiB/s`);
+  rmSync(path.join(dir, 'copy.img'));
+  await unmount();
+  assertNothingLeft();
+});
+
+test('Legacy sbh with a credentials pipe (basic auth): Completion(0), right bytes; the password is in no argv, environ or log', async () => {
+  const password = 'p@ss,w0rd=with spaces';
+  server.switches.auth = { user: 'operator', password };
+  try {
+    const code = await mountWithPipe(`${server.origin}/disk.img`, 'operator', password, 'sbh', () => {
+      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        for (const what of ['cmdline', 'environ']) {
+          let content: Buffer;
+          try { content = readFileSync(`/proc/${pid}/${what}`); } catch { continue; }
+          assert.ok(!content.includes(password), `password visible in /proc/${pid}/${what}`);
+        }
+      }
+    });
+    assert.equal(code, 0, daemon.output().slice(-2000));
+    assert.equal(await copyExport(path.join(runtime, 'export/Slot_2.sock'), path.join(dir, 'auth.img')), imageSha);
+    rmSync(path.join(dir, 'auth.img'));
+    await unmount();
+    assert.ok(!daemon.output().includes(password), 'password in the daemon log');
+  } finally {
+    delete server.switches.auth;
+  }
+  assertNothingLeft();
+});
+
+test('Legacy sbv with a pipe and the wrong password → Completion(EACCES), nothing left', async () => {
+  server.switches.auth = { user: 'operator', password: 'right' };
+  try {
+    assert.equal(await mountWithPipe(`${server.origin}/disk.img`, 'operator', 'wrong', 'sbv'), errno('EACCES'));
+  } finally {
+    delete server.switches.auth;
+  }
+  assert.equal(await imageUrl(), 's ""');
+  assertNothingLeft();
+});
+
+test('each failure → its errno in Completion, a log line naming the cause, nothing left', async () => {
+  const other = createTestCa(path.join(dir, 'other-ca'), 'untrusted CA');
+  const untrusted = await startImageServer({ files: new Map([['/disk.img', path.join(dir, 'disk.img')]]), tls: { key: other.serverKey, cert: other.serverCert } });
+  server.switches.redirects = new Map([['/moved.img', `${server.origin}/disk.img`]]);
+  try {
+    const cases: [string, number, RegExp, () => void, () => void][] = [
+      [`${server.origin}/missing.img`, errno('ENOENT'), /does not exist/, () => {}, () => {}],
+      [`${untrusted.origin}/disk.img`, errno('EKEYREJECTED'), /not trusted/, () => {}, () => {}],
+      [`${server.origin}/moved.img`, errno('ENOTSUP'), /redirects/, () => {}, () => {}],
+      [`${server.origin}/disk.img`, errno('ESPIPE'), /Range/, () => { server.switches.noRange = true; }, () => { delete server.switches.noRange; }],
+      ['https://127.0.0.1:1/disk.img', errno('ECONNREFUSED'), /refused the connection/, () => {}, () => {}],
+      ['gopher://127.0.0.1/disk.img', errno('EINVAL'), /scheme "gopher"/, () => {}, () => {}],
+    ];
+    for (const [url, expected, cause, setUp, tearDown] of cases) {
+      setUp();
+      try {
+        assert.equal(await mountBusctl(url), expected, url);
+      } finally {
+        tearDown();
+      }
+      assert.match(daemon.output(), cause, url);
+      assertNothingLeft();
+    }
+  } finally {
+    delete server.switches.redirects;
+    await untrusted.close();
+  }
+});

@@ -1,0 +1,40 @@
+// nbdkit serving a file on a Unix socket: the stand-in for a slot's NBD server (the browser of a
+// Proxy slot, or a Legacy source) in the VM tests.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { waitFor } from './vm.js';
+
+export interface NbdkitServer {
+  pid: number;
+  socket: string;
+  /** Resolves with the exit once nbdkit has gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL: a crashed server. */
+  kill(): Promise<void>;
+  /** SIGTERM, SIGKILL after 3 s. */
+  stop(): Promise<void>;
+}
+
+export async function startNbdkitFile(opts: { socket: string; file: string; readonly?: boolean }): Promise<NbdkitServer> {
+  const args = ['--foreground', '--exit-with-parent', '--unix', opts.socket, ...(opts.readonly ? ['--readonly'] : []), 'file', opts.file];
+  const child = spawn('nbdkit', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  await waitFor(`nbdkit socket ${opts.socket}`, () => existsSync(opts.socket) || gone, 10_000, 20);
+  if (gone) throw new Error(`nbdkit ${args.join(' ')} exited at start`);
+  const kill = async () => {
+    if (!gone) child.kill('SIGKILL');
+    await exited;
+  };
+  // nbdkit waits for connected clients after SIGTERM: a client left connected must not hang the test
+  const stop = async () => {
+    if (!gone) child.kill('SIGTERM');
+    const timer = setTimeout(() => void kill(), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { pid: child.pid!, socket: opts.socket, exited, kill, stop };
+}

@@ -1,0 +1,28 @@
+// Basics of every test under test/vm: they run only inside the QEMU VM (../shared/vm), where
+// nbd, configfs and dummy_hcd exist, and fail loudly anywhere else instead of skipping.
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+
+/** Throws unless running inside the VM; call it first in every test file. */
+export function requireVm(): void {
+  if (process.env.VMEDIA_IN_VM !== '1') {
+    throw new Error('test/vm runs only inside the QEMU VM: bash ../shared/vm/run-in-vm.sh -- node --import tsx --test test/vm/*.test.ts');
+  }
+}
+
+/** A fresh directory on the VM's tmpfs (Unix sockets do not work on the 9p share). */
+export function vmTempDir(prefix: string): string {
+  return mkdtempSync(path.join('/tmp', `${prefix}-`));
+}
+
+/** Polls `probe` until it returns something other than undefined/false; throws after timeoutMs. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,193 @@
+// The kernel host backend driven directly (no daemon) in the VM: nbdkit on the slot socket →
+// attach() → the gadget's disk appears on the VM's own USB host → full read has the image's
+// sha256 → detach() leaves nothing behind. Also the failure paths: lost server or client,
+// busy UDC, no server, stale state from an earlier run.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import type { ServiceConfig, SlotConfig } from '../../src/config/types.js';
+import { MountError } from '../../src/errno.js';
+import { createKernelHostBackend } from '../../src/host/kernel/index.js';
+import type { HostAttachment, HostBackend } from '../../src/host/types.js';
+import { findHostDisk, waitForHostDisk, waitForHostDiskGone, type HostDisk } from './helpers/host-disk.js';
+import { createRandomImage, MiB, readAt, sha256Of } from './helpers/image.js';
+import { assertSlotReleased, boundUdcs, gadgetAttr, nbdSize, pidsOf, udcs } from './helpers/kernel-state.js';
+import { startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
+import { requireVm, vmTempDir, waitFor } from './helpers/vm.js';
+
+requireVm();
+
+const IMAGE_SIZE = 64 * MiB;
+const dir = vmTempDir('vmedia-kernel-backend');
+const log = pino({ level: 'info' }, pino.destination(2));
+const config: ServiceConfig = parseConfig({
+  HostBackend: 'kernel',
+  MountPoints: {
+    Slot_0: { Mode: 0, EndpointId: '/nbd/0', NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 20 },
+    Slot_1: { Mode: 1, EndpointId: '', NBDDevice: 'nbd1', UnixSocket: 'nbd1.sock', Timeout: 20, MediaType: 'CD' },
+    Slot_2: { Mode: 1, EndpointId: '', NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', Timeout: 20, UDC: 'dummy_udc.0' },
+  },
+}, dir, 'kernel-backend.test.ts', { runtimeDir: dir });
+const [slot0, slot1, slot2] = config.slots as [SlotConfig, SlotConfig, SlotConfig];
+
+let backend: HostBackend;
+let image: string;
+let imageSha: string;
+
+before(async () => {
+  image = path.join(dir, 'image.bin');
+  imageSha = await createRandomImage(image, IMAGE_SIZE);
+  backend = await createKernelHostBackend(config, log);
+});
+after(async () => {
+  await backend?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Mounted {
+  server: NbdkitServer;
+  attachment: HostAttachment;
+  lost: Promise<MountError>;
+  serial: string;
+}
+
+async function mount(slot: SlotConfig, opts: { file?: string; writable?: boolean } = {}): Promise<Mounted> {
+  const server = await startNbdkitFile({ socket: slot.unixSocket, file: opts.file ?? image, readonly: !opts.writable });
+  let onLost!: (err: MountError) => void;
+  const lost = new Promise<MountError>((resolve) => { onLost = resolve; });
+  try {
+    const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: opts.writable ?? false, mediaType: slot.mediaType }, onLost);
+    return { server, attachment, lost, serial: gadgetAttr(`mass-storage-${slot.name}`, 'strings/0x409/serialnumber') };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+async function unmount(slot: SlotConfig, m: Mounted): Promise<void> {
+  await m.attachment.detach();
+  await waitForHostDiskGone(m.serial);
+  assertSlotReleased(slot.name, slot.nbdDevice);
+  await m.server.stop();
+}
+
+async function assertFullReadMatches(disk: HostDisk, m: Mounted): Promise<void> {
+  assert.equal(disk.size, IMAGE_SIZE);
+  assert.equal(await sha256Of(disk.path), imageSha, `sha256 of ${disk.path}`);
+  const stats = m.attachment.stats();
+  assert.ok(stats.readBytes >= IMAGE_SIZE, `ReadIO ${stats.readBytes} < image size`);
+  assert.equal(stats.writeBytes, 0);
+}
+
+test('USBStick: the host sees a read-only disk with the image, detach leaves nothing behind', async () => {
+  const m = await mount(slot0);
+  const g = `mass-storage-${slot0.name}`;
+  assert.equal(gadgetAttr(g, 'functions/mass_storage.usb0/lun.0/cdrom'), '0');
+  assert.equal(gadgetAttr(g, 'functions/mass_storage.usb0/lun.0/ro'), '1');
+  assert.equal(gadgetAttr(g, 'functions/mass_storage.usb0/lun.0/file'), '/dev/nbd0');
+  assert.equal(gadgetAttr(g, 'idVendor'), '0x1d6b');
+  assert.ok(udcs().includes(gadgetAttr(g, 'UDC')));
+  const disk = await waitForHostDisk(m.serial);
+  assert.match(disk.name, /^sd[a-z]+$/);
+  assert.equal(disk.scsiType, 0);
+  assert.equal(disk.readOnly, true);
+  await assertFullReadMatches(disk, m);
+  await unmount(slot0, m);
+});
+
+test('CD: the host sees a CD-ROM (/dev/srN) with the image', async () => {
+  const m = await mount(slot1);
+  assert.equal(gadgetAttr(`mass-storage-${slot1.name}`, 'functions/mass_storage.usb0/lun.0/cdrom'), '1');
+  const disk = await waitForHostDisk(m.serial);
+  assert.match(disk.name, /^sr\d+$/);
+  assert.equal(disk.scsiType, 5);
+  await assertFullReadMatches(disk, m);
+  await unmount(slot1, m);
+});
+
+test('writable USBStick: what the host writes reaches the image, counted as WriteIO', async () => {
+  const file = path.join(dir, 'writable.bin');
+  await createRandomImage(file, 16 * MiB);
+  const m = await mount(slot0, { file, writable: true });
+  assert.equal(gadgetAttr(`mass-storage-${slot0.name}`, 'functions/mass_storage.usb0/lun.0/ro'), '0');
+  const disk = await waitForHostDisk(m.serial);
+  assert.equal(disk.readOnly, false);
+  const patch = path.join(dir, 'patch.bin');
+  const bytes = randomBytes(MiB);
+  writeFileSync(patch, bytes);
+  execFileSync('dd', [`if=${patch}`, `of=${disk.path}`, 'bs=1M', 'seek=5', 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' });
+  assert.ok(m.attachment.stats().writeBytes >= MiB, `WriteIO ${m.attachment.stats().writeBytes}`);
+  await unmount(slot0, m);
+  assert.ok((await readAt(file, 5 * MiB, MiB)).equals(bytes), 'the bytes written by the host are in the image file');
+});
+
+test('two slots at once on the two UDCs; a third pinned to a busy UDC is refused and leaves nothing', async () => {
+  const a = await mount(slot0);
+  const b = await mount(slot1);
+  const bound = boundUdcs();
+  assert.equal(bound.get('dummy_udc.0'), 'mass-storage-Slot_0');
+  assert.equal(bound.get('dummy_udc.1'), 'mass-storage-Slot_1');
+  const head = await readAt(image, 0, MiB);
+  for (const m of [a, b]) {
+    const disk = await waitForHostDisk(m.serial);
+    assert.ok((await readAt(disk.path, 0, MiB)).equals(head), `${disk.path} starts with the image`);
+  }
+  await assert.rejects(mount(slot2), (err: MountError) => {
+    assert.equal(err.errno, 'EBUSY');
+    assert.match(err.message, /dummy_udc\.0.*mass-storage-Slot_0/);
+    return true;
+  });
+  assertSlotReleased(slot2.name, slot2.nbdDevice);
+  await unmount(slot0, a);
+  await unmount(slot1, b);
+});
+
+test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async () => {
+  const m = await mount(slot0);
+  const [pid] = pidsOf('nbd-client', '/dev/nbd0');
+  assert.ok(pid, 'nbd-client runs while attached');
+  process.kill(pid, 'SIGKILL');
+  const err = await m.lost;
+  assert.equal(err.errno, 'ECONNREFUSED');
+  await unmount(slot0, m);
+});
+
+test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach cleans up', async () => {
+  const m = await mount(slot0);
+  const disk = await waitForHostDisk(m.serial);
+  const reading = sha256Of(disk.path);
+  await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, 30_000, 50);
+  await m.server.kill();
+  assert.equal((await m.lost).errno, 'ECONNREFUSED');
+  await unmount(slot0, m);
+  await assert.rejects(reading, 'a read of the vanished disk fails');
+});
+
+test('no NBD server on the socket: attach rejects ECONNREFUSED and leaves nothing', async () => {
+  await assert.rejects(
+    backend.attach({ slot: slot0, socket: path.join(dir, 'nobody.sock'), writable: false, mediaType: 'USBStick' }, () => undefined),
+    (err: MountError) => err.errno === 'ECONNREFUSED',
+  );
+  assertSlotReleased(slot0.name, slot0.nbdDevice);
+});
+
+test('cleanupStale removes the gadget and NBD link an earlier run left behind', async () => {
+  const m = await mount(slot0);
+  await waitForHostDisk(m.serial);
+  const next = await createKernelHostBackend(config, log);
+  try {
+    await next.cleanupStale(config.slots);
+    assert.equal(findHostDisk(m.serial), undefined);
+    assert.equal(nbdSize('nbd0'), 0);
+    await waitFor('the old nbd-client to exit', () => pidsOf('nbd-client', '/dev/nbd0').length === 0, 5000);
+    assertSlotReleased(slot0.name, slot0.nbdDevice);
+  } finally {
+    await next.close();
+  }
+  await unmount(slot0, m); // the old attachment's detach still resolves
+});
