@@ -3,7 +3,7 @@ DESCRIPTION = "Serves ISO/IMG images to the host as a USB CD-ROM or stick: \
 xyz.openbmc_project.VirtualMedia on D-Bus, nbdkit for remote images, nbd-client and a \
 configfs mass-storage gadget for the host, Redfish VirtualMedia over HTTPS."
 LICENSE = "Apache-2.0"
-LIC_FILES_CHKSUM = "file://package.json;beginline=1;endline=12;md5=${VMEDIA_PKG_MD5}"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57"
 
 # The release tarball is `npm pack` output: dist/ (compiled), config/, systemd/ and
 # package.json; production node_modules come from the npm shrinkwrap via the npm class.
