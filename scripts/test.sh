@@ -11,6 +11,7 @@ if [ $# -gt 0 ]; then
 fi
 
 npx tsc -p tsconfig.test.json
+npx tsc -p src/nbd/tsconfig.json  # src/nbd is isomorphic: no DOM, no Node types
 npx tsc -p src/browser/tsconfig.json
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/vm/*' | sort)

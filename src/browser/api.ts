@@ -57,7 +57,8 @@ export class Api {
   }
 
   private async request(method: string, path: string, body?: object, opts = { expectAuth: true }): Promise<unknown> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    // X-Requested-With: a 401 then carries no WWW-Authenticate, so the browser shows no Basic dialog
+    const headers: Record<string, string> = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && this.token) headers[XSRF_HEADER] = this.token;
     let res: Response;

@@ -28,7 +28,8 @@ function labelled(label: string, control: HTMLElement & { id: string }): HTMLEle
 export class LegacyPanel {
   readonly root = el('div', { class: 'panel' });
   private readonly form: HTMLFormElement;
-  private readonly image = el('input', { id: uniqueId('image'), type: 'url', required: true, placeholder: 'https://server/path/image.iso', autocomplete: 'url', spellcheck: 'false' });
+  // text, not url: a bare host/path is valid when a protocol is chosen
+  private readonly image = el('input', { id: uniqueId('image'), type: 'text', inputmode: 'url', required: true, placeholder: 'https://server/path/image.iso', autocomplete: 'url', spellcheck: 'false' });
   private readonly protocol = el('select', { id: uniqueId('protocol') });
   private readonly user = el('input', { id: uniqueId('user'), autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
   private readonly password = el('input', { id: uniqueId('password'), type: 'password', autocomplete: 'new-password' });

@@ -21,6 +21,10 @@ export function describeEnd(end: EndedMessage, endpoint: string): { kind: Notice
   }
   if (end.stopped) return { kind: 'success', text: `Stopped; the media was ejected (${served}).` };
   if (end.code === NORMAL_CLOSURE) return { kind: 'info', text: `The BMC ejected the media${reason} (${served}).` };
+  if (end.bytesRead === 0 && end.bytesWritten === 0) {
+    // accepted, then closed before any use: the bridge's refusal (slot busy, mount failed)
+    return { kind: 'error', text: `The BMC refused ${endpoint}${reason} (code ${end.code}).` };
+  }
   return { kind: 'error', text: `The BMC closed the connection (code ${end.code}${reason}); ${served}.` };
 }
 

@@ -1,11 +1,12 @@
 // `vmedia daemon`: the composition root of the D-Bus service — the one place the concrete host
 // backend and Legacy source provider are chosen; the mount points know only their interfaces.
 import { mkdirSync } from 'node:fs';
+import type dbus from 'dbus-next';
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/types.js';
 import { connectBus } from '../dbus/connect.js';
-import { publishVirtualMedia } from '../dbus/service.js';
+import { publishVirtualMedia, type PublishedService } from '../dbus/service.js';
 import { createExportHostBackend } from '../host/export/index.js';
 import { createKernelHostBackend } from '../host/kernel/index.js';
 import type { HostBackend } from '../host/types.js';
@@ -38,12 +39,24 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
 
   const host = await createHostBackend(config, log);
   const sources = await createSourceProvider(config, log);
-  await host.cleanupStale(config.slots);
+  let bus: dbus.MessageBus | undefined;
+  let published: PublishedService;
   const mountPoints = config.slots.map((slot) => new MountPoint({
     slot, host, sources, log: log.child({ slot: slot.name }), inactivityTimeout: config.inactivityTimeout,
   }));
-  const bus = await connectBus(args.bus, { fdPassing: true });
-  const published = await publishVirtualMedia(bus, mountPoints, sources, log);
+  try {
+    await host.cleanupStale(config.slots);
+    bus = await connectBus(args.bus, { fdPassing: true });
+    published = await publishVirtualMedia(bus, mountPoints, sources, log);
+  } catch (err) {
+    process.stderr.write(`vmedia daemon: cannot start: ${(err as Error).message}\n`);
+    bus?.disconnect();
+    await host.close();
+    await sources.close();
+    process.exitCode = 1;
+    return;
+  }
+  const connected = bus;
 
   let stopping: Promise<void> | undefined;
   const stop = (why: string, exitCode: number) => {
@@ -53,7 +66,7 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
       await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
       await host.close();
       await sources.close();
-      bus.disconnect();
+      connected.disconnect();
       process.exitCode = exitCode;
       log.info('stopped');
     })();
@@ -61,7 +74,7 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM', 0));
   process.once('SIGINT', () => void stop('SIGINT', 0));
-  bus.on('error', (err: Error) => {
+  connected.on('error', (err: Error) => {
     log.error({ err: err.message }, 'lost the D-Bus connection');
     void stop('bus connection lost', 1);
   });

@@ -18,7 +18,7 @@ export async function publishVirtualMedia(
 ): Promise<PublishedService> {
   const manager = new ObjectManagerInterface();
   bus.export(ROOT_PATH, manager);
-  const exported: { path: string; ifaces: dbus.interface.Interface[] }[] = [];
+  const exported: string[] = [];
   const legacyByPath = new Map<string, LegacyInterface>();
   for (const mp of mountPoints) {
     const path = slotPath(mp.slot.mode === 'proxy' ? 'Proxy' : 'Legacy', mp.slot.name);
@@ -26,7 +26,7 @@ export async function publishVirtualMedia(
     for (const iface of all) bus.export(path, iface);
     if (legacy) legacyByPath.set(path, legacy);
     manager.add(path, all);
-    exported.push({ path, ifaces: all });
+    exported.push(path);
   }
   const mountSbh = legacyMountSbhHandler(bus, legacyByPath);
   bus.addMethodHandler(mountSbh);
@@ -35,17 +35,18 @@ export async function publishVirtualMedia(
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
     throw new Error(`the bus name ${BUS_NAME} is owned by another process`);
   }
-  log.info({ name: BUS_NAME, slots: exported.map((e) => e.path) }, 'bus name owned');
+  log.info({ busName: BUS_NAME, slots: exported }, 'bus name owned');
 
   return {
     async unpublish() {
       await bus.releaseName(BUS_NAME).catch(() => undefined);
       bus.removeMethodHandler(mountSbh);
-      for (const { path, ifaces } of exported) {
+      for (const path of exported) {
         manager.remove(path);
-        for (const iface of ifaces) bus.unexport(path, iface);
+        // without an interface: dbus-next 0.10 drops the whole object after unexporting the first one
+        (bus.unexport as (path: string) => void)(path);
       }
-      bus.unexport(ROOT_PATH, manager);
+      (bus.unexport as (path: string) => void)(ROOT_PATH);
     },
   };
 }

@@ -54,13 +54,13 @@ export class ActivatingState implements MountState {
       this.throwIfLost();
     } catch (err) {
       const failure = asMountError(err);
-      ctx.log.warn({ slot: slot.name, errno: failure.errno }, `mount failed: ${failure.message}`);
+      ctx.log.warn({ errno: failure.errno }, `mount failed: ${failure.message}`);
       await media.teardown(ctx.log);
       ctx.transition(new ReadyState(ctx));
       ctx.complete(failure.errno);
       return;
     }
-    ctx.log.info({ slot: slot.name }, 'media is active');
+    ctx.log.info('media is active');
     ctx.transition(new ActiveState(ctx, media));
     ctx.complete(0);
   }

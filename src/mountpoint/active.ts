@@ -16,7 +16,7 @@ export class ActiveState implements MountState {
     this.ctx.update({ active: true });
     this.media.onLoss((err) => {
       if (!this.ctx.isCurrent(this)) return;
-      this.ctx.log.warn({ slot: this.ctx.slot.name }, `media lost while active: ${err.message}`);
+      this.ctx.log.warn(`media lost while active: ${err.message}`);
       this.deactivate('lost');
     });
     this.readCounters();
@@ -54,7 +54,7 @@ export class ActiveState implements MountState {
     const remaining = Math.max(0, Math.ceil(limit - (now - this.lastIo.at) / 1000));
     this.ctx.update({ remainingInactivityTimeout: remaining });
     if (remaining === 0) {
-      this.ctx.log.info({ slot: this.ctx.slot.name }, `no IO for ${limit} s: ejecting`);
+      this.ctx.log.info(`no IO for ${limit} s: ejecting`);
       this.deactivate('inactive');
     }
   }

@@ -94,7 +94,7 @@ export class MountPoint implements MountContext {
   }
 
   transition(next: MountState): void {
-    this.log.debug({ slot: this.slot.name, from: this.current.name, to: next.name }, 'state change');
+    this.log.debug({ from: this.current.name, to: next.name }, 'state change');
     this.current.leave();
     this.current = next;
     next.enter();
@@ -105,7 +105,8 @@ export class MountPoint implements MountContext {
     clearTimeout(this.completionTimer);
     this.completionTimer = undefined;
     const code = result === 0 ? 0 : errnoNumber(result);
-    this.update({ exitCode: code });
+    // ExitCode stays -1 while media is up; it reports how the last mount ended
+    if (this.current.name === 'Ready') this.update({ exitCode: code });
     this.events.emit('completion', result, code);
   }
 
@@ -113,7 +114,7 @@ export class MountPoint implements MountContext {
     clearTimeout(this.completionTimer);
     this.completionTimer = setTimeout(() => {
       this.completionTimer = undefined;
-      this.log.warn({ slot: this.slot.name, state: this.state }, 'operation still running after Timeout + 5 s');
+      this.log.warn({ state: this.state }, 'operation still running after Timeout + 5 s');
       this.events.emit('completion', 'EBUSY', errnoNumber('EBUSY'));
     }, this.completionTimerMs);
   }

@@ -31,7 +31,5 @@ export interface Timer { cancel(): void }
 
 export function startTimer(ms: number, cb: () => void): Timer {
   const handle = g.setTimeout(cb, ms);
-  // Node: a pending protocol timeout must not keep the process alive
-  (handle as { unref?: () => void }).unref?.();
   return { cancel: () => g.clearTimeout(handle) };
 }

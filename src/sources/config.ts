@@ -39,7 +39,7 @@ export const SOURCES_DEFAULTS: SourcesConfig = {
   requestTimeoutSeconds: 30,
   trustSystemCAs: false,
   retry: { retries: 5, delaySeconds: 1 },
-  cache: { enabled: true, blockSizeKiB: 1024, maxSizeMiB: 64 },
+  cache: { enabled: true, blockSizeKiB: 16 * 1024, maxSizeMiB: 64 },
   decompress: true,
   copyOnWrite: true,
 };
@@ -66,7 +66,8 @@ export const sourcesConfigSchema = {
       additionalProperties: false,
       properties: {
         Enabled: { type: 'boolean' },
-        BlockSizeKiB: positiveInt(1024 * 1024),
+        // nbdkit advertises it as the preferred block size; nbdcopy refuses more than 32 MiB
+        BlockSizeKiB: positiveInt(32 * 1024),
         MaxSizeMiB: positiveInt(1024 * 1024),
       },
     },
@@ -85,6 +86,11 @@ export function normalizeSourcesConfig(raw: Record<string, unknown> | undefined)
     Decompress?: boolean; CopyOnWrite?: boolean; TempDir?: string;
   };
   const d = SOURCES_DEFAULTS;
+  const blockSizeKiB = r.Cache?.BlockSizeKiB ?? d.cache.blockSizeKiB;
+  const maxSizeMiB = r.Cache?.MaxSizeMiB ?? d.cache.maxSizeMiB;
+  if (maxSizeMiB * 1024 < 2 * blockSizeKiB) {
+    throw new Error(`Sources.Cache.MaxSizeMiB (${maxSizeMiB}) must hold at least two blocks of Sources.Cache.BlockSizeKiB (${blockSizeKiB})`);
+  }
   return {
     followRedirects: r.FollowRedirects ?? d.followRedirects,
     requestTimeoutSeconds: r.RequestTimeoutSeconds ?? d.requestTimeoutSeconds,
@@ -92,8 +98,8 @@ export function normalizeSourcesConfig(raw: Record<string, unknown> | undefined)
     retry: { retries: r.Retry?.Retries ?? d.retry.retries, delaySeconds: r.Retry?.DelaySeconds ?? d.retry.delaySeconds },
     cache: {
       enabled: r.Cache?.Enabled ?? d.cache.enabled,
-      blockSizeKiB: r.Cache?.BlockSizeKiB ?? d.cache.blockSizeKiB,
-      maxSizeMiB: r.Cache?.MaxSizeMiB ?? d.cache.maxSizeMiB,
+      blockSizeKiB,
+      maxSizeMiB,
     },
     decompress: r.Decompress ?? d.decompress,
     copyOnWrite: r.CopyOnWrite ?? d.copyOnWrite,

@@ -15,7 +15,10 @@ export interface CurlSourceContext extends SourceContext {
 
 export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: MountError) => void): Promise<RunningSource> {
   const { sources, url, req } = ctx;
-  const chain = buildFilterChain({ sources: sources.config, available: ctx.filters, pathname: url.url.pathname, writable: req.writable });
+  const chain = buildFilterChain({
+    sources: sources.config, available: ctx.filters, pathname: url.url.pathname, writable: req.writable,
+    plugin: { network: true, writable: false },
+  });
   const tls = [
     'ssl-version=tlsv1.2',
     ...(ctx.capath ? [`capath=${ctx.capath}`] : []),

@@ -9,6 +9,9 @@ import type { SourceProvider } from './types.js';
 import { MountError } from '../errno.js';
 import { parseSourceUrl } from './source-url.js';
 import { startCurlSource } from './curl-source.js';
+import { startShareSource } from './share-source.js';
+import { findExecutable } from './find-executable.js';
+import { kernelCanMount } from './kernel-mount.js';
 import { probeNbdkit } from './nbdkit-probe.js';
 import { openTrustStore, type TrustStore } from './trust-store.js';
 import { checkSourceHost } from './ssrf-guard.js';
@@ -25,6 +28,12 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   };
   offer('https', 'curl');
   offer('http', 'curl');
+  for (const [scheme, fstype, helper] of [['smb', 'cifs', 'mount.cifs'], ['nfs', 'nfs', 'mount.nfs']] as const) {
+    if (!(await findExecutable(helper))) unavailable.set(scheme, `${helper} is not installed`);
+    else if (!(await kernelCanMount(fstype))) unavailable.set(scheme, `the kernel has no ${fstype} file system`);
+    else offer(scheme, 'file');
+  }
+  for (const [scheme, reason] of unavailable) log.warn({ scheme, reason }, 'Legacy source scheme unavailable');
   for (const reason of caps.missing) log.warn({ reason }, 'nbdkit part missing: some Legacy sources or filters are unavailable');
   log.info({ schemes }, 'Legacy source schemes');
 
@@ -52,6 +61,9 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
         case 'https':
         case 'http':
           return startCurlSource({ ...ctx, ...(trust ? { capath: trust.capath } : {}) }, onExit);
+        case 'smb':
+        case 'nfs':
+          return startShareSource(ctx, onExit);
         default:
           throw new MountError('EINVAL', `URL scheme "${url.scheme}" is not supported`);
       }

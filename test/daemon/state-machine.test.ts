@@ -160,8 +160,9 @@ const cells: Cell[] = [
 
 for (const cell of cells) {
   const outcome = [cell.throws && `error ${cell.throws}`, cell.next, cell.completions.length > 0 && `Completion(${cell.completions.join(', ')})`];
-  test(`${cell.state} × ${cell.event} → ${outcome.filter(Boolean).join(', ')}`, async () => {
+  test(`${cell.state} × ${cell.event} → ${outcome.filter(Boolean).join(', ')}`, async (t) => {
     const w = new World();
+    t.after(() => release(w));
     await w.enter(cell.state);
     assert.equal(w.mp.state, cell.state);
     const thrown = await thrownErrno(() => cell.act(w));
@@ -171,12 +172,12 @@ for (const cell of cells) {
     assert.equal(w.mp.state, cell.next);
     assert.deepEqual(w.completions, cell.completions);
     assert.equal(w.mp.status.active, cell.next === 'Active');
-    await release(w);
   });
 }
 
-test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO resets the countdown', async () => {
+test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO resets the countdown', async (t) => {
   const w = new World({ inactivityTimeout: 1 });
+  t.after(() => release(w));
   await w.enter('Active');
   assert.equal(w.mp.status.remainingInactivityTimeout, 1);
   const states: StateName[] = [];
@@ -192,8 +193,9 @@ test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO
   assert.equal(w.stopped, 1);
 });
 
-test('Deactivating after a loss × teardown done → Ready, Completion(ECONNREFUSED), ExitCode set', async () => {
+test('Deactivating after a loss × teardown done → Ready, Completion(ECONNREFUSED), ExitCode set', async (t) => {
   const w = new World();
+  t.after(() => release(w));
   await w.enter('Active');
   assert.equal(w.mp.status.exitCode, -1, 'ExitCode is -1 while running');
   w.onHostLost!(new MountError('ENODEV', 'nbd2 is gone'));
@@ -204,8 +206,9 @@ test('Deactivating after a loss × teardown done → Ready, Completion(ECONNREFU
   assert.equal(w.stopped, 1, 'the source is stopped');
 });
 
-test('the credentials password is zeroed once the source started; properties follow the mount', async () => {
+test('the credentials password is zeroed once the source started; properties follow the mount', async (t) => {
   const w = new World();
+  t.after(() => release(w));
   await w.enter('Active');
   assert.deepEqual([...w.passwords[0]!], [0, 0, 0, 0, 0, 0]);
   assert.equal(w.mp.status.imageUrl, 'https://127.0.0.1/a.iso');

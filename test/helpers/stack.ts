@@ -171,7 +171,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function httpsJson(baseUrl: string, ca: string, pathname: string, opts: RequestOptions): Promise<HttpResponse> {
+/** One HTTPS request to `baseUrl` trusting `ca`; the body is parsed as JSON when it is JSON. */
+export function httpsJson(baseUrl: string, ca: string, pathname: string, opts: RequestOptions): Promise<HttpResponse> {
   const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.auth) headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;

@@ -39,6 +39,11 @@ export function sha256File(file: string): Promise<string> {
 
 export const run = promisify(execFile);
 
+/** Bytes as hex: compares Buffers and Uint8Arrays by content alone. */
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
 export function unixUri(socket: string, exportName = ''): string {
   return `nbd+unix:///${exportName}?socket=${socket}`;
 }
@@ -73,7 +78,9 @@ async function startChild(cmd: string, args: string[], socket: string, what: str
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exited;
+      clearTimeout(killer);
     },
   };
 }
@@ -109,9 +116,10 @@ export function memoryBackend(data: Uint8Array, opts: { readOnly?: boolean } = {
     async read(offset: number, length: number) {
       return data.slice(offset, offset + length);
     },
-    async write(offset: number, bytes: Uint8Array) {
+    async write(offset: number, bytes: Uint8Array, fua: boolean) {
       if (backend.readOnly) throw new NbdError('EPERM', 'read-only');
       data.set(bytes, offset);
+      if (fua) backend.flushes++;
     },
     async flush() {
       backend.flushes++;

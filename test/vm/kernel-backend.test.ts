@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ServiceConfig, SlotConfig } from '../../src/config/types.js';
@@ -56,12 +56,17 @@ interface Mounted {
   serial: string;
 }
 
-async function mount(slot: SlotConfig, opts: { file?: string; writable?: boolean } = {}): Promise<Mounted> {
+/** Attaches with nbdkit serving `file` on the slot socket; the test's end detaches whatever a failure left. */
+async function mount(t: TestContext, slot: SlotConfig, opts: { file?: string; writable?: boolean } = {}): Promise<Mounted> {
   const server = await startNbdkitFile({ socket: slot.unixSocket, file: opts.file ?? image, readonly: !opts.writable });
   let onLost!: (err: MountError) => void;
   const lost = new Promise<MountError>((resolve) => { onLost = resolve; });
   try {
     const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: opts.writable ?? false, mediaType: slot.mediaType }, onLost);
+    t.after(async () => {
+      await attachment.detach();
+      await server.stop();
+    });
     return { server, attachment, lost, serial: gadgetAttr(`mass-storage-${slot.name}`, 'strings/0x409/serialnumber') };
   } catch (err) {
     await server.stop();
@@ -76,16 +81,21 @@ async function unmount(slot: SlotConfig, m: Mounted): Promise<void> {
   await m.server.stop();
 }
 
-async function assertFullReadMatches(disk: HostDisk, m: Mounted): Promise<void> {
+async function assertFullReadMatches(t: TestContext, disk: HostDisk, m: Mounted): Promise<void> {
   assert.equal(disk.size, IMAGE_SIZE);
+  const start = performance.now();
   assert.equal(await sha256Of(disk.path), imageSha, `sha256 of ${disk.path}`);
+  t.diagnostic(`full read of ${disk.path}: ${((IMAGE_SIZE / MiB) / ((performance.now() - start) / 1000)).toFixed(1)} MiB/s`);
   const stats = m.attachment.stats();
-  assert.ok(stats.readBytes >= IMAGE_SIZE, `ReadIO ${stats.readBytes} < image size`);
+  // the BMC's page cache of /dev/nbdN may serve a few blocks the kernel read at connect
+  assert.ok(stats.readBytes >= IMAGE_SIZE - 4 * MiB, `ReadIO ${stats.readBytes} is far below the image size`);
   assert.equal(stats.writeBytes, 0);
 }
 
-test('USBStick: the host sees a read-only disk with the image, detach leaves nothing behind', async () => {
-  const m = await mount(slot0);
+test('USBStick: the host sees a read-only disk with the image, detach leaves nothing behind', async (t) => {
+  const start = performance.now();
+  const m = await mount(t, slot0);
+  t.diagnostic(`attach took ${Math.round(performance.now() - start)} ms`);
   const g = `mass-storage-${slot0.name}`;
   assert.equal(gadgetAttr(g, 'functions/mass_storage.usb0/lun.0/cdrom'), '0');
   assert.equal(gadgetAttr(g, 'functions/mass_storage.usb0/lun.0/ro'), '1');
@@ -93,27 +103,28 @@ test('USBStick: the host sees a read-only disk with the image, detach leaves not
   assert.equal(gadgetAttr(g, 'idVendor'), '0x1d6b');
   assert.ok(udcs().includes(gadgetAttr(g, 'UDC')));
   const disk = await waitForHostDisk(m.serial);
+  t.diagnostic(`host disk ${disk.name} after ${Math.round(performance.now() - start)} ms`);
   assert.match(disk.name, /^sd[a-z]+$/);
   assert.equal(disk.scsiType, 0);
   assert.equal(disk.readOnly, true);
-  await assertFullReadMatches(disk, m);
+  await assertFullReadMatches(t, disk, m);
   await unmount(slot0, m);
 });
 
-test('CD: the host sees a CD-ROM (/dev/srN) with the image', async () => {
-  const m = await mount(slot1);
+test('CD: the host sees a CD-ROM (/dev/srN) with the image', async (t) => {
+  const m = await mount(t, slot1);
   assert.equal(gadgetAttr(`mass-storage-${slot1.name}`, 'functions/mass_storage.usb0/lun.0/cdrom'), '1');
   const disk = await waitForHostDisk(m.serial);
   assert.match(disk.name, /^sr\d+$/);
   assert.equal(disk.scsiType, 5);
-  await assertFullReadMatches(disk, m);
+  await assertFullReadMatches(t, disk, m);
   await unmount(slot1, m);
 });
 
-test('writable USBStick: what the host writes reaches the image, counted as WriteIO', async () => {
+test('writable USBStick: what the host writes reaches the image, counted as WriteIO', async (t) => {
   const file = path.join(dir, 'writable.bin');
   await createRandomImage(file, 16 * MiB);
-  const m = await mount(slot0, { file, writable: true });
+  const m = await mount(t, slot0, { file, writable: true });
   assert.equal(gadgetAttr(`mass-storage-${slot0.name}`, 'functions/mass_storage.usb0/lun.0/ro'), '0');
   const disk = await waitForHostDisk(m.serial);
   assert.equal(disk.readOnly, false);
@@ -126,9 +137,9 @@ test('writable USBStick: what the host writes reaches the image, counted as Writ
   assert.ok((await readAt(file, 5 * MiB, MiB)).equals(bytes), 'the bytes written by the host are in the image file');
 });
 
-test('two slots at once on the two UDCs; a third pinned to a busy UDC is refused and leaves nothing', async () => {
-  const a = await mount(slot0);
-  const b = await mount(slot1);
+test('two slots at once on the two UDCs; a third pinned to a busy UDC is refused and leaves nothing', async (t) => {
+  const a = await mount(t, slot0);
+  const b = await mount(t, slot1);
   const bound = boundUdcs();
   assert.equal(bound.get('dummy_udc.0'), 'mass-storage-Slot_0');
   assert.equal(bound.get('dummy_udc.1'), 'mass-storage-Slot_1');
@@ -137,7 +148,7 @@ test('two slots at once on the two UDCs; a third pinned to a busy UDC is refused
     const disk = await waitForHostDisk(m.serial);
     assert.ok((await readAt(disk.path, 0, MiB)).equals(head), `${disk.path} starts with the image`);
   }
-  await assert.rejects(mount(slot2), (err: MountError) => {
+  await assert.rejects(mount(t, slot2), (err: MountError) => {
     assert.equal(err.errno, 'EBUSY');
     assert.match(err.message, /dummy_udc\.0.*mass-storage-Slot_0/);
     return true;
@@ -147,8 +158,8 @@ test('two slots at once on the two UDCs; a third pinned to a busy UDC is refused
   await unmount(slot1, b);
 });
 
-test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async () => {
-  const m = await mount(slot0);
+test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async (t) => {
+  const m = await mount(t, slot0);
   const [pid] = pidsOf('nbd-client', '/dev/nbd0');
   assert.ok(pid, 'nbd-client runs while attached');
   process.kill(pid, 'SIGKILL');
@@ -157,8 +168,8 @@ test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async () 
   await unmount(slot0, m);
 });
 
-test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach cleans up', async () => {
-  const m = await mount(slot0);
+test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach cleans up', async (t) => {
+  const m = await mount(t, slot0);
   const disk = await waitForHostDisk(m.serial);
   const reading = sha256Of(disk.path);
   await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, 30_000, 50);
@@ -176,8 +187,8 @@ test('no NBD server on the socket: attach rejects ECONNREFUSED and leaves nothin
   assertSlotReleased(slot0.name, slot0.nbdDevice);
 });
 
-test('cleanupStale removes the gadget and NBD link an earlier run left behind', async () => {
-  const m = await mount(slot0);
+test('cleanupStale removes the gadget and NBD link an earlier run left behind', async (t) => {
+  const m = await mount(t, slot0);
   await waitForHostDisk(m.serial);
   const next = await createKernelHostBackend(config, log);
   try {

@@ -1,0 +1,101 @@
+// Benchmark of the Legacy HTTPS chain (a script, not a test):
+//   node --import tsx bench/legacy-https/run.ts [--size-mib 1024] [--latency-ms 20] [--mounts 20]
+// Read throughput of an image served by a local HTTPS server (Node, Range support) through
+//   chain   the daemon's Legacy slot: nbdkit curl + our filters → export backend → nbdcopy on the ExportSocket
+//   source  the same nbdkit (curl + filters) read directly on the slot socket (no export re-serve)
+//   plain   `nbdkit curl` without filters, read with nbdcopy
+//   curl    `curl` downloading the file
+// once without and once with added latency per HTTP request (the server waits before answering:
+// `tc netem` needs privileges over the loopback device that tests must not take), as ratios
+// against the curl download. Then Mount latency: Mount call → Completion(0), median of N.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startTestBus } from '../../test/helpers/private-bus.js';
+import { startDaemon } from '../../test/helpers/daemon.js';
+import { createTestCa } from '../../test/sources/helpers/test-ca.js';
+import { startImageServer } from '../../test/sources/helpers/image-server.js';
+import { legacyClient } from '../../test/sources/helpers/legacy-client.js';
+import { randomImage } from '../../test/sources/helpers/provider.js';
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    'latency-ms': { type: 'string', default: '20' },
+    mounts: { type: 'string', default: '20' },
+  },
+});
+const sizeMib = Number(values['size-mib']);
+const latencies = [0, Number(values['latency-ms'])];
+const mounts = Number(values.mounts);
+
+function timed(cmd: string, args: string[]): Promise<number> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 1024 * 1024 }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${cmd} failed: ${stderr}`));
+      else resolve(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  });
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-bench-'));
+const ca = createTestCa(path.join(dir, 'ca'));
+const trust = path.join(dir, 'truststore');
+mkdirSync(trust);
+writeFileSync(path.join(trust, 'ca.pem'), ca.caPem);
+const image = path.join(dir, 'disk.img');
+console.log(`writing a ${sizeMib} MiB random image…`);
+await randomImage(image, sizeMib);
+const server = await startImageServer({ files: new Map([['/disk.img', image]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+const url = `${server.origin}/disk.img`;
+const bus = await startTestBus();
+const runtime = path.join(dir, 'run');
+const daemon = await startDaemon({
+  busAddress: bus.address,
+  config: {
+    HostBackend: 'export', AllowPrivateSourceHosts: true, TrustStore: trust, RuntimeDir: runtime,
+    MountPoints: { Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 } },
+  },
+  env: { VMEDIA_LOG_LEVEL: 'warn' },
+});
+const slot = await legacyClient(bus.address, 'Slot_2');
+const mbps = (seconds: number) => sizeMib / seconds;
+
+try {
+  const rows: string[] = [];
+  for (const latency of latencies) {
+    server.switches.latencyMs = latency;
+    const curl = mbps(await timed('curl', ['-sS', '-o', '/dev/null', '--cacert', ca.caCertFile, url]));
+    const plain = mbps(await timed('nbdkit', ['-U', '-', 'curl', `url=${url}`, `cainfo=${ca.caCertFile}`, '--run', 'nbdcopy $uri null:']));
+    if (await slot.mount(url) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
+    const source = mbps(await timed('nbdcopy', [`nbd+unix:///?socket=${path.join(runtime, 'nbd2.sock')}`, 'null:']));
+    const chain = mbps(await timed('nbdcopy', [`nbd+unix:///?socket=${path.join(runtime, 'export/Slot_2.sock')}`, 'null:']));
+    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
+    const ratio = (x: number) => `${x.toFixed(0)} MiB/s (${(curl / x).toFixed(2)}x slower than curl)`;
+    rows.push(`latency ${latency} ms per request:`,
+      `  curl download         ${curl.toFixed(0)} MiB/s`,
+      `  nbdkit curl, plain    ${ratio(plain)}`,
+      `  our source (filters)  ${ratio(source)}`,
+      `  our chain (export)    ${ratio(chain)}`);
+  }
+  server.switches.latencyMs = 0;
+  const mountMs: number[] = [];
+  for (let i = 0; i < mounts; i++) {
+    const started = process.hrtime.bigint();
+    if (await slot.mount(url) !== 0) throw new Error('Mount failed');
+    mountMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
+  }
+  mountMs.sort((a, b) => a - b);
+  rows.push(`Mount → Completion(0): median ${mountMs[Math.floor(mounts / 2)]!.toFixed(0)} ms of ${mounts} (min ${mountMs[0]!.toFixed(0)}, max ${mountMs[mounts - 1]!.toFixed(0)})`);
+  console.log(`\n${sizeMib} MiB image over HTTPS on loopback\n${rows.join('\n')}`);
+} finally {
+  slot.close();
+  await daemon.stop();
+  await bus.stop();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}

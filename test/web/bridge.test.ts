@@ -1,0 +1,128 @@
+// The WebSocket NBD bridge end to end: a `ws` client serving a 256 MiB image as NBD over
+// /nbd/0, the daemon (export backend) mounting it, nbdcopy reading the slot's ExportSocket.
+import assert from 'node:assert/strict';
+import { exec } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { basicAuth, connectWsNbdServer } from './ws-nbd-server.js';
+
+const run = promisify(exec);
+const IMAGE_BYTES = 256 * 1024 * 1024;
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
+  let stack: Stack;
+  let dir: string;
+  let image: string;
+  let imageSha: string;
+
+  const inserted = async (slot: string) =>
+    (await stack.request(`/redfish/v1/Managers/bmc/VirtualMedia/${slot}`, { auth: stack.admin })).json.Inserted as boolean;
+  const wsUrl = (n: number) => `wss://127.0.0.1:${stack.port}/nbd/${n}`;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vmedia-bridge-'));
+    image = path.join(dir, 'image.img');
+    await run(`head -c ${IMAGE_BYTES} /dev/urandom > ${image}`);
+    imageSha = await sha256File(image);
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the upgrade without credentials (401), with a wrong password (401) and for a read-only user (403)', async () => {
+    const none = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image });
+    assert.deepEqual(await none.ended, { status: 401 });
+    const wrong = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, 'not-it') });
+    assert.deepEqual(await wrong.ended, { status: 401 });
+    const reader = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.readOnly.user, stack.readOnly.password) });
+    assert.deepEqual(await reader.ended, { status: 403 });
+    const nowhere = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/7`, { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    assert.deepEqual(await nowhere.ended, { status: 404 });
+    assert.equal(await inserted('Slot_0'), false);
+  });
+
+  it('serves the 256 MiB image through /nbd/0 to nbdcopy on the ExportSocket, and refuses a second client', async () => {
+    const browser = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.operator.user, stack.operator.password) });
+    await until('Slot_0 inserted', async () => ((await inserted('Slot_0')) ? true : undefined));
+
+    const second = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    const refused = await second.ended;
+    assert.equal(refused.code, 4409);
+    assert.match(refused.reason ?? '', /Slot_0 is already in use/);
+
+    const slot = stack.slots[0]!;
+    const started = Date.now();
+    const { stdout } = await run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | sha256sum`, { maxBuffer: 1024 });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(stdout.split(' ')[0], imageSha);
+    process.stderr.write(`bridge: 256 MiB in ${seconds.toFixed(1)} s (${(256 / seconds).toFixed(0)} MiB/s)\n`);
+
+    browser.ws.close();
+    await browser.ended;
+    await until('Slot_0 ejected', async () => ((await inserted('Slot_0')) ? undefined : true));
+    await until('socket removed', async () => (existsSync(slot.socket) ? undefined : true));
+  });
+
+  it('takes cookie auth with the XSRF token as subprotocol, and refuses the cookie without it', async () => {
+    const login = await stack.request('/login', { method: 'POST', body: { username: stack.operator.user, password: stack.operator.password } });
+    assert.equal(login.status, 200);
+    const cookies = (login.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
+    const token = login.json.token as string;
+
+    const noToken = await connectWsNbdServer(wsUrl(1), { ca: stack.ca, image, headers: { Cookie: cookies } });
+    assert.deepEqual(await noToken.ended, { status: 401 });
+
+    const browser = await connectWsNbdServer(wsUrl(1), { ca: stack.ca, image, headers: { Cookie: cookies }, protocols: [token] });
+    assert.equal(browser.protocol, token);
+    await until('Slot_1 inserted', async () => ((await inserted('Slot_1')) ? true : undefined));
+    const { stdout } = await run(`nbdinfo --size 'nbd+unix:///?socket=${stack.slots[1]!.exportSocket}'`);
+    assert.equal(Number(stdout.trim()), IMAGE_BYTES);
+    browser.ws.close();
+    await until('Slot_1 ejected', async () => ((await inserted('Slot_1')) ? undefined : true));
+  });
+
+  it('puts the slot back to Ready and removes the socket when the client drops mid-transfer', async () => {
+    const browser = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    await until('Slot_0 inserted', async () => ((await inserted('Slot_0')) ? true : undefined));
+    const slot = stack.slots[0]!;
+    const copy = run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | wc -c`);
+    await new Promise((r) => setTimeout(r, 300));
+    browser.ws.terminate();
+    const copied = await copy.then((r) => Number(r.stdout.trim()), () => -1);
+    assert.ok(copied < IMAGE_BYTES, `the copy must not complete after the drop (got ${copied} bytes)`);
+    await until('Slot_0 ejected', async () => ((await inserted('Slot_0')) ? undefined : true));
+    await until('socket removed', async () => (existsSync(slot.socket) ? undefined : true));
+
+    // Ready again: a new client mounts the slot
+    const again = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    await until('Slot_0 inserted again', async () => ((await inserted('Slot_0')) ? true : undefined));
+    const eject = await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0/Actions/VirtualMedia.EjectMedia', { method: 'POST', auth: stack.admin, body: {} });
+    assert.equal(eject.status, 204);
+    const ended = await again.ended;
+    assert.equal(ended.code, 1000);
+    assert.equal(await inserted('Slot_0'), false);
+  });
+});

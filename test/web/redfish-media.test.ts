@@ -1,0 +1,190 @@
+// Redfish VirtualMedia against the real daemon: InsertMedia's validation (every case with its
+// status and DMTF MessageId), inserting an HTTPS image with credentials through the FIFO fd,
+// errors from the daemon's Completion, EjectMedia, the Truststore, and that no password ever
+// shows up in a response or a log line.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
+import { createTestCa, type TestCa } from '../sources/helpers/test-ca.js';
+import { startStack, type HttpResponse, type RequestOptions, type Stack } from '../helpers/stack.js';
+
+const run = promisify(execFile);
+const VM = '/redfish/v1/Managers/bmc/VirtualMedia';
+const INSERT = `${VM}/Slot_2/Actions/VirtualMedia.InsertMedia`;
+const EJECT = `${VM}/Slot_2/Actions/VirtualMedia.EjectMedia`;
+const IMAGE_USER = 'imguser';
+const IMAGE_PASSWORD = 'S3cret-image-pa55word';
+
+describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, () => {
+  let stack: Stack;
+  let dir: string;
+  let ca: TestCa;
+  let server: ImageServer;
+  /** Every response body seen, to check no password leaks. */
+  const seen: string[] = [];
+
+  const req = async (p: string, opts: RequestOptions = {}): Promise<HttpResponse> => {
+    const r = await stack.request(p, { auth: stack.admin, ...opts });
+    seen.push(r.text, JSON.stringify(r.headers));
+    return r;
+  };
+  const insert = (body: unknown, opts: RequestOptions = {}) => req(INSERT, { method: 'POST', body, ...opts });
+  const expectError = (r: HttpResponse, status: number, messageId: string) => {
+    assert.equal(r.status, status, r.text);
+    assert.equal(r.json.error.code, `Base.1.19.0.${messageId}`, r.text);
+    assert.equal(r.json.error['@Message.ExtendedInfo'][0].MessageId, `Base.1.19.0.${messageId}`);
+  };
+  const member = async (slot = 'Slot_2') => (await req(`${VM}/${slot}`)).json;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vmedia-redfish-'));
+    ca = createTestCa(dir);
+    const image = path.join(dir, 'boot.iso');
+    writeFileSync(image, Buffer.alloc(4 * 1024 * 1024, 0x5a));
+    server = await startImageServer({
+      files: new Map([['/images/boot.iso', image]]), tls: { key: ca.serverKey, cert: ca.serverCert }, host: '127.0.0.1',
+      switches: { auth: { user: IMAGE_USER, password: IMAGE_PASSWORD } },
+    });
+    stack = await startStack({ slotTimeout: 10 });
+  });
+  after(async () => {
+    await stack?.stop();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('advertises exactly the daemon\'s Sources.Schemes as TransferProtocolType values', async () => {
+    const { stdout } = await run('busctl', ['--address', stack.busAddress, 'get-property', 'xyz.openbmc_project.VirtualMedia',
+      '/xyz/openbmc_project/VirtualMedia/Legacy/Slot_2', 'xyz.openbmc_project.VirtualMedia.Sources', 'Schemes']);
+    const schemes = [...stdout.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    const expected = ['CIFS', 'HTTP', 'HTTPS', 'NFS'].filter((p) =>
+      schemes.some((s) => ({ https: 'HTTPS', http: 'HTTP', smb: 'CIFS', cifs: 'CIFS', nfs: 'NFS' } as Record<string, string>)[s] === p));
+    const m = await member();
+    assert.deepEqual(m.Actions['#VirtualMedia.InsertMedia']['TransferProtocolType@Redfish.AllowableValues'], expected);
+    const info = (await req(`${VM}/Slot_2/InsertMediaActionInfo`)).json;
+    assert.deepEqual(info.Parameters.find((p: { Name: string }) => p.Name === 'TransferProtocolType').AllowableValues, expected);
+    const proxy = await member('Slot_0');
+    assert.equal(proxy.Actions['#VirtualMedia.InsertMedia'], undefined);
+    assert.equal(proxy.Oem.OpenBMC.WebSocketEndpoint, '/nbd/0');
+  });
+
+  it('refuses bad InsertMedia requests with the right status and MessageId', async () => {
+    const url = `${server.origin}/images/boot.iso`;
+    const cases: [string, unknown, number, string][] = [
+      ['no Image', {}, 400, 'PropertyMissing'],
+      ['empty Image', { Image: '' }, 400, 'PropertyValueFormatError'],
+      ['Image not a string', { Image: 42 }, 400, 'PropertyValueTypeError'],
+      ['Inserted not a boolean', { Image: url, Inserted: 'yes' }, 400, 'PropertyValueTypeError'],
+      ['Inserted=false', { Image: url, Inserted: false }, 400, 'ActionParameterNotSupported'],
+      ['TransferMethod Upload', { Image: url, TransferMethod: 'Upload' }, 400, 'ActionParameterNotSupported'],
+      ['TransferMethod unknown', { Image: url, TransferMethod: 'Carrier pigeon' }, 400, 'PropertyValueNotInList'],
+      ['TransferProtocolType not served', { Image: url, TransferProtocolType: 'FTP' }, 400, 'PropertyValueNotInList'],
+      ['TransferProtocolType unknown', { Image: url, TransferProtocolType: 'GOPHER' }, 400, 'PropertyValueNotInList'],
+      ['scheme not served', { Image: 'ftp://127.0.0.1/x.iso' }, 400, 'ResourceAtUriInUnknownFormat'],
+      ['scheme and type disagree', { Image: url, TransferProtocolType: 'HTTP' }, 400, 'PropertyValueConflict'],
+      ['no scheme, no type', { Image: '127.0.0.1/images/boot.iso' }, 400, 'ActionParameterMissing'],
+      ['unknown parameter', { Image: url, Colour: 'blue' }, 400, 'ActionParameterUnknown'],
+      ['UserName too long', { Image: url, UserName: 'u'.repeat(513), Password: 'p' }, 400, 'PropertyValueError'],
+      ['Password with NUL', { Image: url, UserName: 'u', Password: `${IMAGE_PASSWORD}\0x` }, 400, 'PropertyValueError'],
+      ['credentials in the URL', { Image: `https://u:${IMAGE_PASSWORD}@127.0.0.1/x.iso` }, 400, 'PropertyValueError'],
+      ['body not JSON', '{"Image": ', 400, 'MalformedJSON'],
+      ['body an array', '[]', 400, 'MalformedJSON'],
+      ['body too large', { Image: url, Pad: 'x'.repeat(100_000) }, 413, 'PayloadTooLarge'],
+    ];
+    for (const [name, body, status, id] of cases) {
+      await it(name, async () => expectError(await insert(body), status, id));
+    }
+    const related = (await insert({ Image: url, Inserted: 'yes' })).json.error['@Message.ExtendedInfo'][0];
+    assert.deepEqual(related.RelatedProperties, ['#/Inserted']);
+    assert.deepEqual(related.MessageArgs, ['yes', 'Inserted']);
+    expectError(await req(`${VM}/Slot_0/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }), 405, 'ActionNotSupported');
+    expectError(await req(`${VM}/Slot_9/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }), 404, 'ResourceNotFound');
+    assert.equal((await member()).Inserted, false);
+  });
+
+  it('reports what the daemon could not do: unreachable server, untrusted certificate', async () => {
+    const refused = await insert({ Image: 'https://127.0.0.1:1/images/boot.iso' });
+    expectError(refused, 400, 'CouldNotEstablishConnection');
+    assert.match(refused.json.error['@Message.ExtendedInfo'][0].Resolution, /ECONNREFUSED/);
+
+    const untrusted = await insert({ Image: `${server.origin}/images/boot.iso`, UserName: IMAGE_USER, Password: IMAGE_PASSWORD });
+    expectError(untrusted, 400, 'ResourceAtUriUnauthorized');
+    assert.match(untrusted.json.error['@Message.ExtendedInfo'][0].Resolution, /EKEYREJECTED/);
+    const m = await member();
+    assert.equal(m.Inserted, false);
+    assert.equal(m.Image, null);
+  });
+
+  it('manages the Truststore: add, list, refuse junk and duplicates, per-slot collection, delete', async () => {
+    const store = '/redfish/v1/Managers/bmc/Truststore/Certificates';
+    expectError(await req(store, { method: 'POST', body: { CertificateString: 'not a pem' } }), 400, 'PropertyValueFormatError');
+    expectError(await req(store, { method: 'POST', body: { CertificateString: `${ca.caPem}\n${ca.serverKey}` } }), 400, 'PropertyValueFormatError');
+    expectError(await req(store, { method: 'POST', body: {} }), 400, 'PropertyMissing');
+    expectError(await req(store, { method: 'POST', body: { CertificateString: ca.caPem }, auth: stack.operator }), 403, 'InsufficientPrivilege');
+    const added = await req(store, { method: 'POST', body: { CertificateString: ca.caPem, CertificateType: 'PEM' } });
+    assert.equal(added.status, 201, added.text);
+    assert.equal(added.headers.location, `${store}/1`);
+    assert.equal(added.json.Subject.CommonName, 'vmedia test CA');
+    expectError(await req(store, { method: 'POST', body: { CertificateString: ca.caPem } }), 409, 'ResourceAlreadyExists');
+    const list = (await req(store)).json;
+    assert.deepEqual(list.Members, [{ '@odata.id': `${store}/1` }]);
+    assert.equal((await req(`${store}/1`)).json.CertificateString.trim(), ca.caPem.trim());
+
+    const slotCerts = `${VM}/Slot_2/Certificates`;
+    const other = createTestCa(path.join(dir, 'other'), 'other CA');
+    const slotAdded = await req(slotCerts, { method: 'POST', body: { CertificateString: other.caPem } });
+    assert.equal(slotAdded.status, 201, slotAdded.text);
+    assert.deepEqual((await req(slotCerts)).json.Members, [{ '@odata.id': `${slotCerts}/1` }]);
+    assert.equal((await req(`${slotCerts}/1`, { method: 'DELETE' })).status, 204);
+    expectError(await req(`${slotCerts}/1`), 404, 'ResourceNotFound');
+    assert.deepEqual((await req(store)).json.Members, [{ '@odata.id': `${store}/1` }]);
+  });
+
+  it('inserts an HTTPS image with credentials, refuses a double insert, ejects; every GET consistent', async () => {
+    // Image without a scheme: filled in from TransferProtocolType
+    const bare = `${server.origin.replace(/^https:\/\//, '')}/images/boot.iso`;
+    const ok = await insert({ Image: bare, TransferProtocolType: 'HTTPS', UserName: IMAGE_USER, Password: IMAGE_PASSWORD });
+    assert.equal(ok.status, 204, ok.text);
+    const m = await member();
+    assert.equal(m.Inserted, true);
+    assert.equal(m.Image, `${server.origin}/images/boot.iso`);
+    assert.equal(m.ImageName, 'boot.iso');
+    assert.equal(m.ConnectedVia, 'URI');
+    assert.equal(m.TransferProtocolType, 'HTTPS');
+    assert.ok(server.requests.some((r) => r.authorization === `Basic ${Buffer.from(`${IMAGE_USER}:${IMAGE_PASSWORD}`).toString('base64')}`),
+      'the image server saw the credentials (they went through the pipe fd)');
+    const { stdout } = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${stack.slots[2]!.exportSocket}`]);
+    assert.equal(Number(stdout.trim()), 4 * 1024 * 1024);
+
+    expectError(await insert({ Image: `${server.origin}/images/boot.iso` }), 409, 'ResourceInUse');
+    expectError(await insert({ Image: `${server.origin}/images/boot.iso` }, { auth: stack.readOnly }), 403, 'InsufficientPrivilege');
+
+    assert.equal((await req(EJECT, { method: 'POST', auth: stack.operator })).status, 204);
+    const after = await member();
+    assert.equal(after.Inserted, false);
+    assert.equal(after.Image, null);
+    assert.equal(after.ConnectedVia, 'NotConnected');
+    assert.equal((await req(EJECT, { method: 'POST', body: {} })).status, 204, 'ejecting an empty slot is a no-op');
+    expectError(await req(EJECT, { method: 'POST', body: { Force: true } }), 400, 'ActionParameterUnknown');
+  });
+
+  it('PATCH: VerifyCertificate can only stay true; media properties are read-only', async () => {
+    assert.equal((await req(`${VM}/Slot_2`, { method: 'PATCH', body: { VerifyCertificate: true } })).status, 204);
+    expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { VerifyCertificate: false } }), 400, 'PropertyValueNotInList');
+    expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Image: 'https://x/y.iso' } }), 400, 'PropertyNotWritable');
+    expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Bogus: 1 } }), 400, 'PropertyUnknown');
+  });
+
+  it('never shows a password in a response or a log line', () => {
+    for (const secret of [IMAGE_PASSWORD, stack.admin.password, stack.operator.password]) {
+      assert.ok(!seen.some((t) => t.includes(secret)), 'a response contains a password');
+      assert.ok(!stack.webOutput().includes(secret), 'the web log contains a password');
+      assert.ok(!stack.daemon.output().includes(secret), 'the daemon log contains a password');
+    }
+  });
+});
