@@ -100,7 +100,7 @@ async function tcpSource(port: number, sinkDone: Promise<number>): Promise<void>
   sock.end();
 }
 
-interface RelayRun { mibps: number; peakRssMiB: number }
+interface RelayRun { mibps: number; peakRssMiB: number; idleRssMiB: number }
 
 async function measure(name: string, startRelay: (port: number, target: string) => ChildProcess, source: (port: number, sinkDone: Promise<number>) => Promise<void>): Promise<RelayRun> {
   const target = path.join(dir, `${name}.sock`);
@@ -109,6 +109,7 @@ async function measure(name: string, startRelay: (port: number, target: string) 
   const port = await freePort();
   const relay = startRelay(port, target);
   await waitConnectable(port);
+  const idleRssMiB = statusKiB(relay.pid!, 'VmRSS') / 1024;
   const started = process.hrtime.bigint();
   await source(port, sink.done);
   const received = await sink.done;
@@ -117,7 +118,7 @@ async function measure(name: string, startRelay: (port: number, target: string) 
   relay.kill('SIGTERM');
   await exitOf(relay);
   if (received < SIZE) throw new Error(`${name}: sink got ${received} of ${SIZE} bytes`);
-  return { mibps: SIZE / MiB / seconds, peakRssMiB };
+  return { mibps: SIZE / MiB / seconds, peakRssMiB, idleRssMiB };
 }
 
 const relays = {
@@ -130,7 +131,7 @@ const relays = {
     source: (port: number, done: Promise<number>) => wsSource(`ws://127.0.0.1:${port}/`, done),
   },
   socat: {
-    start: (port: number, target: string) => spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `UNIX-CONNECT:${target}`], { stdio: 'ignore' }),
+    start: (port: number, target: string) => spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${target}`], { stdio: 'ignore' }),
     source: (port: number, done: Promise<number>) => tcpSource(port, done),
   },
 };
@@ -143,7 +144,7 @@ async function throughput(): Promise<void> {
       const got = await measure(name, r.start, r.source);
       if (!best[name] || got.mibps > best[name]!.mibps) best[name] = got;
     }
-    process.stdout.write(`   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB\n`);
+    process.stdout.write(`   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`);
   }
   const ours = best.vmedia!.mibps;
   process.stdout.write(`   vmedia / websockify = ${(ours / best.websockify!.mibps).toFixed(2)}x (target >= 2)\n`);
@@ -164,21 +165,28 @@ async function stalledConsumer(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     let peak = baseline;
-    const sampler = setInterval(() => { peak = Math.max(peak, statusKiB(stack.webPid, 'VmRSS')); }, 50);
+    let stallPeak = 0;
+    let stalled = false;
+    const sampler = setInterval(() => {
+      const rss = statusKiB(stack.webPid, 'VmRSS');
+      peak = Math.max(peak, rss);
+      if (stalled) stallPeak = Math.max(stallPeak, rss);
+    }, 50);
     const copy = spawn('sh', ['-c', `exec nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - > /dev/null`], { stdio: 'inherit' });
     await new Promise((r) => setTimeout(r, 3000));
     copy.kill('SIGSTOP');
-    const stalledAt = statusKiB(stack.webPid, 'VmRSS');
+    const atStall = statusKiB(stack.webPid, 'VmRSS');
+    stalled = true;
     await new Promise((r) => setTimeout(r, 10_000));
-    const afterStall = statusKiB(stack.webPid, 'VmRSS');
+    stalled = false;
     copy.kill('SIGCONT');
     const code = await exitOf(copy);
     clearInterval(sampler);
     browser.ws.close();
     await browser.ended;
     const mib = (k: number) => (k / 1024).toFixed(1);
-    process.stdout.write(`   web RSS: baseline ${mib(baseline)} MiB, at stall ${mib(stalledAt)} MiB, after 10 s stalled ${mib(afterStall)} MiB, peak ${mib(peak)} MiB\n`);
-    process.stdout.write(`   peak growth ${mib(peak - baseline)} MiB for one slot (target < 16 MiB); nbdcopy exit ${code}\n`);
+    process.stdout.write(`   web RSS: idle ${mib(baseline)} MiB, when the stall began ${mib(atStall)} MiB, peak while stalled ${mib(stallPeak)} MiB, peak overall ${mib(peak)} MiB\n`);
+    process.stdout.write(`   growth while stalled: ${mib(stallPeak - atStall)} MiB; peak over idle: ${mib(peak - baseline)} MiB (target < 16 MiB per slot); nbdcopy exit ${code}\n`);
   } finally {
     await stack.stop();
   }

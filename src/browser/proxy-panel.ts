@@ -6,7 +6,7 @@ import { formatBytes, formatRate } from './format.js';
 import type { Notice, NoticeKind } from './notice.js';
 import { ProxySession, type SessionFigures } from './proxy-session.js';
 import type { Slot } from './slots.js';
-import type { EndedMessage } from './worker-protocol.js';
+import { OVERLAY_MAX_BYTES, type EndedMessage } from './worker-protocol.js';
 
 const NORMAL_CLOSURE = 1000;
 
@@ -15,11 +15,13 @@ export function describeEnd(end: EndedMessage, endpoint: string): { kind: Notice
   const served = `${formatBytes(end.bytesRead)} served`;
   const reason = end.reason ? `: ${end.reason}` : '';
   if (end.error) return { kind: 'error', text: `Stopped on an error: ${end.error} (${served}).` };
+  if (end.stopped) {
+    return { kind: 'success', text: end.opened ? `Stopped; the media was ejected (${served}).` : 'Stopped before the BMC answered.' };
+  }
   if (!end.opened) {
     const why = end.reason || 'not logged in, not allowed, or the BMC is unreachable';
     return { kind: 'error', text: `The BMC refused the connection to ${endpoint}: ${why}.` };
   }
-  if (end.stopped) return { kind: 'success', text: `Stopped; the media was ejected (${served}).` };
   if (end.code === NORMAL_CLOSURE) return { kind: 'info', text: `The BMC ejected the media${reason} (${served}).` };
   if (end.bytesRead === 0 && end.bytesWritten === 0) {
     // accepted, then closed before any use: the bridge's refusal (slot busy, mount failed)
@@ -27,6 +29,16 @@ export function describeEnd(end: EndedMessage, endpoint: string): { kind: Notice
   }
   return { kind: 'error', text: `The BMC closed the connection (code ${end.code}${reason}); ${served}.` };
 }
+
+type Phase = 'connecting' | 'mounting' | 'mounted' | 'stopping' | 'ended';
+const PHASE_TEXT: Record<Phase, string> = {
+  connecting: 'Connecting to the BMC…',
+  mounting: 'Connected: the BMC is mounting the image…',
+  mounted: 'Mounted: the host can use the image.',
+  stopping: 'Stopping…',
+  ended: '',
+};
+const MOUNT_POLL_MS = 500;
 
 export interface ProxyPanelHost {
   api: Api;
@@ -42,13 +54,15 @@ export class ProxyPanel {
   private readonly mountButton = el('button', { type: 'submit', class: 'primary', disabled: true }, 'Mount');
   private readonly form: HTMLFormElement;
   private readonly serving = el('div', { class: 'serving', hidden: true });
+  private readonly servingFile = el('p', { class: 'serving-file' });
   private readonly state = el('p', { class: 'serving-state', role: 'status' });
   private readonly served = el('dd', { class: 'bytes-served' }, '0 B');
   private readonly rate = el('dd', { class: 'throughput' }, formatRate(0));
   private readonly stopButton = el('button', { type: 'button', class: 'danger' }, 'Stop');
   private session: ProxySession | undefined;
-  /** The BMC has read from the current session (the slot is in use). */
-  private reading = false;
+  private phase: Phase = 'connecting';
+  /** While the BMC mounts: re-read the slot often, to say "mounted" as soon as it is. */
+  private mountPoll: ReturnType<typeof setInterval> | undefined;
   private slot: Slot;
 
   constructor(slot: Slot, private readonly host: ProxyPanelHost) {
@@ -61,10 +75,11 @@ export class ProxyPanel {
     this.form = el('form', { class: 'proxy-form' },
       el('label', { for: fileId }, 'Image file on this computer'), this.fileInput,
       el('div', { class: 'check' }, this.writable, el('label', { for: rwId }, 'Writable')),
-      el('p', { id: hintId, class: 'hint' }, 'Writes from the host are kept in this tab’s memory and discarded on Stop; your file is never changed.'),
+      el('p', { id: hintId, class: 'hint' },
+        `Writes from the host are kept in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and discarded on Stop; your file is never changed.`),
       this.mountButton);
     this.serving.append(
-      el('p', { class: 'serving-file' }), this.state,
+      this.servingFile, this.state,
       el('dl', { class: 'figures' }, el('dt', {}, 'Served'), this.served, el('dt', {}, 'Throughput'), this.rate),
       this.stopButton);
     this.root.append(this.form, this.serving);
@@ -76,7 +91,7 @@ export class ProxyPanel {
     });
     this.stopButton.addEventListener('click', () => {
       this.stopButton.disabled = true;
-      this.state.textContent = 'Stopping…';
+      this.setPhase('stopping');
       this.session?.stop();
     });
     this.update(slot);
@@ -87,9 +102,9 @@ export class ProxyPanel {
     return this.session?.running ?? false;
   }
 
-  /** The local file being served, to show as the slot's image. */
-  get fileName(): string | undefined {
-    return this.active ? this.session?.file.name : undefined;
+  /** The file this page serves to the slot, to show as the slot's image. */
+  get localFile(): { name: string; writable: boolean } | undefined {
+    return this.active && this.session ? { name: this.session.file.name, writable: this.session.writable } : undefined;
   }
 
   stop(): void {
@@ -100,6 +115,17 @@ export class ProxyPanel {
     this.slot = slot;
     this.form.hidden = this.active || slot.inserted;
     this.serving.hidden = !this.active;
+    if (this.active && this.phase === 'mounting' && slot.inserted) this.setPhase('mounted');
+  }
+
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.state.textContent = PHASE_TEXT[phase];
+    if (phase === 'mounting') this.mountPoll ??= setInterval(() => this.host.refresh(), MOUNT_POLL_MS);
+    else {
+      clearInterval(this.mountPoll);
+      this.mountPoll = undefined;
+    }
   }
 
   private start(): void {
@@ -108,26 +134,15 @@ export class ProxyPanel {
     if (!file || !endpoint || this.active) return;
     const { notice } = this.host;
     notice.clear();
-    this.serving.querySelector('.serving-file')!.textContent =
-      `${file.name} (${formatBytes(file.size)}, ${this.writable.checked ? 'writable' : 'read-only'})`;
-    this.state.textContent = `Connecting to ${endpoint}…`;
+    this.servingFile.textContent = `${file.name} (${formatBytes(file.size)}, ${this.writable.checked ? 'writable' : 'read-only'})`;
+    this.setPhase('connecting');
     this.stopButton.disabled = false;
-    this.reading = false;
     this.showFigures({ bytesRead: 0, bytesWritten: 0, rate: 0 });
     this.session = new ProxySession(file, this.writable.checked, endpoint, this.host.api.xsrfToken, {
-      opened: () => {
-        this.state.textContent = 'Connected: the BMC is mounting the image.';
-        this.host.refresh();
-      },
-      figures: (f) => {
-        if (f.bytesRead > 0 && !this.reading) {
-          this.reading = true;
-          this.state.textContent = 'Serving: the host can use the image.';
-          this.host.refresh();
-        }
-        this.showFigures(f);
-      },
+      opened: () => this.setPhase('mounting'),
+      figures: (f) => this.showFigures(f),
       ended: (end) => {
+        this.setPhase('ended');
         const { kind, text } = describeEnd(end, endpoint);
         notice.show(kind, text);
         this.update(this.slot);

@@ -6,9 +6,7 @@ import type { TransferCounters } from '../nbd/server-transmission.js';
 import { webSocketStream, type WebSocketLike } from '../nbd/websocket-stream.js';
 import { blobBackend, type BlobLike } from './blob-backend.js';
 import { overlayBackend } from './overlay-backend.js';
-
-/** Most bytes a writable session keeps in memory before writes fail with ENOSPC. */
-export const OVERLAY_MAX_BYTES = 256 * 1024 * 1024;
+import { OVERLAY_MAX_BYTES } from './worker-protocol.js';
 
 export interface ServeFileOptions {
   file: BlobLike;

@@ -69,7 +69,10 @@ export class SlotsView {
       if (card) card.update(slot);
       else this.cards.set(slot.id, new SlotCard(slot, this.api, refresh));
     }
-    this.list.replaceChildren(...slots.map((s) => this.cards.get(s.id)!.root));
-    if (slots.length === 0) this.list.append(el('p', {}, 'This BMC has no virtual media slots.'));
+    const roots = slots.map((s) => this.cards.get(s.id)!.root);
+    // re-attaching a card would drop the focus and any click in progress: only when the list changed
+    const shown = [...this.list.children];
+    if (roots.length !== shown.length || roots.some((r, i) => r !== shown[i])) this.list.replaceChildren(...roots);
+    if (slots.length === 0) this.list.replaceChildren(el('p', {}, 'This BMC has no virtual media slots.'));
   }
 }

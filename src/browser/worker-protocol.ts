@@ -36,5 +36,8 @@ export interface EndedMessage {
 }
 export type FromWorker = OpenedMessage | StatsMessage | EndedMessage;
 
+/** Most bytes a writable session keeps in memory (see overlay-backend) before writes fail with ENOSPC. */
+export const OVERLAY_MAX_BYTES = 256 * 1024 * 1024;
+
 /** How often the worker reports its counters while serving. */
 export const STATS_INTERVAL_MS = 500;

@@ -19,7 +19,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     return;
   }
   if (session) return; // one file per worker
-  const ws = new WebSocket(msg.url, [msg.xsrfToken]);
+  // without a token offer no subprotocol (an empty one is a SyntaxError): the bridge answers 401
+  const ws = new WebSocket(msg.url, msg.xsrfToken ? [msg.xsrfToken] : []);
   const current = serveFile(ws, {
     file: msg.file,
     writable: msg.writable,

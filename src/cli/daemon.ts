@@ -5,14 +5,17 @@ import type dbus from 'dbus-next';
 import type { CommandModule } from 'yargs';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/types.js';
-import { connectBus } from '../dbus/connect.js';
-import { publishVirtualMedia, type PublishedService } from '../dbus/service.js';
+import { connectBus, onBusLost } from '../dbus/connect.js';
+import { publishVirtualMedia } from '../dbus/service.js';
 import { createExportHostBackend } from '../host/export/index.js';
 import { createKernelHostBackend } from '../host/kernel/index.js';
 import type { HostBackend } from '../host/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { MountPoint } from '../mountpoint/mount-point.js';
 import { createSourceProvider } from '../sources/index.js';
+import type { SourceProvider } from '../sources/types.js';
+
+const STOP_DEADLINE_MS = 60_000;
 
 interface DaemonArgs {
   config: string;
@@ -22,6 +25,47 @@ interface DaemonArgs {
 
 function createHostBackend(config: ServiceConfig, log: Logger): Promise<HostBackend> {
   return config.hostBackend === 'kernel' ? createKernelHostBackend(config, log) : createExportHostBackend(config, log);
+}
+
+interface RunningService {
+  bus: dbus.MessageBus;
+  stop(): Promise<void>;
+}
+
+/** Builds the service from the concrete parts; on a failure undoes what it started and throws. */
+async function startService(config: ServiceConfig, busChoice: string, log: Logger): Promise<RunningService> {
+  mkdirSync(config.runtimeDir, { recursive: true, mode: 0o755 });
+  // independent start-up work (probing nbdkit, the bus handshake) overlaps
+  const parts = await Promise.allSettled([
+    createHostBackend(config, log), createSourceProvider(config, log), connectBus(busChoice, { fdPassing: true }),
+  ] as const);
+  const [host, sources, bus] = parts.map((p) => (p.status === 'fulfilled' ? p.value : undefined)) as
+    [HostBackend | undefined, SourceProvider | undefined, dbus.MessageBus | undefined];
+  const undo = async () => {
+    bus?.disconnect();
+    await host?.close();
+    await sources?.close();
+  };
+  try {
+    const failed = parts.find((p) => p.status === 'rejected');
+    if (failed) throw failed.reason;
+    await host!.cleanupStale(config.slots);
+    const mountPoints = config.slots.map((slot) => new MountPoint({
+      slot, host: host!, sources: sources!, log: log.child({ slot: slot.name }), inactivityTimeout: config.inactivityTimeout,
+    }));
+    const published = await publishVirtualMedia(bus!, mountPoints, sources!, log);
+    return {
+      bus: bus!,
+      async stop() {
+        await Promise.all(mountPoints.map((mp) => mp.shutdown()));
+        await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
+        await undo();
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
 }
 
 async function runDaemon(args: DaemonArgs): Promise<void> {
@@ -35,50 +79,35 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  mkdirSync(config.runtimeDir, { recursive: true, mode: 0o755 });
-
-  const host = await createHostBackend(config, log);
-  const sources = await createSourceProvider(config, log);
-  let bus: dbus.MessageBus | undefined;
-  let published: PublishedService;
-  const mountPoints = config.slots.map((slot) => new MountPoint({
-    slot, host, sources, log: log.child({ slot: slot.name }), inactivityTimeout: config.inactivityTimeout,
-  }));
+  let service: RunningService;
   try {
-    await host.cleanupStale(config.slots);
-    bus = await connectBus(args.bus, { fdPassing: true });
-    published = await publishVirtualMedia(bus, mountPoints, sources, log);
+    service = await startService(config, args.bus, log);
   } catch (err) {
     process.stderr.write(`vmedia daemon: cannot start: ${(err as Error).message}\n`);
-    bus?.disconnect();
-    await host.close();
-    await sources.close();
     process.exitCode = 1;
     return;
   }
-  const connected = bus;
-
   let stopping: Promise<void> | undefined;
   const stop = (why: string, exitCode: number) => {
     stopping ??= (async () => {
       log.info({ why }, 'stopping: ejecting all media');
-      await Promise.all(mountPoints.map((mp) => mp.shutdown()));
-      await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
-      await host.close();
-      await sources.close();
-      connected.disconnect();
+      // a teardown that hangs (a host that never lets go) must not keep the process forever
+      setTimeout(() => {
+        log.error(`teardown still running after ${STOP_DEADLINE_MS / 1000} s: exiting anyway`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
+      await service.stop();
       process.exitCode = exitCode;
       log.info('stopped');
     })();
-    return stopping;
   };
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  connected.on('error', (err: Error) => {
-    log.error({ err: err.message }, 'lost the D-Bus connection');
-    void stop('bus connection lost', 1);
+  process.once('SIGTERM', () => stop('SIGTERM', 0));
+  process.once('SIGINT', () => stop('SIGINT', 0));
+  onBusLost(service.bus, (why) => {
+    log.error({ why }, 'lost the D-Bus connection');
+    stop('bus connection lost', 1);
   });
-  log.info({ config: args.config, backend: host.name, runtimeDir: config.runtimeDir }, 'daemon ready');
+  log.info({ config: args.config, backend: config.hostBackend, runtimeDir: config.runtimeDir }, 'daemon ready');
 }
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {

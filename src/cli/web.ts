@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
-import { startWebServer } from '../web/server.js';
+import { startWebServer, type WebServer } from '../web/server.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,12 +37,20 @@ async function runWeb(args: WebArgs): Promise<void> {
     return;
   }
   const runtimeDir = path.resolve(args['runtime-dir'] ?? process.env.VMEDIA_RUNTIME_DIR ?? path.join(CHECKOUT, 'run'));
-  const web = await startWebServer({
-    bus: args.bus, ...listen, runtimeDir, log,
-    ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}),
-    ...(args.users ? { usersFile: args.users } : {}), ...(args.truststore ? { trustStore: args.truststore } : {}),
-    staticDir: args.static,
-  });
+  let web: WebServer;
+  try {
+    web = await startWebServer({
+      bus: args.bus, ...listen, runtimeDir, log,
+      ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}),
+      ...(args.users ? { usersFile: args.users } : {}), ...(args.truststore ? { trustStore: args.truststore } : {}),
+      staticDir: args.static,
+    });
+  } catch (err) {
+    // bad users file, unreadable certificate, port in use, no bus: say which, no stack trace
+    process.stderr.write(`vmedia web: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const lines = [`vmedia web listening on ${web.url}`, `  certificate: ${web.certPath}`];
   if (web.defaultAdmin) lines.push(`  user: ${web.defaultAdmin.user}, password from ${web.defaultAdmin.passwordSource}`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -42,3 +42,16 @@ export function connectBus(choice: BusChoice, opts: { fdPassing?: boolean } = {}
     bus.once('connect', onConnect);
   });
 }
+
+/** Calls back once when the connection fails or the bus closes it (dbus-next reports a clean
+ *  close only on its internal connection object, not on the MessageBus). */
+export function onBusLost(bus: dbus.MessageBus, callback: (why: string) => void): void {
+  let reported = false;
+  const report = (why: string) => {
+    if (reported) return;
+    reported = true;
+    callback(why);
+  };
+  bus.on('error', (err: Error) => report(err.message));
+  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.once('end', () => report('the bus closed the connection'));
+}

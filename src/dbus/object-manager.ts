@@ -2,25 +2,10 @@
 // bmcweb and OpenBMC's object mapper list the slots with GetManagedObjects and follow
 // InterfacesAdded/InterfacesRemoved.
 import dbus from 'dbus-next';
+import { interfaceName, propertiesOf } from './interface-info.js';
 import { IFACE } from './names.js';
 
-type PropertyTable = Record<string, { signature: string; access: string }>;
 type InterfaceProperties = Record<string, Record<string, dbus.Variant>>;
-
-/** The readable properties of an exported interface, as GetAll would return them. */
-export function propertiesOf(iface: dbus.interface.Interface): Record<string, dbus.Variant> {
-  const table = (iface as unknown as { $properties?: PropertyTable }).$properties ?? {};
-  const values: Record<string, dbus.Variant> = {};
-  for (const [name, p] of Object.entries(table)) {
-    if (p.access === 'write') continue;
-    values[name] = new dbus.Variant(p.signature, (iface as unknown as Record<string, unknown>)[name]);
-  }
-  return values;
-}
-
-function interfaceName(iface: dbus.interface.Interface): string {
-  return (iface as unknown as { $name: string }).$name;
-}
 
 export class ObjectManagerInterface extends dbus.interface.Interface {
   private readonly objects = new Map<string, dbus.interface.Interface[]>();

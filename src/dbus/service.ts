@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
 import type { SourceProvider } from '../sources/types.js';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from './names.js';
+import { interfaceName, propertyTable } from './interface-info.js';
 import { ObjectManagerInterface } from './object-manager.js';
 import { slotInterfaces, type LegacyInterface } from './slot-interfaces.js';
 
@@ -19,6 +20,7 @@ export async function publishVirtualMedia(
   const manager = new ObjectManagerInterface();
   bus.export(ROOT_PATH, manager);
   const exported: string[] = [];
+  const interfacesByPath = new Map<string, dbus.interface.Interface[]>();
   const legacyByPath = new Map<string, LegacyInterface>();
   for (const mp of mountPoints) {
     const path = slotPath(mp.slot.mode === 'proxy' ? 'Proxy' : 'Legacy', mp.slot.name);
@@ -27,9 +29,12 @@ export async function publishVirtualMedia(
     if (legacy) legacyByPath.set(path, legacy);
     manager.add(path, all);
     exported.push(path);
+    interfacesByPath.set(path, all);
   }
   const mountSbh = legacyMountSbhHandler(bus, legacyByPath);
+  const readOnly = readOnlyPropertyHandler(bus, interfacesByPath);
   bus.addMethodHandler(mountSbh);
+  bus.addMethodHandler(readOnly);
 
   const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
@@ -41,6 +46,7 @@ export async function publishVirtualMedia(
     async unpublish() {
       await bus.releaseName(BUS_NAME).catch(() => undefined);
       bus.removeMethodHandler(mountSbh);
+      bus.removeMethodHandler(readOnly);
       for (const path of exported) {
         manager.remove(path);
         // without an interface: dbus-next 0.10 drops the whole object after unexporting the first one
@@ -66,6 +72,21 @@ function legacyMountSbhHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<s
       (accepted) => bus.send(dbus.Message.newMethodReturn(msg, 'b', [accepted])),
       (err: dbus.DBusError) => bus.send(dbus.Message.newError(msg as unknown as string, err.type, err.text)),
     );
+    return true;
+  };
+}
+
+/**
+ * Properties.Set on a read-only property: dbus-next 0.10 sends its error and then carries on
+ * (a second reply); answer here instead, once, as sd-bus does.
+ */
+function readOnlyPropertyHandler(bus: dbus.MessageBus, interfacesByPath: ReadonlyMap<string, dbus.interface.Interface[]>) {
+  return (msg: dbus.Message): boolean => {
+    if (msg.interface !== IFACE.properties || msg.member !== 'Set' || msg.signature !== 'ssv') return false;
+    const [ifaceName, property] = msg.body as [string, string];
+    const iface = interfacesByPath.get(msg.path)?.find((i) => interfaceName(i) === ifaceName);
+    if (!iface || propertyTable(iface)[property]?.access !== 'read') return false;
+    bus.send(dbus.Message.newError(msg as unknown as string, 'org.freedesktop.DBus.Error.PropertyReadOnly', `${property} is read-only`));
     return true;
   };
 }

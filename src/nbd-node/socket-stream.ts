@@ -4,6 +4,12 @@ import type { ByteStream } from '../nbd/stream.js';
 
 /** After close(), a peer that does not hang up within this time is cut off. */
 const CLOSE_GRACE_MS = 5000;
+/**
+ * write() reports "full" above this many queued bytes. Node's own mark (16 KiB) is below one
+ * typical read reply, which would stop the server after every reply until the socket drained
+ * and leave the client idle; a few MiB keep the pipe full and memory per connection bounded.
+ */
+const WRITE_HIGH_WATER = 2 * 1024 * 1024;
 
 export function socketStream(sock: net.Socket): ByteStream {
   let error: Error | undefined;
@@ -16,7 +22,12 @@ export function socketStream(sock: net.Socket): ByteStream {
   });
   sock.setNoDelay(true); // replies are whole messages: do not wait to coalesce them
   return {
-    write: (data) => (sock.destroyed || sock.writableEnded ? true : sock.write(data)),
+    write: (data) => {
+      if (sock.destroyed || sock.writableEnded) return true;
+      sock.write(data);
+      // above Node's mark, so Node has armed 'drain' for when the queue empties
+      return sock.writableLength <= WRITE_HIGH_WATER;
+    },
     onData: (cb) => { sock.on('data', cb); },
     onDrain: (cb) => { sock.on('drain', cb); },
     onClose: (cb) => {

@@ -45,6 +45,11 @@ export class Connection {
     if (!this.stream.write(data)) this.writeBlocked = true;
   }
 
+  /** Resolves once the transport has drained (or the connection closed). */
+  async drained(): Promise<void> {
+    while (this.writeBlocked && !this.closedFlag) await this.changed();
+  }
+
   /** Resolves at the next state change (drain, close, or an explicit wake()). */
   changed(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));

@@ -50,6 +50,7 @@ export async function negotiate(conn: Connection, exports: ExportLookup, maxRequ
   const fail = (option: number, type: number, message: string) => reply(option, type, utf8Encode(message));
 
   for (;;) {
+    await conn.drained(); // a client that sends options without reading the replies gets no more
     const header = view(await reader.read(C.OPTION_HEADER_BYTES));
     if (header.getUint32(0) !== C.IHAVEOPT_HI || header.getUint32(4) !== C.IHAVEOPT_LO) return undefined;
     const option = header.getUint32(8);

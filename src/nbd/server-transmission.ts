@@ -68,7 +68,7 @@ export class Transmission {
         this.replyError(req, problem[0], problem[1]);
         continue;
       }
-      await this.admit(cost);
+      if (this.conn.isWriteBlocked || !this.fits(cost)) await this.admit(cost);
       if (this.conn.isClosed) return;
       const data = payload > 0 ? await reader.read(payload) : undefined;
       this.inflight++;
@@ -104,10 +104,15 @@ export class Transmission {
     return undefined;
   }
 
+  private fits(cost: number): boolean {
+    return this.inflight === 0 || (this.inflight < MAX_INFLIGHT && this.inflightBytes + cost <= MAX_INFLIGHT_BYTES);
+  }
+
   /** Waits until a request of this cost fits the in-flight budget and the transport has drained. */
   private async admit(cost: number): Promise<void> {
-    while (!this.conn.isClosed && (this.conn.isWriteBlocked ||
-      (this.inflight > 0 && (this.inflight >= MAX_INFLIGHT || this.inflightBytes + cost > MAX_INFLIGHT_BYTES)))) {
+    for (;;) {
+      await this.conn.drained();
+      if (this.fits(cost) || this.conn.isClosed) return;
       await this.conn.changed();
     }
   }

@@ -33,7 +33,7 @@ export async function startShareSource(ctx: SourceContext, onExit: (err: MountEr
   const plan = url.scheme === 'smb'
     ? await cifsPlan(ctx, segments, credFile)
     : nfsPlan(ctx, segments);
-  const mountDir = path.join(sources.stateDir, 'mnt', req.slot.name);
+  const mountDir = path.join(sources.stateDir, `${req.slot.name}.mnt`);
   let mount;
   try {
     mount = await kernelMount(mountDir, plan.attempts, req.slot.timeout * 1000);

@@ -64,8 +64,25 @@ async function waitForState(id: string, state: 'Inserted' | 'Not inserted', time
   try {
     await slot(id).locator('.status', { hasText: new RegExp(`^${state}$`) }).waitFor({ timeout });
   } catch (err) {
-    throw new Error(`${id} did not become "${state}"; the card says: ${await slot(id).innerText()}`, { cause: err });
+    const shot = path.join(tmpdir(), `vmedia-page-${id}-not-${state.replace(' ', '-')}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    const recent = requests.slice(-6).map((r) => `${r.method} ${new URL(r.url).pathname}`).join(', ');
+    throw new Error(`${id} did not become "${state}" (screenshot ${shot}; last requests: ${recent}); the card says: ${await slot(id).innerText()}`, { cause: err });
   }
+}
+
+/** A second browser session (own cookies), logged in as `who`; its clock can be paused. */
+async function secondPage(who: { user: string; password: string }): Promise<{ page: Page; close(): Promise<void> }> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const other = await context.newPage();
+  other.setDefaultTimeout(15_000);
+  await other.clock.install();
+  await other.goto(stack.baseUrl);
+  await other.getByLabel('User name').fill(who.user);
+  await other.getByLabel('Password').fill(who.password);
+  await other.getByRole('button', { name: 'Log in' }).click();
+  await other.locator('section[data-slot="Slot_1"]').getByRole('button', { name: 'Mount' }).waitFor();
+  return { page: other, close: () => context.close() };
 }
 
 test('a wrong password is refused with a clear message and the field is cleared', async () => {
@@ -75,6 +92,20 @@ test('a wrong password is refused with a clear message and the field is cleared'
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
   assert.equal(await page.getByLabel('Password').inputValue(), '');
+});
+
+test('repeated failures are rate limited (429) and the page says how long to wait', async () => {
+  // a user nobody logs in as: the lockout is per address and user
+  const user = page.getByLabel('User name');
+  await user.fill('nobody');
+  for (let i = 0; i < 6; i++) {
+    await page.getByLabel('Password').fill(`wrong-${i}`);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    if (/Too many failed logins/.test(await page.getByRole('alert').textContent() ?? '')) break;
+  }
+  assert.match(await page.getByRole('alert').textContent() ?? '', /^Too many failed logins\. Try again in \d+ seconds\.$/);
+  await user.fill(stack.admin.user);
 });
 
 test('login shows the slots with their modes and states', async () => {
@@ -92,6 +123,7 @@ test('a local file served from the page: the host reads the same bytes, then Sto
   await card.locator('input[type=file]').setInputFiles(imagePath);
   await card.getByRole('button', { name: 'Mount' }).click();
   await waitForState('Slot_0', 'Inserted');
+  assert.equal(await card.locator('.serving-state').textContent(), 'Mounted: the host can use the image.');
 
   const exportSocket = stack.slots.find((s) => s.name === 'Slot_0')!.exportSocket;
   const copy = path.join(dir, 'copy.img');
@@ -119,18 +151,10 @@ test('a local file served from the page: the host reads the same bytes, then Sto
 
 test('a second browser on a busy Proxy slot is shown the bridge\'s reason', async () => {
   // page 2 still shows Slot_1 free (its clock is paused, so it does not poll) when page 1 takes it
-  const context2 = await browser.newContext({ ignoreHTTPSErrors: true });
+  const second = await secondPage(stack.operator);
   try {
-    const page2 = await context2.newPage();
-    page2.setDefaultTimeout(15_000);
-    await page2.clock.install();
-    await page2.goto(stack.baseUrl);
-    await page2.getByLabel('User name').fill(stack.operator.user);
-    await page2.getByLabel('Password').fill(stack.operator.password);
-    await page2.getByRole('button', { name: 'Log in' }).click();
-    const other = page2.locator('section[data-slot="Slot_1"]');
-    await other.getByRole('button', { name: 'Mount' }).waitFor();
-    await page2.clock.pauseAt(Date.now() + 1000);
+    await second.page.clock.pauseAt(Date.now() + 1000);
+    const other = second.page.locator('section[data-slot="Slot_1"]');
 
     await slot('Slot_1').locator('input[type=file]').setInputFiles(imagePath);
     await slot('Slot_1').getByRole('button', { name: 'Mount' }).click();
@@ -140,10 +164,23 @@ test('a second browser on a busy Proxy slot is shown the bridge\'s reason', asyn
     await other.getByRole('button', { name: 'Mount' }).click();
     await other.getByRole('alert').filter({ hasText: 'The BMC refused /nbd/1: Slot_1 is already in use by another client' }).waitFor();
   } finally {
-    await context2.close();
+    await second.close();
   }
   await slot('Slot_1').getByRole('button', { name: 'Stop' }).click();
   await waitForState('Slot_1', 'Not inserted');
+});
+
+test('a read-only user may look but the bridge refuses to mount for them', async () => {
+  const second = await secondPage(stack.readOnly);
+  try {
+    const card = second.page.locator('section[data-slot="Slot_1"]');
+    await card.locator('input[type=file]').setInputFiles(imagePath);
+    await card.getByRole('button', { name: 'Mount' }).click();
+    await card.getByRole('alert').filter({ hasText: 'The BMC refused the connection to /nbd/1: not logged in, not allowed' }).waitFor();
+    await card.getByRole('button', { name: 'Mount' }).waitFor(); // the form is back for another try
+  } finally {
+    await second.close();
+  }
 });
 
 test('Legacy: a refused InsertMedia shows the DMTF message; the password field is cleared', async () => {

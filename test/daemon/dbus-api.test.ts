@@ -176,7 +176,7 @@ test('Proxy Mount end to end: Completion(0), Active, nbdcopy sha256 through the 
   }
 });
 
-test('Unmount when Ready → EPERM; Mount with no NBD server → Completion(ECONNREFUSED); ImageURL is not writable', async () => {
+test('Unmount when Ready → EPERM; Mount with no NBD server → Completion(ECONNREFUSED); ImageURL and read-only properties are not writable', async () => {
   const unmount = await client.callError(PROXY1, IFACE.proxy, 'Unmount');
   assert.equal(unmount.name, 'System.Error.EPERM');
   assert.match(unmount.text, /no media to eject/);
@@ -191,6 +191,9 @@ test('Unmount when Ready → EPERM; Mount with no NBD server → Completion(ECON
     const write = await client.callError(PROXY1, IFACE.properties, 'Set', 'ssv', [IFACE.mountPoint, name, value]);
     assert.equal(write.name, 'System.Error.EPERM', name);
   }
+  const readOnly = await client.callError(PROXY1, IFACE.properties, 'Set', 'ssv', [IFACE.process, 'Active', new Variant('b', true)]);
+  assert.equal(readOnly.name, 'org.freedesktop.DBus.Error.PropertyReadOnly');
+  assert.equal(await prop(PROXY1, IFACE.process, 'Active'), 'b false');
 });
 
 test('the NBD server vanishing while Active → Completion(ECONNREFUSED), Ready, and the daemon mounts again', async () => {

@@ -13,7 +13,7 @@ import { NbdClient } from '../../src/nbd/client.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { webSocketStream } from '../../src/nbd/websocket-stream.js';
 import { listenNbd } from '../../src/nbd-node/listen.js';
-import { connectUnix } from '../../src/nbd-node/socket-stream.js';
+import { connectTcp, connectUnix } from '../../src/nbd-node/socket-stream.js';
 import { hex, makeTempDir, memoryBackend, run, sha256File, startNbdkit, unixUri, writeRandomFile } from './helpers.js';
 
 describe('our client with nbdkit', () => {
@@ -70,6 +70,19 @@ describe('our client with nbdkit', () => {
     }
   });
 
+  test('old (non-fixed) newstyle server: the client uses NBD_OPT_EXPORT_NAME and skips the 124 zeroes', async () => {
+    const kit = await startNbdkit(tmp.dir, ['memory', 'size=1M'], ['--mask-handshake=0']);
+    try {
+      const client = await NbdClient.connect(await connectUnix(kit.socket));
+      assert.equal(client.size, 1024 * 1024);
+      await client.write(0, new Uint8Array([1, 2, 3]));
+      assert.equal(hex(await client.read(0, 4)), '01020300');
+      await client.disconnect();
+    } finally {
+      await kit.stop();
+    }
+  });
+
   test('an unknown export name fails with a message naming it', async () => {
     const socket = path.join(tmp.dir, 'names.sock');
     const listener = await listenNbd(new NbdServer({ exports: new Map([['only', memoryBackend(new Uint8Array(4096))]]) }), { socket });
@@ -101,6 +114,23 @@ describe('our client with nbdkit', () => {
       await listener.close();
       await upstream.disconnect();
       await kit.stop();
+    }
+  });
+});
+
+describe('over TCP', () => {
+  test('listenNbd on a TCP port, our client over connectTcp', async () => {
+    const data = new Uint8Array(randomBytes(65536));
+    const listener = await listenNbd(new NbdServer({ exports: new Map([['', memoryBackend(data)]]) }), { port: 0 });
+    try {
+      assert.ok(listener.port! > 0);
+      const client = await NbdClient.connect(await connectTcp(listener.port!));
+      assert.equal(hex(await client.read(1000, 3000)), hex(data.subarray(1000, 4000)));
+      await client.disconnect();
+      const { stdout } = await run('nbdinfo', ['--size', `nbd://127.0.0.1:${listener.port}`]);
+      assert.equal(stdout.trim(), '65536');
+    } finally {
+      await listener.close();
     }
   });
 });

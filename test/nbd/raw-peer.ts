@@ -30,6 +30,8 @@ export class RawPeer {
   size = 0;
   flags = 0;
 
+  readonly stream: ByteStream;
+
   constructor(server: NbdServer, highWater?: number) {
     const [ours, theirs] = memoryStreamPair(highWater);
     this.stream = ours;
@@ -37,7 +39,6 @@ export class RawPeer {
     ours.onClose(() => { this.closed = true; });
     this.served = server.serve(theirs);
   }
-  readonly stream: ByteStream;
 
   send(b: Uint8Array): boolean {
     return this.stream.write(b);
@@ -110,6 +111,7 @@ export class RawPeer {
     const h = view(await this.reader.read(16));
     const chunkType = h.getUint16(2);
     const handle = h.getUint32(8);
+    this.readLengths.delete(handle); // our server always answers in one chunk
     const payload = await this.reader.read(h.getUint32(12));
     const p = view(payload);
     if (chunkType & 0x8000) {

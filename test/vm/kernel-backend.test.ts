@@ -1,6 +1,6 @@
 // The kernel host backend driven directly (no daemon) in the VM: nbdkit on the slot socket →
-// attach() → the gadget's disk appears on the VM's own USB host → full read has the image's
-// sha256 → detach() leaves nothing behind. Also the failure paths: lost server or client,
+// attach() → the gadget's disk appears on the VM's own USB host with the image's bytes →
+// detach() leaves nothing behind. Also the failure paths: lost server or client,
 // busy UDC, no server, stale state from an earlier run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,11 +37,10 @@ const [slot0, slot1, slot2] = config.slots as [SlotConfig, SlotConfig, SlotConfi
 
 let backend: HostBackend;
 let image: string;
-let imageSha: string;
 
 before(async () => {
   image = path.join(dir, 'image.bin');
-  imageSha = await createRandomImage(image, IMAGE_SIZE);
+  await createRandomImage(image, IMAGE_SIZE);
   backend = await createKernelHostBackend(config, log);
 });
 after(async () => {
@@ -81,14 +80,18 @@ async function unmount(slot: SlotConfig, m: Mounted): Promise<void> {
   await m.server.stop();
 }
 
-async function assertFullReadMatches(t: TestContext, disk: HostDisk, m: Mounted): Promise<void> {
+/** Compares the head, the tail and random 64 KiB blocks of the host disk with the image (the
+ *  full-read sha256 is the daemon end-to-end test's job; this keeps the VM run short). */
+async function assertSampledReadsMatch(disk: HostDisk, m: Mounted): Promise<void> {
   assert.equal(disk.size, IMAGE_SIZE);
-  const start = performance.now();
-  assert.equal(await sha256Of(disk.path), imageSha, `sha256 of ${disk.path}`);
-  t.diagnostic(`full read of ${disk.path}: ${((IMAGE_SIZE / MiB) / ((performance.now() - start) / 1000)).toFixed(1)} MiB/s`);
+  const block = 64 * 1024;
+  const offsets = [0, IMAGE_SIZE - MiB, ...Array.from({ length: 6 }, () => Math.floor(Math.random() * (IMAGE_SIZE / block)) * block)];
+  for (const offset of offsets) {
+    const length = offset === 0 || offset === IMAGE_SIZE - MiB ? MiB : block;
+    assert.ok((await readAt(disk.path, offset, length)).equals(await readAt(image, offset, length)), `${disk.path} at ${offset}`);
+  }
   const stats = m.attachment.stats();
-  // the BMC's page cache of /dev/nbdN may serve a few blocks the kernel read at connect
-  assert.ok(stats.readBytes >= IMAGE_SIZE - 4 * MiB, `ReadIO ${stats.readBytes} is far below the image size`);
+  assert.ok(stats.readBytes >= MiB, `ReadIO ${stats.readBytes} counts the reads`);
   assert.equal(stats.writeBytes, 0);
 }
 
@@ -107,7 +110,7 @@ test('USBStick: the host sees a read-only disk with the image, detach leaves not
   assert.match(disk.name, /^sd[a-z]+$/);
   assert.equal(disk.scsiType, 0);
   assert.equal(disk.readOnly, true);
-  await assertFullReadMatches(t, disk, m);
+  await assertSampledReadsMatch(disk, m);
   await unmount(slot0, m);
 });
 
@@ -117,7 +120,7 @@ test('CD: the host sees a CD-ROM (/dev/srN) with the image', async (t) => {
   const disk = await waitForHostDisk(m.serial);
   assert.match(disk.name, /^sr\d+$/);
   assert.equal(disk.scsiType, 5);
-  await assertFullReadMatches(t, disk, m);
+  await assertSampledReadsMatch(disk, m);
   await unmount(slot1, m);
 });
 
@@ -171,12 +174,14 @@ test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async (t)
 test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach cleans up', async (t) => {
   const m = await mount(t, slot0);
   const disk = await waitForHostDisk(m.serial);
-  const reading = sha256Of(disk.path);
+  const reading = sha256Of(disk.path).then(() => 'the whole disk was read', (err: Error) => err);
   await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, 30_000, 50);
   await m.server.kill();
   assert.equal((await m.lost).errno, 'ECONNREFUSED');
   await unmount(slot0, m);
-  await assert.rejects(reading, 'a read of the vanished disk fails');
+  const outcome = await reading;
+  assert.ok(outcome instanceof Error, `a read of the vanished disk fails, but: ${String(outcome)}`);
+  assert.match(outcome.message, /Input\/output error|No such device/);
 });
 
 test('no NBD server on the socket: attach rejects ECONNREFUSED and leaves nothing', async () => {

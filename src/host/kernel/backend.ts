@@ -145,7 +145,7 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       log.warn({ slot: slot.name, device: device.name }, reason);
       onLost(new MountError('ECONNREFUSED', reason));
     };
-    void client?.exited.then((exit) => reportLost(`nbd-client for /dev/${device.name} exited (${describeExit(exit)}): the NBD server is gone`));
+    void client?.exited.then((exit) => reportLost(`nbd-client for /dev/${device.name} exited (${describeExit(exit)}): the link to the NBD server is gone`));
     const stopWatch = watchSize({
       device, monitor, pollMs: timing.pollMs,
       onSize: (bytes) => { if (bytes === 0) reportLost(`/dev/${device.name} was disconnected`); },

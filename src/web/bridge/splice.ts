@@ -1,14 +1,14 @@
 // Copies bytes between a WebSocket (binary frames) and a Unix socket, with back-pressure both
 // ways so a slow side stalls the fast one instead of growing buffers:
-//  - WS → socket: when socket.write() reports a full buffer, stop reading the WebSocket
-//    (ws.pause() stops reading its TCP socket) until the socket drains.
+//  - WS → socket: when more than the high-water mark waits in the socket's write buffer, stop
+//    reading the WebSocket (ws.pause() stops reading its TCP socket) until the socket drains.
 //  - socket → WS: count bytes handed to ws.send() whose write callback has not fired; above
 //    the high-water mark stop reading the Unix socket until they fall below the low mark.
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 
 export interface SpliceOptions {
-  /** Bytes queued towards the WebSocket before the Unix socket is paused. */
+  /** Bytes queued towards either side before the other side is paused. */
   highWaterBytes: number;
 }
 
@@ -29,7 +29,9 @@ export function splice(ws: WebSocket, sock: Socket, opts: SpliceOptions = DEFAUL
       ws.close(1003, 'NBD travels in binary frames only');
       return;
     }
-    if (!sock.write(toBuffer(data)) && !waitingForDrain) {
+    sock.write(toBuffer(data));
+    // pause on our own mark, not write()'s 16 KiB one: pausing per frame would throttle the copy
+    if (sock.writableLength >= opts.highWaterBytes && !waitingForDrain) {
       waitingForDrain = true;
       ws.pause();
       sock.once('drain', () => {

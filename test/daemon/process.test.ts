@@ -1,0 +1,88 @@
+// The daemon and `vmedia start` as processes: bad config files refuse to start with the key
+// path and reason, a second daemon cannot take the bus name, `vmedia start` brings the service
+// up on a private bus and SIGTERM leaves nothing behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startTestBus, type TestBus } from '../helpers/private-bus.js';
+import { spawnDaemon, startDaemon } from '../helpers/daemon.js';
+import { BUS_NAME } from '../../src/dbus/names.js';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+let bus: TestBus;
+
+before(async () => { bus = await startTestBus(); });
+after(async () => { await bus?.stop(); });
+
+const slot = { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock' };
+
+test('a bad config file: exit 2, every problem named with its key path and reason', async () => {
+  const cases: [object, RegExp[]][] = [
+    [{ HostBackend: 'export', MountPoints: { Slot_0: { ...slot, Mode: 7, Sockets: 'x' } }, Inactivity: 1 },
+      [/Inactivity: unknown key/, /MountPoints\.Slot_0\.Mode: must be one of 0, 1/, /MountPoints\.Slot_0\.Sockets: unknown key/]],
+    [{ MountPoints: { Slot_0: { ...slot, NBDDevice: 'nbdX' } }, AllowPrivateSourceHosts: 'yes' },
+      [/MountPoints\.Slot_0\.NBDDevice: must match pattern/, /AllowPrivateSourceHosts: must be boolean/]],
+  ];
+  await Promise.all(cases.map(async ([config, expected]) => {
+    const daemon = spawnDaemon({ config, busAddress: bus.address });
+    assert.equal(await daemon.exited, 2, daemon.output());
+    for (const re of expected) assert.match(daemon.output(), re);
+    assert.match(daemon.output(), /invalid config .*virtual-media\.json/);
+  }));
+});
+
+test('a second daemon on the same bus refuses to start: the name is taken', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
+  const config = { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } };
+  const first = await startDaemon({ config, busAddress: bus.address });
+  try {
+    const second = spawnDaemon({ config, busAddress: bus.address });
+    assert.equal(await second.exited, 1, second.output());
+    assert.match(second.output(), /cannot start: the bus name xyz\.openbmc_project\.VirtualMedia is owned by another process/);
+  } finally {
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(await first.exited, 0);
+});
+
+test('vmedia start: private bus + daemon with dev.json, usage printed; SIGTERM leaves nothing behind', async () => {
+  const runtimeDir = mkdtempSync(path.join(tmpdir(), 'vmedia-start-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
+    env: { ...process.env, VMEDIA_RUNTIME_DIR: runtimeDir, VMEDIA_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('Ctrl-C stops everything')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`vmedia start did not come up:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const address = `unix:path=${path.join(runtimeDir, 'bus.sock')}`;
+    assert.match(out, new RegExp(`busctl --address=${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} tree`));
+    const tree = (await run('busctl', [`--address=${address}`, 'tree', '--list', BUS_NAME])).stdout;
+    assert.match(tree, /\/Proxy\/Slot_0\n/);
+    assert.match(tree, /\/Proxy\/Slot_1\n/);
+    assert.match(tree, /\/Legacy\/Slot_2\n/);
+    assert.match(tree, /\/Legacy\/Slot_3\n/);
+    const socket = (await run('busctl', [`--address=${address}`, 'get-property', BUS_NAME,
+      '/xyz/openbmc_project/VirtualMedia/Proxy/Slot_0', 'xyz.openbmc_project.VirtualMedia.MountPoint', 'Socket'])).stdout;
+    assert.equal(socket.trim(), `s "${path.join(runtimeDir, 'nbd0.sock')}"`);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+  }
+  const left = readdirSync(runtimeDir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name);
+  assert.deepEqual(left, [], 'no sockets or files are left in the runtime dir');
+  rmSync(runtimeDir, { recursive: true, force: true });
+});

@@ -1,0 +1,41 @@
+// The process runner with real processes: output logged line by line, exit reported, a program
+// that cannot start turns into ECANCELED.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { MountError } from '../../src/errno.js';
+import { createProcessRunner, describeExit } from '../../src/host/kernel/process-runner.js';
+
+function capturingLog() {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString())); cb(); } });
+  return { log: pino({ level: 'debug' }, sink), lines };
+}
+
+test('each output line is logged with the program and stream; exit code reported', async () => {
+  const { log, lines } = capturingLog();
+  const exit = await createProcessRunner(log).run('sh', ['-c', 'echo one; echo two >&2; printf three; exit 3']);
+  assert.deepEqual(exit, { code: 3, signal: null });
+  const logged = lines.filter((l) => l.process === 'sh' && l.stream).map((l) => `${l.stream}:${l.msg}`).sort();
+  assert.deepEqual(logged, ['stderr:two', 'stdout:one', 'stdout:three']);
+});
+
+test('onLine takes the lines instead of the log; kill ends the process', async () => {
+  const { log } = capturingLog();
+  const seen: string[] = [];
+  const proc = await createProcessRunner(log).start('sh', ['-c', 'echo ready; exec sleep 30'], { onLine: (l) => seen.push(l) });
+  assert.equal(proc.running(), true);
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  proc.kill();
+  const exit = await proc.exited;
+  assert.equal(describeExit(exit), 'killed by SIGTERM');
+  assert.equal(proc.running(), false);
+  assert.deepEqual(seen, ['ready']);
+});
+
+test('a program that does not exist: ECANCELED naming it', async () => {
+  const { log } = capturingLog();
+  await assert.rejects(createProcessRunner(log).start('/nonexistent/nbd-client', []), (err: MountError) =>
+    err.errno === 'ECANCELED' && err.message.includes('/nonexistent/nbd-client'));
+});

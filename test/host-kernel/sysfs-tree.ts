@@ -1,0 +1,31 @@
+// A temporary tree laid out like /sys/block/nbdN (size, stat, pid), for the NBD device code.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface SysfsTree {
+  root: string;
+  /** Sets /sys/block/<dev>/size in 512-byte sectors, as the kernel shows it. */
+  setSectors(dev: string, sectors: number): void;
+  setStat(dev: string, line: string): void;
+  setPid(dev: string, pid: number | undefined): void;
+  remove(): void;
+}
+
+export function createSysfsTree(devices: string[]): SysfsTree {
+  const root = mkdtempSync(path.join(tmpdir(), 'vmedia-sysfs-'));
+  const file = (dev: string, attr: string) => path.join(root, 'block', dev, attr);
+  const tree: SysfsTree = {
+    root,
+    setSectors: (dev, sectors) => writeFileSync(file(dev, 'size'), `${sectors}\n`),
+    setStat: (dev, line) => writeFileSync(file(dev, 'stat'), `${line}\n`),
+    setPid: (dev, pid) => (pid === undefined ? rmSync(file(dev, 'pid'), { force: true }) : writeFileSync(file(dev, 'pid'), `${pid}\n`)),
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+  for (const dev of devices) {
+    mkdirSync(path.join(root, 'block', dev), { recursive: true });
+    tree.setSectors(dev, 0);
+    tree.setStat(dev, '       0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0');
+  }
+  return tree;
+}

@@ -1,0 +1,228 @@
+// The whole chain in the VM: the real daemon (kernel host backend) on a private bus, driven by
+// busctl. Legacy HTTPS (a Node https server, CA in the TrustStore) and Proxy (nbdkit on the slot
+// socket, standing in for the browser) mounts reach the VM's USB host as /dev/sdX or /dev/srN
+// with the image's sha256; writes reach the source; failures come back as Completion errnos;
+// a crashed daemon's leftovers are cleaned at restart; the inactivity timeout ejects idle media.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { errnoNumber } from '../../src/errno.js';
+import { IFACE } from '../../src/dbus/names.js';
+import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
+import { createTestCa } from '../sources/helpers/test-ca.js';
+import { waitForHostDiskGone } from './helpers/host-disk.js';
+import { createRandomImage, MiB, readAt, sha256Of } from './helpers/image.js';
+import { KernelDaemon, type KernelSlot } from './helpers/kernel-daemon.js';
+import { assertSlotReleased, boundUdcs, gadgetNames, nbdSize, pidsOf } from './helpers/kernel-state.js';
+import { startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
+import { requireVm, vmTempDir, waitFor } from './helpers/vm.js';
+
+requireVm();
+
+const run = promisify(execFile);
+const IMAGE_SIZE = 64 * MiB;
+const SLOTS: KernelSlot[] = [
+  { name: 'Slot_0', mode: 'Proxy', nbdDevice: 'nbd0' },
+  { name: 'Slot_2', mode: 'Legacy', nbdDevice: 'nbd2' },
+  { name: 'Slot_3', mode: 'Legacy', nbdDevice: 'nbd3', mediaType: 'CD' },
+];
+
+const dir = vmTempDir('vmedia-daemon-kernel');
+let image: string;
+let imageSha: string;
+let server: ImageServer;
+let url: string;
+let vm: KernelDaemon;
+let proxyServer: NbdkitServer | undefined;
+
+before(async () => {
+  image = path.join(dir, 'disk.img');
+  imageSha = await createRandomImage(image, IMAGE_SIZE);
+  const ca = createTestCa(path.join(dir, 'ca'));
+  const trust = path.join(dir, 'truststore');
+  mkdirSync(trust);
+  writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
+  server = await startImageServer({ files: new Map([['/disk.img', image]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+  url = `${server.origin}/disk.img`;
+  vm = await KernelDaemon.start({ dir, slots: SLOTS, trustStore: trust });
+});
+
+after(async () => {
+  await proxyServer?.stop();
+  await vm?.stop();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What Unmount (or an eject) must leave: no gadget, UDC free, NBD empty, no nbd-client, no source nbdkit. */
+async function assertReleased(name: string): Promise<void> {
+  const slot = vm.slot(name);
+  assert.equal(await vm.active(name), false);
+  assert.equal(await vm.property(name, IFACE.mountPoint, 'ImageURL'), 's ""');
+  assertSlotReleased(name, slot.nbdDevice);
+  if (slot.mode === 'Legacy') assert.deepEqual(pidsOf('nbdkit', vm.socket(name)), [], 'the source nbdkit is stopped');
+}
+
+async function unmountAndCheck(name: string, serial: string): Promise<void> {
+  assert.equal(await vm.unmount(name), 0);
+  await waitForHostDiskGone(serial);
+  await assertReleased(name);
+}
+
+async function startProxyServer(): Promise<NbdkitServer> {
+  proxyServer = await startNbdkitFile({ socket: vm.socket('Slot_0'), file: image, readonly: true });
+  return proxyServer;
+}
+
+async function stopProxyServer(): Promise<void> {
+  await proxyServer?.stop();
+  proxyServer = undefined;
+}
+
+async function assertFullRead(name: string, expectType: number): Promise<void> {
+  const disk = await vm.hostDisk(name);
+  assert.equal(disk.scsiType, expectType);
+  assert.equal(disk.size, IMAGE_SIZE);
+  assert.equal(await sha256Of(disk.path), imageSha, `sha256 of ${disk.path}`);
+  // the BMC's page cache may serve the few blocks the kernel read at connect
+  await waitFor(`ReadIO of ${name} to count the read`, async () => (await vm.readIO(name)) >= IMAGE_SIZE - 4 * MiB, 10_000, 250);
+}
+
+test('Legacy HTTPS, USBStick: Completion(0), /dev/sdX has the image (sha256), ReadIO counts it; Unmount releases everything', async () => {
+  assert.equal(await vm.mount('Slot_2', url), 0, vm.daemon.output().slice(-3000));
+  assert.equal(await vm.active('Slot_2'), true);
+  assert.equal(await vm.property('Slot_2', IFACE.mountPoint, 'WriteProtected'), 'b true');
+  const serial = vm.serial('Slot_2');
+  await assertFullRead('Slot_2', 0);
+  await unmountAndCheck('Slot_2', serial);
+});
+
+test('Legacy HTTPS, CD: the host sees a CD-ROM /dev/srN with the image (sha256)', async () => {
+  assert.equal(await vm.mount('Slot_3', url), 0, vm.daemon.output().slice(-3000));
+  const serial = vm.serial('Slot_3');
+  assert.match((await vm.hostDisk('Slot_3')).name, /^sr\d+$/);
+  await assertFullRead('Slot_3', 5);
+  await unmountAndCheck('Slot_3', serial);
+});
+
+test('Proxy: an NBD server on the slot socket, Mount → the host reads the image (sha256); Unmount', async () => {
+  await startProxyServer();
+  assert.equal(await vm.mount('Slot_0'), 0, vm.daemon.output().slice(-3000));
+  const serial = vm.serial('Slot_0');
+  await assertFullRead('Slot_0', 0);
+  await unmountAndCheck('Slot_0', serial);
+  await stopProxyServer();
+});
+
+test('Legacy writable (WriteProtected false): what the host writes reaches the NBD source; WriteIO counts it', async () => {
+  assert.equal(await vm.mount('Slot_2', url, true), 0, vm.daemon.output().slice(-3000));
+  assert.equal(await vm.property('Slot_2', IFACE.mountPoint, 'WriteProtected'), 'b false');
+  const disk = await vm.hostDisk('Slot_2');
+  assert.equal(disk.readOnly, false);
+  const patch = path.join(dir, 'patch.bin');
+  const bytes = randomBytes(MiB);
+  writeFileSync(patch, bytes);
+  await run('dd', [`if=${patch}`, `of=${disk.path}`, 'bs=1M', 'seek=3', 'oflag=direct', 'conv=fsync']);
+  // read back from the source itself: a second client of the slot's nbdkit sees the overlay
+  const { stdout } = await run('/usr/bin/nbdsh', ['-u', `nbd+unix:///?socket=${vm.socket('Slot_2')}`, '-c',
+    `import sys; sys.stdout.buffer.write(h.pread(${MiB}, ${3 * MiB}))`], { encoding: 'buffer', maxBuffer: 2 * MiB });
+  assert.ok(Buffer.from(stdout).equals(bytes), 'the source has the bytes the host wrote');
+  await waitFor('WriteIO to count the write', async () => (await vm.writeIO('Slot_2')) >= MiB, 10_000, 250);
+  await unmountAndCheck('Slot_2', vm.serial('Slot_2'));
+});
+
+test('two slots mounted at once bind the two UDCs; both disks read right', async () => {
+  await startProxyServer();
+  assert.equal(await vm.mount('Slot_0'), 0);
+  assert.equal(await vm.mount('Slot_2', url), 0);
+  const bound = boundUdcs();
+  assert.deepEqual([...bound.values()].sort(), ['mass-storage-Slot_0', 'mass-storage-Slot_2']);
+  assert.deepEqual([...bound.keys()].sort(), ['dummy_udc.0', 'dummy_udc.1']);
+  const tail = await readAt(image, IMAGE_SIZE - MiB, MiB);
+  const serials = ['Slot_0', 'Slot_2'].map((n) => vm.serial(n));
+  for (const name of ['Slot_0', 'Slot_2']) {
+    const disk = await vm.hostDisk(name);
+    assert.ok((await readAt(disk.path, IMAGE_SIZE - MiB, MiB)).equals(tail), `${name}: ${disk.path} ends with the image`);
+  }
+  await unmountAndCheck('Slot_0', serials[0]!);
+  await unmountAndCheck('Slot_2', serials[1]!);
+  await stopProxyServer();
+});
+
+test('Proxy: the NBD server killed mid-read → Ready with Completion(ECONNREFUSED), daemon alive', async () => {
+  const nbdkit = await startProxyServer();
+  assert.equal(await vm.mount('Slot_0'), 0);
+  const serial = vm.serial('Slot_0');
+  const disk = await vm.hostDisk('Slot_0');
+  const reading = sha256Of(disk.path).then(() => 'the whole disk was read', (err: Error) => err);
+  const lost = vm.nextCompletion('Slot_0');
+  await waitFor('the host to be reading', async () => (await vm.readIO('Slot_0')) > 4 * MiB, 30_000, 100);
+  await nbdkit.kill();
+  proxyServer = undefined;
+  assert.equal(await lost, errnoNumber('ECONNREFUSED'));
+  assert.ok((await reading) instanceof Error, 'the interrupted read fails');
+  await waitForHostDiskGone(serial);
+  await assertReleased('Slot_0');
+  assert.equal(await vm.property('Slot_0', IFACE.mountPoint, 'Device'), 's "nbd0"', 'the daemon still answers');
+});
+
+test('Legacy: nbd-client killed → Ready with Completion(ECONNREFUSED), the source stopped too', async () => {
+  assert.equal(await vm.mount('Slot_2', url), 0);
+  const serial = vm.serial('Slot_2');
+  const [pid] = pidsOf('nbd-client', '/dev/nbd2');
+  assert.ok(pid, 'nbd-client runs while mounted');
+  const lost = vm.nextCompletion('Slot_2');
+  process.kill(pid, 'SIGKILL');
+  assert.equal(await lost, errnoNumber('ECONNREFUSED'));
+  await waitForHostDiskGone(serial);
+  await assertReleased('Slot_2');
+});
+
+test('daemon killed with media mounted: the restarted daemon removes the gadget and NBD link it left', async () => {
+  await startProxyServer();
+  assert.equal(await vm.mount('Slot_0'), 0);
+  const serial = vm.serial('Slot_0');
+  await vm.hostDisk('Slot_0');
+  await vm.kill();
+  assert.ok(gadgetNames().includes('mass-storage-Slot_0'), 'the crash left the gadget');
+  assert.ok(nbdSize('nbd0') > 0, 'the crash left the NBD link');
+  await vm.restart({ inactivityTimeout: 5 });
+  await waitForHostDiskGone(serial);
+  await assertReleased('Slot_0');
+  await stopProxyServer();
+});
+
+test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a busy one stays', async () => {
+  await startProxyServer();
+  assert.equal(await vm.mount('Slot_0'), 0);
+  assert.equal(await vm.mount('Slot_2', url), 0);
+  const idleSerial = vm.serial('Slot_0');
+  const busySerial = vm.serial('Slot_2');
+  const busy = await vm.hostDisk('Slot_2');
+  await vm.hostDisk('Slot_0');
+  const idleEjected = vm.nextCompletion('Slot_0', 30_000);
+  // the busy host reads new blocks (O_DIRECT, moving on) every 0.5 s: every read reaches /dev/nbd2
+  const reader = spawn('sh', ['-c', `i=0; while [ $i -lt 200 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`]);
+  const readerExit = new Promise((resolve) => reader.once('exit', resolve));
+  try {
+    assert.equal(await idleEjected, 0);
+    await waitForHostDiskGone(idleSerial);
+    await assertReleased('Slot_0');
+    await new Promise((r) => setTimeout(r, 7000)); // longer than the timeout, with IO all along
+    assert.equal(await vm.active('Slot_2'), true, 'the busy mount stays');
+    const remaining = Number((await vm.property('Slot_2', IFACE.mountPoint, 'RemainingInactivityTimeout')).replace(/^i /, ''));
+    assert.ok(remaining > 0 && remaining <= 5, `RemainingInactivityTimeout ${remaining}`);
+  } finally {
+    reader.kill();
+    await readerExit;
+  }
+  // once its IO stops, the busy one goes too
+  assert.equal(await vm.nextCompletion('Slot_2', 30_000), 0);
+  await waitForHostDiskGone(busySerial);
+  await assertReleased('Slot_2');
+  await stopProxyServer();
+});
