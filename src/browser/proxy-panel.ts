@@ -76,7 +76,7 @@ export class ProxyPanel {
       el('label', { for: fileId }, 'Image file on this computer'), this.fileInput,
       el('div', { class: 'check' }, this.writable, el('label', { for: rwId }, 'Writable')),
       el('p', { id: hintId, class: 'hint' },
-        `Writes from the host are kept in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and discarded on Stop; your file is never changed.`),
+        `Offers the host write access (the BMC may still mount it read-only). Writes stay in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and are discarded on Stop; your file is never changed.`),
       this.mountButton);
     this.serving.append(
       this.servingFile, this.state,
@@ -103,8 +103,8 @@ export class ProxyPanel {
   }
 
   /** The file this page serves to the slot, to show as the slot's image. */
-  get localFile(): { name: string; writable: boolean } | undefined {
-    return this.active && this.session ? { name: this.session.file.name, writable: this.session.writable } : undefined;
+  get localFileName(): string | undefined {
+    return this.active ? this.session?.file.name : undefined;
   }
 
   stop(): void {

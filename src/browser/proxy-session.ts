@@ -30,7 +30,7 @@ export class ProxySession {
 
   constructor(
     readonly file: File,
-    readonly writable: boolean,
+    writable: boolean,
     endpoint: string,
     xsrfToken: string,
     private readonly events: SessionEvents,

@@ -50,14 +50,13 @@ export class SlotCard {
   update(slot: Slot): void {
     this.slot = slot;
     this.panel.update(slot);
-    const local = this.panel instanceof ProxyPanel ? this.panel.localFile : undefined;
+    const local = this.panel instanceof ProxyPanel ? this.panel.localFileName : undefined;
     this.status.textContent = slot.inserted ? 'Inserted' : 'Not inserted';
     this.status.className = `status ${slot.inserted ? 'status-inserted' : 'status-empty'}`;
-    this.image.textContent = local ? `${local.name} (from this browser)`
+    this.image.textContent = local ? `${local} (from this browser)`
       : slot.image ?? (slot.inserted ? 'served by another client' : 'none');
-    // for a file served from here, what this page lets the host do is what counts
-    const writeProtected = local ? !local.writable : slot.writeProtected;
-    this.writeProtected.textContent = writeProtected ? 'yes' : 'no';
+    // what the BMC reports: it decides what the host may do, whatever this page would allow
+    this.writeProtected.textContent = slot.writeProtected ? 'yes' : 'no';
     // a file served from this page is stopped with Stop; Eject is for media inserted otherwise
     this.ejectButton.hidden = !slot.inserted || this.serving || !slot.ejectTarget;
   }

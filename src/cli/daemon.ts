@@ -29,7 +29,8 @@ function createHostBackend(config: ServiceConfig, log: Logger): Promise<HostBack
 
 interface RunningService {
   bus: dbus.MessageBus;
-  stop(): Promise<void>;
+  /** Ejects all media, leaves the bus (unless it is gone), stops the parts. */
+  stop(opts: { busLost: boolean }): Promise<void>;
 }
 
 /** Builds the service from the concrete parts; on a failure undoes what it started and throws. */
@@ -56,9 +57,9 @@ async function startService(config: ServiceConfig, busChoice: string, log: Logge
     const published = await publishVirtualMedia(bus!, mountPoints, sources!, log);
     return {
       bus: bus!,
-      async stop() {
+      async stop({ busLost }) {
         await Promise.all(mountPoints.map((mp) => mp.shutdown()));
-        await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
+        if (!busLost) await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
         await undo();
       },
     };
@@ -88,16 +89,17 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
     return;
   }
   let stopping: Promise<void> | undefined;
-  const stop = (why: string, exitCode: number) => {
+  const stop = (why: string, exitCode: number, busLost = false) => {
     stopping ??= (async () => {
       log.info({ why }, 'stopping: ejecting all media');
+      // set first: with the bus gone, the process may run out of work before the teardown ends
+      process.exitCode = exitCode;
       // a teardown that hangs (a host that never lets go) must not keep the process forever
       setTimeout(() => {
         log.error(`teardown still running after ${STOP_DEADLINE_MS / 1000} s: exiting anyway`);
         process.exit(1);
       }, STOP_DEADLINE_MS).unref();
-      await service.stop();
-      process.exitCode = exitCode;
+      await service.stop({ busLost });
       log.info('stopped');
     })();
   };
@@ -105,7 +107,7 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT', 0));
   onBusLost(service.bus, (why) => {
     log.error({ why }, 'lost the D-Bus connection');
-    stop('bus connection lost', 1);
+    stop('bus connection lost', 1, true);
   });
   log.info({ config: args.config, backend: config.hostBackend, runtimeDir: config.runtimeDir }, 'daemon ready');
 }

@@ -2,9 +2,10 @@
 // subject of the real-peer tests and the benchmark).
 import type { Argv, CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
+import type { BlockBackend } from '../nbd/backend.js';
 import { NbdServer } from '../nbd/server.js';
 import { openFileBackend } from '../nbd-node/file-backend.js';
-import { listenNbd, type ListenAddress } from '../nbd-node/listen.js';
+import { listenNbd, type ListenAddress, type NbdListener } from '../nbd-node/listen.js';
 
 interface ServeArgs {
   file: string;
@@ -17,13 +18,28 @@ interface ServeArgs {
 
 async function serve(args: ServeArgs): Promise<void> {
   const log = createLogger('vmedia-nbd');
-  const backend = await openFileBackend(args.file, { readOnly: args.readonly });
+  let backend: BlockBackend;
+  try {
+    backend = await openFileBackend(args.file, { readOnly: args.readonly });
+  } catch (err) {
+    process.stderr.write(`vmedia nbd serve: cannot open ${args.file}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const server = new NbdServer({
     exports: new Map([[args.name, backend]]),
     onError: (err) => log.warn({ err: err.message }, 'NBD connection failed'),
   });
   const where: ListenAddress = args.socket !== undefined ? { socket: args.socket } : { port: args.port!, host: args.host };
-  const listener = await listenNbd(server, where);
+  let listener: NbdListener;
+  try {
+    listener = await listenNbd(server, where);
+  } catch (err) {
+    process.stderr.write(`vmedia nbd serve: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    await backend.close?.();
+    return;
+  }
   log.info({ file: args.file, size: backend.size, readOnly: backend.readOnly, export: args.name,
     ...(args.socket !== undefined ? { socket: args.socket } : { host: args.host, port: listener.port }) }, 'serving');
   await new Promise<void>((resolve) => {

@@ -78,16 +78,22 @@ async function runStart(): Promise<void> {
     return;
   }
   const busctl = `busctl --address=${bus.address}`;
+  const proxy0 = slotPath('Proxy', 'Slot_0');
   process.stdout.write([
     '',
     `vmedia is running (runtime dir ${runtimeDir})`,
     `  D-Bus:  ${bus.address}  (${BUS_NAME})`,
-    '  try:',
+    '  look around:',
     `    ${busctl} tree ${BUS_NAME}`,
     `    ${busctl} introspect ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')}`,
     `    ${busctl} call ${BUS_NAME} ${ROOT_PATH} org.freedesktop.DBus.ObjectManager GetManagedObjects`,
-    `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://127.0.0.1/image.iso false i -1`,
-    `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_2.sock')}'   # once mounted`,
+    '  mount an image file on Proxy Slot_0 and read it back through the export backend:',
+    `    nbdkit --unix ${path.join(runtimeDir, 'nbd0.sock')} --readonly file IMAGE.iso`,
+    `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Mount`,
+    `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_0.sock')}'`,
+    `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Unmount`,
+    '  a Legacy URL on Slot_2 (credentials need a pipe fd: python3-dbus or Redfish):',
+    `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
     '  Ctrl-C stops everything.',
     '',
   ].join('\n'));

@@ -19,8 +19,6 @@ export class ActivatingState implements MountState {
       active: false, exitCode: -1, imageUrl: this.req.url, writeProtected: !this.req.writable,
       readBytes: 0n, writeBytes: 0n, remainingInactivityTimeout: 0,
     });
-    // a source or client that dies before the host saw the media is a refused connection
-    this.media.onLoss(() => {});
     void this.run();
   }
 
@@ -65,6 +63,7 @@ export class ActivatingState implements MountState {
     ctx.complete(0);
   }
 
+  /** A source or client that died before the host saw the media is a refused connection. */
   private throwIfLost(): void {
     const lost = this.media.loss;
     if (lost) throw new MountError('ECONNREFUSED', `the image server stopped while mounting: ${lost.message}`, { cause: lost });

@@ -64,11 +64,6 @@ export class NbdClient {
     return (this.flags & C.FLAG_READ_ONLY) !== 0;
   }
 
-  /** The server's transmission flags (NBD_FLAG_*). */
-  get transmissionFlags(): number {
-    return this.flags;
-  }
-
   async read(offset: number, length: number): Promise<Uint8Array> {
     this.checkRange('read', offset, length);
     if (length <= this.maxRequestBytes) return this.request(C.CMD_READ, 0, offset, length, undefined);

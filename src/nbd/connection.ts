@@ -7,16 +7,14 @@ export class Connection {
   readonly reader: ByteReader;
   private writeBlocked = false;
   private closedFlag = false;
-  private closeError: Error | undefined;
   private waiters: Array<() => void> = [];
   readonly closed: Promise<Error | undefined>;
 
-  constructor(readonly stream: ByteStream, readHighWater?: number) {
-    this.reader = new ByteReader(stream, readHighWater);
+  constructor(readonly stream: ByteStream) {
+    this.reader = new ByteReader(stream);
     this.closed = new Promise((resolve) => {
       stream.onClose((err) => {
         this.closedFlag = true;
-        this.closeError = err;
         this.wake();
         resolve(err);
       });
@@ -29,10 +27,6 @@ export class Connection {
 
   get isClosed(): boolean {
     return this.closedFlag;
-  }
-
-  get error(): Error | undefined {
-    return this.closeError;
   }
 
   /** True while the transport has more queued than it wants (write returned false, no drain yet). */

@@ -88,7 +88,6 @@ export const REPLY_FLAG_DONE = 1 << 0;
 export const REPLY_TYPE_NONE = 0;
 export const REPLY_TYPE_OFFSET_DATA = 1;
 export const REPLY_TYPE_ERROR = (1 << 15) + 1;
-export const REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
 
 // sizes of fixed wire structures
 export const GREETING_BYTES = 18; // NBDMAGIC + IHAVEOPT + u16 handshake flags

@@ -46,6 +46,9 @@ export class Transmission {
   async run(): Promise<void> {
     const { reader } = this.conn;
     for (;;) {
+      // every request gets a reply, valid or not: read none while the replies are not drained
+      if (this.conn.isWriteBlocked) await this.conn.drained();
+      if (this.conn.isClosed) return;
       const raw = await reader.read(C.REQUEST_BYTES);
       const v = view(raw);
       if (v.getUint32(0) !== C.REQUEST_MAGIC) return; // unframed garbage: hard disconnect
@@ -68,7 +71,7 @@ export class Transmission {
         this.replyError(req, problem[0], problem[1]);
         continue;
       }
-      if (this.conn.isWriteBlocked || !this.fits(cost)) await this.admit(cost);
+      if (!this.fits(cost)) await this.admit(cost);
       if (this.conn.isClosed) return;
       const data = payload > 0 ? await reader.read(payload) : undefined;
       this.inflight++;
@@ -108,13 +111,9 @@ export class Transmission {
     return this.inflight === 0 || (this.inflight < MAX_INFLIGHT && this.inflightBytes + cost <= MAX_INFLIGHT_BYTES);
   }
 
-  /** Waits until a request of this cost fits the in-flight budget and the transport has drained. */
+  /** Waits until a request of this cost fits the in-flight budget. */
   private async admit(cost: number): Promise<void> {
-    for (;;) {
-      await this.conn.drained();
-      if (this.fits(cost) || this.conn.isClosed) return;
-      await this.conn.changed();
-    }
+    while (!this.fits(cost) && !this.conn.isClosed) await this.conn.changed();
   }
 
   private async idle(): Promise<void> {

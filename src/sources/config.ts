@@ -30,7 +30,7 @@ export interface SourcesConfig {
   decompress: boolean;
   /** A writable Mount of a read-only source (HTTP) writes into a temporary overlay; off: EROFS. */
   copyOnWrite: boolean;
-  /** Where the cache and copy-on-write overlays are kept; default: the runtime dir. */
+  /** Where the cache and copy-on-write overlays are kept (in a subdirectory vmedia-sources); default: the runtime dir. */
   tempDir?: string;
 }
 

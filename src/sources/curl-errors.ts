@@ -12,6 +12,8 @@ interface Cause {
 const CAUSES: Cause[] = [
   { test: /returned error: 401\b/, errno: 'EACCES', message: () => 'the image server refused the credentials (HTTP 401)' },
   { test: /returned error: 403\b/, errno: 'EPERM', message: () => 'the image server forbids access to the image (HTTP 403)' },
+  { test: /Login denied|Access denied: 530/, errno: 'EACCES', message: () => 'the FTP server refused the login' },
+  { test: /Remote file not found/, errno: 'ENOENT', message: () => 'the image does not exist on the server' },
   { test: /returned error: (404|410)\b/, errno: 'ENOENT', message: (m) => `the image does not exist on the server (HTTP ${m[1]})` },
   { test: /returned error: (\d{3})\b/, errno: 'EIO', message: (m) => `the image server answered HTTP ${m[1]}` },
   { test: /does not support 'range'/, errno: 'ESPIPE', message: () => 'the image server does not support Range requests (needed to read parts of the image)' },

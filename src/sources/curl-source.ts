@@ -1,5 +1,5 @@
-// https:// and http:// images: nbdkit's curl plugin serves ranged reads of the URL (never a full
-// download), under the filter chain (retry, cache, decompression, copy-on-write).
+// https://, http:// and ftp:// images: nbdkit's curl plugin serves ranged reads of the URL (never
+// a full download), under the filter chain (retry, cache, decompression, copy-on-write).
 import type { RunningSource } from './types.js';
 import { MountError } from '../errno.js';
 import { buildFilterChain } from './filter-chain.js';
@@ -7,6 +7,9 @@ import { classifyCurlFailure } from './curl-errors.js';
 import { diagnoseRedirect } from './redirect-check.js';
 import { secretLine } from './credentials.js';
 import { serveWithNbdkit, type SourceContext } from './nbdkit-source.js';
+
+/** The protocols curl may use for each scheme (redirect targets included). */
+const PROTOCOLS: Record<string, string> = { https: 'https', http: 'http,https', ftp: 'ftp' };
 
 export interface CurlSourceContext extends SourceContext {
   /** curl's capath (hashed CA directory), when a TrustStore is configured. */
@@ -29,8 +32,8 @@ export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: Moun
     ...chain.filters,
     'curl', `url=${url.url.href}`,
     `followlocation=${sources.config.followRedirects}`,
-    // a redirect may not switch to another protocol (file://, gopher://, ...)
-    `protocols=${url.scheme === 'https' ? 'https' : 'http,https'}`,
+    // a redirect may not switch to another protocol (file://, gopher://, ...) nor downgrade https
+    `protocols=${PROTOCOLS[url.scheme] ?? url.scheme}`,
     ...(url.scheme === 'https' ? tls : []),
     `timeout=${sources.config.requestTimeoutSeconds}`,
     ...(req.credentials ? [`user=${req.credentials.user}`, 'password=-3'] : []),

@@ -12,6 +12,7 @@ import { startCurlSource } from './curl-source.js';
 import { startShareSource } from './share-source.js';
 import { findExecutable } from './find-executable.js';
 import { kernelCanMount } from './kernel-mount.js';
+import { clearStaleState } from './stale-state.js';
 import { probeNbdkit } from './nbdkit-probe.js';
 import { openTrustStore, type TrustStore } from './trust-store.js';
 import { checkSourceHost } from './ssrf-guard.js';
@@ -28,6 +29,7 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   };
   offer('https', 'curl');
   offer('http', 'curl');
+  offer('ftp', 'curl');
   for (const [scheme, fstype, helper] of [['smb', 'cifs', 'mount.cifs'], ['nfs', 'nfs', 'mount.nfs']] as const) {
     if (!(await findExecutable(helper))) unavailable.set(scheme, `${helper} is not installed`);
     else if (!(await kernelCanMount(fstype))) unavailable.set(scheme, `the kernel has no ${fstype} file system`);
@@ -40,10 +42,12 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   const runtime: SourcesRuntime = {
     config: config.sources,
     stateDir: path.join(config.runtimeDir, 'sources'),
-    tempDir: config.sources.tempDir ?? path.join(config.runtimeDir, 'sources', 'tmp'),
+    // a directory of our own even inside a configured TempDir: stale files in it are removed at start
+    tempDir: config.sources.tempDir ? path.join(config.sources.tempDir, 'vmedia-sources') : path.join(config.runtimeDir, 'sources', 'tmp'),
   };
   await mkdir(runtime.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(runtime.tempDir, { recursive: true, mode: 0o700 });
+  await clearStaleState(runtime.stateDir, runtime.tempDir, log);
   const trust: TrustStore | undefined = config.trustStore
     ? await openTrustStore(config.trustStore, path.join(runtime.stateDir, 'capath'), log)
     : undefined;
@@ -60,6 +64,7 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
       switch (url.scheme) {
         case 'https':
         case 'http':
+        case 'ftp':
           return startCurlSource({ ...ctx, ...(trust ? { capath: trust.capath } : {}) }, onExit);
         case 'smb':
         case 'nfs':

@@ -34,7 +34,8 @@ export async function kernelMount(dir: string, attempts: MountAttempt[], timeout
     // wrong credentials or a missing path do not get better with another protocol version
     if (failure.errno === 'EACCES' || failure.errno === 'ENOENT') break;
   }
-  await rmdir(dir).catch(() => undefined);
+  // a helper killed on timeout may still have got its mount through
+  await unmountAndRemove(dir);
   throw failure ?? new MountError('EINVAL', 'no mount attempt');
 }
 
@@ -69,7 +70,8 @@ export function classifyMountFailure(fstype: string, output: string): MountError
   return new MountError(errno, `mounting ${what} failed: ${text || 'no message'}`);
 }
 
-async function unmountAndRemove(dir: string): Promise<void> {
+/** Unmounts whatever is mounted on `dir` (lazily when busy) and removes the directory. */
+export async function unmountAndRemove(dir: string): Promise<void> {
   await unmountIfMounted(dir);
   await rmdir(dir).catch(() => undefined);
 }

@@ -78,8 +78,8 @@ async function secondPage(who: { user: string; password: string }): Promise<{ pa
   other.setDefaultTimeout(15_000);
   await other.clock.install();
   await other.goto(stack.baseUrl);
-  await other.getByLabel('User name').fill(who.user);
-  await other.getByLabel('Password').fill(who.password);
+  await other.getByLabel('User name', { exact: true }).fill(who.user);
+  await other.getByLabel('Password', { exact: true }).fill(who.password);
   await other.getByRole('button', { name: 'Log in' }).click();
   await other.locator('section[data-slot="Slot_1"]').getByRole('button', { name: 'Mount' }).waitFor();
   return { page: other, close: () => context.close() };
@@ -87,19 +87,19 @@ async function secondPage(who: { user: string; password: string }): Promise<{ pa
 
 test('a wrong password is refused with a clear message and the field is cleared', async () => {
   await page.goto(stack.baseUrl);
-  await page.getByLabel('User name').fill(stack.admin.user);
-  await page.getByLabel('Password').fill(`${stack.admin.password}-wrong`);
+  await page.getByLabel('User name', { exact: true }).fill(stack.admin.user);
+  await page.getByLabel('Password', { exact: true }).fill(`${stack.admin.password}-wrong`);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
-  assert.equal(await page.getByLabel('Password').inputValue(), '');
+  assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), '');
 });
 
 test('repeated failures are rate limited (429) and the page says how long to wait', async () => {
   // a user nobody logs in as: the lockout is per address and user
-  const user = page.getByLabel('User name');
+  const user = page.getByLabel('User name', { exact: true });
   await user.fill('nobody');
   for (let i = 0; i < 6; i++) {
-    await page.getByLabel('Password').fill(`wrong-${i}`);
+    await page.getByLabel('Password', { exact: true }).fill(`wrong-${i}`);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').waitFor();
     if (/Too many failed logins/.test(await page.getByRole('alert').textContent() ?? '')) break;
@@ -109,7 +109,7 @@ test('repeated failures are rate limited (429) and the page says how long to wai
 });
 
 test('login shows the slots with their modes and states', async () => {
-  await page.getByLabel('Password').fill(stack.admin.password);
+  await page.getByLabel('Password', { exact: true }).fill(stack.admin.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await slot('Slot_0').waitFor();
   assert.deepEqual(await page.locator('section.slot h2').allTextContents(), ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3']);
@@ -141,6 +141,20 @@ test('a local file served from the page: the host reads the same bytes, then Sto
   const shot = path.join(tmpdir(), 'vmedia-page-serving.png');
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
+
+  // the session ends elsewhere while serving: the page asks to log in again and keeps serving
+  const loggedOut = await page.evaluate(`(async () => {
+    const token = decodeURIComponent(document.cookie.match(/XSRF-TOKEN=([^;]*)/)[1]);
+    return (await fetch('/logout', { method: 'POST', headers: { 'X-XSRF-TOKEN': token } })).status;
+  })()`);
+  assert.equal(loggedOut, 200);
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await page.getByRole('status').filter({ hasText: 'Your session has ended. The files below are still being served' }).waitFor();
+  await run('nbdinfo', ['--size', `nbd+unix:///?socket=${exportSocket}`]);
+  await page.getByLabel('Password', { exact: true }).fill(stack.admin.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('.relogin').waitFor({ state: 'detached' });
+  assert.equal(await card.locator('.serving-state').textContent(), 'Mounted: the host can use the image.');
 
   await card.getByRole('button', { name: 'Stop' }).click();
   await waitForState('Slot_0', 'Not inserted');
@@ -225,7 +239,7 @@ test('Legacy: insert from an HTTP server with credentials, then Eject; the passw
 test('Log out returns to the login form and ends the session', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByRole('status').filter({ hasText: 'Logged out.' }).waitFor();
-  await page.getByLabel('User name').waitFor();
+  await page.getByLabel('User name', { exact: true }).waitFor();
   const status = await page.evaluate(async () => (await fetch('/redfish/v1/Managers/bmc/VirtualMedia', { headers: { 'X-Requested-With': 'XMLHttpRequest' } })).status);
   assert.equal(status, 401);
 });

@@ -52,6 +52,20 @@ test('a second daemon on the same bus refuses to start: the name is taken', asyn
   assert.equal(await first.exited, 0);
 });
 
+test('the bus going away stops the daemon (exit 1) instead of leaving it orphaned', async () => {
+  const ownBus = await startTestBus();
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
+  try {
+    const daemon = await startDaemon({ config: { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } }, busAddress: ownBus.address });
+    await ownBus.stop();
+    assert.equal(await daemon.exited, 1, daemon.output());
+    assert.match(daemon.output(), /lost the D-Bus connection/);
+  } finally {
+    await ownBus.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('vmedia start: private bus + daemon with dev.json, usage printed; SIGTERM leaves nothing behind', async () => {
   const runtimeDir = mkdtempSync(path.join(tmpdir(), 'vmedia-start-'));
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {

@@ -25,6 +25,8 @@ export interface DaemonOptions {
   config: object;
   busAddress: string;
   env?: Record<string, string>;
+  /** How long startDaemon waits for the bus name (default 20 s; the QEMU VM needs more). */
+  startTimeoutMs?: number;
 }
 
 /** Spawns the daemon without waiting: for tests that expect it to refuse to start. */
@@ -58,7 +60,7 @@ export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const daemon = spawnDaemon(opts);
   try {
-    await waitForBusName(opts.busAddress, BUS_NAME, { timeoutMs: 20_000, giveUp: daemon.exited });
+    await waitForBusName(opts.busAddress, BUS_NAME, { timeoutMs: opts.startTimeoutMs ?? 20_000, giveUp: daemon.exited });
   } catch (err) {
     await daemon.stop();
     throw new Error(`daemon did not start: ${(err as Error).message}\n${daemon.output()}`);

@@ -300,6 +300,23 @@ describe('transmission', () => {
     assert.equal(reads, 400, 'once the peer reads again, every request is served');
   });
 
+  test('a peer that floods invalid requests without reading the errors stops being read', async () => {
+    const [a, b] = memoryStreamPair(64 * 1024);
+    let output = 0;
+    void serverFor(memoryBackend(new Uint8Array(4096))).serve({ ...b, write: (d) => { output += d.length; return b.write(d); } });
+    const peer = new ByteReader(a);
+    await peer.read(C.GREETING_BYTES);
+    a.write(new Uint8Array(4));
+    a.write(encodeOption(C.OPT_EXPORT_NAME, new Uint8Array(0)));
+    await peer.read(10);
+    a.pause();
+    const bad = encodeRequest(0, 99, 1, 0, 0);
+    for (let i = 0; i < 50_000; i++) a.write(bad);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(output < 256 * 1024, `${output} bytes of error replies queued for a peer that reads nothing`);
+    a.close();
+  });
+
   test('writes from a peer that floods are read only as fast as they are served', async () => {
     let writes = 0;
     let release!: () => void;

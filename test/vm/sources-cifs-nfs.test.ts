@@ -26,7 +26,7 @@ before(async () => {
   mkdirSync(path.join(servers.smbDir, 'iso dir'));
   imageSha = await randomImage(path.join(servers.smbDir, 'iso dir', 'disk.img'), 8);
   await run('cp', [path.join(servers.smbDir, 'iso dir', 'disk.img'), path.join(servers.nfsDir, 'disk.img')]);
-  harness = await startProvider();
+  harness = await startProvider({ slotTimeout: 90 }); // TCG: a first SMB mount takes ~20 s
   assert.deepEqual(harness.provider.schemes().filter((s) => s === 'smb' || s === 'nfs'), ['smb', 'nfs']);
 });
 

@@ -29,7 +29,7 @@ export interface ProviderHarness {
   close(): Promise<void>;
 }
 
-export async function startProvider(opts: { sources?: Record<string, unknown>; trustStore?: string; allowPrivate?: boolean } = {}): Promise<ProviderHarness> {
+export async function startProvider(opts: { sources?: Record<string, unknown>; trustStore?: string; allowPrivate?: boolean; slotTimeout?: number } = {}): Promise<ProviderHarness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-src-'));
   const lines: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } });
@@ -49,7 +49,7 @@ export async function startProvider(opts: { sources?: Record<string, unknown>; t
   const running = new Set<RunningSource>();
   let n = 0;
   const slot = (name: string): SlotConfig => ({
-    name, mode: 'legacy', endpointId: '', nbdDevice: 'nbd9', unixSocket: path.join(dir, `${name}.sock`), timeout: 20, mediaType: 'CD',
+    name, mode: 'legacy', endpointId: '', nbdDevice: 'nbd9', unixSocket: path.join(dir, `${name}.sock`), timeout: opts.slotTimeout ?? 20, mediaType: 'CD',
   });
   const request = (url: string, o: { writable?: boolean; credentials?: Credentials; slot?: string }) => {
     const s = slot(o.slot ?? `Slot_${n++}`);

@@ -30,6 +30,8 @@ export interface KernelDaemonOptions {
 
 /** Completion takes attach + host enumeration under TCG: generous. */
 const COMPLETION_TIMEOUT_MS = 90_000;
+/** tsx compiling the daemon under TCG on a loaded 2-core machine takes far longer than on the host. */
+const DAEMON_START_TIMEOUT_MS = 120_000;
 
 export class KernelDaemon {
   private constructor(
@@ -43,7 +45,7 @@ export class KernelDaemon {
     mkdirSync(path.join(opts.dir, 'run'), { recursive: true });
     const bus = await startTestBus();
     try {
-      const daemon = await startDaemon({ busAddress: bus.address, config: KernelDaemon.config(opts) });
+      const daemon = await startDaemon({ busAddress: bus.address, config: KernelDaemon.config(opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS });
       return new KernelDaemon(opts, bus, daemon, await BusClient.connect(bus.address));
     } catch (err) {
       await bus.stop();
@@ -156,7 +158,7 @@ export class KernelDaemon {
   async restart(changes: Partial<KernelDaemonOptions> = {}): Promise<void> {
     Object.assign(this.opts, changes);
     this.client.close();
-    this.daemon = await startDaemon({ busAddress: this.bus.address, config: KernelDaemon.config(this.opts) });
+    this.daemon = await startDaemon({ busAddress: this.bus.address, config: KernelDaemon.config(this.opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS });
     this.client = await BusClient.connect(this.bus.address);
   }
 

@@ -1,0 +1,23 @@
+// What a daemon that crashed or was killed left in the sources' state dir: kernel mounts of
+// shares, pid and credentials files, cache and overlay files. nbdkit itself exits with its
+// parent (--exit-with-parent), so only these remain. Cleared once at startup.
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { unmountAndRemove } from './kernel-mount.js';
+
+export async function clearStaleState(stateDir: string, tempDir: string, log: Logger): Promise<void> {
+  const stale: string[] = [];
+  for (const name of await readdir(stateDir)) {
+    const file = path.join(stateDir, name);
+    if (name.endsWith('.mnt')) await unmountAndRemove(file);
+    else if (name.endsWith('.pid') || name.endsWith('.cred')) await rm(file, { force: true });
+    else continue;
+    stale.push(name);
+  }
+  for (const name of await readdir(tempDir)) {
+    await rm(path.join(tempDir, name), { recursive: true, force: true });
+    stale.push(name);
+  }
+  if (stale.length > 0) log.warn({ stale }, 'removed what an earlier run of the Legacy sources left behind');
+}
