@@ -156,7 +156,9 @@ async function stalledConsumer(): Promise<void> {
   process.stdout.write(`\n2. memory of vmedia web: NBD over /nbd/0 (${imageMiB} MiB image), nbdcopy from the export stalled 10 s mid-transfer\n`);
   const image = path.join(dir, 'image.img');
   await exitOf(spawn('sh', ['-c', `head -c ${imageMiB * MiB} /dev/urandom > ${image}`], { stdio: 'inherit' }));
-  const stack = await startStack();
+  // BENCH_WEB_ENV="K=V ...": extra environment for the web process (allocator or V8 experiments)
+  const webEnv = Object.fromEntries((process.env.BENCH_WEB_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+  const stack = await startStack({ webEnv });
   try {
     await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin });
     const baseline = statusKiB(stack.webPid, 'VmRSS');
@@ -193,7 +195,7 @@ async function stalledConsumer(): Promise<void> {
 }
 
 try {
-  await throughput();
+  if (!process.env.BENCH_SKIP_THROUGHPUT) await throughput();
   if (!process.env.BENCH_SKIP_MEMORY) await stalledConsumer();
 } finally {
   rmSync(dir, { recursive: true, force: true });

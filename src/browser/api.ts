@@ -29,6 +29,9 @@ export class Api {
   /** Called when the session has ended (expired, logged out elsewhere): the page shows the login form. */
   onUnauthorized: () => void = () => {};
 
+  /** Who logged in last in this page, to fill in when the session has to be renewed. */
+  lastUser = '';
+
   get xsrfToken(): string {
     return this.token;
   }
@@ -38,6 +41,7 @@ export class Api {
     const token = (body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token === '') throw new ApiError(500, 'The login reply carried no XSRF token.');
     this.token = token;
+    this.lastUser = username;
   }
 
   async logout(): Promise<void> {

@@ -16,7 +16,7 @@ function loginFailure(err: unknown): { text: string; detail?: string } {
 }
 
 export function loginView(api: Api, loggedIn: () => void): HTMLElement {
-  const user = el('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
+  const user = el('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', value: api.lastUser || undefined });
   const password = el('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const submit = el('button', { type: 'submit', class: 'primary' }, 'Log in');
   const notice = new Notice();

@@ -58,6 +58,8 @@ export class ProxyPanel {
   private readonly state = el('p', { class: 'serving-state', role: 'status' });
   private readonly served = el('dd', { class: 'bytes-served' }, '0 B');
   private readonly rate = el('dd', { class: 'throughput' }, formatRate(0));
+  private readonly fileErrorsTerm = el('dt', { hidden: true }, 'Read errors');
+  private readonly fileErrors = el('dd', { class: 'file-errors', hidden: true });
   private readonly stopButton = el('button', { type: 'button', class: 'danger' }, 'Stop');
   private session: ProxySession | undefined;
   private phase: Phase = 'connecting';
@@ -80,7 +82,8 @@ export class ProxyPanel {
       this.mountButton);
     this.serving.append(
       this.servingFile, this.state,
-      el('dl', { class: 'figures' }, el('dt', {}, 'Served'), this.served, el('dt', {}, 'Throughput'), this.rate),
+      el('dl', { class: 'figures' }, el('dt', {}, 'Served'), this.served, el('dt', {}, 'Throughput'), this.rate,
+        this.fileErrorsTerm, this.fileErrors),
       this.stopButton);
     this.root.append(this.form, this.serving);
 
@@ -137,7 +140,7 @@ export class ProxyPanel {
     this.servingFile.textContent = `${file.name} (${formatBytes(file.size)}, ${this.writable.checked ? 'writable' : 'read-only'})`;
     this.setPhase('connecting');
     this.stopButton.disabled = false;
-    this.showFigures({ bytesRead: 0, bytesWritten: 0, rate: 0 });
+    this.showFigures({ bytesRead: 0, bytesWritten: 0, fileErrors: 0, rate: 0 });
     this.session = new ProxySession(file, this.writable.checked, endpoint, this.host.api.xsrfToken, {
       opened: () => this.setPhase('mounting'),
       figures: (f) => this.showFigures(f),
@@ -156,5 +159,8 @@ export class ProxyPanel {
     const written = f.bytesWritten > 0 ? ` read, ${formatBytes(f.bytesWritten)} written` : '';
     this.served.textContent = `${formatBytes(f.bytesRead)}${written}`;
     this.rate.textContent = formatRate(f.rate);
+    // the BMC got EIO for these: the file changed or became unreadable since it was picked
+    this.fileErrorsTerm.hidden = this.fileErrors.hidden = f.fileErrors === 0;
+    this.fileErrors.textContent = f.fileErrors > 0 ? `${f.fileErrors} (last: ${f.lastFileError ?? 'unknown'})` : '';
   }
 }

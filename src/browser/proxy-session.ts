@@ -6,6 +6,8 @@ import type { EndedMessage, FromWorker, ToWorker } from './worker-protocol.js';
 export interface SessionFigures {
   bytesRead: number;
   bytesWritten: number;
+  fileErrors: number;
+  lastFileError?: string;
   /** bytes per second, reads and writes together, over the last two seconds */
   rate: number;
 }
@@ -67,6 +69,8 @@ export class ProxySession {
         this.events.figures({
           bytesRead: msg.bytesRead,
           bytesWritten: msg.bytesWritten,
+          fileErrors: msg.fileErrors,
+          lastFileError: msg.lastFileError,
           rate: this.meter.sample(performance.now(), msg.bytesRead + msg.bytesWritten),
         });
         break;
@@ -80,7 +84,6 @@ export class ProxySession {
     if (this.finished) return;
     this.finished = true;
     this.worker.terminate();
-    this.events.figures({ bytesRead: end.bytesRead, bytesWritten: end.bytesWritten, rate: 0 });
     this.events.ended(end);
   }
 }

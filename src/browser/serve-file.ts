@@ -28,9 +28,16 @@ export interface SocketEnd {
   stopped: boolean;
 }
 
+/** Reads of the file that failed (the BMC got EIO), e.g. the file changed or vanished since it was picked. */
+export interface FileErrors {
+  count: number;
+  last?: string;
+}
+
 export interface FileSession {
   /** Payload bytes the BMC has read and written so far. */
   readonly counters: Readonly<TransferCounters>;
+  readonly fileErrors: Readonly<FileErrors>;
   /** Resolves when the WebSocket has closed, for whatever reason. */
   readonly ended: Promise<SocketEnd>;
   /** Close the WebSocket; the bridge then unmounts the slot (eject). */
@@ -38,7 +45,16 @@ export interface FileSession {
 }
 
 export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSession {
-  const base = blobBackend(opts.file);
+  const fileErrors: FileErrors = { count: 0 };
+  const blob = blobBackend(opts.file);
+  const base: BlockBackend = {
+    ...blob,
+    read: (offset, length) => blob.read(offset, length).catch((err: unknown) => {
+      fileErrors.count++;
+      fileErrors.last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw err;
+    }),
+  };
   const backend: BlockBackend = opts.writable ? overlayBackend(base, { maxBytes: OVERLAY_MAX_BYTES }) : base;
   // any export name the BMC asks for is this file: the slot has exactly one image
   const server = new NbdServer({ exports: () => backend, onError: opts.onError });
@@ -58,6 +74,7 @@ export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSessio
   void server.serve(stream);
   return {
     counters: server.counters,
+    fileErrors,
     ended,
     stop: () => {
       stopped = true;

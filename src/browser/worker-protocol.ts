@@ -21,6 +21,9 @@ export interface StatsMessage {
   type: 'stats';
   bytesRead: number;
   bytesWritten: number;
+  /** Failed reads of the file, and the last failure. */
+  fileErrors: number;
+  lastFileError?: string;
 }
 export interface EndedMessage {
   type: 'ended';

@@ -28,7 +28,9 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     onError: (err) => { failure = err.message; },
   });
   session = current;
-  const report = () => post({ type: 'stats', ...current.counters });
+  const report = () => post({
+    type: 'stats', ...current.counters, fileErrors: current.fileErrors.count, lastFileError: current.fileErrors.last,
+  });
   const timer = setInterval(report, STATS_INTERVAL_MS);
   void current.ended.then((end) => {
     clearInterval(timer);

@@ -7,8 +7,6 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { ServiceConfig } from '../config/types.js';
 import { connectBus, onBusLost } from '../dbus/connect.js';
 import { publishVirtualMedia } from '../dbus/service.js';
-import { createExportHostBackend } from '../host/export/index.js';
-import { createKernelHostBackend } from '../host/kernel/index.js';
 import type { HostBackend } from '../host/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { MountPoint } from '../mountpoint/mount-point.js';
@@ -23,8 +21,14 @@ interface DaemonArgs {
   'runtime-dir'?: string;
 }
 
-function createHostBackend(config: ServiceConfig, log: Logger): Promise<HostBackend> {
-  return config.hostBackend === 'kernel' ? createKernelHostBackend(config, log) : createExportHostBackend(config, log);
+/** Only the chosen backend's modules are loaded: start-up time is mostly module loading. */
+async function createHostBackend(config: ServiceConfig, log: Logger): Promise<HostBackend> {
+  if (config.hostBackend === 'kernel') {
+    const { createKernelHostBackend } = await import('../host/kernel/index.js');
+    return createKernelHostBackend(config, log);
+  }
+  const { createExportHostBackend } = await import('../host/export/index.js');
+  return createExportHostBackend(config, log);
 }
 
 interface RunningService {

@@ -22,9 +22,10 @@ export function socketStream(sock: net.Socket): ByteStream {
   });
   sock.setNoDelay(true); // replies are whole messages: do not wait to coalesce them
   return {
-    write: (data) => {
+    write: (data, onWritten) => {
       if (sock.destroyed || sock.writableEnded) return true;
-      sock.write(data);
+      // Node calls back once the bytes are in the kernel (or the socket failed): data is free again
+      sock.write(data, onWritten && (() => onWritten()));
       // above Node's mark, so Node has armed 'drain' for when the queue empties
       return sock.writableLength <= WRITE_HIGH_WATER;
     },

@@ -13,8 +13,10 @@ interface Waiter {
 const EMPTY = new Uint8Array(0);
 
 export class ByteReader {
+  // a queue without Array.shift(): a peer sending many tiny frames must not make reads quadratic
   private chunks: Uint8Array[] = [];
-  private head = 0; // bytes of chunks[0] already consumed
+  private first = 0; // index of the oldest unread chunk
+  private head = 0; // bytes of chunks[first] already consumed
   private queued = 0;
   private waiter: Waiter | undefined;
   private ended: Error | undefined;
@@ -110,18 +112,18 @@ export class ByteReader {
 
   private take(n: number): Uint8Array {
     this.queued -= n;
-    const first = this.chunks[0];
     if (n === 0) return EMPTY;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
+    const c0 = this.chunks[this.first];
+    if (c0.length - this.head >= n) {
+      const out = c0.subarray(this.head, this.head + n);
       this.head += n;
-      if (this.head === first.length) this.shift();
+      if (this.head === c0.length) this.shift();
       return out;
     }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0];
+      const c = this.chunks[this.first];
       const m = Math.min(c.length - this.head, n - filled);
       out.set(c.subarray(this.head, this.head + m), filled);
       filled += m;
@@ -134,8 +136,8 @@ export class ByteReader {
   /** Drops up to n queued bytes; returns how many were dropped. */
   private drop(n: number): number {
     let dropped = 0;
-    while (dropped < n && this.chunks.length > 0) {
-      const c = this.chunks[0];
+    while (dropped < n && this.first < this.chunks.length) {
+      const c = this.chunks[this.first];
       const m = Math.min(c.length - this.head, n - dropped);
       dropped += m;
       this.head += m;
@@ -146,7 +148,14 @@ export class ByteReader {
   }
 
   private shift(): void {
-    this.chunks.shift();
+    this.first++;
     this.head = 0;
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 }

@@ -34,9 +34,9 @@ export class Connection {
     return this.writeBlocked;
   }
 
-  send(data: Uint8Array): void {
+  send(data: Uint8Array, onWritten?: () => void): void {
     if (this.closedFlag) return; // the peer is gone: the reply has nowhere to go
-    if (!this.stream.write(data)) this.writeBlocked = true;
+    if (!this.stream.write(data, onWritten)) this.writeBlocked = true;
   }
 
   /** Resolves once the transport has drained (or the connection closed). */

@@ -12,6 +12,8 @@ import { getU64, setU64, view } from './wire.js';
 const MAX_INFLIGHT = 128;
 const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
+/** Read-reply buffers kept for reuse per connection (see BufferPool). */
+const POOL_BYTES = 4 * 1024 * 1024;
 
 export interface TransferCounters {
   bytesRead: number;
@@ -31,6 +33,7 @@ export class Transmission {
   private inflightBytes = 0;
   private readonly backend: BlockBackend;
   private readonly structured: boolean;
+  private readonly replyBuffers = new BufferPool(POOL_BYTES);
 
   constructor(
     private readonly conn: Connection,
@@ -154,14 +157,18 @@ export class Transmission {
     }
   }
 
-  /** One buffer holds the reply header and the data, filled in place, sent with one write. */
+  /**
+   * One buffer holds the reply header and the data, filled in place, sent with one write. The
+   * buffer comes back for the next read once the transport has written it: no allocation,
+   * zeroing or page faults per reply, and no garbage for the collector.
+   */
   private async read(req: Request): Promise<void> {
     const headerBytes = this.structured ? C.STRUCTURED_REPLY_HEADER_BYTES + 8 : C.SIMPLE_REPLY_BYTES;
     if (req.length === 0) {
       this.replyOk(req);
       return;
     }
-    const reply = new Uint8Array(headerBytes + req.length);
+    const reply = this.replyBuffers.take(headerBytes + req.length);
     const body = reply.subarray(headerBytes);
     if (this.backend.readInto) {
       await this.backend.readInto(req.offset, body);
@@ -180,10 +187,11 @@ export class Transmission {
       setU64(v, 20, req.offset);
     } else {
       v.setUint32(0, C.SIMPLE_REPLY_MAGIC);
+      v.setUint32(4, 0); // a reused buffer holds an old reply: every header field is written
       reply.set(req.handle, 8);
     }
     this.counters.bytesRead += req.length;
-    this.conn.send(reply);
+    this.conn.send(reply, () => this.replyBuffers.give(reply));
   }
 
   private async writeZeroes(offset: number, length: number): Promise<void> {
@@ -239,5 +247,31 @@ export class Transmission {
     v.setUint32(4, errno);
     b.set(req.handle, 8);
     this.conn.send(b);
+  }
+}
+
+/**
+ * Free buffers by exact size: a client sends the same request sizes over and over. Only what
+ * the transport has given back is pooled, up to maxBytes, so memory stays bounded.
+ */
+class BufferPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  private pooledBytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  take(bytes: number): Uint8Array {
+    const b = this.free.get(bytes)?.pop();
+    if (!b) return new Uint8Array(bytes);
+    this.pooledBytes -= bytes;
+    return b;
+  }
+
+  give(b: Uint8Array): void {
+    if (this.pooledBytes + b.length > this.maxBytes) return;
+    let list = this.free.get(b.length);
+    if (!list) this.free.set(b.length, (list = []));
+    list.push(b);
+    this.pooledBytes += b.length;
   }
 }

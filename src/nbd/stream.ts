@@ -2,8 +2,12 @@
 // in-memory pipe in tests. Kept minimal so that every transport can provide it.
 
 export interface ByteStream {
-  /** Queue bytes for the peer. false → the transport is full: wait for onDrain before writing more. */
-  write(data: Uint8Array): boolean;
+  /**
+   * Queue bytes for the peer. false → the transport is full: wait for onDrain before writing more.
+   * onWritten, when the transport can tell, is called once it no longer needs `data` (the caller
+   * may then reuse the buffer); a transport that cannot tell never calls it.
+   */
+  write(data: Uint8Array, onWritten?: () => void): boolean;
   onData(cb: (data: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   /** Each callback is called once, when the stream ends for any reason (err when abnormal). */

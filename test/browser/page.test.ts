@@ -118,7 +118,7 @@ test('login shows the slots with their modes and states', async () => {
   for (const id of ['Slot_0', 'Slot_2']) assert.equal(await slot(id).locator('.status').textContent(), 'Not inserted');
 });
 
-test('a local file served from the page: the host reads the same bytes, then Stop ejects', async () => {
+test('a local file served from the page: the host reads the same bytes, a new login keeps it served, Stop ejects', async () => {
   const card = slot('Slot_0');
   await card.locator('input[type=file]').setInputFiles(imagePath);
   await card.getByRole('button', { name: 'Mount' }).click();
@@ -128,7 +128,9 @@ test('a local file served from the page: the host reads the same bytes, then Sto
   const exportSocket = stack.slots.find((s) => s.name === 'Slot_0')!.exportSocket;
   const copy = path.join(dir, 'copy.img');
   const started = performance.now();
-  await run('nbdcopy', [`nbd+unix:///?socket=${exportSocket}`, copy]);
+  await run('nbdcopy', [`nbd+unix:///?socket=${exportSocket}`, copy]).catch(async (err: Error) => {
+    throw new Error(`${err.message}\nthe card says: ${await card.innerText()}`, { cause: err });
+  });
   const seconds = (performance.now() - started) / 1000;
   console.log(`nbdcopy of ${IMAGE_BYTES >> 20} MiB through the page: ${seconds.toFixed(2)} s, ${(IMAGE_BYTES / 2 ** 20 / seconds).toFixed(1)} MiB/s`);
   assert.equal(await sha256File(copy), await sha256File(imagePath));
@@ -230,10 +232,10 @@ test('Legacy: insert from an HTTP server with credentials, then Eject; the passw
     'POST /redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.InsertMedia',
   ]);
   for (const r of carrying) assert.ok(!r.url.includes(remote.password) && !r.headers.includes(remote.password));
-  // the BMC password too: only in the bodies of the two logins (the wrong one and the right one)
+  // the BMC password too: only in the bodies of the logins (the wrong one, the first, the renewal)
   const login = requests.filter((r) => `${r.url} ${r.headers} ${r.body}`.includes(stack.admin.password));
   assert.deepEqual(login.map((r) => `${r.method} ${new URL(r.url).pathname} ${r.body.includes(stack.admin.password)}`),
-    ['POST /login true', 'POST /login true']);
+    ['POST /login true', 'POST /login true', 'POST /login true']);
 });
 
 test('Log out returns to the login form and ends the session', async () => {

@@ -89,6 +89,28 @@ test('writable: writes across blocks read back, the file on disk is untouched', 
   }
 });
 
+test('a file that cannot be read: the BMC gets EIO and the session counts the failure', async () => {
+  const relay = await startRelay(path.join(dir, 'unreadable.sock'));
+  const blob = new Blob([image]);
+  const unreadable = {
+    size: blob.size,
+    slice: (start: number, end: number) => (start >= 4 * 1024 * 1024
+      ? { arrayBuffer: () => Promise.reject(Object.assign(new Error('the file changed'), { name: 'NotReadableError' })) }
+      : blob.slice(start, end)),
+  };
+  const session = serveFile(new WebSocket(relay.url), { file: unreadable, writable: false });
+  try {
+    const out = await nbdsh(`nbd+unix:///?socket=${relay.socketPath}`, [
+      'print(len(h.pread(4096, 0)))',
+      'try:\n  h.pread(4096, 5 * 1024 * 1024)\nexcept nbd.Error as e:\n  print("read:", e.errno)',
+    ].join('\n'));
+    assert.equal(out, '4096\nread: EIO');
+    assert.deepEqual({ ...session.fileErrors }, { count: 1, last: 'NotReadableError: the file changed' });
+  } finally {
+    await relay.close();
+  }
+});
+
 test('stop() closes the WebSocket normally and says the user stopped it', async () => {
   const { relay, session } = await startSession('stop', false);
   try {

@@ -44,7 +44,9 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   assert.ok(elapsed >= 2000 && elapsed < 6000, `ejected after ${elapsed} ms`);
   assert.equal((await busctl(bus.address, 'get-property', BUS_NAME, slot, IFACE.process, 'Active')).trim(), 'b false');
   const remaining = client.changes(slot, 'RemainingInactivityTimeout') as number[];
-  assert.deepEqual(remaining.filter((v) => v > 0), [2, 1], `countdown seen: ${JSON.stringify(remaining)}`);
+  // one value per stats poll (1 s): 2, 1, 0 — a poll delayed by a busy machine may skip one
+  assert.equal(remaining[0], 2, `countdown seen: ${JSON.stringify(remaining)}`);
+  assert.ok(remaining.every((v, i) => i === 0 || v < remaining[i - 1]!), `counts down: ${JSON.stringify(remaining)}`);
   assert.equal(remaining.at(-1), 0);
   assert.equal(existsSync(path.join(runtimeDir, 'export', 'Slot_0.sock')), false);
 });

@@ -144,7 +144,7 @@ const cells: Cell[] = [
   { state: 'Activating', event: 'spawn failure', act: (w) => w.startGate!.reject(new MountError('ECANCELED', 'cannot spawn nbdkit')), next: 'Ready', completions: ['ECANCELED'] },
   { state: 'Activating', event: 'Mount', act: (w) => w.mount(), throws: 'EBUSY', next: 'Activating', completions: [] },
   { state: 'Activating', event: 'Unmount', act: (w) => w.mp.unmount(), throws: 'EBUSY', next: 'Activating', completions: [] },
-  { state: 'Activating', event: 'Completion timer fires', act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)), next: 'Activating', completions: ['EBUSY'] },
+  { state: 'Activating', event: 'Completion timer fires', act: () => undefined, next: 'Activating', completions: ['EBUSY'] },
   // Active
   { state: 'Active', event: 'Unmount', act: (w) => { w.detachGate = new Gate(); w.mp.unmount(); }, next: 'Deactivating', completions: [] },
   { state: 'Active', event: 'Mount', act: (w) => w.mount(), throws: 'EPERM', next: 'Active', completions: [] },
@@ -155,7 +155,7 @@ const cells: Cell[] = [
   { state: 'Deactivating', event: 'device removed and process exited', act: async (w) => { w.detachGate!.resolve(); await until(() => w.stopped === 1); }, next: 'Ready', completions: [0] },
   { state: 'Deactivating', event: 'Mount', act: (w) => w.mount(), throws: 'EBUSY', next: 'Deactivating', completions: [] },
   { state: 'Deactivating', event: 'Unmount', act: (w) => w.mp.unmount(), throws: 'EBUSY', next: 'Deactivating', completions: [] },
-  { state: 'Deactivating', event: 'Completion timer fires', act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)), next: 'Deactivating', completions: ['EBUSY'] },
+  { state: 'Deactivating', event: 'Completion timer fires', act: () => undefined, next: 'Deactivating', completions: ['EBUSY'] },
 ];
 
 for (const cell of cells) {
@@ -167,6 +167,7 @@ for (const cell of cells) {
     assert.equal(w.mp.state, cell.state);
     const thrown = await thrownErrno(() => cell.act(w));
     assert.equal(thrown, cell.throws);
+    // outcomes come asynchronously (gates, timers): wait for the expected state and Completions
     await until(() => w.mp.state === cell.next && w.completions.length >= cell.completions.length);
     await settle();
     assert.equal(w.mp.state, cell.next);
@@ -175,18 +176,19 @@ for (const cell of cells) {
   });
 }
 
-test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO resets the countdown', async (t) => {
-  const w = new World({ inactivityTimeout: 1 });
+test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO restarts the countdown', async (t) => {
+  const w = new World({ inactivityTimeout: 2 });
   t.after(() => release(w));
   await w.enter('Active');
-  assert.equal(w.mp.status.remainingInactivityTimeout, 1);
+  assert.equal(w.mp.status.remainingInactivityTimeout, 2);
   const states: StateName[] = [];
   w.mp.on('state', (s) => states.push(s));
-  await new Promise((r) => setTimeout(r, 600));
+  await until(() => w.mp.status.remainingInactivityTimeout === 1, 3000);
   w.io = { readBytes: 4096, writeBytes: 0 };
   await until(() => w.mp.status.readBytes === 4096n);
-  assert.equal(w.mp.state, 'Active', 'IO within the timeout keeps the media');
-  await until(() => w.mp.state === 'Ready', 3000);
+  assert.equal(w.mp.status.remainingInactivityTimeout, 2, 'IO restarts the countdown');
+  assert.equal(w.mp.state, 'Active');
+  await until(() => w.mp.state === 'Ready', 5000);
   assert.deepEqual(states, ['Deactivating', 'Ready']);
   assert.deepEqual(w.completions, [0]);
   assert.equal(w.detached, 1);

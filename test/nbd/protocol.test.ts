@@ -389,3 +389,32 @@ describe('client', () => {
     await assert.rejects(NbdClient.connect(c, { timeoutMs: 50 }), /did not finish within 50 ms/);
   });
 });
+
+describe('ByteReader', () => {
+  test('exact reads across chunk boundaries; pauses above high water and resumes when read', async () => {
+    const [a, b] = memoryStreamPair(1 << 30);
+    let pauses = 0;
+    let resumes = 0;
+    const reader = new ByteReader({ ...b, pause: () => { pauses++; b.pause(); }, resume: () => { resumes++; b.resume(); } }, 1000);
+    const bytes = new Uint8Array(randomBytes(5000));
+    for (let i = 0; i < bytes.length; i += 7) a.write(bytes.subarray(i, i + 7));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.ok(pauses >= 1 && reader.buffered < 1100, `paused at ${reader.buffered} bytes`);
+    const got: Uint8Array[] = [];
+    for (let left = bytes.length; left > 0; left -= Math.min(left, 999)) got.push(await reader.read(Math.min(left, 999)));
+    assert.ok(resumes >= 1);
+    assert.equal(hex(Buffer.concat(got)), hex(bytes));
+  });
+
+  test('300,000 one-byte chunks are read in linear time', async () => {
+    let deliver!: (d: Uint8Array) => void;
+    const stub = { write: () => true, onData: (cb: (d: Uint8Array) => void) => { deliver = cb; }, onDrain() {}, onClose() {}, pause() {}, resume() {}, close() {} };
+    const reader = new ByteReader(stub, 1 << 30);
+    for (let i = 0; i < 300_000; i++) deliver(new Uint8Array([i & 0xff]));
+    const started = performance.now();
+    let sum = 0;
+    for (let i = 0; i < 300_000 / 30; i++) sum += (await reader.read(30))[29];
+    assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
+    assert.ok(sum > 0);
+  });
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeTempDir, nbdsh, run, sha256File, startOurServer, writeRandomFile, type Child } from './helpers.js';
+import { makeTempDir, nbdsh, repoRoot, run, sha256File, startOurServer, writeRandomFile, type Child } from './helpers.js';
 
 const IMAGE_BYTES = 256 * 1024 * 1024;
 
@@ -96,6 +96,24 @@ print(json.dumps(r))
     assert.equal(r.in_flight_ok, true);
     assert.deepEqual(r.bufs, Array.from({ length: 64 }, (_, i) => bytes.subarray(i * 3000001 + 1, i * 3000001 + 9).toString('hex')));
     assert.equal(r.write, 'EPERM', 'write on a read-only export → EPERM');
+  });
+});
+
+describe('vmedia nbd serve: bad input', () => {
+  test('a missing file, a missing listen address and a bad port each fail with a clear message', async () => {
+    const cli = ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'nbd', 'serve'];
+    const fails = async (args: string[], message: RegExp) => {
+      const err = await run(process.execPath, [...cli, ...args], { cwd: repoRoot }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      assert.ok(err, `vmedia nbd serve ${args.join(' ')} should fail`);
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, message);
+    };
+    await Promise.all([
+      fails(['/nonexistent/image.raw', '--port', '0'], /cannot open \/nonexistent\/image.raw: ENOENT/),
+      fails(['/dev/null'], /give --socket PATH or --port N/),
+      fails(['/dev/null', '--port', '70000'], /--port must be 0\.\.65535/),
+      fails(['/dev/null', '--port', '0'], /\/dev\/null is not a regular file/),
+    ]);
   });
 });
 

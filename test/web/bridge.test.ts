@@ -52,13 +52,18 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses the upgrade without credentials (401), with a wrong password (401) and for a read-only user (403)', async () => {
+  it('refuses the upgrade without credentials or with wrong ones (401), for read-only users (403), for unknown endpoints (404)', async () => {
     const none = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image });
     assert.deepEqual(await none.ended, { status: 401 });
     const wrong = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, 'not-it') });
     assert.deepEqual(await wrong.ended, { status: 401 });
     const reader = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.readOnly.user, stack.readOnly.password) });
     assert.deepEqual(await reader.ended, { status: 403 });
+    const session = await stack.request('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: stack.readOnly.user, Password: stack.readOnly.password } });
+    const readerToken = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: { 'X-Auth-Token': session.headers['x-auth-token'] as string } });
+    assert.deepEqual(await readerToken.ended, { status: 403 }, 'X-Auth-Token identifies the (read-only) user');
+    const badToken = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: { 'X-Auth-Token': 'forged' } });
+    assert.deepEqual(await badToken.ended, { status: 401 });
     const nowhere = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/7`, { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
     assert.deepEqual(await nowhere.ended, { status: 404 });
     assert.equal(await inserted('Slot_0'), false);

@@ -22,13 +22,15 @@ describe('bridge splice', { timeout: 60_000 }, () => {
   let host: Socket;
   /** The bridge's own Unix socket (spliced). */
   let bridged: Socket;
+  let wss: WebSocketServer;
+  let unix: ReturnType<typeof createServer>;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'vmedia-splice-'));
     const sockPath = path.join(dir, 's.sock');
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
-    const unix = createServer();
+    unix = createServer();
     await new Promise<void>((r) => unix.listen(sockPath, () => r()));
     const spliced = new Promise<void>((resolve) => wss.once('connection', (ws) => {
       ws.pause();
@@ -43,9 +45,12 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     host = connect(sockPath);
     await spliced;
   });
-  after(() => {
+  after(async () => {
     client?.terminate();
     host?.destroy();
+    bridged?.destroy();
+    await new Promise((r) => wss.close(r));
+    await new Promise((r) => unix.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 

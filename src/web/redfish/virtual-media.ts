@@ -54,7 +54,7 @@ export function virtualMediaMember(slot: SlotState): object {
     WriteProtected: slot.writeProtected,
     ConnectedVia: !slot.active ? 'NotConnected' : legacy ? 'URI' : 'Applet',
     TransferMethod: 'Stream',
-    TransferProtocolType: legacy ? (image ? protocolOfScheme(new URL(image).protocol.slice(0, -1)) ?? null : null) : 'OEM',
+    TransferProtocolType: legacy ? (image ? protocolOfScheme(image.slice(0, Math.max(0, image.indexOf(':')))) ?? null : null) : 'OEM',
     ...(legacy ? {
       VerifyCertificate: true,
       Certificates: { '@odata.id': `${base}/Certificates` },
