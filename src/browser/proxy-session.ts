@@ -20,7 +20,7 @@ export interface SessionEvents {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export function webSocketUrl(endpoint: string): string {
+function webSocketUrl(endpoint: string): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}${endpoint}`;
 }

@@ -19,7 +19,6 @@ export async function publishVirtualMedia(
 ): Promise<PublishedService> {
   const manager = new ObjectManagerInterface();
   bus.export(ROOT_PATH, manager);
-  const exported: string[] = [];
   const interfacesByPath = new Map<string, dbus.interface.Interface[]>();
   const legacyByPath = new Map<string, LegacyInterface>();
   for (const mp of mountPoints) {
@@ -28,7 +27,6 @@ export async function publishVirtualMedia(
     for (const iface of all) bus.export(path, iface);
     if (legacy) legacyByPath.set(path, legacy);
     manager.add(path, all);
-    exported.push(path);
     interfacesByPath.set(path, all);
   }
   const mountSbh = legacyMountSbhHandler(bus, legacyByPath);
@@ -40,14 +38,14 @@ export async function publishVirtualMedia(
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
     throw new Error(`the bus name ${BUS_NAME} is owned by another process`);
   }
-  log.info({ busName: BUS_NAME, slots: exported }, 'bus name owned');
+  log.info({ busName: BUS_NAME, slots: [...interfacesByPath.keys()] }, 'bus name owned');
 
   return {
     async unpublish() {
       await bus.releaseName(BUS_NAME).catch(() => undefined);
       bus.removeMethodHandler(mountSbh);
       bus.removeMethodHandler(readOnly);
-      for (const path of exported) {
+      for (const path of interfacesByPath.keys()) {
         manager.remove(path);
         // without an interface: dbus-next 0.10 drops the whole object after unexporting the first one
         (bus.unexport as (path: string) => void)(path);
