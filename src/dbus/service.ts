@@ -1,5 +1,6 @@
 // Publishes the mount points on the bus as xyz.openbmc_project.VirtualMedia: the ObjectManager
 // at the root, one object per slot, the Legacy Mount(sbh) call form, then the bus name.
+import { closeSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
@@ -63,9 +64,12 @@ export async function publishVirtualMedia(
 function legacyMountSbhHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
   return (msg: dbus.Message): boolean => {
     if (msg.interface !== IFACE.legacy || msg.member !== 'Mount' || msg.signature !== 'sbh') return false;
-    const legacy = legacyByPath.get(msg.path);
-    if (!legacy) return false;
     const [url, rw, fd] = msg.body as [string, boolean, number];
+    const legacy = legacyByPath.get(msg.path);
+    if (!legacy) {
+      closeSync(fd); // received with the call: ours to close, even when nobody takes the call
+      return false;
+    }
     legacy.mountWithCredentialsFd(url, rw, fd).then(
       (accepted) => bus.send(dbus.Message.newMethodReturn(msg, 'b', [accepted])),
       (err: dbus.DBusError) => bus.send(dbus.Message.newError(msg as unknown as string, err.type, err.text)),

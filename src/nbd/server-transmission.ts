@@ -90,7 +90,7 @@ export class Transmission {
   /** Why a request cannot be served (errno and message), or undefined when it is valid. */
   private check(req: Request): [NbdErrnoName, string] | undefined {
     const name = C.COMMAND_NAMES[req.type];
-    if (name === undefined || req.type === C.CMD_DISC) return ['EINVAL', `unknown command ${req.type}`];
+    if (name === undefined) return ['EINVAL', `unknown command ${req.type}`];
     let allowed = C.CMD_FLAG_FUA;
     if (req.type === C.CMD_READ && this.structured) allowed |= C.CMD_FLAG_DF;
     if (req.type === C.CMD_WRITE_ZEROES) allowed |= C.CMD_FLAG_NO_HOLE;

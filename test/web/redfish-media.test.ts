@@ -68,6 +68,10 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     assert.deepEqual(m.Actions['#VirtualMedia.InsertMedia']['TransferProtocolType@Redfish.AllowableValues'], expected);
     const info = (await req(`${VM}/Slot_2/InsertMediaActionInfo`)).json;
     assert.deepEqual(info.Parameters.find((p: { Name: string }) => p.Name === 'TransferProtocolType').AllowableValues, expected);
+    const managerMembers = (await req(VM)).json.Members;
+    assert.deepEqual(managerMembers.map((m: { '@odata.id': string }) => m['@odata.id'].split('/').pop()), ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3']);
+    assert.deepEqual((await req('/redfish/v1/Systems/system/VirtualMedia')).json.Members, managerMembers);
+    expectError(await req(INSERT), 405, 'OperationNotAllowed');
     const proxy = await member('Slot_0');
     assert.equal(proxy.Actions['#VirtualMedia.InsertMedia'], undefined);
     assert.equal(proxy.Oem.OpenBMC.WebSocketEndpoint, '/nbd/0');

@@ -69,6 +69,7 @@ describe('sushy (Ironic) against vmedia', { timeout: 240_000 }, () => {
     const seen = await sushy('ironic', ROUNDS);
     assert.equal(seen.length, 2 * ROUNDS);
     assert.ok(seen.every((s, i) => (i % 2 === 0 ? s.inserted && s.image === imageUrl : !s.inserted && s.image === null)));
+    assert.ok(!stack.webOutput().includes(stack.operator.password), 'the web log never holds a password');
     process.stderr.write(`sushy: ${ROUNDS} insert/eject rounds in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
 });

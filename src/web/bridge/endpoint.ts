@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import { requirePrivilege, type Authenticator } from '../auth/authenticate.js';
 import { DaemonCallError, type DaemonClient, type SlotState } from '../daemon/client.js';
-import { describeErrno } from '../daemon/errno.js';
+import { errnoText } from '../daemon/errno.js';
 import { RedfishError } from '../redfish/messages.js';
 import { DEFAULT_SPLICE, splice, type SpliceOptions } from './splice.js';
 
@@ -98,7 +98,7 @@ export class NbdBridge {
         throw err;
       });
       if (errno instanceof DaemonCallError || errno !== 0) {
-        const why = errno instanceof DaemonCallError ? `${errno.errorName}: ${errno.message}` : describeErrno(errno).name;
+        const why = errno instanceof DaemonCallError ? `${errno.errorName}: ${errno.message}` : errnoText(errno);
         log.warn({ why }, 'bridge mount failed');
         ws.close(CLOSE.mountFailed, `mount failed: ${why}`.slice(0, 120));
         await wsClosed;

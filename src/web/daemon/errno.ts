@@ -16,3 +16,9 @@ export function describeErrno(errno: number): { name: string; text: string } {
   }
   return { name: `errno ${errno}`, text: 'unknown error' };
 }
+
+/** "ECONNREFUSED (connection refused)" */
+export function errnoText(errno: number): string {
+  const { name, text } = describeErrno(errno);
+  return `${name} (${text})`;
+}

@@ -4,7 +4,7 @@
 import type { WebContext } from '../context.js';
 import { DaemonCallError, type SlotState } from '../daemon/client.js';
 import { openCredentialsPipe } from '../daemon/credentials-pipe.js';
-import { describeErrno } from '../daemon/errno.js';
+import { errnoText } from '../daemon/errno.js';
 import { checkBody } from './body.js';
 import { parseInsertMedia } from './insert-media.js';
 import { insertFailed, refusedCall } from './media-errors.js';
@@ -79,8 +79,7 @@ export function registerMediaActions(ctx: WebContext): void {
       throw refusedCall(err);
     }
     if (errno !== 0) {
-      const { name, text } = describeErrno(errno);
-      throw redfishError(500, 'GeneralError', [], { resolution: `Ejecting ${slot.name} ended with ${name} (${text}).` });
+      throw redfishError(500, 'GeneralError', [], { resolution: `Ejecting ${slot.name} ended with ${errnoText(errno)}.` });
     }
     res.status(204).end();
   }));

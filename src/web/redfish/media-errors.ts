@@ -1,7 +1,7 @@
 // What the daemon answered, as a Redfish error: a refused call (D-Bus error) or a failed
 // operation (Completion(errno)). The errno's name and meaning always reach the client.
 import { CompletionTimeout, DaemonCallError } from '../daemon/client.js';
-import { describeErrno } from '../daemon/errno.js';
+import { describeErrno, errnoText } from '../daemon/errno.js';
 import { redfishError, type RedfishError } from './messages.js';
 
 /** The daemon refused Mount/Unmount outright (wrong state, bad arguments). */
@@ -23,8 +23,8 @@ export function refusedCall(err: unknown, url?: string): RedfishError {
 
 /** InsertMedia's Completion(errno ≠ 0). */
 export function insertFailed(errno: number, url: string): RedfishError {
-  const { name, text } = describeErrno(errno);
-  const why = `The virtual media service could not insert ${url}: ${name} (${text}).`;
+  const { name } = describeErrno(errno);
+  const why = `The virtual media service could not insert ${url}: ${errnoText(errno)}.`;
   const opts = { related: ['#/Image'], resolution: why };
   switch (name) {
     case 'EINVAL':
@@ -35,7 +35,7 @@ export function insertFailed(errno: number, url: string): RedfishError {
     case 'EACCES':
     case 'EPERM':
     case 'EKEYREJECTED':
-      return redfishError(400, 'ResourceAtUriUnauthorized', [url, `${name}: ${text}`], opts);
+      return redfishError(400, 'ResourceAtUriUnauthorized', [url, errnoText(errno)], opts);
     case 'EPROTO':
     case 'ENOEXEC':
       return redfishError(400, 'ResourceAtUriInUnknownFormat', [url], opts);

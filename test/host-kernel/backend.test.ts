@@ -1,0 +1,158 @@
+// The kernel backend's sequencing on temporary sysfs/configfs trees, with a stand-in for
+// nbd-client (the real one needs /dev/nbd, which only the VM has: test/vm is the evidence that
+// the chain works). Covers what is slow or awkward to provoke in the VM: every rollback path,
+// the UDC choice next to a foreign gadget, loss reporting and stale clean-up.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { pino } from 'pino';
+import type { SlotConfig } from '../../src/config/types.js';
+import { MountError } from '../../src/errno.js';
+import { createKernelBackend } from '../../src/host/kernel/backend.js';
+import { createConfigfsGadget } from '../../src/host/kernel/gadget.js';
+import { createNbdDevice } from '../../src/host/kernel/nbd-device.js';
+import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
+import { listUdcs } from '../../src/host/kernel/udc.js';
+import type { HostBackend } from '../../src/host/types.js';
+import { createConfigfsTree, type ConfigfsTree } from './configfs-tree.js';
+import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';
+
+const slot: SlotConfig = {
+  name: 'Slot_0', mode: 'proxy', endpointId: '/nbd/0', nbdDevice: 'nbd0', unixSocket: '/run/x/nbd0.sock', timeout: 2, mediaType: 'CD',
+};
+let sys: SysfsTree;
+let cfs: ConfigfsTree;
+let backend: HostBackend;
+const gadgetDir = () => path.join(cfs.root, 'usb_gadget', 'mass-storage-Slot_0');
+
+/**
+ * Behaves like `nbd-client -t T -u SOCK DEV -n -L` towards sysfs: sets the size and pid, then
+ * stays until the size is 0 again (`nbd-client -d DEV` sets it). A socket path containing
+ * "refused" makes it fail like a connect to nobody.
+ */
+function standInNbdClient(): string {
+  const script = path.join(sys.root, 'nbd-client');
+  writeFileSync(script, `#!/bin/sh
+B=${sys.root}/block
+if [ "$1" = -d ]; then echo 0 > $B/$(basename $2)/size; exit 0; fi
+case "$4" in *refused*) echo "Error: CONNECT failed" >&2; exit 1;; esac
+D=$B/$(basename $5)
+echo 2048 > $D/size; echo $$ > $D/pid
+while [ "$(cat $D/size)" != 0 ]; do sleep 0.02; done
+rm -f $D/pid
+`);
+  chmodSync(script, 0o755);
+  return script;
+}
+
+beforeEach(() => {
+  sys = createSysfsTree(['nbd0', 'nbd1']);
+  for (const udc of ['dummy_udc.0', 'dummy_udc.1']) mkdirSync(path.join(sys.root, 'class', 'udc', udc), { recursive: true });
+  cfs = createConfigfsTree();
+  mkdirSync(path.join(cfs.root, 'usb_gadget'));
+  const log = pino({ level: 'silent' });
+  const runner = createProcessRunner(log);
+  const nbdClient = { path: standInNbdClient() };
+  backend = createKernelBackend({
+    gadget: createConfigfsGadget(cfs.root, cfs.ops),
+    monitor: undefined,
+    device: (name) => createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient, runner }),
+    udcs: () => listUdcs(sys.root),
+    log,
+  }, { pollMs: 20, killAfterMs: 200, releaseTimeoutMs: 2000 });
+});
+afterEach(async () => {
+  await backend.close();
+  sys.remove();
+  cfs.remove();
+});
+
+/** A gadget that is not ours holding a controller, like OpenBMC's KVM HID gadget. */
+function foreignGadgetOn(udc: string): void {
+  mkdirSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid'));
+  writeFileSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid', 'UDC'), `${udc}\n`);
+}
+
+const nbdSectors = () => Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'size'), 'utf8'));
+const clientRunning = () => existsSync(path.join(sys.root, 'block', 'nbd0', 'pid'));
+
+test('attach: device connected, gadget on the controller the KVM gadget leaves free; detach undoes all', async () => {
+  foreignGadgetOn('dummy_udc.0');
+  const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: true, mediaType: 'CD' }, assert.fail);
+  assert.equal(readFileSync(path.join(gadgetDir(), 'UDC'), 'utf8'), 'dummy_udc.1\n');
+  const lun = path.join(gadgetDir(), 'functions/mass_storage.usb0/lun.0');
+  assert.equal(readFileSync(path.join(lun, 'file'), 'utf8'), '/dev/nbd0\n');
+  assert.equal(readFileSync(path.join(lun, 'cdrom'), 'utf8'), '1\n');
+  assert.equal(readFileSync(path.join(lun, 'ro'), 'utf8'), '1\n', 'a CD is read-only media even when writable');
+  assert.match(readFileSync(path.join(gadgetDir(), 'strings/0x409/serialnumber'), 'utf8'), /^[0-9A-F]{24}\n$/);
+
+  sys.setStat('nbd0', '5 0 4096 0 1 0 16 0 0 0 0 0 0 0 0 0 0');
+  assert.deepEqual(attachment.stats(), { readBytes: 4096 * 512, writeBytes: 16 * 512 }, 'bytes since the attach');
+
+  await attachment.detach();
+  assert.equal(existsSync(gadgetDir()), false);
+  assert.equal(nbdSectors(), 0);
+  assert.equal(clientRunning(), false);
+  assert.equal(readFileSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid', 'UDC'), 'utf8'), 'dummy_udc.0\n', 'the foreign gadget is untouched');
+  await attachment.detach(); // idempotent
+});
+
+test('the pinned controller is busy: EBUSY, and the NBD link is undone before the rejection', async () => {
+  foreignGadgetOn('dummy_udc.0');
+  const pinned = { ...slot, udc: 'dummy_udc.0' };
+  await assert.rejects(backend.attach({ slot: pinned, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'EBUSY' && /kvm-hid/.test(err.message));
+  assert.equal(nbdSectors(), 0);
+  assert.equal(clientRunning(), false);
+  assert.equal(existsSync(gadgetDir()), false);
+});
+
+test('nbd-client fails to connect: ECONNREFUSED, nothing left', async () => {
+  await assert.rejects(backend.attach({ slot, socket: '/run/x/refused.sock', writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'ECONNREFUSED' && /exit code 1/.test(err.message));
+  assert.equal(existsSync(gadgetDir()), false);
+  assert.equal(nbdSectors(), 0);
+});
+
+test('the device never gets a size: ETIMEDOUT after the slot Timeout, nbd-client stopped', async () => {
+  // a stand-in that connects nothing and just waits
+  writeFileSync(path.join(sys.root, 'nbd-client'), '#!/bin/sh\n[ "$1" = -d ] && exit 0\nexec sleep 30\n');
+  const started = Date.now();
+  await assert.rejects(backend.attach({ slot: { ...slot, timeout: 1 }, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'ETIMEDOUT');
+  assert.ok(Date.now() - started < 5000);
+  assert.equal(existsSync(gadgetDir()), false);
+});
+
+test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cleans up', async () => {
+  const lost: MountError[] = [];
+  const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' }, (e) => lost.push(e));
+  const pid = Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  while (lost.length === 0) await new Promise((r) => setTimeout(r, 10));
+  sys.setSectors('nbd0', 0); // what the kernel does when the link goes
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0]!.errno, 'ECONNREFUSED');
+  await attachment.detach();
+  assert.equal(existsSync(gadgetDir()), false);
+});
+
+test('attach refuses a missing device (ENODEV) and one already connected (EBUSY)', async () => {
+  await assert.rejects(backend.attach({ slot: { ...slot, nbdDevice: 'nbd7' }, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'ENODEV');
+  sys.setSectors('nbd0', 8);
+  await assert.rejects(backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'EBUSY');
+});
+
+test('cleanupStale removes our stale gadget and disconnects our device, and nothing else', async () => {
+  const left = await backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, () => undefined);
+  foreignGadgetOn('dummy_udc.1');
+  await backend.cleanupStale([slot, { ...slot, name: 'Slot_1', nbdDevice: 'nbd1' }]);
+  assert.equal(existsSync(gadgetDir()), false);
+  assert.equal(nbdSectors(), 0);
+  assert.ok(existsSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid')), 'not ours: left alone');
+  await left.detach();
+});
