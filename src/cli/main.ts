@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 // The `vmedia` command: wires the parts together. Nothing imports this folder.
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { daemonCommand } from './daemon.js';
-import { nbdCommand } from './nbd.js';
-import { startCommand } from './start.js';
-import { webCommand } from './web.js';
 
-await yargs(hideBin(process.argv))
-  .scriptName('vmedia')
-  .command(daemonCommand)
-  .command(startCommand)
-  .command(nbdCommand)
-  .command(webCommand)
+// Each command's module is loaded only when that command runs: the daemon must not pay for
+// express, nor the web frontend for nbdkit probing (start-up time is a measured target).
+// All are loaded for `--help` or an unknown command, so yargs can list them.
+const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
+  daemon: async () => (await import('./daemon.js')).daemonCommand,
+  start: async () => (await import('./start.js')).startCommand,
+  web: async () => (await import('./web.js')).webCommand,
+  nbd: async () => (await import('./nbd.js')).nbdCommand,
+};
+
+const argv = hideBin(process.argv);
+const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
+let cli = yargs(argv).scriptName('vmedia');
+for (const name of named) cli = cli.command(await commands[name]!());
+await cli
   .strict()
   .demandCommand(1, 'name a command; see --help')
   .help()
