@@ -102,7 +102,16 @@ async function tcpSource(port: number, sinkDone: Promise<number>): Promise<void>
   sock.end();
 }
 
-interface RelayRun { mibps: number; peakRssMiB: number; idleRssMiB: number }
+interface RelayRun { mibps: number; peakRssMiB: number; idleRssMiB: number; cpuSecondsPerGiB: number }
+
+/**
+ * User + system CPU seconds of a process and its reaped children (websockify and socat fork a
+ * child per connection): robust to other load on the machine, unlike throughput.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
+}
 
 async function measure(name: string, startRelay: (port: number, target: string) => ChildProcess, source: (port: number, sinkDone: Promise<number>) => Promise<void>): Promise<RelayRun> {
   const target = path.join(dir, `${name}.sock`);
@@ -112,15 +121,18 @@ async function measure(name: string, startRelay: (port: number, target: string) 
   const relay = startRelay(port, target);
   await waitConnectable(port);
   const idleRssMiB = statusKiB(relay.pid!, 'VmRSS') / 1024;
+  const cpuBefore = cpuSeconds(relay.pid!);
   const started = process.hrtime.bigint();
   await source(port, sink.done);
   const received = await sink.done;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await new Promise((r) => setTimeout(r, 500)); // the per-connection child exits and is reaped
   const peakRssMiB = statusKiB(relay.pid!, 'VmHWM') / 1024;
+  const cpuSecondsPerGiB = (cpuSeconds(relay.pid!) - cpuBefore) / (SIZE / 1024 / MiB);
   relay.kill('SIGTERM');
   await exitOf(relay);
   if (received < SIZE) throw new Error(`${name}: sink got ${received} of ${SIZE} bytes`);
-  return { mibps: SIZE / MiB / seconds, peakRssMiB, idleRssMiB };
+  return { mibps: SIZE / MiB / seconds, peakRssMiB, idleRssMiB, cpuSecondsPerGiB };
 }
 
 const relays = {
@@ -146,7 +158,7 @@ async function throughput(): Promise<void> {
       const got = await measure(name, r.start, r.source);
       if (!best[name] || got.mibps > best[name]!.mibps) best[name] = got;
     }
-    process.stdout.write(`   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`);
+    process.stdout.write(`   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   relay CPU ${best[name]!.cpuSecondsPerGiB.toFixed(2)} s/GiB   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`);
   }
   const ours = best.vmedia!.mibps;
   process.stdout.write(`   vmedia / websockify = ${(ours / best.websockify!.mibps).toFixed(2)}x (target >= 2)\n`);

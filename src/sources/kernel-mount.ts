@@ -23,20 +23,25 @@ export interface MountAttempt {
 export async function kernelMount(dir: string, attempts: MountAttempt[], timeoutMs: number): Promise<KernelMount> {
   await unmountIfMounted(dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  let failure: MountError | undefined;
+  const failures: MountError[] = [];
   for (const a of attempts) {
     const r = await run('mount', ['-t', a.fstype, '-o', a.options.join(','), a.device, dir], timeoutMs);
     if (r.ok) {
       let released: Promise<void> | undefined;
       return { dir, release: () => (released ??= unmountAndRemove(dir)) };
     }
-    failure = classifyMountFailure(a.fstype, r.output);
+    const failure = classifyMountFailure(a.fstype, r.output);
+    failures.push(failure);
     // wrong credentials or a missing path do not get better with another protocol version
     if (failure.errno === 'EACCES' || failure.errno === 'ENOENT') break;
   }
   // a helper killed on timeout may still have got its mount through
   await unmountAndRemove(dir);
-  throw failure ?? new MountError('EINVAL', 'no mount attempt');
+  // the first attempt's cause is the telling one (later ones only try older protocol versions)
+  const [first] = failures;
+  if (!first) throw new MountError('EINVAL', 'no mount attempt');
+  const others = failures.slice(1).map((f) => f.message.replace(/^mounting [^:]+: /, ''));
+  throw new MountError(first.errno, others.length > 0 ? `${first.message} (older protocol: ${others.join('; ')})` : first.message);
 }
 
 /** Whether the running kernel has (or can load) this file system: listed, or a module for it. */

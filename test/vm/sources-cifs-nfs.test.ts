@@ -46,7 +46,11 @@ function assertNothingLeft(): void {
 }
 
 test('smb:// with credentials: SMB 3.1.1 sealed read-only mount, right bytes, password in no argv/environ, nothing left', async () => {
-  const { socket, source } = await harness.mount('smb://127.0.0.1/images/iso%20dir/disk.img', { credentials: creds(PASSWORD) });
+  const { socket, source } = await harness.mount('smb://127.0.0.1/images/iso%20dir/disk.img', { credentials: creds(PASSWORD) })
+    .catch(async (err: Error) => {
+      const dmesg = await run('dmesg', []);
+      throw new Error(`${err.message}\nkernel log:\n${dmesg.stdout.split('\n').slice(-25).join('\n')}`);
+    });
   const [line] = kernelMountsUnder(harness.dir);
   assert.ok(line, 'the share is mounted under the runtime dir');
   assert.match(line, / cifs ro,/);

@@ -12,7 +12,7 @@ export interface SpliceOptions {
   highWaterBytes: number;
 }
 
-export const DEFAULT_SPLICE: SpliceOptions = { highWaterBytes: 4 * 1024 * 1024 };
+export const DEFAULT_SPLICE: SpliceOptions = { highWaterBytes: 1024 * 1024 };
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;

@@ -50,11 +50,13 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
   sh('smbpasswd', ['-c', d('smb.conf'), '-s', '-a', smbUser], `${smbPassword}\n${smbPassword}\n`);
   // every server runs in the foreground as our child, so stop() ends exactly these processes
   const daemons: ChildProcess[] = [];
+  // detached (own session): smbd signals its whole process group when it stops, which would
+  // otherwise include this test process
   const daemon = (cmd: string, args: string[]) => {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     daemons.push(child);
   };
-  daemon('smbd', ['--foreground', '--no-process-group', '-s', d('smb.conf')]);
+  daemon('smbd', ['--foreground', '-s', d('smb.conf')]);
 
   // the clients' modules too: loading them under TCG takes seconds a Mount should not pay
   for (const m of ['nfsd', 'cifs', 'nfs', 'nfsv3']) sh('modprobe', [m]);
