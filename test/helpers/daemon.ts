@@ -27,6 +27,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** How long startDaemon waits for the bus name (default 20 s; the QEMU VM needs more). */
   startTimeoutMs?: number;
+  /** A bundled JS file to run instead of src/cli/main.ts under tsx (the QEMU VM tests use one). */
+  entry?: string;
 }
 
 /** Spawns the daemon without waiting: for tests that expect it to refuse to start. */
@@ -34,7 +36,7 @@ export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-daemon-'));
   const configPath = path.join(dir, 'virtual-media.json');
   writeFileSync(configPath, JSON.stringify(opts.config, null, 2));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'daemon', '--config', configPath, '--bus', opts.busAddress], {
+  const child = spawn(process.execPath, [...(opts.entry ? [opts.entry] : ['--import', 'tsx', MAIN]), 'daemon', '--config', configPath, '--bus', opts.busAddress], {
     env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { WebContext } from '../context.js';
 import { CertificateRejected, type StoredCertificate, type TrustStoreDir } from '../truststore.js';
 import { checkBody } from './body.js';
+import { collection } from './collection.js';
 import { MANAGER } from './managers.js';
 import { redfishError } from './messages.js';
 import { methodNotAllowed, sendJson } from './route.js';
@@ -49,12 +50,8 @@ function registerCollection(ctx: WebContext, route: string, place: (slot?: strin
 
   router.get(route, routes.guarded('Login', async (req, res) => {
     const { odataId, prefix } = await place(slotOf(req.params));
-    const members = (ctx.trustStore?.list(prefix) ?? []).map((c) => ({ '@odata.id': `${odataId}/${c.id}` }));
-    sendJson(res, 200, {
-      '@odata.id': odataId, '@odata.type': '#CertificateCollection.CertificateCollection', Name: 'Certificates',
-      Members: members, 'Members@odata.count': members.length,
-      '@Redfish.SupportedCertificates': ['PEM'],
-    });
+    const members = (ctx.trustStore?.list(prefix) ?? []).map((c) => `${odataId}/${c.id}`);
+    sendJson(res, 200, { ...collection(odataId, 'CertificateCollection', 'Certificates', members), '@Redfish.SupportedCertificates': ['PEM'] });
   }));
   router.post(route, routes.guarded('ConfigureManager', async (req, res) => {
     const { odataId, prefix } = await place(slotOf(req.params));

@@ -41,7 +41,7 @@ export function registerMediaActions(ctx: WebContext): void {
     });
   }));
 
-  router.post(`${member}/Actions/VirtualMedia.InsertMedia`, routes.guarded('ConfigureComponents', async (req, res) => {
+  router.post(`${member}/Actions/VirtualMedia.InsertMedia`, routes.guarded('ConfigureComponents', async (req, res, principal) => {
     const slot = await findSlot(ctx, String(req.params.slot));
     if (slot.mode !== 'Legacy') {
       throw redfishError(405, 'ActionNotSupported', ['#VirtualMedia.InsertMedia'], {
@@ -63,11 +63,17 @@ export function registerMediaActions(ctx: WebContext): void {
     } finally {
       pipe?.close();
     }
-    if (errno !== 0) throw insertFailed(errno, insert.url);
+    // an audit trail: who inserted what (the URL never holds credentials: parseInsertMedia refuses them)
+    const audit = { user: principal.user, slot: slot.name, url: insert.url, withCredentials: insert.credentials !== undefined };
+    if (errno !== 0) {
+      ctx.log.warn({ ...audit, errno: errnoText(errno) }, 'InsertMedia failed');
+      throw insertFailed(errno, insert.url);
+    }
+    ctx.log.info(audit, 'media inserted');
     res.status(204).end();
   }));
 
-  router.post(`${member}/Actions/VirtualMedia.EjectMedia`, routes.guarded('ConfigureComponents', async (req, res) => {
+  router.post(`${member}/Actions/VirtualMedia.EjectMedia`, routes.guarded('ConfigureComponents', async (req, res, principal) => {
     const slot = await findSlot(ctx, String(req.params.slot));
     checkBody(req.body, { action: 'EjectMedia', fields: {} });
     let errno: number;
@@ -81,6 +87,7 @@ export function registerMediaActions(ctx: WebContext): void {
     if (errno !== 0) {
       throw redfishError(500, 'GeneralError', [], { resolution: `Ejecting ${slot.name} ended with ${errnoText(errno)}.` });
     }
+    ctx.log.info({ user: principal.user, slot: slot.name }, 'media ejected');
     res.status(204).end();
   }));
 

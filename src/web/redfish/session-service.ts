@@ -7,6 +7,7 @@ import type { Session } from '../auth/sessions.js';
 import { roleHas } from '../auth/users.js';
 import type { WebContext } from '../context.js';
 import { checkBody } from './body.js';
+import { collection } from './collection.js';
 import { redfishError } from './messages.js';
 import { sendJson } from './route.js';
 
@@ -41,11 +42,8 @@ export function registerSessionService({ router, routes, auth }: WebContext): vo
   })));
 
   router.get(SESSIONS, routes.guarded('Login', (_req, res, principal) => {
-    const members = auth.sessions.list().filter((s) => visibleTo(principal, s)).map((s) => ({ '@odata.id': `${SESSIONS}/${s.id}` }));
-    sendJson(res, 200, {
-      '@odata.id': SESSIONS, '@odata.type': '#SessionCollection.SessionCollection', Name: 'Session Collection',
-      Members: members, 'Members@odata.count': members.length,
-    });
+    const members = auth.sessions.list().filter((s) => visibleTo(principal, s)).map((s) => `${SESSIONS}/${s.id}`);
+    sendJson(res, 200, collection(SESSIONS, 'SessionCollection', 'Session Collection', members));
   }));
 
   router.post(SESSIONS, routes.open(async (req, res) => {

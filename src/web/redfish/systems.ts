@@ -1,6 +1,7 @@
 // Systems/system: the host the media is presented to; its VirtualMedia collection links the
 // manager's members (the same slots, as bmcweb does).
 import type { WebContext } from '../context.js';
+import { collection } from './collection.js';
 import { sendJson } from './route.js';
 import { virtualMediaCollection } from './virtual-media.js';
 
@@ -8,10 +9,8 @@ const SYSTEM = '/redfish/v1/Systems/system';
 
 export function registerSystems(ctx: WebContext): void {
   const { router, routes } = ctx;
-  router.get('/redfish/v1/Systems', routes.guarded('Login', (_req, res) => sendJson(res, 200, {
-    '@odata.id': '/redfish/v1/Systems', '@odata.type': '#ComputerSystemCollection.ComputerSystemCollection',
-    Name: 'Computer System Collection', Members: [{ '@odata.id': SYSTEM }], 'Members@odata.count': 1,
-  })));
+  router.get('/redfish/v1/Systems', routes.guarded('Login', (_req, res) => sendJson(res, 200,
+    collection('/redfish/v1/Systems', 'ComputerSystemCollection', 'Computer System Collection', [SYSTEM]))));
   router.get(SYSTEM, routes.guarded('Login', (_req, res) => sendJson(res, 200, {
     '@odata.id': SYSTEM, '@odata.type': '#ComputerSystem.v1_22_0.ComputerSystem',
     Id: 'system', Name: 'system', SystemType: 'Physical',

@@ -3,6 +3,7 @@
 import type { WebContext } from '../context.js';
 import type { SlotState } from '../daemon/client.js';
 import { checkBody } from './body.js';
+import { collection } from './collection.js';
 import { MANAGER } from './managers.js';
 import { redfishError } from './messages.js';
 import { protocolOfScheme, protocolsOf } from './protocols.js';
@@ -11,11 +12,7 @@ import { methodNotAllowed, sendJson } from './route.js';
 export const VIRTUAL_MEDIA = `${MANAGER}/VirtualMedia`;
 
 export function virtualMediaCollection(odataId: string, slots: SlotState[]): object {
-  const members = slots.map((s) => ({ '@odata.id': `${VIRTUAL_MEDIA}/${s.name}` }));
-  return {
-    '@odata.id': odataId, '@odata.type': '#VirtualMediaCollection.VirtualMediaCollection',
-    Name: 'Virtual Media Services', Members: members, 'Members@odata.count': members.length,
-  };
+  return collection(odataId, 'VirtualMediaCollection', 'Virtual Media Services', slots.map((s) => `${VIRTUAL_MEDIA}/${s.name}`));
 }
 
 function imageName(url: string): string | null {

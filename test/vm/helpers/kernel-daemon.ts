@@ -7,6 +7,7 @@ import { BUS_NAME, IFACE, slotPath, type SlotModeName } from '../../../src/dbus/
 import { BusClient, busctl } from '../../daemon/bus-client.js';
 import { startDaemon, type RunningDaemon } from '../../helpers/daemon.js';
 import { startTestBus, type TestBus } from '../../helpers/private-bus.js';
+import { daemonBundle } from './daemon-bundle.js';
 import { gadgetAttr } from './kernel-state.js';
 import { waitForHostDisk, type HostDisk } from './host-disk.js';
 
@@ -30,7 +31,7 @@ export interface KernelDaemonOptions {
 
 /** Completion takes attach + host enumeration under TCG: generous. */
 const COMPLETION_TIMEOUT_MS = 90_000;
-/** tsx compiling the daemon under TCG on a loaded 2-core machine takes far longer than on the host. */
+/** Node under TCG on a loaded 2-core machine starts far slower than on the host. */
 const DAEMON_START_TIMEOUT_MS = 120_000;
 
 export class KernelDaemon {
@@ -45,7 +46,7 @@ export class KernelDaemon {
     mkdirSync(path.join(opts.dir, 'run'), { recursive: true });
     const bus = await startTestBus();
     try {
-      const daemon = await startDaemon({ busAddress: bus.address, config: KernelDaemon.config(opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS });
+      const daemon = await startDaemon({ busAddress: bus.address, config: KernelDaemon.config(opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS, entry: await daemonBundle() });
       return new KernelDaemon(opts, bus, daemon, await BusClient.connect(bus.address));
     } catch (err) {
       await bus.stop();
@@ -158,7 +159,7 @@ export class KernelDaemon {
   async restart(changes: Partial<KernelDaemonOptions> = {}): Promise<void> {
     Object.assign(this.opts, changes);
     this.client.close();
-    this.daemon = await startDaemon({ busAddress: this.bus.address, config: KernelDaemon.config(this.opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS });
+    this.daemon = await startDaemon({ busAddress: this.bus.address, config: KernelDaemon.config(this.opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS, entry: await daemonBundle() });
     this.client = await BusClient.connect(this.bus.address);
   }
 
