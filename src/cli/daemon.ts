@@ -110,6 +110,7 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM', 0));
   process.once('SIGINT', () => stop('SIGINT', 0));
   onBusLost(service.bus, (why) => {
+    if (stopping) return; // our own teardown closed it
     log.error({ why }, 'lost the D-Bus connection');
     stop('bus connection lost', 1, true);
   });

@@ -2,6 +2,8 @@
 // service's processes as children; Ctrl-C / SIGTERM stops them all and leaves nothing behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -19,12 +21,42 @@ interface Child {
   ready(busAddress: string, exited: Promise<unknown>): Promise<void>;
 }
 
+const WEB_LISTEN = process.env.VMEDIA_LISTEN ?? '127.0.0.1:8443';
+
+/** Resolves once the web frontend answers on the Redfish service root (no auth needed there). */
+async function waitForWeb(listen: string, exited: Promise<unknown>): Promise<void> {
+  let gaveUp = false;
+  void exited.then(() => { gaveUp = true; });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answered = await new Promise<boolean>((resolve) => {
+      // the certificate is the self-signed one the frontend just made: this probe only asks "is it up"
+      https.get(`https://${listen}/redfish/v1`, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (answered) return;
+    if (gaveUp) throw new Error('the web frontend exited before it answered');
+    if (Date.now() > deadline) throw new Error(`the web frontend did not answer on https://${listen} within 30 s`);
+    await sleep(200);
+  }
+}
+
 function children(runtimeDir: string, busAddress: string): Child[] {
+  // relative to the runtime dir as config/dev.json's TrustStore: CAs added over Redfish reach the daemon
+  const trustStore = path.join(runtimeDir, 'truststore');
+  mkdirSync(trustStore, { recursive: true, mode: 0o700 });
   return [
     {
       name: 'daemon',
       args: ['daemon', '--config', path.join(CHECKOUT, 'config/dev.json'), '--bus', busAddress, '--runtime-dir', runtimeDir],
       ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
+    },
+    {
+      name: 'web',
+      args: ['web', '--bus', busAddress, '--listen', WEB_LISTEN, '--runtime-dir', runtimeDir, '--truststore', trustStore],
+      ready: (_address, exited) => waitForWeb(WEB_LISTEN, exited),
     },
   ];
 }
@@ -82,6 +114,7 @@ async function runStart(): Promise<void> {
   process.stdout.write([
     '',
     `vmedia is running (runtime dir ${runtimeDir})`,
+    `  Web:    https://${WEB_LISTEN}/  (Redfish: https://${WEB_LISTEN}/redfish/v1; user and password file above)`,
     `  D-Bus:  ${bus.address}  (${BUS_NAME})`,
     '  look around:',
     `    ${busctl} tree ${BUS_NAME}`,
@@ -101,6 +134,6 @@ async function runStart(): Promise<void> {
 
 export const startCommand: CommandModule = {
   command: 'start',
-  describe: 'run the whole service on this machine: private D-Bus bus, daemon (export backend)',
+  describe: 'run the whole service on this machine: private D-Bus bus, daemon (export backend), web frontend',
   handler: () => runStart(),
 };

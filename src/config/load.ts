@@ -40,7 +40,8 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ServiceConfig 
   return parseConfig(raw, path.dirname(path.resolve(file)), file, opts);
 }
 
-/** Validates a parsed config; relative RuntimeDir and TrustStore resolve against baseDir. */
+/** Validates a parsed config; a relative RuntimeDir resolves against baseDir, relative sockets and
+ *  TrustStore against RuntimeDir (so `vmedia start --runtime-dir` moves all runtime state). */
 export function parseConfig(raw: unknown, baseDir: string, file: string, opts: LoadOptions = {}): ServiceConfig {
   if (!validate(raw)) {
     // an error inside propertyNames comes twice (the name's own pattern, then propertyNames): keep the second
@@ -56,7 +57,7 @@ export function parseConfig(raw: unknown, baseDir: string, file: string, opts: L
   return {
     inactivityTimeout: raw.InactivityTimeout ?? 1800,
     hostBackend,
-    trustStore: raw.TrustStore === undefined ? undefined : path.resolve(baseDir, raw.TrustStore),
+    trustStore: raw.TrustStore === undefined ? undefined : path.resolve(runtimeDir, raw.TrustStore),
     allowPrivateSourceHosts: raw.AllowPrivateSourceHosts ?? false,
     nbdClient: { path: raw.NbdClient?.Path ?? 'nbd-client', args: raw.NbdClient?.Args },
     sysRoot: raw.SysRoot ?? '/sys',

@@ -58,7 +58,7 @@ test('our keys: /dev/ prefixes, relative paths, NbdClient, roots, ExportSocket d
     MountPoints: { Slot_7: slot({ NBDDevice: '/dev/nbd7', UnixSocket: '/abs/s.sock', MediaType: 'CD', UDC: 'dummy_udc.0', BlockSize: 4096, Timeout: 60 }) },
   }, '/etc/vm', 'x.json');
   assert.equal(config.runtimeDir, '/etc/vm/rt');
-  assert.equal(config.trustStore, '/etc/vm/ca');
+  assert.equal(config.trustStore, '/etc/vm/rt/ca');
   assert.equal(config.inactivityTimeout, 0);
   assert.deepEqual(config.nbdClient, { path: '/usr/sbin/nbd-client', args: ['-n'] });
   assert.deepEqual([config.sysRoot, config.devRoot, config.configfsRoot], ['/tmp/sys', '/tmp/dev', '/tmp/cfg']);
