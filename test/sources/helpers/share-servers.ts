@@ -56,7 +56,7 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
     const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     daemons.push(child);
   };
-  daemon('smbd', ['--foreground', '-s', d('smb.conf')]);
+  daemon('smbd', ['--foreground', '--no-process-group', '-s', d('smb.conf')]);
 
   // the clients' modules too: loading them under TCG takes seconds a Mount should not pay
   for (const m of ['nfsd', 'cifs', 'nfs', 'nfsv3']) sh('modprobe', [m]);
@@ -68,7 +68,7 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
   daemon('rpc.mountd', ['--foreground']);
   // NFSv3 only: a fresh NFSv4 server holds opens for its grace period (90 s), which a test cannot wait for
   sh('rpc.nfsd', ['-N', '4', '-N', '4.1', '-N', '4.2', '2']);
-  await waitForPort(445, 20_000);
+  await waitForPort(445, 60_000);
 
   return {
     smbDir: d('share'),

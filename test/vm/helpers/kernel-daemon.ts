@@ -153,6 +153,18 @@ export class KernelDaemon {
   async kill(): Promise<void> {
     process.kill(this.daemon.pid, 'SIGKILL');
     await this.daemon.exited;
+    await this.nameReleased();
+  }
+
+  /** The bus drops a dead daemon's name a little after its exit; a restart must not see the old owner. */
+  private async nameReleased(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [owned] = await this.client.callOn('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [BUS_NAME]);
+      if (owned === false) return;
+      if (Date.now() > deadline) throw new Error(`${BUS_NAME} still has an owner 10 s after the daemon died`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Starts the daemon again on the same bus (after stop or kill), with changed options. */
@@ -163,9 +175,15 @@ export class KernelDaemon {
     this.client = await BusClient.connect(this.bus.address);
   }
 
+  /** SIGTERM (the daemon ejects all media); fails with the daemon's last output if that takes over a minute. */
   async stop(): Promise<void> {
+    const stopped = await Promise.race([
+      this.daemon.stop().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 60_000).unref()),
+    ]);
+    if (!stopped) await this.kill();
     this.client.close();
-    await this.daemon.stop();
     await this.bus.stop();
+    if (!stopped) throw new Error(`the daemon did not stop within 60 s of SIGTERM:\n${this.daemon.output().slice(-4000)}`);
   }
 }
