@@ -1,5 +1,5 @@
 // Benchmark of the Legacy HTTPS chain (a script, not a test):
-//   node --import tsx bench/legacy-https/run.ts [--size-mib 1024] [--latency-ms 20] [--mounts 20]
+//   node --import tsx bench/legacy-https/run.ts [--size-mib 1024] [--latency-ms 20] [--mounts 20] [--cache-kib N]
 // Read throughput of an image served by a local HTTPS server (Node, Range support) through
 //   chain   the daemon's Legacy slot: nbdkit curl + our filters → export backend → nbdcopy on the ExportSocket
 //   source  the same nbdkit (curl + filters) read directly on the slot socket (no export re-serve)
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     'latency-ms': { type: 'string', default: '20' },
     mounts: { type: 'string', default: '20' },
+    // Sources.Cache.BlockSizeKiB for the daemon (default: the built-in default)
+    'cache-kib': { type: 'string' },
   },
 });
 const sizeMib = Number(values['size-mib']);
@@ -57,6 +59,7 @@ const daemon = await startDaemon({
   busAddress: bus.address,
   config: {
     HostBackend: 'export', AllowPrivateSourceHosts: true, TrustStore: trust, RuntimeDir: runtime,
+    ...(values['cache-kib'] ? { Sources: { Cache: { BlockSizeKiB: Number(values['cache-kib']) } } } : {}),
     MountPoints: { Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 } },
   },
   env: { VMEDIA_LOG_LEVEL: 'warn' },

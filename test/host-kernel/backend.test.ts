@@ -24,6 +24,7 @@ const slot: SlotConfig = {
 let sys: SysfsTree;
 let cfs: ConfigfsTree;
 let backend: HostBackend;
+let makeBackend: (nbdArgs?: string[]) => HostBackend;
 const gadgetDir = () => path.join(cfs.root, 'usb_gadget', 'mass-storage-Slot_0');
 
 /**
@@ -39,6 +40,7 @@ if [ "$1" = -d ]; then echo 0 > $B/$(basename $2)/size; exit 0; fi
 case "$4" in *refused*) echo "Error: CONNECT failed" >&2; exit 1;; esac
 D=$B/$(basename $5)
 echo 2048 > $D/size; echo $$ > $D/pid
+case " $* " in *" -L "*) ;; *) exit 0;; esac # netlink: the kernel keeps the link, the client is done
 while [ "$(cat $D/size)" != 0 ]; do sleep 0.02; done
 rm -f $D/pid
 `);
@@ -53,14 +55,15 @@ beforeEach(() => {
   mkdirSync(path.join(cfs.root, 'usb_gadget'));
   const log = pino({ level: 'silent' });
   const runner = createProcessRunner(log);
-  const nbdClient = { path: standInNbdClient() };
-  backend = createKernelBackend({
+  const client = standInNbdClient();
+  makeBackend = (args) => createKernelBackend({
     gadget: createConfigfsGadget(cfs.root, cfs.ops),
     monitor: undefined,
-    device: (name) => createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient, runner }),
+    device: (name) => createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: client, args }, runner }),
     udcs: () => listUdcs(sys.root),
     log,
   }, { pollMs: 20, killAfterMs: 200, releaseTimeoutMs: 2000 });
+  backend = makeBackend();
 });
 afterEach(async () => {
   await backend.close();
@@ -155,4 +158,16 @@ test('cleanupStale removes our stale gadget and disconnects our device, and noth
   assert.equal(nbdSectors(), 0);
   assert.ok(existsSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid')), 'not ours: left alone');
   await left.detach();
+});
+
+test('netlink flags: nbd-client exiting 0 after connecting is success, not a loss; detach disconnects', async () => {
+  const netlink = makeBackend(['-n']);
+  const lost: MountError[] = [];
+  const attachment = await netlink.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' }, (e) => lost.push(e));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(lost, []);
+  assert.equal(nbdSectors(), 2048);
+  await attachment.detach();
+  assert.equal(nbdSectors(), 0);
+  assert.equal(existsSync(gadgetDir()), false);
 });

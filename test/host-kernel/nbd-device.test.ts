@@ -69,6 +69,7 @@ test('connect runs nbd-client -t T -u SOCK DEV -n -L (device after the socket, a
   const proc = await device.connect('/run/vm/nbd3.sock', 45);
   assert.deepEqual(await proc.exited, { code: 0, signal: null });
   assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), ['-t', '45', '-u', '/run/vm/nbd3.sock', '/devroot/nbd3', '-n', '-L']);
+  assert.equal(device.linkOutlivesClient, false, 'ioctl mode: the process carries the link');
 });
 
 test('configured flags replace -n -L; disconnect runs -d DEV and reports failure', async () => {
@@ -77,6 +78,9 @@ test('configured flags replace -n -L; disconnect runs -d DEV and reports failure
   });
   await (await custom.connect('/s.sock', 30)).exited;
   assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n').slice(5), ['-nonetlink', '-b', '4096']);
+  assert.equal(custom.linkOutlivesClient, false);
+  assert.equal(createNbdDevice({ name: 'nbd3', sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: 'x', args: ['-n'] }, runner: createProcessRunner(log) })
+    .linkOutlivesClient, true, 'netlink: the kernel keeps the link after nbd-client exits');
   assert.equal(await custom.disconnect(), false);
   assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), ['-d', '/devroot/nbd3']);
 });

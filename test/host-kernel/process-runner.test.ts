@@ -1,11 +1,13 @@
 // The process runner with real processes: output logged line by line, exit reported, a program
-// that cannot start turns into ECANCELED.
+// that cannot start turns into ECANCELED, no descriptor leaks into a child.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { MountError } from '../../src/errno.js';
+import { connectBus } from '../../src/dbus/connect.js';
 import { createProcessRunner, describeExit } from '../../src/host/kernel/process-runner.js';
+import { startTestBus } from '../helpers/private-bus.js';
 
 function capturingLog() {
   const lines: Array<Record<string, unknown>> = [];
@@ -38,4 +40,21 @@ test('a program that does not exist: ECANCELED naming it', async () => {
   const { log } = capturingLog();
   await assert.rejects(createProcessRunner(log).start('/nonexistent/nbd-client', []), (err: MountError) =>
     err.errno === 'ECANCELED' && err.message.includes('/nonexistent/nbd-client'));
+});
+
+test('a child inherits no descriptor but stdio, not even the D-Bus socket of usocket (not close-on-exec)', async () => {
+  const bus = await startTestBus();
+  const connection = await connectBus(bus.address, { fdPassing: true });
+  try {
+    const { log, lines } = capturingLog();
+    const exit = await createProcessRunner(log).run('sh', ['-c', 'ls /proc/self/fd; echo "argv0=$0"']);
+    assert.equal(exit.code, 0);
+    const out = lines.filter((l) => l.stream === 'stdout').map((l) => String(l.msg));
+    // 0-2, and 3 is the directory ls reads
+    assert.deepEqual(out.filter((l) => /^\d+$/.test(l)).map(Number).sort((a, b) => a - b), [0, 1, 2, 3]);
+    assert.ok(out.includes('argv0=sh'), 'the command keeps its own argv[0]');
+  } finally {
+    connection.disconnect();
+    await bus.stop();
+  }
 });

@@ -3,12 +3,12 @@
 // filters (retry, xz/gzip, copy-on-write), and that nothing is left behind on any path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestCa, type TestCa } from './helpers/test-ca.js';
 import { startImageServer, type ImageServer } from './helpers/image-server.js';
-import { copyExport, nbdkitProcessesUnder, randomImage, run, sha256File, startProvider, type ProviderHarness } from './helpers/provider.js';
+import { copyExport, nbdkitProcessesUnder, procFilesContaining, randomImage, run, sha256File, startProvider, type ProviderHarness } from './helpers/provider.js';
 
 const IMAGE_MIB = 32;
 let dir: string;
@@ -68,7 +68,7 @@ test('basic auth: the right password mounts, the password never shows in argv, e
   server.switches.auth = { user: 'alice', password };
   try {
     const { socket, source } = await harness.mount(`${server.origin}/images/disk.img`, { credentials: creds('alice', password) });
-    const leaks = scanProcForSecret(password);
+    const leaks = procFilesContaining(password);
     assert.deepEqual(leaks, [], `password visible in ${leaks.join(', ')}`);
     assert.equal(await copyExport(socket, path.join(dir, 'auth.img')), imageSha);
     await source.stop();
@@ -296,16 +296,3 @@ test('copy-on-write: a writable mount of an HTTP image keeps the origin unchange
   assert.equal(await sha256File(disk), imageSha, 'origin unchanged');
   harness.assertNothingLeft();
 });
-
-/** Files under /proc that contain `secret`: every process's cmdline and environ. */
-function scanProcForSecret(secret: string): string[] {
-  const hits: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    for (const what of ['cmdline', 'environ']) {
-      try {
-        if (readFileSync(`/proc/${pid}/${what}`).includes(secret)) hits.push(`/proc/${pid}/${what}`);
-      } catch { /* exited or not ours to read */ }
-    }
-  }
-  return hits;
-}

@@ -82,30 +82,30 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
   }
 
   /** Starts nbd-client and waits for the device to get a size. Returns the process while it
-   *  carries the link (ioctl mode), undefined when it handed the link to the kernel (netlink). */
+   *  carries the link (ioctl mode), undefined when it hands the link to the kernel (netlink). */
   async function connect(device: NbdDevice, req: HostAttachRequest): Promise<RunningProcess | undefined> {
     const client = await device.connect(req.socket, req.slot.timeout);
     const abort = new AbortController();
-    const exitedEarly = client.exited.then(async (exit) => {
-      // netlink mode: nbd-client configures the device, exits 0 and the kernel keeps the link
-      if (exit.code === 0 && (await device.size()) > 0) return;
+    const exited = client.exited.then((exit) => {
+      // netlink: exiting 0 is how nbd-client says it connected; ioctl: any exit is a failure
+      if (device.linkOutlivesClient && exit.code === 0) return;
       throw new MountError('ECONNREFUSED', `nbd-client for /dev/${device.name} ended (${describeExit(exit)}) before the device was connected`);
     });
+    const sized = waitForSize({
+      device, monitor, pollMs: timing.pollMs, timeoutMs: req.slot.timeout * 1000, goal: 'connected', signal: abort.signal,
+    }, (bytes) => bytes > 0);
     try {
-      await Promise.race([
-        waitForSize({
-          device, monitor, pollMs: timing.pollMs, timeoutMs: req.slot.timeout * 1000, goal: 'connected', signal: abort.signal,
-        }, (bytes) => bytes > 0),
-        exitedEarly,
-      ]);
+      await (device.linkOutlivesClient ? Promise.all([exited, sized]) : Promise.race([exited, sized]));
     } catch (err) {
+      abort.abort(err);
       await release(device, client).catch((e: Error) => log.error({ device: device.name, err: e.message }, 'cleanup after a failed connect'));
       throw err;
     } finally {
       abort.abort(new Error('connected'));
-      exitedEarly.catch(() => undefined);
+      exited.catch(() => undefined);
+      sized.catch(() => undefined);
     }
-    return client.running() ? client : undefined;
+    return device.linkOutlivesClient ? undefined : client;
   }
 
   async function attach(req: HostAttachRequest, onLost: (err: MountError) => void): Promise<HostAttachment> {

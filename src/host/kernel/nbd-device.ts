@@ -20,6 +20,9 @@ export interface NbdDevice {
   readonly name: string;
   /** Device node, e.g. "/dev/nbd0". */
   readonly path: string;
+  /** True when nbd-client's flags use netlink: it configures the device and exits 0, and the
+   *  kernel keeps the link; false in ioctl mode (-L), where the process lives as long as the link. */
+  readonly linkOutlivesClient: boolean;
   /** False when the kernel has no such device (nbd module not loaded, nbds_max too low). */
   exists(): boolean;
   /** Bytes; 0 while not connected. */
@@ -59,9 +62,11 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
   const sysDir = path.join(opts.sysRoot, 'block', opts.name);
   const devPath = path.join(opts.devRoot, opts.name);
   const client = opts.nbdClient.path;
+  const flags = opts.nbdClient.args ?? DEFAULT_NBD_CLIENT_ARGS;
   return {
     name: opts.name,
     path: devPath,
+    linkOutlivesClient: !flags.some((f) => f === '-L' || f === '-nonetlink'),
     exists: () => existsSync(sysDir),
     async size() {
       const text = await readFile(path.join(sysDir, 'size'), 'utf8');
@@ -82,7 +87,7 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
     },
     connect(socket, timeoutSeconds) {
       // nbd-client 3.24 wants the device after `-u SOCK`; the other order fails to open it
-      const args = ['-t', String(timeoutSeconds), '-u', socket, devPath, ...(opts.nbdClient.args ?? DEFAULT_NBD_CLIENT_ARGS)];
+      const args = ['-t', String(timeoutSeconds), '-u', socket, devPath, ...flags];
       return opts.runner.start(client, args);
     },
     async disconnect() {

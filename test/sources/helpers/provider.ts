@@ -113,6 +113,19 @@ export function nbdkitProcessesUnder(dir: string): number[] {
   return pids;
 }
 
+/** Every /proc/<pid>/cmdline and environ that contains `secret` (argv and environment of all processes). */
+export function procFilesContaining(secret: string): string[] {
+  const hits: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    for (const what of ['cmdline', 'environ']) {
+      try {
+        if (readFileSync(`/proc/${pid}/${what}`).includes(secret)) hits.push(`/proc/${pid}/${what}`);
+      } catch { /* exited meanwhile */ }
+    }
+  }
+  return hits;
+}
+
 export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
