@@ -4,7 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,10 +69,31 @@ test('the bus going away stops the daemon (exit 1) instead of leaving it orphane
   }
 });
 
-test('vmedia start: private bus + daemon with dev.json, usage printed; SIGTERM leaves nothing behind', async () => {
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function getServiceRoot(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // the frontend's certificate is the self-signed one `vmedia start` just generated
+    https.get(url, { rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIGTERM leaves only the web credentials', async () => {
   const runtimeDir = mkdtempSync(path.join(tmpdir(), 'vmedia-start-'));
+  const listen = `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
-    env: { ...process.env, VMEDIA_RUNTIME_DIR: runtimeDir, VMEDIA_LOG_FORMAT: 'json' },
+    env: { ...process.env, VMEDIA_RUNTIME_DIR: runtimeDir, VMEDIA_LOG_FORMAT: 'json', VMEDIA_LISTEN: listen },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -92,11 +116,17 @@ test('vmedia start: private bus + daemon with dev.json, usage printed; SIGTERM l
     const socket = (await run('busctl', [`--address=${address}`, 'get-property', BUS_NAME,
       '/xyz/openbmc_project/VirtualMedia/Proxy/Slot_0', 'xyz.openbmc_project.VirtualMedia.MountPoint', 'Socket'])).stdout;
     assert.equal(socket.trim(), `s "${path.join(runtimeDir, 'nbd0.sock')}"`);
+    assert.match(out, new RegExp(`Web: +https://${listen}/`));
+    assert.match(out, new RegExp(`user: root, password from ${path.join(runtimeDir, 'web-password')}`));
+    const root = await getServiceRoot(`https://${listen}/redfish/v1`);
+    assert.equal(root.status, 200);
+    assert.equal(JSON.parse(root.body)['@odata.id'], '/redfish/v1');
   } finally {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
   }
   const left = readdirSync(runtimeDir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name);
-  assert.deepEqual(left, [], 'no sockets or files are left in the runtime dir');
+  // the web's certificate and generated password are kept on purpose: the same login works after a restart
+  assert.deepEqual(left.sort(), ['web-cert.pem', 'web-key.pem', 'web-password'], 'no sockets or other files are left in the runtime dir');
   rmSync(runtimeDir, { recursive: true, force: true });
 });
