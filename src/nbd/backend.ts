@@ -7,6 +7,8 @@ export interface BlockBackend {
   readonly readOnly: boolean;
   /** True when flush/FUA on one connection covers writes made through others (NBD_FLAG_CAN_MULTI_CONN). */
   readonly multiConn?: boolean;
+  /** Request size that serves best (advertised as NBD_INFO_BLOCK_SIZE preferred; a power of 2). */
+  readonly preferredBlockBytes?: number;
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Fill dest from offset; lets the server read straight into its reply buffer (no copy). */
   readInto?(offset: number, dest: Uint8Array): Promise<void>;

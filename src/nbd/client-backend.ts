@@ -9,6 +9,7 @@ export function clientBackend(client: NbdClient): BlockBackend {
     size: client.size,
     readOnly: client.readOnly,
     multiConn: true,
+    ...(client.preferredBlockBytes ? { preferredBlockBytes: client.preferredBlockBytes } : {}),
     read: (offset, length) => client.read(offset, length),
     write: (offset, data, fua) => client.write(offset, data, { fua }),
     flush: () => client.flush(),

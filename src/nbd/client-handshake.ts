@@ -13,6 +13,8 @@ export interface ExportInfo {
   flags: number;
   /** Largest request the server accepts (NBD_INFO_BLOCK_SIZE maximum, else the spec's default). */
   maxRequestBytes: number;
+  /** The server's preferred request size (NBD_INFO_BLOCK_SIZE), when it said. */
+  preferredBlockBytes?: number;
 }
 
 export class NbdHandshakeError extends Error {
@@ -64,6 +66,7 @@ async function optGo(conn: Connection, exportName: string, name: Uint8Array): Pr
   let size: number | undefined;
   let flags = 0;
   let maxRequestBytes = C.DEFAULT_MAX_REQUEST_BYTES;
+  let preferredBlockBytes: number | undefined;
   for (;;) {
     const h = view(await conn.reader.read(C.OPTION_REPLY_HEADER_BYTES));
     if (h.getUint32(0) !== C.OPTION_REPLY_MAGIC_HI || h.getUint32(4) !== C.OPTION_REPLY_MAGIC_LO || h.getUint32(8) !== C.OPT_GO) {
@@ -75,7 +78,7 @@ async function optGo(conn: Connection, exportName: string, name: Uint8Array): Pr
     const body = await conn.reader.read(length);
     if (type === C.REP_ACK) {
       if (size === undefined) throw new NbdHandshakeError('the server accepted NBD_OPT_GO without describing the export');
-      return { size, flags, maxRequestBytes };
+      return { size, flags, maxRequestBytes, ...(preferredBlockBytes ? { preferredBlockBytes } : {}) };
     }
     if (type === C.REP_ERR_UNSUP) return undefined;
     if (type & C.REP_FLAG_ERROR) {
@@ -91,6 +94,7 @@ async function optGo(conn: Connection, exportName: string, name: Uint8Array): Pr
       flags = bv.getUint16(10);
     } else if (info === C.INFO_BLOCK_SIZE && length >= 14) {
       maxRequestBytes = Math.min(bv.getUint32(10), C.DEFAULT_MAX_REQUEST_BYTES) || C.DEFAULT_MAX_REQUEST_BYTES;
+      preferredBlockBytes = bv.getUint32(6) || undefined;
     }
   }
 }

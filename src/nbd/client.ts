@@ -37,6 +37,8 @@ export class NbdClient {
     private readonly flags: number,
     private readonly maxRequestBytes: number,
     private readonly timeoutMs: number | undefined,
+    /** The server's preferred request size, when it said (NBD_INFO_BLOCK_SIZE). */
+    readonly preferredBlockBytes: number | undefined,
   ) {
     void this.receive();
     void conn.closed.then((err) => this.fail(new StreamClosedError(`NBD connection closed${err ? `: ${err.message}` : ''}`)));
@@ -48,7 +50,7 @@ export class NbdClient {
     const timer = opts.timeoutMs ? startTimer(opts.timeoutMs, () => conn.close()) : undefined;
     try {
       const info = await clientHandshake(conn, name);
-      return new NbdClient(conn, info.size, info.flags, info.maxRequestBytes, opts.timeoutMs);
+      return new NbdClient(conn, info.size, info.flags, info.maxRequestBytes, opts.timeoutMs, info.preferredBlockBytes);
     } catch (err) {
       conn.close();
       if (conn.isClosed && err instanceof StreamClosedError && opts.timeoutMs) {

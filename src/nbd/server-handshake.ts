@@ -10,6 +10,12 @@ import { encodeGreeting, encodeOptionReply, setU64, view } from './wire.js';
 const MAX_OPTION_BYTES = 16 * 1024;
 const PREFERRED_BLOCK_BYTES = 4096;
 
+/** The backend's preferred size, made what the spec allows: a power of 2, 512 up to our maximum. */
+function preferredBlockBytes(backend: BlockBackend, maxRequestBytes: number): number {
+  const wanted = Math.min(backend.preferredBlockBytes ?? PREFERRED_BLOCK_BYTES, maxRequestBytes);
+  return Math.max(512, 2 ** Math.floor(Math.log2(wanted)));
+}
+
 export interface ExportLookup {
   get(name: string): BlockBackend | undefined;
   /** Names for NBD_OPT_LIST; undefined when exports are resolved on demand and cannot be listed. */
@@ -121,7 +127,7 @@ export async function negotiate(conn: Connection, exports: ExportLookup, maxRequ
         const bv = view(blockSize);
         bv.setUint16(0, C.INFO_BLOCK_SIZE);
         bv.setUint32(2, 1);
-        bv.setUint32(6, PREFERRED_BLOCK_BYTES);
+        bv.setUint32(6, preferredBlockBytes(backend, maxRequestBytes));
         bv.setUint32(10, maxRequestBytes);
         reply(option, C.REP_INFO, blockSize);
         reply(option, C.REP_ACK);

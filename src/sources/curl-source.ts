@@ -42,6 +42,7 @@ export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: Moun
   return serveWithNbdkit(ctx, {
     args,
     readOnly: chain.readOnly,
+    network: true,
     secret: req.credentials ? secretLine(req.credentials) : undefined,
     classify: classifyCurlFailure,
     // curl without followlocation reads a redirect's own headers as the image's, and the plugin

@@ -10,6 +10,7 @@ import { MountError } from '../errno.js';
 import { parseSourceUrl } from './source-url.js';
 import { startCurlSource } from './curl-source.js';
 import { startShareSource } from './share-source.js';
+import { startSshSource, takeSftpUrlUser } from './ssh-source.js';
 import { findExecutable } from './find-executable.js';
 import { kernelCanMount } from './kernel-mount.js';
 import { clearStaleState } from './stale-state.js';
@@ -30,6 +31,7 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   offer('https', 'curl');
   offer('http', 'curl');
   offer('ftp', 'curl');
+  offer('sftp', 'ssh');
   for (const [scheme, fstype, helper] of [['smb', 'cifs', 'mount.cifs'], ['nfs', 'nfs', 'mount.nfs']] as const) {
     if (!(await findExecutable(helper))) unavailable.set(scheme, `${helper} is not installed`);
     else if (!(await kernelCanMount(fstype))) unavailable.set(scheme, `the kernel has no ${fstype} file system`);
@@ -55,7 +57,8 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   return {
     schemes: () => [...schemes],
     async start(req, onExit) {
-      const url = parseSourceUrl(req.url, [...schemes, ...unavailable.keys()]);
+      const { text, user: urlUser } = takeSftpUrlUser(req.url);
+      const url = parseSourceUrl(text, [...schemes, ...unavailable.keys()]);
       const missing = unavailable.get(url.scheme);
       if (missing) throw new MountError('EINVAL', `${url.scheme}:// sources are unavailable: ${missing}`);
       if (req.credentials) checkCredentials(req.credentials);
@@ -69,6 +72,8 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
         case 'smb':
         case 'nfs':
           return startShareSource(ctx, onExit);
+        case 'sftp':
+          return startSshSource({ ...ctx, urlUser }, onExit);
         default:
           throw new MountError('EINVAL', `URL scheme "${url.scheme}" is not supported`);
       }

@@ -9,6 +9,7 @@ import type { SourceUrl } from './source-url.js';
 import { MountError } from '../errno.js';
 import { startNbdkit, lastLine, NbdkitStartError, type NbdkitProcess } from './nbdkit-process.js';
 import { probeExport } from './export-probe.js';
+import { startReadaheadFront, type ReadaheadFront } from './readahead/front.js';
 
 export interface SourcesRuntime {
   config: SourcesConfig;
@@ -37,6 +38,8 @@ export interface NbdkitSourceLaunch {
   classify(stderr: string): MountError | undefined;
   /** A second look at a failed start's cause (e.g. ask the server), when stderr is ambiguous. */
   refine?(cause: MountError): Promise<MountError>;
+  /** A network plugin: our read-ahead serves the slot socket, nbdkit a private one behind it. */
+  network: boolean;
   /** Undoes what the source set up before nbdkit (a kernel mount); runs after nbdkit exited. */
   cleanup?: () => Promise<void>;
 }
@@ -59,11 +62,14 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
     return launch.refine ? launch.refine(cause) : cause;
   };
 
+  const readahead = launch.network && ctx.sources.config.readahead.enabled ? ctx.sources.config.readahead : undefined;
+  // nbdkit's socket is in the 0700 state dir when the read-ahead serves the slot socket
+  const nbdkitSocket = readahead ? path.join(ctx.sources.stateDir, `${req.slot.name}.sock`) : req.socket;
   let proc: NbdkitProcess;
   try {
     proc = await startNbdkit({
       args: launch.args,
-      socket: req.socket,
+      socket: nbdkitSocket,
       pidFile: path.join(ctx.sources.stateDir, `${req.slot.name}.pid`),
       readOnly: launch.readOnly,
       secretOnFd3: launch.secret,
@@ -81,19 +87,34 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
   }
 
   let size: number;
+  let front: ReadaheadFront | undefined;
   try {
-    size = await probeExport(req.socket, req.slot.timeout * 1000);
+    size = await probeExport(nbdkitSocket, req.slot.timeout * 1000);
+    if (readahead) {
+      front = await startReadaheadFront({
+        upstreamSocket: nbdkitSocket, socket: req.socket, connections: readahead.connections,
+        chunkBytes: readahead.chunkKiB * 1024, aheadChunks: readahead.aheadChunks, maxChunks: 2 * readahead.aheadChunks,
+      });
+    }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     await proc.stop(); // all of stderr is in once nbdkit has exited
     return fail(await startFailure(proc.stderr(), (line) => new MountError('EIO', `the image could not be opened: ${line || reason}`)), proc);
   }
-  slotLog.info({ pid: proc.pid, size, readOnly: launch.readOnly }, 'Legacy source serving');
+  slotLog.info({ pid: proc.pid, size, readOnly: launch.readOnly, readahead: front !== undefined }, 'Legacy source serving');
 
+  // nbdkit stops while the read-ahead closes: a fetch stuck in a retry must not hold up Unmount
+  const stop = async () => {
+    await Promise.all([
+      front?.close().catch((err: Error) => slotLog.debug({ err: err.message }, 'read-ahead close')),
+      proc.stop(),
+    ]);
+    await launch.cleanup?.();
+  };
   let stopping: Promise<void> | undefined;
   void proc.exited.then(async (exit) => {
     if (stopping) return;
-    stopping = proc.stop().then(() => launch.cleanup?.());
+    stopping = stop();
     await stopping;
     const err = causeOf(proc.stderr(), (line) => new MountError('ECONNRESET', `nbdkit exited (${exit.signal ?? exit.code}): ${line}`));
     slotLog.error({ errno: err.errno, cause: err.message }, 'Legacy source exited');
@@ -101,7 +122,7 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
   });
   return {
     stop() {
-      stopping ??= proc.stop().then(() => launch.cleanup?.());
+      stopping ??= stop();
       return stopping;
     },
   };

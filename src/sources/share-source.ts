@@ -56,6 +56,8 @@ export async function startShareSource(ctx: SourceContext, onExit: (err: MountEr
   return serveWithNbdkit(ctx, {
     args: [...chain.filters, 'file', `file=${image}`, ...chain.params],
     readOnly: chain.readOnly,
+    // the kernel's CIFS/NFS client reads ahead itself
+    network: false,
     classify: () => undefined,
     cleanup: () => mount.release(),
   }, onExit);

@@ -60,13 +60,14 @@ test('libcurl messages → errno', () => {
   assert.equal(classifyCurlFailure('nbdkit: debug: nothing wrong'), undefined);
 });
 
-test('filter chain: defaults give cache + retry over the network; .xz/.gz add decompression; writable adds cow or is refused', () => {
+test('filter chain: defaults give retry over the network (cache when configured); .xz/.gz add decompression; writable adds cow or is refused', () => {
   const all = new Set(['cow', 'xz', 'gzip', 'cache', 'retry']);
   const base = { sources: SOURCES_DEFAULTS, available: all, pathname: '/a.iso', writable: false, plugin: { network: true, writable: false } };
   const plain = buildFilterChain(base);
-  assert.deepEqual(plain.filters, ['--filter=cache', '--filter=retry']);
+  assert.deepEqual(plain.filters, ['--filter=retry']);
   assert.ok(plain.readOnly);
-  assert.deepEqual(buildFilterChain({ ...base, pathname: '/a.IMG.XZ', writable: true }).filters,
+  const cached = { ...base, sources: normalizeSourcesConfig({ Cache: { Enabled: true } }) };
+  assert.deepEqual(buildFilterChain({ ...cached, pathname: '/a.IMG.XZ', writable: true }).filters,
     ['--filter=cow', '--filter=xz', '--filter=cache', '--filter=retry']);
   assert.deepEqual(buildFilterChain({ ...base, pathname: '/a.img.gz' }).filters.slice(0, 1), ['--filter=gzip']);
   const off = normalizeSourcesConfig({ Retry: { Retries: 0 }, Cache: { Enabled: false }, Decompress: false, CopyOnWrite: false });

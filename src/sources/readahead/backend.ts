@@ -1,0 +1,174 @@
+// Sequential read-ahead over several upstream connections to one nbdkit: the fast path for
+// network sources. nbdkit 1.32's curl plugin serves one request at a time per connection, its
+// readahead filter does nothing over curl, and its cache filter serves each small read out of a
+// whole cached block (a 128 KiB kernel read of a 16 MiB block copies 16 MiB). Here every upstream
+// read is one aligned chunk (one HTTP range request), a sequential reader has the next chunks
+// fetched in parallel over the other connections while it consumes this one, and a host read
+// copies only its own bytes.
+import type { BlockBackend } from '../../nbd/backend.js';
+
+export interface ReadaheadOptions {
+  /** Every upstream read is one aligned chunk of this many bytes (the last one may be shorter). */
+  chunkBytes: number;
+  /** Chunks fetched ahead of a sequential reader (in flight at once, spread over the upstreams). */
+  aheadChunks: number;
+  /** Chunks kept, fetched or in flight; the least recently used fetched ones are dropped first. */
+  maxChunks: number;
+}
+
+export interface ReadaheadBackend extends BlockBackend {
+  /** Upstream chunk reads so far (tests and the bench see the read-ahead at work). */
+  readonly chunkReads: number;
+}
+
+/** Sequential readers told apart at once; a random reader only pushes the oldest one out. */
+const MAX_STREAMS = 8;
+/** A stream that has not continued within this many reads no longer takes a share of the chunks. */
+const ACTIVE_READS = 4 * MAX_STREAMS;
+
+interface Stream {
+  /** The chunk after the last one it read: where it goes next. */
+  next: number;
+  /** The read (tick) that last continued it; never continued: -Infinity. */
+  continued: number;
+}
+
+interface Chunk {
+  data: Promise<Uint8Array>;
+  settled: boolean;
+  /** A read has used it: it was not only fetched ahead. */
+  used: boolean;
+}
+
+export function readaheadBackend(upstreams: readonly BlockBackend[], opts: ReadaheadOptions): ReadaheadBackend {
+  const primary = upstreams[0];
+  if (!primary) throw new RangeError('read-ahead needs at least one upstream connection');
+  if (opts.maxChunks < opts.aheadChunks + 1) throw new RangeError('maxChunks must exceed aheadChunks');
+  const { chunkBytes } = opts;
+  const size = primary.size;
+  const lastChunk = Math.max(0, Math.ceil(size / chunkBytes) - 1);
+  // insertion order is recency: a chunk used again is moved to the end
+  const chunks = new Map<number, Chunk>();
+  const busy = upstreams.map(() => 0);
+  let chunkReads = 0;
+  /** Recent sequential streams (a kernel's readahead, each of nbdcopy's workers), oldest first. */
+  const streams: Stream[] = [];
+  /** Reads so far: the clock that tells which streams are still active. */
+  let tick = 0;
+
+  function fetchChunk(index: number): Chunk {
+    const up = busy.indexOf(Math.min(...busy));
+    const upstream = upstreams[up]!;
+    busy[up]! += 1;
+    chunkReads += 1;
+    const start = index * chunkBytes;
+    const chunk: Chunk = { data: upstream.read(start, Math.min(chunkBytes, size - start)), settled: false, used: false };
+    chunk.data.then(
+      () => { chunk.settled = true; },
+      // a failed fetch is forgotten so the next read tries again (the retry filter below may recover)
+      () => { if (chunks.get(index) === chunk) chunks.delete(index); },
+    ).finally(() => { busy[up]! -= 1; });
+    return chunk;
+  }
+
+  function chunkAt(index: number): Promise<Uint8Array> {
+    let chunk = chunks.get(index);
+    if (chunk) chunks.delete(index);
+    else chunk = fetchChunk(index);
+    chunks.set(index, chunk);
+    chunk.used = true;
+    evict(opts.maxChunks, true);
+    return chunk.data;
+  }
+
+  /** Drops least recently used chunks until `keep` fit: those a read used first, then (only for a
+   *  read's own fetch) those fetched ahead. A chunk in flight is a fetch already paid for: the
+   *  bound holds again once it lands. */
+  function evict(keep: number, evenUnused: boolean): void {
+    for (const onlyUsed of evenUnused ? [true, false] : [true]) {
+      for (const [index, chunk] of chunks) {
+        if (chunks.size <= keep) return;
+        if (chunk.settled && (chunk.used || !onlyUsed)) chunks.delete(index);
+      }
+    }
+  }
+
+  /** Fetches ahead of a stream while there is room: read-ahead never pushes out unread read-ahead,
+   *  and active streams share the chunks so that one's read-ahead does not push out another's. */
+  function prefetchAfter(index: number): void {
+    const active = streams.filter((s) => s.continued >= tick - ACTIVE_READS).length;
+    const ahead = Math.max(1, Math.min(opts.aheadChunks, Math.floor(opts.maxChunks / Math.max(1, active)) - 1));
+    for (let i = index + 1; i <= Math.min(lastChunk, index + ahead); i++) {
+      if (chunks.has(i)) continue;
+      evict(opts.maxChunks - 1, false);
+      if (chunks.size >= opts.maxChunks) return;
+      const chunk = fetchChunk(i);
+      chunks.set(i, chunk);
+      chunk.data.catch(() => { /* the read that needs it will see the error */ });
+    }
+  }
+
+  /** Whether a read of chunks first..last continues a recent stream; it becomes the newest either way. */
+  function followsStream(first: number, last: number): boolean {
+    tick += 1;
+    const at = streams.findIndex((s) => first === s.next || first === s.next - 1);
+    if (at >= 0) streams.splice(at, 1);
+    else if (streams.length >= MAX_STREAMS) streams.shift();
+    streams.push({ next: last + 1, continued: at >= 0 ? tick : -Infinity });
+    return at >= 0;
+  }
+
+  /** Drops what a write makes stale (before it, and after it for fetches that raced it). */
+  function invalidate(offset: number, length: number): void {
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / chunkBytes);
+    for (let i = Math.floor(offset / chunkBytes); i <= last; i++) chunks.delete(i);
+  }
+
+  async function writeThrough(offset: number, length: number, op: () => Promise<void>): Promise<void> {
+    invalidate(offset, length);
+    try {
+      await op();
+    } finally {
+      invalidate(offset, length);
+    }
+  }
+
+  const backend: ReadaheadBackend = {
+    size,
+    readOnly: primary.readOnly,
+    // every connection reads through the same chunks, and writes drop them: one view of the image
+    multiConn: true,
+    preferredBlockBytes: chunkBytes,
+    get chunkReads() { return chunkReads; },
+    async read(offset, length) {
+      if (length === 0) return new Uint8Array(0);
+      const first = Math.floor(offset / chunkBytes);
+      const last = Math.floor((offset + length - 1) / chunkBytes);
+      const sequential = followsStream(first, last);
+      const parts: Promise<Uint8Array>[] = [];
+      for (let i = first; i <= last; i++) parts.push(chunkAt(i));
+      if (sequential) prefetchAfter(last);
+      const datas = await Promise.all(parts);
+      const skip = offset - first * chunkBytes;
+      if (datas.length === 1) return datas[0]!.subarray(skip, skip + length);
+      const out = new Uint8Array(length);
+      let at = 0;
+      for (const [k, data] of datas.entries()) {
+        const piece = data.subarray(k === 0 ? skip : 0, Math.min(data.length, (k === 0 ? skip : 0) + length - at));
+        out.set(piece, at);
+        at += piece.length;
+      }
+      return out;
+    },
+    async close() {
+      chunks.clear();
+      await Promise.all(upstreams.map((u) => u.close?.()));
+    },
+  };
+  const { write, writeZeroes, trim } = primary;
+  if (write) backend.write = (offset, data, fua) => writeThrough(offset, data.length, () => write.call(primary, offset, data, fua));
+  if (writeZeroes) backend.writeZeroes = (offset, length) => writeThrough(offset, length, () => writeZeroes.call(primary, offset, length));
+  if (trim) backend.trim = (offset, length) => writeThrough(offset, length, () => trim.call(primary, offset, length));
+  if (primary.flush) backend.flush = async () => { await Promise.all(upstreams.map((u) => u.flush?.())); };
+  return backend;
+}

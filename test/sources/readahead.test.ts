@@ -1,0 +1,161 @@
+// The read-ahead backend against a model (fast-check: any mix of reads and writes gives the bytes a
+// plain image would), and its promises: aligned chunk fetches only, a sequential reader's next
+// chunks fetched in parallel over the upstreams before it asks, bounded memory, a failed fetch
+// retried by the next read. Then through real nbdkit: the provider's slot socket read the way the
+// kernel reads (128 KiB requests) gives the image's bytes with fewer, larger upstream reads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import type { BlockBackend } from '../../src/nbd/backend.js';
+import { NbdError } from '../../src/nbd/backend.js';
+import { readaheadBackend, type ReadaheadOptions } from '../../src/sources/readahead/backend.js';
+import { NbdClient } from '../../src/nbd/client.js';
+import { connectUnix } from '../../src/nbd-node/socket-stream.js';
+import { startProvider, randomImage } from './helpers/provider.js';
+import { startImageServer } from './helpers/image-server.js';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+interface Fetch { offset: number; length: number }
+
+/** An in-memory image behind several "connections": records each read and how many overlap. */
+function memoryUpstreams(image: Uint8Array, count: number, delayMs = 0) {
+  const fetches: Fetch[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let failNext = 0;
+  const wait = () => new Promise((r) => setTimeout(r, delayMs));
+  const upstreams: BlockBackend[] = Array.from({ length: count }, () => ({
+    size: image.length,
+    readOnly: false,
+    async read(offset: number, length: number) {
+      fetches.push({ offset, length });
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        if (delayMs) await wait();
+        if (failNext > 0) {
+          failNext -= 1;
+          throw new NbdError('EIO', 'injected upstream failure');
+        }
+        return image.slice(offset, offset + length);
+      } finally {
+        inFlight -= 1;
+      }
+    },
+    async write(offset: number, data: Uint8Array) {
+      image.set(data, offset);
+    },
+  }));
+  return { upstreams, fetches, maxInFlight: () => maxInFlight, failNextReads: (n: number) => { failNext = n; } };
+}
+
+const OPTS: ReadaheadOptions = { chunkBytes: 4096, aheadChunks: 4, maxChunks: 8 };
+
+test('model: any reads and writes give the bytes of a plain image; every fetch is one aligned chunk', async () => {
+  await fc.assert(fc.asyncProperty(
+    fc.integer({ min: 1, max: 40_000 }),
+    fc.array(fc.record({
+      write: fc.boolean(),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+      length: fc.integer({ min: 0, max: 20_000 }),
+    }), { maxLength: 40 }),
+    async (size, ops) => {
+      const model = new Uint8Array(randomBytes(size));
+      const { upstreams, fetches } = memoryUpstreams(model.slice(), 3);
+      const backend = readaheadBackend(upstreams, OPTS);
+      for (const op of ops) {
+        const offset = Math.floor(op.at * size);
+        const length = Math.min(op.length, size - offset);
+        if (op.write) {
+          const data = new Uint8Array(randomBytes(length));
+          await backend.write!(offset, data, false);
+          model.set(data, offset);
+        } else {
+          assert.deepEqual(await backend.read(offset, length), model.subarray(offset, offset + length));
+        }
+      }
+      for (const f of fetches) {
+        assert.equal(f.offset % OPTS.chunkBytes, 0, `fetch at ${f.offset} is not chunk-aligned`);
+        assert.equal(f.length, Math.min(OPTS.chunkBytes, size - f.offset));
+      }
+    },
+  ), { numRuns: 300 });
+});
+
+test('a sequential reader: the next chunks are fetched ahead, in parallel, each once; memory stays bounded', async () => {
+  const size = 64 * OPTS.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const up = memoryUpstreams(image, 4, 5);
+  const backend = readaheadBackend(up.upstreams, OPTS);
+  const read = 1024;
+  for (let offset = 0; offset < size; offset += read) {
+    assert.deepEqual(await backend.read(offset, read), image.subarray(offset, offset + read));
+  }
+  assert.equal(backend.chunkReads, 64, 'each chunk fetched exactly once');
+  assert.ok(up.maxInFlight() > 1, `fetches overlapped (at most ${up.maxInFlight()} at once)`);
+  // fetches ran ahead of the reader: the reads after the first two never waited on a fetch of their own
+  assert.deepEqual(up.fetches.map((f) => f.offset / OPTS.chunkBytes), [...Array(64).keys()]);
+  assert.ok(up.maxInFlight() <= OPTS.aheadChunks + 1);
+});
+
+test('interleaved sequential streams each get read-ahead; a random reader fetches only what it reads', async () => {
+  const size = 64 * OPTS.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const up = memoryUpstreams(image, 2);
+  const backend = readaheadBackend(up.upstreams, OPTS);
+  const half = size / 2;
+  for (let i = 0; i < half; i += 2048) {
+    assert.deepEqual(await backend.read(i, 2048), image.subarray(i, i + 2048));
+    assert.deepEqual(await backend.read(half + i, 2048), image.subarray(half + i, half + i + 2048));
+  }
+  // the streams share the chunks: only the read-ahead of the first, before the second showed up, is lost
+  assert.ok(backend.chunkReads <= 64 + OPTS.aheadChunks, `two streams: ${backend.chunkReads} fetches of 64 chunks`);
+
+  const random = memoryUpstreams(image, 2);
+  const r = readaheadBackend(random.upstreams, OPTS);
+  for (const chunk of [40, 3, 17, 60, 9]) await r.read(chunk * OPTS.chunkBytes + 100, 200);
+  assert.equal(r.chunkReads, 5, 'no read-ahead for reads that follow no stream');
+});
+
+test('a failed fetch fails the read that needs it, and the next read fetches again', async () => {
+  const image = new Uint8Array(randomBytes(16 * OPTS.chunkBytes));
+  const up = memoryUpstreams(image, 2);
+  const backend = readaheadBackend(up.upstreams, OPTS);
+  up.failNextReads(1);
+  await assert.rejects(backend.read(0, 100), (err: unknown) => err instanceof NbdError && err.code === 'EIO');
+  assert.deepEqual(await backend.read(0, 100), image.subarray(0, 100));
+  await assert.rejects(async () => readaheadBackend([], OPTS), RangeError);
+});
+
+test('through nbdkit curl: 128 KiB reads of the slot socket give the image, fetched in read-ahead chunks', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-ra-'));
+  const image = path.join(dir, 'disk.img');
+  const sha = await randomImage(image, 16);
+  const server = await startImageServer({ files: new Map([['/disk.img', image]]) });
+  const harness = await startProvider({ sources: { Readahead: { ChunkKiB: 1024, AheadChunks: 4, Connections: 3 } } });
+  try {
+    const { socket, source } = await harness.mount(`${server.origin}/disk.img`);
+    const client = await NbdClient.connect(await connectUnix(socket));
+    assert.equal(client.preferredBlockBytes, 1024 * 1024, 'the chunk size is advertised as the preferred block size');
+    const hash = createHash('sha256');
+    const step = 128 * 1024;
+    for (let offset = 0; offset < client.size; offset += step * 2) {
+      const [a, b] = await Promise.all([client.read(offset, step), client.read(offset + step, step)]);
+      hash.update(a).update(b);
+    }
+    await client.disconnect();
+    assert.equal(hash.digest('hex'), sha);
+    const gets = server.requests.filter((r) => r.method === 'GET');
+    assert.equal(gets.length, 16, `16 ranged GETs of 1 MiB for a 16 MiB image, got ${gets.length}`);
+    assert.ok(gets.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every GET is a range request');
+    await source.stop();
+    harness.assertNothingLeft();
+  } finally {
+    await harness.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
