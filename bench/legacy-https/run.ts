@@ -1,13 +1,20 @@
 // Benchmark of the Legacy HTTPS chain (a script, not a test):
-//   node --import tsx bench/legacy-https/run.ts [--size-mib 1024] [--latency-ms 20] [--mounts 20] [--cache-kib N]
+//   node --import tsx bench/legacy-https/run.ts [--size-mib 1024] [--latency-ms 20] [--mounts 20]
+//        [--readahead off] [--cache-kib N]
 // Read throughput of an image served by a local HTTPS server (Node, Range support) through
-//   chain   the daemon's Legacy slot: nbdkit curl + our filters → export backend → nbdcopy on the ExportSocket
-//   source  the same nbdkit (curl + filters) read directly on the slot socket (no export re-serve)
-//   plain   `nbdkit curl` without filters, read with nbdcopy
-//   curl    `curl` downloading the file
+//   chain    the daemon's Legacy slot: nbdkit curl + filters, our read-ahead, export backend,
+//            read by nbdcopy on the ExportSocket
+//   kernel   the same chain read the way the kernel reads /dev/nbdX (128 KiB requests, 2 in
+//            flight: sequential-read.py), which is what a BMC's host backend does
+//   source   the slot socket read by nbdcopy directly (no export re-serve)
+//   plain    `nbdkit curl` without filters, read with nbdcopy
+//   curl     `curl` downloading the file
 // once without and once with added latency per HTTP request (the server waits before answering:
 // `tc netem` needs privileges over the loopback device that tests must not take), as ratios
-// against the curl download. Then Mount latency: Mount call → Completion(0), median of N.
+// against the curl download. Each path reads a fresh Mount (nothing cached from the one before).
+// Then Mount latency: Mount call → Completion(0), median of N.
+// --readahead off / --cache-kib N: the daemon without our read-ahead / with nbdkit's cache
+// filter and that block size (the chain before the read-ahead: --readahead off --cache-kib 4096).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +32,9 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     'latency-ms': { type: 'string', default: '20' },
     mounts: { type: 'string', default: '20' },
-    // Sources.Cache.BlockSizeKiB for the daemon (default: the built-in default)
+    // Sources.Cache: nbdkit's cache filter with this block size (default: off)
     'cache-kib': { type: 'string' },
+    readahead: { type: 'string', default: 'on' },
   },
 });
 const sizeMib = Number(values['size-mib']);
@@ -59,13 +67,37 @@ const daemon = await startDaemon({
   busAddress: bus.address,
   config: {
     HostBackend: 'export', AllowPrivateSourceHosts: true, TrustStore: trust, RuntimeDir: runtime,
-    ...(values['cache-kib'] ? { Sources: { Cache: { BlockSizeKiB: Number(values['cache-kib']) } } } : {}),
+    Sources: {
+      Readahead: { Enabled: values.readahead !== 'off' },
+      ...(values['cache-kib'] ? { Cache: { Enabled: true, BlockSizeKiB: Number(values['cache-kib']) } } : {}),
+    },
     MountPoints: { Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 } },
   },
   env: { VMEDIA_LOG_LEVEL: 'warn' },
 });
 const slot = await legacyClient(bus.address, 'Slot_2');
 const mbps = (seconds: number) => sizeMib / seconds;
+const uri = (socket: string) => `nbd+unix:///?socket=${path.join(runtime, socket)}`;
+
+/** Runs `read` on a fresh Mount of the image. */
+async function mounted<T>(read: () => Promise<T>): Promise<T> {
+  if (await slot.mount(url) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
+  try {
+    return await read();
+  } finally {
+    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
+  }
+}
+
+/** MiB/s of sequential-read.py (128 KiB requests, 2 in flight) over the whole export. */
+function sequentialRead(nbdUri: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('/usr/bin/python3', [path.join(import.meta.dirname, 'sequential-read.py'), nbdUri], (err, out, stderr) => {
+      if (err) reject(new Error(`sequential-read.py failed: ${stderr}`));
+      else resolve(Number(out.trim()));
+    });
+  });
+}
 
 try {
   const rows: string[] = [];
@@ -73,16 +105,16 @@ try {
     server.switches.latencyMs = latency;
     const curl = mbps(await timed('curl', ['-sS', '-o', '/dev/null', '--cacert', ca.caCertFile, url]));
     const plain = mbps(await timed('nbdkit', ['-U', '-', 'curl', `url=${url}`, `cainfo=${ca.caCertFile}`, '--run', 'nbdcopy $uri null:']));
-    if (await slot.mount(url) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
-    const source = mbps(await timed('nbdcopy', [`nbd+unix:///?socket=${path.join(runtime, 'nbd2.sock')}`, 'null:']));
-    const chain = mbps(await timed('nbdcopy', [`nbd+unix:///?socket=${path.join(runtime, 'export/Slot_2.sock')}`, 'null:']));
-    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
-    const ratio = (x: number) => `${x.toFixed(0)} MiB/s (${(curl / x).toFixed(2)}x slower than curl)`;
+    const source = mbps(await mounted(() => timed('nbdcopy', [uri('nbd2.sock'), 'null:'])));
+    const chain = mbps(await mounted(() => timed('nbdcopy', [uri('export/Slot_2.sock'), 'null:'])));
+    const kernel = await mounted(() => sequentialRead(uri('export/Slot_2.sock')));
+    const ratio = (x: number) => `${x.toFixed(0)} MiB/s (${(x / curl).toFixed(2)} of curl)`;
     rows.push(`latency ${latency} ms per request:`,
-      `  curl download         ${curl.toFixed(0)} MiB/s`,
-      `  nbdkit curl, plain    ${ratio(plain)}`,
-      `  our source (filters)  ${ratio(source)}`,
-      `  our chain (export)    ${ratio(chain)}`);
+      `  curl download                  ${curl.toFixed(0)} MiB/s`,
+      `  nbdkit curl, plain             ${ratio(plain)}`,
+      `  our slot socket, nbdcopy       ${ratio(source)}`,
+      `  our chain (export), nbdcopy    ${ratio(chain)}`,
+      `  our chain, kernel-like reader  ${ratio(kernel)}`);
   }
   server.switches.latencyMs = 0;
   const mountMs: number[] = [];

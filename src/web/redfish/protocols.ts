@@ -1,7 +1,9 @@
 // URL schemes the daemon serves (its Sources.Schemes property) ⇄ Redfish TransferProtocolType.
 export const DMTF_TRANSFER_PROTOCOLS = ['CIFS', 'FTP', 'SFTP', 'HTTP', 'HTTPS', 'NFS', 'SCP', 'TFTP', 'OEM'] as const;
 
-const PROTOCOL_OF_SCHEME: Record<string, string> = { https: 'HTTPS', http: 'HTTP', smb: 'CIFS', cifs: 'CIFS', nfs: 'NFS' };
+const PROTOCOL_OF_SCHEME: Record<string, string> = {
+  https: 'HTTPS', http: 'HTTP', ftp: 'FTP', sftp: 'SFTP', smb: 'CIFS', cifs: 'CIFS', nfs: 'NFS',
+};
 
 export function protocolOfScheme(scheme: string): string | undefined {
   return PROTOCOL_OF_SCHEME[scheme.toLowerCase()];
