@@ -201,11 +201,11 @@ test('a read-only user may look but the bridge refuses to mount for them', async
 
 test('Legacy: a refused InsertMedia shows the DMTF message; the password field is cleared', async () => {
   const card = slot('Slot_2');
-  await card.getByLabel('Image URL').fill('ftp://127.0.0.1/images/small.img');
+  await card.getByLabel('Image URL').fill('tftp://127.0.0.1/images/small.img');
   await card.getByLabel('Password (optional)').fill(remote.password);
   await card.getByRole('button', { name: 'Insert' }).click();
   const alert = card.getByRole('alert');
-  await alert.filter({ hasText: "Insert failed: The resource at 'ftp://127.0.0.1/images/small.img' is in a format not recognized" }).waitFor();
+  await alert.filter({ hasText: "Insert failed: The resource at 'tftp://127.0.0.1/images/small.img' is in a format not recognized" }).waitFor();
   assert.match(await alert.textContent() ?? '', /scheme must be one of: http/);
   assert.equal(await card.getByLabel('Password (optional)').inputValue(), '');
 });
