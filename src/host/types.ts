@@ -15,6 +15,8 @@ export interface HostStats {
   /** Bytes the host has read / written since the attach. */
   readBytes: number;
   writeBytes: number;
+  /** The host's requests in progress now: a host waiting on a slow source is not idle. */
+  inFlight: number;
 }
 
 export interface HostAttachment {

@@ -39,13 +39,14 @@ export class ActiveState implements MountState {
     this.ctx.transition(new DeactivatingState(this.ctx, this.media, reason));
   }
 
-  /** Stats from the backend's counters; inactivity counts from their last change. */
+  /** Stats from the backend's counters; inactivity counts from their last change, and not while
+   *  the host waits on a request (a slow source is not an idle host). */
   private readCounters(): void {
     const attachment = this.media.attachment;
     if (!attachment) return;
-    const { readBytes, writeBytes } = attachment.stats();
+    const { readBytes, writeBytes, inFlight } = attachment.stats();
     const now = Date.now();
-    if (readBytes !== this.lastIo.read || writeBytes !== this.lastIo.write) {
+    if (readBytes !== this.lastIo.read || writeBytes !== this.lastIo.write || inFlight > 0) {
       this.lastIo = { read: readBytes, write: writeBytes, at: now };
       this.ctx.update({ readBytes: BigInt(readBytes), writeBytes: BigInt(writeBytes) });
     }

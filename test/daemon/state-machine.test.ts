@@ -33,7 +33,7 @@ class World {
   detachGate?: Gate<void>;
   onSourceExit?: (err: MountError) => void;
   onHostLost?: (err: MountError) => void;
-  io = { readBytes: 0, writeBytes: 0 };
+  io = { readBytes: 0, writeBytes: 0, inFlight: 0 };
   detached = 0;
   stopped = 0;
   readonly mp: MountPoint;
@@ -184,10 +184,16 @@ test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO
   const states: StateName[] = [];
   w.mp.on('state', (s) => states.push(s));
   await until(() => w.mp.status.remainingInactivityTimeout === 1, 3000);
-  w.io = { readBytes: 4096, writeBytes: 0 };
+  w.io = { readBytes: 4096, writeBytes: 0, inFlight: 0 };
   await until(() => w.mp.status.readBytes === 4096n);
   assert.equal(w.mp.status.remainingInactivityTimeout, 2, 'IO restarts the countdown');
   assert.equal(w.mp.state, 'Active');
+  // a host waiting on a slow source: no bytes move, but its request is in flight
+  w.io = { readBytes: 4096, writeBytes: 0, inFlight: 1 };
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(w.mp.state, 'Active', 'a request in flight is not inactivity');
+  assert.equal(w.mp.status.remainingInactivityTimeout, 2);
+  w.io = { readBytes: 4096, writeBytes: 0, inFlight: 0 };
   await until(() => w.mp.state === 'Ready', 5000);
   assert.deepEqual(states, ['Deactivating', 'Ready']);
   assert.deepEqual(w.completions, [0]);

@@ -91,7 +91,7 @@ test('attach: device connected, gadget on the controller the KVM gadget leaves f
   assert.match(readFileSync(path.join(gadgetDir(), 'strings/0x409/serialnumber'), 'utf8'), /^[0-9A-F]{24}\n$/);
 
   sys.setStat('nbd0', '5 0 4096 0 1 0 16 0 0 0 0 0 0 0 0 0 0');
-  assert.deepEqual(attachment.stats(), { readBytes: 4096 * 512, writeBytes: 16 * 512 }, 'bytes since the attach');
+  assert.deepEqual(attachment.stats(), { readBytes: 4096 * 512, writeBytes: 16 * 512, inFlight: 0 }, 'bytes since the attach');
 
   await attachment.detach();
   assert.equal(existsSync(gadgetDir()), false);

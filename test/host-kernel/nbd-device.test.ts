@@ -32,10 +32,11 @@ beforeEach(() => {
 });
 afterEach(() => sys.remove());
 
-test('parseBlockStat: sectors read (field 3) and written (field 7) in bytes', () => {
+test('parseBlockStat: sectors read (field 3) and written (field 7) in bytes, I/Os in flight (field 9)', () => {
   // /sys/block/nbd0/stat in the VM after `dd bs=1M count=2` (4576 sectors read)
   assert.deepEqual(parseBlockStat('      76        0     4576      375       12        0       64        9        0      140      375        0        0        0        0        0        0'),
-    { readBytes: 4576 * 512, writeBytes: 64 * 512 });
+    { readBytes: 4576 * 512, writeBytes: 64 * 512, inFlight: 0 });
+  assert.equal(parseBlockStat('76 0 4576 375 12 0 64 9 2 140 375').inFlight, 2);
   assert.throws(() => parseBlockStat('1 2 x'), /block stat/);
 });
 
@@ -45,7 +46,7 @@ test('size and stats come from sysfs, in bytes', async () => {
   sys.setSectors('nbd3', 131072);
   assert.equal(await device.size(), 64 << 20);
   sys.setStat('nbd3', '1 0 2048 0 1 0 8 0 0 0 0 0 0 0 0 0 0');
-  assert.deepEqual(device.stats(), { readBytes: 2048 * 512, writeBytes: 8 * 512 });
+  assert.deepEqual(device.stats(), { readBytes: 2048 * 512, writeBytes: 8 * 512, inFlight: 0 });
   assert.equal(device.path, '/devroot/nbd3');
 });
 

@@ -1,5 +1,5 @@
-// A BlockBackend wrapper that counts the bytes the host reads and writes: the export backend's
-// Stats (ReadIO/WriteIO) and the inactivity timer's input.
+// A BlockBackend wrapper that counts the bytes the host reads and writes, and its requests in
+// progress: the export backend's Stats (ReadIO/WriteIO) and the inactivity timer's input.
 import type { BlockBackend } from '../../nbd/backend.js';
 import type { HostStats } from '../types.js';
 
@@ -8,7 +8,15 @@ export interface CountingBackend extends BlockBackend {
 }
 
 export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }): CountingBackend {
-  const stats: HostStats = { readBytes: 0, writeBytes: 0 };
+  const stats: HostStats = { readBytes: 0, writeBytes: 0, inFlight: 0 };
+  const tracked = async <T>(op: () => Promise<T>): Promise<T> => {
+    stats.inFlight += 1;
+    try {
+      return await op();
+    } finally {
+      stats.inFlight -= 1;
+    }
+  };
   const write = inner.write?.bind(inner);
   const writeZeroes = inner.writeZeroes?.bind(inner);
   const readInto = inner.readInto?.bind(inner);
@@ -17,23 +25,23 @@ export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }
     readOnly: opts.readOnly || inner.readOnly,
     multiConn: inner.multiConn,
     stats,
-    async read(offset, length) {
+    read: (offset, length) => tracked(async () => {
       const data = await inner.read(offset, length);
       stats.readBytes += data.length;
       return data;
-    },
-    readInto: readInto && (async (offset, dest) => {
+    }),
+    readInto: readInto && ((offset, dest) => tracked(async () => {
       await readInto(offset, dest);
       stats.readBytes += dest.length;
-    }),
-    write: write && (async (offset, data, fua) => {
+    })),
+    write: write && ((offset, data, fua) => tracked(async () => {
       await write(offset, data, fua);
       stats.writeBytes += data.length;
-    }),
-    writeZeroes: writeZeroes && (async (offset, length) => {
+    })),
+    writeZeroes: writeZeroes && ((offset, length) => tracked(async () => {
       await writeZeroes(offset, length);
       stats.writeBytes += length;
-    }),
+    })),
     flush: inner.flush?.bind(inner),
     trim: inner.trim?.bind(inner),
     close: inner.close?.bind(inner),

@@ -136,7 +136,7 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
     log.info({ slot: slot.name, device: device.name, udc, mediaType: req.mediaType, writable: req.writable }, 'media attached to the host');
 
     const baseline = device.stats();
-    let last: HostStats = { readBytes: 0, writeBytes: 0 };
+    let last: HostStats = { readBytes: 0, writeBytes: 0, inFlight: 0 };
     let detaching: Promise<void> | undefined;
     let lost = false;
     const reportLost = (reason: string): void => {
@@ -156,7 +156,7 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       stats() {
         try {
           const now = device.stats();
-          last = { readBytes: now.readBytes - baseline.readBytes, writeBytes: now.writeBytes - baseline.writeBytes };
+          last = { readBytes: now.readBytes - baseline.readBytes, writeBytes: now.writeBytes - baseline.writeBytes, inFlight: now.inFlight };
         } catch (err) {
           log.debug({ device: device.name, err: (err as Error).message }, 'block stat unreadable; keeping the last counters');
         }

@@ -38,13 +38,13 @@ export interface NbdDevice {
 }
 
 /** Parses /sys/block/<dev>/stat (Documentation/block/stat.rst: field 3 = sectors read,
- *  field 7 = sectors written, always in 512-byte units). */
+ *  field 7 = sectors written, always in 512-byte units; field 9 = I/Os in flight). */
 export function parseBlockStat(text: string): HostStats {
   const fields = text.trim().split(/\s+/).map(Number);
-  if (fields.length < 7 || fields.some((n) => !Number.isSafeInteger(n))) {
+  if (fields.length < 9 || fields.some((n) => !Number.isSafeInteger(n))) {
     throw new Error(`unexpected block stat format: ${JSON.stringify(text)}`);
   }
-  return { readBytes: fields[2]! * SECTOR, writeBytes: fields[6]! * SECTOR };
+  return { readBytes: fields[2]! * SECTOR, writeBytes: fields[6]! * SECTOR, inFlight: fields[8]! };
 }
 
 export interface SysfsNbdDeviceOptions {
