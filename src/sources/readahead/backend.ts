@@ -17,7 +17,7 @@ export interface ReadaheadOptions {
 }
 
 export interface ReadaheadBackend extends BlockBackend {
-  /** Upstream chunk reads so far (tests and the bench see the read-ahead at work). */
+  /** Upstream chunk reads so far (how tests see the read-ahead at work). */
   readonly chunkReads: number;
 }
 
