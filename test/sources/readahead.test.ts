@@ -120,6 +120,17 @@ test('interleaved sequential streams each get read-ahead; a random reader fetche
   assert.equal(r.chunkReads, 5, 'no read-ahead for reads that follow no stream');
 });
 
+test('many random reads at once: at most maxChunks fetches in flight, every read gets its bytes', async () => {
+  const size = 256 * OPTS.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const up = memoryUpstreams(image, 4, 2);
+  const backend = readaheadBackend(up.upstreams, OPTS);
+  const offsets = Array.from({ length: 64 }, (_, i) => ((i * 97) % 256) * OPTS.chunkBytes + 10);
+  const datas = await Promise.all(offsets.map((o) => backend.read(o, 100)));
+  for (const [i, o] of offsets.entries()) assert.deepEqual(datas[i], image.subarray(o, o + 100));
+  assert.ok(up.maxInFlight() <= OPTS.maxChunks, `${up.maxInFlight()} fetches in flight at once`);
+});
+
 test('a failed fetch fails the read that needs it, and the next read fetches again', async () => {
   const image = new Uint8Array(randomBytes(16 * OPTS.chunkBytes));
   const up = memoryUpstreams(image, 2);

@@ -56,18 +56,43 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
   /** Reads so far: the clock that tells which streams are still active. */
   let tick = 0;
 
-  function fetchChunk(index: number): Chunk {
+  /** Fetches in flight are capped at maxChunks: many random reads at once (a deep host queue)
+   *  wait their turn instead of each holding a chunk of memory. */
+  let freeFetches = opts.maxChunks;
+  const fetchWaiters: Array<() => void> = [];
+
+  async function fetchSlot(): Promise<void> {
+    if (freeFetches > 0) freeFetches -= 1;
+    else await new Promise<void>((resolve) => fetchWaiters.push(resolve));
+  }
+
+  function releaseFetchSlot(): void {
+    const next = fetchWaiters.shift();
+    if (next) next();
+    else freeFetches += 1;
+  }
+
+  async function fetchData(index: number): Promise<Uint8Array> {
+    await fetchSlot();
     const up = busy.indexOf(Math.min(...busy));
-    const upstream = upstreams[up]!;
     busy[up]! += 1;
+    try {
+      const start = index * chunkBytes;
+      return await upstreams[up]!.read(start, Math.min(chunkBytes, size - start));
+    } finally {
+      busy[up]! -= 1;
+      releaseFetchSlot();
+    }
+  }
+
+  function fetchChunk(index: number): Chunk {
     chunkReads += 1;
-    const start = index * chunkBytes;
-    const chunk: Chunk = { data: upstream.read(start, Math.min(chunkBytes, size - start)), settled: false, used: false };
+    const chunk: Chunk = { data: fetchData(index), settled: false, used: false };
     chunk.data.then(
       () => { chunk.settled = true; },
       // a failed fetch is forgotten so the next read tries again (the retry filter below may recover)
       () => { if (chunks.get(index) === chunk) chunks.delete(index); },
-    ).finally(() => { busy[up]! -= 1; });
+    );
     return chunk;
   }
 
