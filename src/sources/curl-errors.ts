@@ -1,15 +1,10 @@
 // What went wrong with an HTTP(S) source, from what nbdkit's curl plugin wrote to stderr (libcurl
 // names the cause there and nowhere else): each cause gets its own errno and a message that names it.
-import { MountError, type ErrnoName } from '../errno.js';
-
-interface Cause {
-  test: RegExp;
-  errno: ErrnoName;
-  message: (m: RegExpMatchArray) => string;
-}
+import type { MountError } from '../errno.js';
+import { causeInStderr, type StderrCause } from './stderr-causes.js';
 
 // Ordered: the first match wins. Texts are libcurl's (CURLE_* strerror and detail lines).
-const CAUSES: Cause[] = [
+const CAUSES: StderrCause<void>[] = [
   { test: /returned error: 401\b/, errno: 'EACCES', message: () => 'the image server refused the credentials (HTTP 401)' },
   { test: /returned error: 403\b/, errno: 'EPERM', message: () => 'the image server forbids access to the image (HTTP 403)' },
   { test: /Login denied|Access denied: 530/, errno: 'EACCES', message: () => 'the FTP server refused the login' },
@@ -30,13 +25,5 @@ const CAUSES: Cause[] = [
 
 /** The cause named in nbdkit's stderr, or undefined when nothing there is recognised. */
 export function classifyCurlFailure(stderr: string): MountError | undefined {
-  // the latest error is the one that made the operation fail
-  const lines = stderr.split('\n').filter((l) => /error/i.test(l)).reverse();
-  for (const line of lines) {
-    for (const cause of CAUSES) {
-      const m = line.match(cause.test);
-      if (m) return new MountError(cause.errno, cause.message(m));
-    }
-  }
-  return undefined;
+  return causeInStderr(stderr, CAUSES, undefined);
 }

@@ -1,7 +1,8 @@
 // What went wrong with an sftp:// source, from what nbdkit's ssh plugin wrote to stderr (the plugin
 // and libssh name the cause there and nowhere else): each cause gets its own errno and a message
 // that names it.
-import { MountError, type ErrnoName } from '../errno.js';
+import type { MountError } from '../errno.js';
+import { causeInStderr, type StderrCause } from './stderr-causes.js';
 
 /** What a message may name besides the server's text. */
 export interface SshFailureContext {
@@ -9,18 +10,12 @@ export interface SshFailureContext {
   knownHosts: string;
 }
 
-interface Cause {
-  test: RegExp;
-  errno: ErrnoName;
-  message: (ctx: SshFailureContext) => string;
-}
-
 // Ordered: the first match wins. Texts are nbdkit-ssh-plugin's (1.32) and libssh's (0.10).
-const CAUSES: Cause[] = [
+const CAUSES: StderrCause<SshFailureContext>[] = [
   { test: /host key for server changed/, errno: 'EKEYREJECTED',
-    message: (c) => `the SFTP server's host key differs from the one in ${c.knownHosts} (a changed server or a man in the middle)` },
+    message: (_m, c) => `the SFTP server's host key differs from the one in ${c.knownHosts} (a changed server or a man in the middle)` },
   { test: /host key is unknown|host key for server was not found|known hosts error/, errno: 'EKEYREJECTED',
-    message: (c) => `the SFTP server's host key is not in ${c.knownHosts}: add it there to trust the server` },
+    message: (_m, c) => `the SFTP server's host key is not in ${c.knownHosts}: add it there to trust the server` },
   { test: /all possible authentication methods failed|(password|public key) authentication failed/, errno: 'EACCES',
     message: () => 'the SFTP server refused the login (user name or password wrong, or no method nbdkit can use)' },
   { test: /SFTP server: No such file/, errno: 'ENOENT', message: () => 'the image does not exist on the SFTP server' },
@@ -35,10 +30,5 @@ const CAUSES: Cause[] = [
 
 /** The cause named in nbdkit's stderr, or undefined when nothing there is recognised. */
 export function classifySshFailure(stderr: string, ctx: SshFailureContext): MountError | undefined {
-  // the latest error is the one that made the operation fail
-  for (const line of stderr.split('\n').filter((l) => /error/i.test(l)).reverse()) {
-    const cause = CAUSES.find((c) => c.test.test(line));
-    if (cause) return new MountError(cause.errno, cause.message(ctx));
-  }
-  return undefined;
+  return causeInStderr(stderr, CAUSES, ctx);
 }

@@ -88,6 +88,8 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
   function fetchChunk(index: number): Chunk {
     chunkReads += 1;
     const chunk: Chunk = { data: fetchData(index), settled: false, used: false };
+    // handles every failure, so read-ahead nobody reads raises no unhandled rejection; the read
+    // that needs a failed chunk still sees the error through chunk.data
     chunk.data.then(
       () => { chunk.settled = true; },
       // a failed fetch is forgotten so the next read tries again (the retry filter below may recover)
@@ -127,9 +129,7 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       if (chunks.has(i)) continue;
       evict(opts.maxChunks - 1, false);
       if (chunks.size >= opts.maxChunks) return;
-      const chunk = fetchChunk(i);
-      chunks.set(i, chunk);
-      chunk.data.catch(() => { /* the read that needs it will see the error */ });
+      chunks.set(i, fetchChunk(i));
     }
   }
 
@@ -179,7 +179,8 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       const out = new Uint8Array(length);
       let at = 0;
       for (const [k, data] of datas.entries()) {
-        const piece = data.subarray(k === 0 ? skip : 0, Math.min(data.length, (k === 0 ? skip : 0) + length - at));
+        const from = k === 0 ? skip : 0;
+        const piece = data.subarray(from, from + length - at);
         out.set(piece, at);
         at += piece.length;
       }
