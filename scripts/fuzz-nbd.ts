@@ -19,7 +19,9 @@ for (let first = 0; first < cases; first += batch) {
   const r = await fuzz(seed, first, Math.min(batch, cases - first));
   const heap = process.memoryUsage().heapUsed / 1048576;
   maxHeap = Math.max(maxHeap, heap);
-  console.log(`${first + r.cases} cases, ${Math.round((Date.now() - started) / 1000)} s, heap ${heap.toFixed(1)} MiB, max output/case ${r.maxOutput} B`);
+  console.log(
+    `${first + r.cases} cases, ${Math.round((Date.now() - started) / 1000)} s, heap ${heap.toFixed(1)} MiB, max output/case ${r.maxOutput} B`,
+  );
   if (r.failures.length > 0) {
     console.error(r.failures.join('\n'));
     process.exit(1);

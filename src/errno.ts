@@ -3,10 +3,33 @@
 import { constants } from 'node:os';
 
 export type ErrnoName =
-  | 'EPERM' | 'ENOENT' | 'EIO' | 'EBADF' | 'EACCES' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'EINVAL'
-  | 'ENOSPC' | 'EROFS' | 'EPIPE' | 'ENOTSUP' | 'ECONNREFUSED' | 'ECONNRESET' | 'ECANCELED'
-  | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EKEYREJECTED' | 'ENOMEDIUM' | 'EPROTO'
-  | 'ENXIO' | 'E2BIG' | 'ENOEXEC' | 'ESPIPE' | 'ESRCH';
+  | 'EPERM'
+  | 'ENOENT'
+  | 'EIO'
+  | 'EBADF'
+  | 'EACCES'
+  | 'EBUSY'
+  | 'EEXIST'
+  | 'ENODEV'
+  | 'EINVAL'
+  | 'ENOSPC'
+  | 'EROFS'
+  | 'EPIPE'
+  | 'ENOTSUP'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ECANCELED'
+  | 'ETIMEDOUT'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'EKEYREJECTED'
+  | 'ENOMEDIUM'
+  | 'EPROTO'
+  | 'ENXIO'
+  | 'E2BIG'
+  | 'ENOEXEC'
+  | 'ESPIPE'
+  | 'ESRCH';
 
 // Linux errnos that Node's os.constants.errno does not list (values from asm-generic/errno.h).
 const NOT_IN_NODE: Partial<Record<ErrnoName, number>> = { ENOMEDIUM: 123, EKEYREJECTED: 129 };
@@ -19,7 +42,11 @@ export function errnoNumber(name: ErrnoName): number {
 
 /** A failure with the errno a client sees and a message a person understands. */
 export class MountError extends Error {
-  constructor(readonly errno: ErrnoName, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly errno: ErrnoName,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'MountError';
   }

@@ -6,10 +6,13 @@ export type { Logger };
 
 export function createLogger(name: string, level = process.env.VMEDIA_LOG_LEVEL ?? 'info'): Logger {
   const pretty = process.stderr.isTTY && process.env.VMEDIA_LOG_FORMAT !== 'json';
-  return pino({
-    name,
-    level,
-    redact: { paths: ['password', '*.password', 'credentials', '*.credentials'], censor: '[secret]' },
-    transport: pretty ? { target: 'pino-pretty', options: { destination: 2 } } : undefined,
-  }, pretty ? undefined : pino.destination(2));
+  return pino(
+    {
+      name,
+      level,
+      redact: { paths: ['password', '*.password', 'credentials', '*.credentials'], censor: '[secret]' },
+      transport: pretty ? { target: 'pino-pretty', options: { destination: 2 } } : undefined,
+    },
+    pretty ? undefined : pino.destination(2),
+  );
 }

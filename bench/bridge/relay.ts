@@ -9,7 +9,12 @@ import { splice } from '../../src/web/bridge/splice.js';
 const [port, target] = process.argv.slice(2);
 if (!port || !target) throw new Error('usage: relay.ts PORT UNIX_TARGET');
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(port), perMessageDeflate: false, maxPayload: 33 * 1024 * 1024 });
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: Number(port),
+  perMessageDeflate: false,
+  maxPayload: 33 * 1024 * 1024,
+});
 wss.on('connection', (ws) => {
   ws.pause();
   const sock = connect(target, () => splice(ws, sock));

@@ -33,7 +33,9 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (c) => r(c)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (c) => r(c)));
 }
 
 async function freePort(): Promise<number> {
@@ -47,7 +49,10 @@ async function freePort(): Promise<number> {
 async function waitConnectable(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise<boolean>((r) => {
-      const c = connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      const c = connect(port, '127.0.0.1', () => {
+        c.destroy();
+        r(true);
+      });
       c.on('error', () => r(false));
     });
     if (ok) return;
@@ -58,10 +63,14 @@ async function waitConnectable(port: number): Promise<void> {
 
 /** The consumer (sink.ts): resolves `listening` once it accepts, `done` with the bytes received. */
 function startSink(sockPath: string): { listening: Promise<void>; done: Promise<number> } {
-  const sink = spawn(process.execPath, ['--import', 'tsx', SINK, sockPath, String(SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sink = spawn(process.execPath, ['--import', 'tsx', SINK, sockPath, String(SIZE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   let onListening!: () => void;
-  const listening = new Promise<void>((r) => { onListening = r; });
+  const listening = new Promise<void>((r) => {
+    onListening = r;
+  });
   sink.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
     if (out.includes('listening')) onListening();
@@ -72,7 +81,10 @@ function startSink(sockPath: string): { listening: Promise<void>; done: Promise<
 /** Sends SIZE bytes as binary frames, keeping at most 8 MiB buffered. */
 async function wsSource(url: string, sinkDone: Promise<number>): Promise<void> {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   let sent = 0;
   await new Promise<void>((resolve) => {
     const pump = () => {
@@ -102,18 +114,29 @@ async function tcpSource(port: number, sinkDone: Promise<number>): Promise<void>
   sock.end();
 }
 
-interface RelayRun { mibps: number; peakRssMiB: number; idleRssMiB: number; cpuSecondsPerGiB: number }
+interface RelayRun {
+  mibps: number;
+  peakRssMiB: number;
+  idleRssMiB: number;
+  cpuSecondsPerGiB: number;
+}
 
 /**
  * User + system CPU seconds of a process and its reaped children (websockify and socat fork a
  * child per connection): robust to other load on the machine, unlike throughput.
  */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
   return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
 }
 
-async function measure(name: string, startRelay: (port: number, target: string) => ChildProcess, source: (port: number, sinkDone: Promise<number>) => Promise<void>): Promise<RelayRun> {
+async function measure(
+  name: string,
+  startRelay: (port: number, target: string) => ChildProcess,
+  source: (port: number, sinkDone: Promise<number>) => Promise<void>,
+): Promise<RelayRun> {
   const target = path.join(dir, `${name}.sock`);
   const sink = startSink(target);
   await sink.listening;
@@ -137,28 +160,40 @@ async function measure(name: string, startRelay: (port: number, target: string) 
 
 const relays = {
   vmedia: {
-    start: (port: number, target: string) => spawn(process.execPath, ['--import', 'tsx', RELAY, String(port), target], { stdio: 'ignore' }),
+    start: (port: number, target: string) =>
+      spawn(process.execPath, ['--import', 'tsx', RELAY, String(port), target], { stdio: 'ignore' }),
     source: (port: number, done: Promise<number>) => wsSource(`ws://127.0.0.1:${port}/`, done),
   },
   websockify: {
-    start: (port: number, target: string) => spawn('/usr/bin/websockify', [`--unix-target=${target}`, `127.0.0.1:${port}`], { stdio: 'ignore', env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } }),
+    start: (port: number, target: string) =>
+      spawn('/usr/bin/websockify', [`--unix-target=${target}`, `127.0.0.1:${port}`], {
+        stdio: 'ignore',
+        env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
+      }),
     source: (port: number, done: Promise<number>) => wsSource(`ws://127.0.0.1:${port}/`, done),
   },
   socat: {
-    start: (port: number, target: string) => spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${target}`], { stdio: 'ignore' }),
+    start: (port: number, target: string) =>
+      spawn('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${target}`], {
+        stdio: 'ignore',
+      }),
     source: (port: number, done: Promise<number>) => tcpSource(port, done),
   },
 };
 
 async function throughput(): Promise<void> {
-  process.stdout.write(`\n1. throughput: ${SIZE / MiB} MiB, WebSocket client → relay → Unix socket sink, best of ${RUNS}\n`);
+  process.stdout.write(
+    `\n1. throughput: ${SIZE / MiB} MiB, WebSocket client → relay → Unix socket sink, best of ${RUNS}\n`,
+  );
   const best: Record<string, RelayRun> = {};
   for (const [name, r] of Object.entries(relays)) {
     for (let i = 0; i < RUNS; i++) {
       const got = await measure(name, r.start, r.source);
       if (!best[name] || got.mibps > best[name]!.mibps) best[name] = got;
     }
-    process.stdout.write(`   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   relay CPU ${best[name]!.cpuSecondsPerGiB.toFixed(2)} s/GiB   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`);
+    process.stdout.write(
+      `   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   relay CPU ${best[name]!.cpuSecondsPerGiB.toFixed(2)} s/GiB   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`,
+    );
   }
   const ours = best.vmedia!.mibps;
   process.stdout.write(`   vmedia / websockify = ${(ours / best.websockify!.mibps).toFixed(2)}x (target >= 2)\n`);
@@ -167,16 +202,32 @@ async function throughput(): Promise<void> {
 
 async function stalledConsumer(): Promise<void> {
   const imageMiB = 512;
-  process.stdout.write(`\n2. memory of vmedia web: NBD over /nbd/0 (${imageMiB} MiB image), nbdcopy from the export stalled 10 s mid-transfer\n`);
+  process.stdout.write(
+    `\n2. memory of vmedia web: NBD over /nbd/0 (${imageMiB} MiB image), nbdcopy from the export stalled 10 s mid-transfer\n`,
+  );
   const image = path.join(dir, 'image.img');
   await exitOf(spawn('sh', ['-c', `head -c ${imageMiB * MiB} /dev/urandom > ${image}`], { stdio: 'inherit' }));
   // BENCH_WEB_ENV="K=V ...": extra environment for the web process (allocator or V8 experiments)
-  const webEnv = Object.fromEntries((process.env.BENCH_WEB_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+  const webEnv = Object.fromEntries(
+    (process.env.BENCH_WEB_ENV ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => kv.split(/=(.*)/s).slice(0, 2)),
+  );
   const stack = await startStack({ webEnv });
   try {
     const mount = async () => {
-      const browser = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/0`, { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
-      for (let i = 0; i < 100 && !(await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin })).json.Inserted; i++) {
+      const browser = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/0`, {
+        ca: stack.ca,
+        image,
+        headers: basicAuth(stack.admin.user, stack.admin.password),
+      });
+      for (
+        let i = 0;
+        i < 100 &&
+        !(await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin })).json.Inserted;
+        i++
+      ) {
         await new Promise((r) => setTimeout(r, 100));
       }
       return browser;
@@ -185,7 +236,16 @@ async function stalledConsumer(): Promise<void> {
     await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin });
     const cold = statusKiB(stack.webPid, 'VmRSS');
     const warm = await mount();
-    await exitOf(spawn('sh', ['-c', `nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - 2>/dev/null | head -c ${64 * MiB} > /dev/null`], { stdio: 'inherit' }));
+    await exitOf(
+      spawn(
+        'sh',
+        [
+          '-c',
+          `nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - 2>/dev/null | head -c ${64 * MiB} > /dev/null`,
+        ],
+        { stdio: 'inherit' },
+      ),
+    );
     warm.ws.close();
     await warm.ended;
     await new Promise((r) => setTimeout(r, 2000));
@@ -199,7 +259,11 @@ async function stalledConsumer(): Promise<void> {
       peak = Math.max(peak, rss);
       if (stalled) stallPeak = Math.max(stallPeak, rss);
     }, 50);
-    const copy = spawn('sh', ['-c', `exec nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - > /dev/null`], { stdio: 'inherit' });
+    const copy = spawn(
+      'sh',
+      ['-c', `exec nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - > /dev/null`],
+      { stdio: 'inherit' },
+    );
     await new Promise((r) => setTimeout(r, 3000));
     copy.kill('SIGSTOP');
     const atStall = statusKiB(stack.webPid, 'VmRSS');
@@ -212,9 +276,15 @@ async function stalledConsumer(): Promise<void> {
     browser.ws.close();
     await browser.ended;
     const mib = (k: number) => (k / 1024).toFixed(1);
-    process.stdout.write(`   web RSS: cold ${mib(cold)} MiB; the first (warm-up) transfer grows it once by ${mib(baseline - cold)} MiB\n`);
-    process.stdout.write(`   web RSS: idle after the warm-up ${mib(baseline)} MiB, when the stall began ${mib(atStall)} MiB, peak while stalled ${mib(stallPeak)} MiB, peak overall ${mib(peak)} MiB\n`);
-    process.stdout.write(`   growth while stalled: ${mib(stallPeak - atStall)} MiB; peak over idle for this slot's transfer: ${mib(peak - baseline)} MiB (target < 16 MiB per slot); nbdcopy exit ${code}\n`);
+    process.stdout.write(
+      `   web RSS: cold ${mib(cold)} MiB; the first (warm-up) transfer grows it once by ${mib(baseline - cold)} MiB\n`,
+    );
+    process.stdout.write(
+      `   web RSS: idle after the warm-up ${mib(baseline)} MiB, when the stall began ${mib(atStall)} MiB, peak while stalled ${mib(stallPeak)} MiB, peak overall ${mib(peak)} MiB\n`,
+    );
+    process.stdout.write(
+      `   growth while stalled: ${mib(stallPeak - atStall)} MiB; peak over idle for this slot's transfer: ${mib(peak - baseline)} MiB (target < 16 MiB per slot); nbdcopy exit ${code}\n`,
+    );
   } finally {
     await stack.stop();
   }

@@ -24,10 +24,16 @@ const runs = Number(values.runs);
 const bus = await startTestBus();
 const work = mkdtempSync(path.join(tmpdir(), 'vmedia-bench-daemon-'));
 const watcher = await connectBus(bus.address);
-await watcher.call(new dbus.Message({
-  destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus',
-  member: 'AddMatch', signature: 's', body: ["type='signal',member='NameOwnerChanged'"],
-}));
+await watcher.call(
+  new dbus.Message({
+    destination: 'org.freedesktop.DBus',
+    path: '/org/freedesktop/DBus',
+    interface: 'org.freedesktop.DBus',
+    member: 'AddMatch',
+    signature: 's',
+    body: ["type='signal',member='NameOwnerChanged'"],
+  }),
+);
 
 /** Resolves at the NameOwnerChanged that gives `name` an owner. */
 function nameOwned(name: string): Promise<bigint> {
@@ -50,7 +56,10 @@ function rssMiB(pid: number): number {
 function stopped(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else { child.once('exit', () => resolve()); child.kill('SIGTERM'); }
+    else {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }
   });
 }
 
@@ -58,8 +67,14 @@ function stopped(child: ChildProcess): Promise<void> {
 async function measureService(name: string, args: string[]): Promise<{ ms: number; rss: number }> {
   const owned = nameOwned(name);
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VMEDIA_LOG_LEVEL: 'warn' } });
-  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  const child = spawn(process.execPath, args, {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, VMEDIA_LOG_LEVEL: 'warn' },
+  });
+  const failed = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`))),
+  );
   const at = await Promise.race([owned, failed]);
   await new Promise((r) => setTimeout(r, 2000));
   const rss = rssMiB(child.pid!);
@@ -106,7 +121,10 @@ for (let i = 0; i < runs; i++) {
     await measureService(BUS_NAME, [path.join(dist, 'cli/main.js'), ...daemonArgs]),
     await measureService(BUS_NAME, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...daemonArgs]),
   ];
-  Object.values(rows).forEach((row, k) => { row.ms.push(results[k]!.ms); row.rss.push(results[k]!.rss); });
+  Object.values(rows).forEach((row, k) => {
+    row.ms.push(results[k]!.ms);
+    row.rss.push(results[k]!.rss);
+  });
 }
 watcher.disconnect();
 await bus.stop();

@@ -23,7 +23,9 @@ import { requireVm, vmTempDir } from '../../test/vm/helpers/vm.js';
 requireVm();
 const run = promisify(execFile);
 const OUT = fileURLToPath(new URL('../out/kernel.json', import.meta.url));
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, runs: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { mib: { type: 'string', default: '64' }, runs: { type: 'string', default: '2' } },
+});
 const mib = Number(values.mib);
 const runs = Number(values.runs);
 
@@ -32,10 +34,15 @@ const image = path.join(dir, 'image.bin');
 await createRandomImage(image, mib * MiB);
 const socket = path.join(dir, 'nbd0.sock');
 const server = await startNbdkitFile({ socket, file: image, readonly: true });
-const config = parseConfig({
-  HostBackend: 'kernel',
-  MountPoints: { Slot_0: { Mode: 0, EndpointId: '/nbd/0', NBDDevice: 'nbd0', UnixSocket: socket, Timeout: 30 } },
-}, dir, 'bench', { runtimeDir: dir });
+const config = parseConfig(
+  {
+    HostBackend: 'kernel',
+    MountPoints: { Slot_0: { Mode: 0, EndpointId: '/nbd/0', NBDDevice: 'nbd0', UnixSocket: socket, Timeout: 30 } },
+  },
+  dir,
+  'bench',
+  { runtimeDir: dir },
+);
 const backend = await createKernelHostBackend(config, pino({ level: 'warn' }, pino.destination(2)));
 
 /** Best of `runs` timed reads, in MiB/s, with the page caches dropped before each. */
@@ -53,7 +60,9 @@ async function measure(what: string, read: () => Promise<unknown>): Promise<numb
 
 const dd = (device: string) => run('dd', [`if=${device}`, 'of=/dev/null', 'bs=1M', 'iflag=direct']);
 try {
-  const reference = await measure('nbdcopy from the socket (reference)', () => run('nbdcopy', [`nbd+unix:///?socket=${socket}`, 'null:']));
+  const reference = await measure('nbdcopy from the socket (reference)', () =>
+    run('nbdcopy', [`nbd+unix:///?socket=${socket}`, 'null:']),
+  );
   const slot = config.slots[0]!;
   const attachStart = performance.now();
   const attachment = await backend.attach({ slot, socket, writable: false, mediaType: 'USBStick' }, () => undefined);
@@ -64,12 +73,20 @@ try {
   const gadget = await measure(`${disk.path} (USB gadget on dummy_hcd)`, () => dd(disk.path));
   await attachment.detach();
   const result = {
-    mib, runs, accel: 'tcg', reference, nbd, gadget,
+    mib,
+    runs,
+    accel: 'tcg',
+    reference,
+    nbd,
+    gadget,
     ratios: { nbdVsReference: nbd / reference, gadgetVsReference: gadget / reference, gadgetVsNbd: gadget / nbd },
-    attachMs: Math.round(attachMs), hostDiskVisibleMs: Math.round(visibleMs),
+    attachMs: Math.round(attachMs),
+    hostDiskVisibleMs: Math.round(visibleMs),
   };
-  process.stdout.write(`ratios: /dev/nbd0 ${result.ratios.nbdVsReference.toFixed(2)}, gadget ${result.ratios.gadgetVsReference.toFixed(2)} `
-    + `of the reference (gadget/nbd ${result.ratios.gadgetVsNbd.toFixed(2)}); attach ${result.attachMs} ms, host disk after ${result.hostDiskVisibleMs} ms\n`);
+  process.stdout.write(
+    `ratios: /dev/nbd0 ${result.ratios.nbdVsReference.toFixed(2)}, gadget ${result.ratios.gadgetVsReference.toFixed(2)} ` +
+      `of the reference (gadget/nbd ${result.ratios.gadgetVsNbd.toFixed(2)}); attach ${result.attachMs} ms, host disk after ${result.hostDiskVisibleMs} ms\n`,
+  );
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
 } finally {

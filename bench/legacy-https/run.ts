@@ -59,19 +59,34 @@ writeFileSync(path.join(trust, 'ca.pem'), ca.caPem);
 const image = path.join(dir, 'disk.img');
 console.log(`writing a ${sizeMib} MiB random image…`);
 await randomImage(image, sizeMib);
-const server = await startImageServer({ files: new Map([['/disk.img', image]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+const server = await startImageServer({
+  files: new Map([['/disk.img', image]]),
+  tls: { key: ca.serverKey, cert: ca.serverCert },
+});
 const url = `${server.origin}/disk.img`;
 const bus = await startTestBus();
 const runtime = path.join(dir, 'run');
 const daemon = await startDaemon({
   busAddress: bus.address,
   config: {
-    HostBackend: 'export', AllowPrivateSourceHosts: true, TrustStore: trust, RuntimeDir: runtime,
+    HostBackend: 'export',
+    AllowPrivateSourceHosts: true,
+    TrustStore: trust,
+    RuntimeDir: runtime,
     Sources: {
       Readahead: { Enabled: values.readahead !== 'off' },
       ...(values['cache-kib'] ? { Cache: { Enabled: true, BlockSizeKiB: Number(values['cache-kib']) } } : {}),
     },
-    MountPoints: { Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 } },
+    MountPoints: {
+      Slot_2: {
+        EndpointId: '',
+        Mode: 1,
+        NBDDevice: 'nbd2',
+        UnixSocket: 'nbd2.sock',
+        ExportSocket: 'export/Slot_2.sock',
+        Timeout: 30,
+      },
+    },
   },
   env: { VMEDIA_LOG_LEVEL: 'warn' },
 });
@@ -81,11 +96,11 @@ const uri = (socket: string) => `nbd+unix:///?socket=${path.join(runtime, socket
 
 /** Runs `read` on a fresh Mount of the image. */
 async function mounted<T>(read: () => Promise<T>): Promise<T> {
-  if (await slot.mount(url) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
+  if ((await slot.mount(url)) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
   try {
     return await read();
   } finally {
-    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
+    if ((await slot.unmount()) !== 0) throw new Error('Unmount failed');
   }
 }
 
@@ -101,7 +116,9 @@ function sequentialRead(nbdUri: string): Promise<number> {
 
 /** The daemon's resident memory now, or its peak (VmHWM), in MiB. */
 function daemonMib(field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${daemon.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${daemon.pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.match(/(\d+) kB/)?.[1] ?? NaN) / 1024;
 }
 
@@ -111,29 +128,45 @@ try {
   for (const latency of latencies) {
     server.switches.latencyMs = latency;
     const curl = mbps(await timed('curl', ['-sS', '-o', '/dev/null', '--cacert', ca.caCertFile, url]));
-    const plain = mbps(await timed('nbdkit', ['-U', '-', 'curl', `url=${url}`, `cainfo=${ca.caCertFile}`, '--run', 'nbdcopy $uri null:']));
+    const plain = mbps(
+      await timed('nbdkit', [
+        '-U',
+        '-',
+        'curl',
+        `url=${url}`,
+        `cainfo=${ca.caCertFile}`,
+        '--run',
+        'nbdcopy $uri null:',
+      ]),
+    );
     const source = mbps(await mounted(() => timed('nbdcopy', [uri('nbd2.sock'), 'null:'])));
     const chain = mbps(await mounted(() => timed('nbdcopy', [uri('export/Slot_2.sock'), 'null:'])));
     const kernel = await mounted(() => sequentialRead(uri('nbd2.sock')));
     const ratio = (x: number) => `${x.toFixed(0)} MiB/s (${(x / curl).toFixed(2)} of curl)`;
-    rows.push(`latency ${latency} ms per request:`,
+    rows.push(
+      `latency ${latency} ms per request:`,
       `  curl download                  ${curl.toFixed(0)} MiB/s`,
       `  nbdkit curl, plain             ${ratio(plain)}`,
       `  our slot socket, nbdcopy       ${ratio(source)}`,
       `  our slot socket, kernel reads  ${ratio(kernel)}`,
-      `  our chain (export), nbdcopy    ${ratio(chain)}`);
+      `  our chain (export), nbdcopy    ${ratio(chain)}`,
+    );
   }
   server.switches.latencyMs = 0;
   const mountMs: number[] = [];
   for (let i = 0; i < mounts; i++) {
     const started = process.hrtime.bigint();
-    if (await slot.mount(url) !== 0) throw new Error('Mount failed');
+    if ((await slot.mount(url)) !== 0) throw new Error('Mount failed');
     mountMs.push(Number(process.hrtime.bigint() - started) / 1e6);
-    if (await slot.unmount() !== 0) throw new Error('Unmount failed');
+    if ((await slot.unmount()) !== 0) throw new Error('Unmount failed');
   }
   mountMs.sort((a, b) => a - b);
-  rows.push(`daemon memory: ${idleRss.toFixed(0)} MiB resident idle, peak ${daemonMib('VmHWM').toFixed(0)} MiB over all the reads`);
-  rows.push(`Mount → Completion(0): median ${mountMs[Math.floor(mounts / 2)]!.toFixed(0)} ms of ${mounts} (min ${mountMs[0]!.toFixed(0)}, max ${mountMs[mounts - 1]!.toFixed(0)})`);
+  rows.push(
+    `daemon memory: ${idleRss.toFixed(0)} MiB resident idle, peak ${daemonMib('VmHWM').toFixed(0)} MiB over all the reads`,
+  );
+  rows.push(
+    `Mount → Completion(0): median ${mountMs[Math.floor(mounts / 2)]!.toFixed(0)} ms of ${mounts} (min ${mountMs[0]!.toFixed(0)}, max ${mountMs[mounts - 1]!.toFixed(0)})`,
+  );
   console.log(`\n${sizeMib} MiB image over HTTPS on loopback\n${rows.join('\n')}`);
 } finally {
   slot.close();

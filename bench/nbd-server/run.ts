@@ -8,10 +8,21 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { debianPathEnv, makeTempDir, nbdsh, sha256File, startNbdkit, startOurServer, writeRandomFile, type Child } from '../../test/nbd/helpers.js';
+import {
+  debianPathEnv,
+  makeTempDir,
+  nbdsh,
+  sha256File,
+  startNbdkit,
+  startOurServer,
+  writeRandomFile,
+  type Child,
+} from '../../test/nbd/helpers.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { 'size-mib': { type: 'string', default: '1024' }, rounds: { type: 'string', default: '3' } },
+});
 const sizeBytes = Number(values['size-mib']) * 1024 * 1024;
 const rounds = Number(values.rounds);
 const LATENCY_READS = 20_000;
@@ -30,21 +41,29 @@ async function copyMBps(uri: string, connections: number): Promise<number> {
 async function latencyMicros(uri: string, dir: string): Promise<number> {
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {
-    const out = await nbdsh(uri, `
+    const out = await nbdsh(
+      uri,
+      `
 import time
 n = ${LATENCY_READS}
 t = time.perf_counter()
 for i in range(n):
     h.pread(4096, i * 4096)
 print((time.perf_counter() - t) / n * 1e6)
-`, dir);
+`,
+      dir,
+    );
     best = Math.min(best, Number(out.trim()));
   }
   return best;
 }
 
 async function measure(server: Child, dir: string): Promise<{ one: number; four: number; latency: number }> {
-  return { one: await copyMBps(server.uri, 1), four: await copyMBps(server.uri, 4), latency: await latencyMicros(server.uri, dir) };
+  return {
+    one: await copyMBps(server.uri, 1),
+    four: await copyMBps(server.uri, 4),
+    latency: await latencyMicros(server.uri, dir),
+  };
 }
 
 const tmp = makeTempDir('vmedia-bench-nbd-');
@@ -67,7 +86,9 @@ try {
   }
   const { stdout: kitVersion } = await run('nbdkit', ['--version'], { env: debianPathEnv });
   const row = (what: string, x: number, y: number, unit: string, target: string, ok: boolean) =>
-    console.log(`${what.padEnd(34)} ours ${x.toFixed(1).padStart(8)} ${unit.padEnd(5)} nbdkit ${y.toFixed(1).padStart(8)} ${unit.padEnd(5)} ratio ${(x / y).toFixed(2)}x  (target ${target}: ${ok ? 'met' : 'MISSED'})`);
+    console.log(
+      `${what.padEnd(34)} ours ${x.toFixed(1).padStart(8)} ${unit.padEnd(5)} nbdkit ${y.toFixed(1).padStart(8)} ${unit.padEnd(5)} ratio ${(x / y).toFixed(2)}x  (target ${target}: ${ok ? 'met' : 'MISSED'})`,
+    );
   console.log(`\n${sizeBytes / 1048576} MiB file, best of ${rounds}; ${kitVersion.trim()}, node ${process.version}`);
   row('nbdcopy read, 1 connection', a.one, b.one, 'MB/s', '>= 0.9x', a.one / b.one >= 0.9);
   row('nbdcopy read, 4 connections', a.four, b.four, 'MB/s', '>= 0.9x', a.four / b.four >= 0.9);

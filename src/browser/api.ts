@@ -68,7 +68,10 @@ export class Api {
     let res: Response;
     try {
       res = await fetch(path, {
-        method, headers, credentials: 'same-origin', cache: 'no-store',
+        method,
+        headers,
+        credentials: 'same-origin',
+        cache: 'no-store',
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

@@ -29,23 +29,47 @@ export class LegacyPanel {
   readonly root = el('div', { class: 'panel' });
   private readonly form: HTMLFormElement;
   // text, not url: a bare host/path is valid when a protocol is chosen
-  private readonly image = el('input', { id: uniqueId('image'), type: 'text', inputmode: 'url', required: true, placeholder: 'https://server/path/image.iso', autocomplete: 'url', spellcheck: 'false' });
+  private readonly image = el('input', {
+    id: uniqueId('image'),
+    type: 'text',
+    inputmode: 'url',
+    required: true,
+    placeholder: 'https://server/path/image.iso',
+    autocomplete: 'url',
+    spellcheck: 'false',
+  });
   private readonly protocol = el('select', { id: uniqueId('protocol') });
-  private readonly user = el('input', { id: uniqueId('user'), autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+  private readonly user = el('input', {
+    id: uniqueId('user'),
+    autocomplete: 'off',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+  });
   private readonly password = el('input', { id: uniqueId('password'), type: 'password', autocomplete: 'new-password' });
   private readonly writeProtected = el('input', { id: uniqueId('wp'), type: 'checkbox', checked: true });
   private readonly insertButton = el('button', { type: 'submit', class: 'primary' }, 'Insert');
   private knownProtocols = '';
   private slot!: Slot; // set by update(), which the constructor calls
 
-  constructor(slot: Slot, private readonly host: LegacyPanelHost) {
-    this.form = el('form', { class: 'legacy-form' },
+  constructor(
+    slot: Slot,
+    private readonly host: LegacyPanelHost,
+  ) {
+    this.form = el(
+      'form',
+      { class: 'legacy-form' },
       ...labelled('Image URL', this.image),
       ...labelled('Protocol', this.protocol),
       ...labelled('User name (optional)', this.user),
       ...labelled('Password (optional)', this.password),
-      el('div', { class: 'check' }, this.writeProtected, el('label', { for: this.writeProtected.id }, 'Write protected')),
-      this.insertButton);
+      el(
+        'div',
+        { class: 'check' },
+        this.writeProtected,
+        el('label', { for: this.writeProtected.id }, 'Write protected'),
+      ),
+      this.insertButton,
+    );
     this.root.append(this.form);
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -62,12 +86,17 @@ export class LegacyPanel {
       this.knownProtocols = protocols;
       this.protocol.replaceChildren(
         el('option', { value: '' }, 'From the URL'),
-        ...slot.protocols.map((p) => el('option', { value: p }, p)));
+        ...slot.protocols.map((p) => el('option', { value: p }, p)),
+      );
     }
   }
 
   private body(password: string): InsertMediaBody {
-    const body: InsertMediaBody = { Image: this.image.value.trim(), Inserted: true, WriteProtected: this.writeProtected.checked };
+    const body: InsertMediaBody = {
+      Image: this.image.value.trim(),
+      Inserted: true,
+      WriteProtected: this.writeProtected.checked,
+    };
     if (this.protocol.value) body.TransferProtocolType = this.protocol.value;
     if (this.user.value) body.UserName = this.user.value;
     if (password) body.Password = password;

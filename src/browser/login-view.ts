@@ -16,15 +16,35 @@ function loginFailure(err: unknown): { text: string; detail?: string } {
 }
 
 export function loginView(api: Api, loggedIn: () => void): HTMLElement {
-  const user = el('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', value: api.lastUser || undefined });
-  const password = el('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const user = el('input', {
+    id: 'login-user',
+    name: 'username',
+    autocomplete: 'username',
+    required: true,
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    value: api.lastUser || undefined,
+  });
+  const password = el('input', {
+    id: 'login-password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
   const submit = el('button', { type: 'submit', class: 'primary' }, 'Log in');
   const notice = new Notice();
-  const form = el('form', { class: 'login', 'aria-labelledby': 'login-title' },
+  const form = el(
+    'form',
+    { class: 'login', 'aria-labelledby': 'login-title' },
     el('h2', { id: 'login-title' }, 'Log in to the BMC'),
-    el('label', { for: 'login-user' }, 'User name'), user,
-    el('label', { for: 'login-password' }, 'Password'), password,
-    submit, notice.root);
+    el('label', { for: 'login-user' }, 'User name'),
+    user,
+    el('label', { for: 'login-password' }, 'Password'),
+    password,
+    submit,
+    notice.root,
+  );
 
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -32,11 +52,16 @@ export function loginView(api: Api, loggedIn: () => void): HTMLElement {
     password.value = '';
     submit.disabled = true;
     notice.show('info', 'Logging in…');
-    api.login(user.value, secret).then(loggedIn, (err: unknown) => {
-      const { text, detail } = loginFailure(err);
-      notice.show('error', text, detail);
-      password.focus();
-    }).finally(() => { submit.disabled = false; });
+    api
+      .login(user.value, secret)
+      .then(loggedIn, (err: unknown) => {
+        const { text, detail } = loginFailure(err);
+        notice.show('error', text, detail);
+        password.focus();
+      })
+      .finally(() => {
+        submit.disabled = false;
+      });
   });
   setTimeout(() => (user.value ? password : user).focus(), 0); // once the caller has attached it
   return form;

@@ -40,7 +40,10 @@ async function showSlots(): Promise<void> {
   logout.addEventListener('click', () => {
     if (view?.serving && !confirm('Log out? The files this page serves are stopped and their media ejected.')) return;
     view?.stopAll();
-    void api.logout().catch(() => undefined).then(() => showLogin('Logged out.'));
+    void api
+      .logout()
+      .catch(() => undefined)
+      .then(() => showLogin('Logged out.'));
   });
   account.replaceChildren(logout);
   main.replaceChildren(slots.root);
@@ -59,8 +62,12 @@ function sessionEnded(): void {
     relogin = undefined;
     void current.start().catch(() => current.refresh());
   });
-  relogin = el('div', { class: 'relogin' },
-    notice('info', 'Your session has ended. The files below are still being served; log in again to manage the slots.'), form);
+  relogin = el(
+    'div',
+    { class: 'relogin' },
+    notice('info', 'Your session has ended. The files below are still being served; log in again to manage the slots.'),
+    form,
+  );
   main.prepend(relogin);
 }
 

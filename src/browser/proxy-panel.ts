@@ -16,7 +16,10 @@ export function describeEnd(end: EndedMessage, endpoint: string): { kind: Notice
   const reason = end.reason ? `: ${end.reason}` : '';
   if (end.error) return { kind: 'error', text: `Stopped on an error: ${end.error} (${served}).` };
   if (end.stopped) {
-    return { kind: 'success', text: end.opened ? `Stopped; the media was ejected (${served}).` : 'Stopped before the BMC answered.' };
+    return {
+      kind: 'success',
+      text: end.opened ? `Stopped; the media was ejected (${served}).` : 'Stopped before the BMC answered.',
+    };
   }
   if (!end.opened) {
     const why = end.reason || 'not logged in, not allowed, or the BMC is unreachable';
@@ -67,27 +70,49 @@ export class ProxyPanel {
   private mountPoll: ReturnType<typeof setInterval> | undefined;
   private slot: Slot;
 
-  constructor(slot: Slot, private readonly host: ProxyPanelHost) {
+  constructor(
+    slot: Slot,
+    private readonly host: ProxyPanelHost,
+  ) {
     this.slot = slot;
     const fileId = uniqueId('file');
     const rwId = uniqueId('writable');
     const hintId = uniqueId('hint');
     this.fileInput = el('input', { id: fileId, type: 'file', class: 'file' });
     this.writable = el('input', { id: rwId, type: 'checkbox', 'aria-describedby': hintId });
-    this.form = el('form', { class: 'proxy-form' },
-      el('label', { for: fileId }, 'Image file on this computer'), this.fileInput,
+    this.form = el(
+      'form',
+      { class: 'proxy-form' },
+      el('label', { for: fileId }, 'Image file on this computer'),
+      this.fileInput,
       el('div', { class: 'check' }, this.writable, el('label', { for: rwId }, 'Writable')),
-      el('p', { id: hintId, class: 'hint' },
-        `Offers the host write access (the BMC may still mount it read-only). Writes stay in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and are discarded on Stop; your file is never changed.`),
-      this.mountButton);
+      el(
+        'p',
+        { id: hintId, class: 'hint' },
+        `Offers the host write access (the BMC may still mount it read-only). Writes stay in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and are discarded on Stop; your file is never changed.`,
+      ),
+      this.mountButton,
+    );
     this.serving.append(
-      this.servingFile, this.state,
-      el('dl', { class: 'figures' }, el('dt', {}, 'Served'), this.served, el('dt', {}, 'Throughput'), this.rate,
-        this.fileErrorsTerm, this.fileErrors),
-      this.stopButton);
+      this.servingFile,
+      this.state,
+      el(
+        'dl',
+        { class: 'figures' },
+        el('dt', {}, 'Served'),
+        this.served,
+        el('dt', {}, 'Throughput'),
+        this.rate,
+        this.fileErrorsTerm,
+        this.fileErrors,
+      ),
+      this.stopButton,
+    );
     this.root.append(this.form, this.serving);
 
-    this.fileInput.addEventListener('change', () => { this.mountButton.disabled = !this.fileInput.files?.length; });
+    this.fileInput.addEventListener('change', () => {
+      this.mountButton.disabled = !this.fileInput.files?.length;
+    });
     this.form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       this.start();

@@ -41,7 +41,13 @@ export class ProxySession {
     this.worker.onerror = (ev) => {
       ev.preventDefault();
       this.finish({
-        type: 'ended', code: 1006, reason: '', opened: false, stopped: false, bytesRead: 0, bytesWritten: 0,
+        type: 'ended',
+        code: 1006,
+        reason: '',
+        opened: false,
+        stopped: false,
+        bytesRead: 0,
+        bytesWritten: 0,
         error: `the page's NBD worker failed: ${ev.message || 'could not load worker.js'}`,
       });
     };

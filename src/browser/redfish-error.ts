@@ -31,8 +31,10 @@ export function apiErrorOf(status: number, statusText: string, body: unknown, re
   const error = (body as ErrorBody | null)?.error;
   const infos = Array.isArray(error?.['@Message.ExtendedInfo']) ? error['@Message.ExtendedInfo'] : [];
   const messages = infos.map((i) => text(i?.Message)).filter((m): m is string => m !== undefined);
-  const resolutions = infos.map((i) => text(i?.Resolution)).filter((r): r is string => r !== undefined && r !== 'None.');
-  const message = messages.length > 0 ? messages.join(' ') : text(error?.message) ?? `${status} ${statusText}`.trim();
+  const resolutions = infos
+    .map((i) => text(i?.Resolution))
+    .filter((r): r is string => r !== undefined && r !== 'None.');
+  const message = messages.length > 0 ? messages.join(' ') : (text(error?.message) ?? `${status} ${statusText}`.trim());
   const wait = retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
   return new ApiError(status, message, resolutions.length > 0 ? resolutions.join(' ') : undefined, wait);
 }

@@ -49,11 +49,12 @@ export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSessio
   const blob = blobBackend(opts.file);
   const base: BlockBackend = {
     ...blob,
-    read: (offset, length) => blob.read(offset, length).catch((err: unknown) => {
-      fileErrors.count++;
-      fileErrors.last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      throw err;
-    }),
+    read: (offset, length) =>
+      blob.read(offset, length).catch((err: unknown) => {
+        fileErrors.count++;
+        fileErrors.last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw err;
+      }),
   };
   const backend: BlockBackend = opts.writable ? overlayBackend(base, { maxBytes: OVERLAY_MAX_BYTES }) : base;
   // any export name the BMC asks for is this file: the slot has exactly one image

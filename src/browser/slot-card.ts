@@ -17,23 +17,38 @@ export class SlotCard {
   private readonly panel: ProxyPanel | LegacyPanel;
   private slot: Slot;
 
-  constructor(slot: Slot, private readonly api: Api, private readonly refresh: () => void) {
+  constructor(
+    slot: Slot,
+    private readonly api: Api,
+    private readonly refresh: () => void,
+  ) {
     this.slot = slot;
     const titleId = `slot-${slot.id}`;
     const host = { api, notice: this.notice, refresh };
     this.panel = slot.mode === 'Proxy' ? new ProxyPanel(slot, host) : new LegacyPanel(slot, host);
     const mode = slot.mode === 'Proxy' ? 'Proxy: served from this browser' : 'Legacy: the BMC fetches a URL';
-    this.root = el('section', { class: 'slot', 'aria-labelledby': titleId, 'data-slot': slot.id },
-      el('header', {},
+    this.root = el(
+      'section',
+      { class: 'slot', 'aria-labelledby': titleId, 'data-slot': slot.id },
+      el(
+        'header',
+        {},
         el('h2', { id: titleId }, slot.id),
         el('span', { class: `mode mode-${slot.mode.toLowerCase()}` }, mode),
-        this.status),
-      el('dl', { class: 'facts' },
-        el('dt', {}, 'Image'), this.image,
-        el('dt', {}, 'Write protected'), this.writeProtected),
+        this.status,
+      ),
+      el(
+        'dl',
+        { class: 'facts' },
+        el('dt', {}, 'Image'),
+        this.image,
+        el('dt', {}, 'Write protected'),
+        this.writeProtected,
+      ),
       this.panel.root,
       this.ejectButton,
-      this.notice.root);
+      this.notice.root,
+    );
     this.ejectButton.addEventListener('click', () => void this.eject());
     this.update(slot);
   }
@@ -53,8 +68,9 @@ export class SlotCard {
     const local = this.panel instanceof ProxyPanel ? this.panel.localFileName : undefined;
     this.status.textContent = slot.inserted ? 'Inserted' : 'Not inserted';
     this.status.className = `status ${slot.inserted ? 'status-inserted' : 'status-empty'}`;
-    this.image.textContent = local ? `${local} (from this browser)`
-      : slot.image ?? (slot.inserted ? 'served by another client' : 'none');
+    this.image.textContent = local
+      ? `${local} (from this browser)`
+      : (slot.image ?? (slot.inserted ? 'served by another client' : 'none'));
     // what the BMC reports: it decides what the host may do, whatever this page would allow
     this.writeProtected.textContent = slot.writeProtected ? 'yes' : 'no';
     // a file served from this page is stopped with Stop; Eject is for media inserted otherwise

@@ -20,15 +20,21 @@ export class SlotsView {
   constructor(private readonly api: Api) {
     const refreshButton = el('button', { type: 'button' }, 'Refresh');
     refreshButton.addEventListener('click', () => this.refresh());
-    this.root = el('div', { class: 'slots-view' },
+    this.root = el(
+      'div',
+      { class: 'slots-view' },
       el('div', { class: 'toolbar' }, el('h2', { class: 'visually-hidden' }, 'Slots'), refreshButton),
-      this.notice.root, this.list);
+      this.notice.root,
+      this.list,
+    );
   }
 
   /** Loads the slots, then keeps them fresh until dispose(). Rejects when the first load fails. */
   async start(): Promise<void> {
     await this.load();
-    this.timer = setInterval(() => { if (!document.hidden) this.refresh(); }, POLL_MS);
+    this.timer = setInterval(() => {
+      if (!document.hidden) this.refresh();
+    }, POLL_MS);
   }
 
   dispose(): void {

@@ -25,12 +25,18 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     file: msg.file,
     writable: msg.writable,
     onOpen: () => post({ type: 'opened' }),
-    onError: (err) => { failure = err.message; },
+    onError: (err) => {
+      failure = err.message;
+    },
   });
   session = current;
-  const report = () => post({
-    type: 'stats', ...current.counters, fileErrors: current.fileErrors.count, lastFileError: current.fileErrors.last,
-  });
+  const report = () =>
+    post({
+      type: 'stats',
+      ...current.counters,
+      fileErrors: current.fileErrors.count,
+      lastFileError: current.fileErrors.last,
+    });
   const timer = setInterval(report, STATS_INTERVAL_MS);
   void current.ended.then((end) => {
     clearInterval(timer);

@@ -42,10 +42,15 @@ async function startService(config: ServiceConfig, busChoice: string, log: Logge
   mkdirSync(config.runtimeDir, { recursive: true, mode: 0o755 });
   // independent start-up work (probing nbdkit, the bus handshake) overlaps
   const parts = await Promise.allSettled([
-    createHostBackend(config, log), createSourceProvider(config, log), connectBus(busChoice, { fdPassing: true }),
+    createHostBackend(config, log),
+    createSourceProvider(config, log),
+    connectBus(busChoice, { fdPassing: true }),
   ] as const);
-  const [host, sources, bus] = parts.map((p) => (p.status === 'fulfilled' ? p.value : undefined)) as
-    [HostBackend | undefined, SourceProvider | undefined, dbus.MessageBus | undefined];
+  const [host, sources, bus] = parts.map((p) => (p.status === 'fulfilled' ? p.value : undefined)) as [
+    HostBackend | undefined,
+    SourceProvider | undefined,
+    dbus.MessageBus | undefined,
+  ];
   const undo = async () => {
     bus?.disconnect();
     await host?.close();
@@ -55,15 +60,23 @@ async function startService(config: ServiceConfig, busChoice: string, log: Logge
     const failed = parts.find((p) => p.status === 'rejected');
     if (failed) throw failed.reason;
     await host!.cleanupStale(config.slots);
-    const mountPoints = config.slots.map((slot) => new MountPoint({
-      slot, host: host!, sources: sources!, log: log.child({ slot: slot.name }), inactivityTimeout: config.inactivityTimeout,
-    }));
+    const mountPoints = config.slots.map(
+      (slot) =>
+        new MountPoint({
+          slot,
+          host: host!,
+          sources: sources!,
+          log: log.child({ slot: slot.name }),
+          inactivityTimeout: config.inactivityTimeout,
+        }),
+    );
     const published = await publishVirtualMedia(bus!, mountPoints, sources!, log);
     return {
       bus: bus!,
       async stop({ busLost }) {
         await Promise.all(mountPoints.map((mp) => mp.shutdown()));
-        if (!busLost) await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
+        if (!busLost)
+          await published.unpublish().catch((err: Error) => log.warn({ err: err.message }, 'leaving the bus failed'));
         await undo();
       },
     };
@@ -120,9 +133,14 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
   command: 'daemon',
   describe: 'serve xyz.openbmc_project.VirtualMedia on D-Bus',
-  builder: (y) => y
-    .option('config', { type: 'string', default: '/etc/virtual-media.json', describe: 'config file (ARCHITECTURE §5)' })
-    .option('bus', { type: 'string', default: 'system', describe: 'system, session or a D-Bus address' })
-    .option('runtime-dir', { type: 'string', describe: "replaces the config's RuntimeDir" }),
+  builder: (y) =>
+    y
+      .option('config', {
+        type: 'string',
+        default: '/etc/virtual-media.json',
+        describe: 'config file (ARCHITECTURE §5)',
+      })
+      .option('bus', { type: 'string', default: 'system', describe: 'system, session or a D-Bus address' })
+      .option('runtime-dir', { type: 'string', describe: "replaces the config's RuntimeDir" }),
   handler: (args) => runDaemon(args),
 };

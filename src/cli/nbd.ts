@@ -30,7 +30,8 @@ async function serve(args: ServeArgs): Promise<void> {
     exports: new Map([[args.name, backend]]),
     onError: (err) => log.warn({ err: err.message }, 'NBD connection failed'),
   });
-  const where: ListenAddress = args.socket !== undefined ? { socket: args.socket } : { port: args.port!, host: args.host };
+  const where: ListenAddress =
+    args.socket !== undefined ? { socket: args.socket } : { port: args.port!, host: args.host };
   let listener: NbdListener;
   try {
     listener = await listenNbd(server, where);
@@ -40,8 +41,16 @@ async function serve(args: ServeArgs): Promise<void> {
     await backend.close?.();
     return;
   }
-  log.info({ file: args.file, size: backend.size, readOnly: backend.readOnly, export: args.name,
-    ...(args.socket !== undefined ? { socket: args.socket } : { host: args.host, port: listener.port }) }, 'serving');
+  log.info(
+    {
+      file: args.file,
+      size: backend.size,
+      readOnly: backend.readOnly,
+      export: args.name,
+      ...(args.socket !== undefined ? { socket: args.socket } : { host: args.host, port: listener.port }),
+    },
+    'serving',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -54,19 +63,21 @@ async function serve(args: ServeArgs): Promise<void> {
 const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve <file>',
   describe: 'serve a file over NBD with our server (fixed newstyle, structured replies)',
-  builder: (y: Argv) => y
-    .positional('file', { type: 'string', demandOption: true, describe: 'image file to serve' })
-    .option('socket', { type: 'string', describe: 'listen on this unix socket path' })
-    .option('port', { type: 'number', describe: 'listen on this TCP port (0 picks a free one)' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'TCP address to listen on' })
-    .option('readonly', { type: 'boolean', default: false, describe: 'refuse writes' })
-    .option('name', { type: 'string', default: '', describe: 'export name (empty = the default export)' })
-    .conflicts('socket', 'port')
-    .check((a) => {
-      if (a.socket === undefined && a.port === undefined) throw new Error('give --socket PATH or --port N');
-      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535)) throw new Error(`--port must be 0..65535, got ${a.port}`);
-      return true;
-    }) as unknown as Argv<ServeArgs>,
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'image file to serve' })
+      .option('socket', { type: 'string', describe: 'listen on this unix socket path' })
+      .option('port', { type: 'number', describe: 'listen on this TCP port (0 picks a free one)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'TCP address to listen on' })
+      .option('readonly', { type: 'boolean', default: false, describe: 'refuse writes' })
+      .option('name', { type: 'string', default: '', describe: 'export name (empty = the default export)' })
+      .conflicts('socket', 'port')
+      .check((a) => {
+        if (a.socket === undefined && a.port === undefined) throw new Error('give --socket PATH or --port N');
+        if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535))
+          throw new Error(`--port must be 0..65535, got ${a.port}`);
+        return true;
+      }) as unknown as Argv<ServeArgs>,
   handler: serve,
 };
 

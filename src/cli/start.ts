@@ -26,15 +26,19 @@ const WEB_LISTEN = process.env.VMEDIA_LISTEN ?? '127.0.0.1:8443';
 /** Resolves once the web frontend answers on the Redfish service root (no auth needed there). */
 async function waitForWeb(listen: string, exited: Promise<unknown>): Promise<void> {
   let gaveUp = false;
-  void exited.then(() => { gaveUp = true; });
+  void exited.then(() => {
+    gaveUp = true;
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     const answered = await new Promise<boolean>((resolve) => {
       // the certificate is the self-signed one the frontend just made: this probe only asks "is it up"
-      https.get(`https://${listen}/redfish/v1`, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on('error', () => resolve(false));
+      https
+        .get(`https://${listen}/redfish/v1`, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        })
+        .on('error', () => resolve(false));
     });
     if (answered) return;
     if (gaveUp) throw new Error('the web frontend exited before it answered');
@@ -50,12 +54,30 @@ function children(runtimeDir: string, busAddress: string): Child[] {
   return [
     {
       name: 'daemon',
-      args: ['daemon', '--config', path.join(CHECKOUT, 'config/dev.json'), '--bus', busAddress, '--runtime-dir', runtimeDir],
+      args: [
+        'daemon',
+        '--config',
+        path.join(CHECKOUT, 'config/dev.json'),
+        '--bus',
+        busAddress,
+        '--runtime-dir',
+        runtimeDir,
+      ],
       ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
     },
     {
       name: 'web',
-      args: ['web', '--bus', busAddress, '--listen', WEB_LISTEN, '--runtime-dir', runtimeDir, '--truststore', trustStore],
+      args: [
+        'web',
+        '--bus',
+        busAddress,
+        '--listen',
+        WEB_LISTEN,
+        '--runtime-dir',
+        runtimeDir,
+        '--truststore',
+        trustStore,
+      ],
       ready: (_address, exited) => waitForWeb(WEB_LISTEN, exited),
     },
   ];
@@ -111,25 +133,27 @@ async function runStart(): Promise<void> {
   }
   const busctl = `busctl --address=${bus.address}`;
   const proxy0 = slotPath('Proxy', 'Slot_0');
-  process.stdout.write([
-    '',
-    `vmedia is running (runtime dir ${runtimeDir})`,
-    `  Web:    https://${WEB_LISTEN}/  (Redfish: https://${WEB_LISTEN}/redfish/v1; user and password file above)`,
-    `  D-Bus:  ${bus.address}  (${BUS_NAME})`,
-    '  look around:',
-    `    ${busctl} tree ${BUS_NAME}`,
-    `    ${busctl} introspect ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')}`,
-    `    ${busctl} call ${BUS_NAME} ${ROOT_PATH} org.freedesktop.DBus.ObjectManager GetManagedObjects`,
-    '  mount an image file on Proxy Slot_0 and read it back through the export backend:',
-    `    nbdkit --unix ${path.join(runtimeDir, 'nbd0.sock')} --readonly file IMAGE.iso`,
-    `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Mount`,
-    `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_0.sock')}'`,
-    `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Unmount`,
-    '  a Legacy URL on Slot_2 (credentials need a pipe fd: python3-dbus or Redfish):',
-    `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
-    '  Ctrl-C stops everything.',
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      `vmedia is running (runtime dir ${runtimeDir})`,
+      `  Web:    https://${WEB_LISTEN}/  (Redfish: https://${WEB_LISTEN}/redfish/v1; user and password file above)`,
+      `  D-Bus:  ${bus.address}  (${BUS_NAME})`,
+      '  look around:',
+      `    ${busctl} tree ${BUS_NAME}`,
+      `    ${busctl} introspect ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')}`,
+      `    ${busctl} call ${BUS_NAME} ${ROOT_PATH} org.freedesktop.DBus.ObjectManager GetManagedObjects`,
+      '  mount an image file on Proxy Slot_0 and read it back through the export backend:',
+      `    nbdkit --unix ${path.join(runtimeDir, 'nbd0.sock')} --readonly file IMAGE.iso`,
+      `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Mount`,
+      `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_0.sock')}'`,
+      `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Unmount`,
+      '  a Legacy URL on Slot_2 (credentials need a pipe fd: python3-dbus or Redfish):',
+      `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
 }
 
 export const startCommand: CommandModule = {

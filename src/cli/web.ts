@@ -40,9 +40,14 @@ async function runWeb(args: WebArgs): Promise<void> {
   let web: WebServer;
   try {
     web = await startWebServer({
-      bus: args.bus, ...listen, runtimeDir, log,
-      ...(args.cert ? { cert: args.cert } : {}), ...(args.key ? { key: args.key } : {}),
-      ...(args.users ? { usersFile: args.users } : {}), ...(args.truststore ? { trustStore: args.truststore } : {}),
+      bus: args.bus,
+      ...listen,
+      runtimeDir,
+      log,
+      ...(args.cert ? { cert: args.cert } : {}),
+      ...(args.key ? { key: args.key } : {}),
+      ...(args.users ? { usersFile: args.users } : {}),
+      ...(args.truststore ? { trustStore: args.truststore } : {}),
       staticDir: args.static,
     });
   } catch (err) {
@@ -52,17 +57,21 @@ async function runWeb(args: WebArgs): Promise<void> {
     return;
   }
   const lines = [`vmedia web listening on ${web.url}`, `  certificate: ${web.certPath}`];
-  if (web.defaultAdmin) lines.push(`  user: ${web.defaultAdmin.user}, password from ${web.defaultAdmin.passwordSource}`);
+  if (web.defaultAdmin)
+    lines.push(`  user: ${web.defaultAdmin.user}, password from ${web.defaultAdmin.passwordSource}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    web.close().then(() => log.info('stopped'), (err: Error) => {
-      log.error({ err: err.message }, 'stop failed');
-      process.exitCode = 1;
-    });
+    web.close().then(
+      () => log.info('stopped'),
+      (err: Error) => {
+        log.error({ err: err.message }, 'stop failed');
+        process.exitCode = 1;
+      },
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -71,14 +80,32 @@ async function runWeb(args: WebArgs): Promise<void> {
 export const webCommand: CommandModule<object, WebArgs> = {
   command: 'web',
   describe: 'serve Redfish VirtualMedia, the page and the WebSocket NBD bridge over HTTPS',
-  builder: (y) => y
-    .option('bus', { type: 'string', default: 'system', describe: 'the daemon\'s bus: system, session or a D-Bus address' })
-    .option('listen', { type: 'string', default: '127.0.0.1:8443', describe: 'HOST:PORT (port 0 picks a free one)' })
-    .option('cert', { type: 'string', describe: 'TLS certificate (PEM); default: self-signed, kept in the runtime dir' })
-    .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
-    .option('users', { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' })
-    .option('truststore', { type: 'string', describe: 'directory for CA PEMs added via Redfish (the daemon\'s TrustStore)' })
-    .option('runtime-dir', { type: 'string', describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)' })
-    .option('static', { type: 'string', default: path.join(CHECKOUT, 'dist/web/static'), describe: 'the page to serve at /' }),
+  builder: (y) =>
+    y
+      .option('bus', {
+        type: 'string',
+        default: 'system',
+        describe: "the daemon's bus: system, session or a D-Bus address",
+      })
+      .option('listen', { type: 'string', default: '127.0.0.1:8443', describe: 'HOST:PORT (port 0 picks a free one)' })
+      .option('cert', {
+        type: 'string',
+        describe: 'TLS certificate (PEM); default: self-signed, kept in the runtime dir',
+      })
+      .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
+      .option('users', { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' })
+      .option('truststore', {
+        type: 'string',
+        describe: "directory for CA PEMs added via Redfish (the daemon's TrustStore)",
+      })
+      .option('runtime-dir', {
+        type: 'string',
+        describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)',
+      })
+      .option('static', {
+        type: 'string',
+        default: path.join(CHECKOUT, 'dist/web/static'),
+        describe: 'the page to serve at /',
+      }),
   handler: (args) => runWeb(args),
 };

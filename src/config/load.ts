@@ -11,7 +11,10 @@ import type { HostBackendName, ServiceConfig, SlotConfig } from './types.js';
 const MAX_SOCKET_PATH = 107;
 
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`invalid config ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
@@ -50,8 +53,7 @@ export function parseConfig(raw: unknown, baseDir: string, file: string, opts: L
   }
   const hostBackend: HostBackendName = raw.HostBackend ?? 'kernel';
   const runtimeDir = path.resolve(baseDir, opts.runtimeDir ?? raw.RuntimeDir ?? '/run/virtual-media');
-  const slots = Object.entries(raw.MountPoints)
-    .map(([name, s]) => slotConfig(name, s, runtimeDir, hostBackend));
+  const slots = Object.entries(raw.MountPoints).map(([name, s]) => slotConfig(name, s, runtimeDir, hostBackend));
   const problems = crossSlotProblems(slots);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
@@ -100,10 +102,15 @@ function crossSlotProblems(slots: SlotConfig[]): string[] {
       problems.push(`${at}.EndpointId: a Proxy slot (Mode 0) needs the web endpoint, e.g. "/nbd/0"`);
     }
     claim('device', slot.nbdDevice, `${at}.NBDDevice`);
-    for (const [key, socket] of [['UnixSocket', slot.unixSocket], ['ExportSocket', slot.exportSocket]] as const) {
+    for (const [key, socket] of [
+      ['UnixSocket', slot.unixSocket],
+      ['ExportSocket', slot.exportSocket],
+    ] as const) {
       claim('socket', socket, `${at}.${key}`);
       if (socket !== undefined && Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-        problems.push(`${at}.${key}: "${socket}" is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have`);
+        problems.push(
+          `${at}.${key}: "${socket}" is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket path may have`,
+        );
       }
     }
   }
@@ -111,7 +118,10 @@ function crossSlotProblems(slots: SlotConfig[]): string[] {
 }
 
 function describeSchemaError(e: ErrorObject): string {
-  const at = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const at = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const key = (parts: string[]) => (parts.length === 0 ? '(top level)' : parts.join('.'));
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {

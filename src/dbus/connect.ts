@@ -20,7 +20,9 @@ export function assertFdPassingAvailable(): void {
   try {
     createRequire(import.meta.url)('usocket');
   } catch (err) {
-    throw new Error(`D-Bus fd passing needs the native module usocket, which is not installed (run scripts/setup.sh): ${(err as Error).message}`);
+    throw new Error(
+      `D-Bus fd passing needs the native module usocket, which is not installed (run scripts/setup.sh): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -53,5 +55,7 @@ export function onBusLost(bus: dbus.MessageBus, callback: (why: string) => void)
     callback(why);
   };
   bus.on('error', (err: Error) => report(err.message));
-  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.once('end', () => report('the bus closed the connection'));
+  (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.once('end', () =>
+    report('the bus closed the connection'),
+  );
 }

@@ -17,11 +17,15 @@ export interface PrivateBus {
 export async function startPrivateBus(socketPath: string): Promise<PrivateBus> {
   rmSync(socketPath, { force: true });
   const address = `unix:path=${path.resolve(socketPath)}`;
-  const child: ChildProcess = spawn('dbus-daemon', [
-    `--config-file=${CONFIG}`, `--address=${address}`, '--nofork', '--nopidfile', '--print-address=1',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'dbus-daemon',
+    [`--config-file=${CONFIG}`, `--address=${address}`, '--nofork', '--nopidfile', '--print-address=1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`cannot start dbus-daemon: ${err.message}`)));
     child.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}: ${stderr.trim()}`)));

@@ -16,7 +16,10 @@ export interface PublishedService {
 }
 
 export async function publishVirtualMedia(
-  bus: dbus.MessageBus, mountPoints: readonly MountPoint[], sources: SourceProvider, log: Logger,
+  bus: dbus.MessageBus,
+  mountPoints: readonly MountPoint[],
+  sources: SourceProvider,
+  log: Logger,
 ): Promise<PublishedService> {
   const manager = new ObjectManagerInterface();
   bus.export(ROOT_PATH, manager);
@@ -82,13 +85,22 @@ function legacyMountSbhHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<s
  * Properties.Set on a read-only property: dbus-next 0.10 sends its error and then carries on
  * (a second reply); answer here instead, once, as sd-bus does.
  */
-function readOnlyPropertyHandler(bus: dbus.MessageBus, interfacesByPath: ReadonlyMap<string, dbus.interface.Interface[]>) {
+function readOnlyPropertyHandler(
+  bus: dbus.MessageBus,
+  interfacesByPath: ReadonlyMap<string, dbus.interface.Interface[]>,
+) {
   return (msg: dbus.Message): boolean => {
     if (msg.interface !== IFACE.properties || msg.member !== 'Set' || msg.signature !== 'ssv') return false;
     const [ifaceName, property] = msg.body as [string, string];
     const iface = interfacesByPath.get(msg.path)?.find((i) => interfaceName(i) === ifaceName);
     if (!iface || propertyTable(iface)[property]?.access !== 'read') return false;
-    bus.send(dbus.Message.newError(msg as unknown as string, 'org.freedesktop.DBus.Error.PropertyReadOnly', `${property} is read-only`));
+    bus.send(
+      dbus.Message.newError(
+        msg as unknown as string,
+        'org.freedesktop.DBus.Error.PropertyReadOnly',
+        `${property} is read-only`,
+      ),
+    );
     return true;
   };
 }

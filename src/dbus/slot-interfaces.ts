@@ -20,15 +20,33 @@ class MountPointInterface extends Interface {
   constructor(private readonly mp: MountPoint) {
     super(IFACE.mountPoint);
   }
-  get Device(): string { return this.mp.slot.nbdDevice; }
-  get EndpointId(): string { return this.mp.slot.endpointId; }
-  get Socket(): string { return this.mp.slot.unixSocket; }
-  get ImageURL(): string { return this.mp.status.imageUrl; }
-  set ImageURL(_value: string) { refuseWrite('ImageURL'); }
-  get WriteProtected(): boolean { return this.mp.status.writeProtected; }
-  get Timeout(): number { return this.mp.slot.timeout; }
-  get RemainingInactivityTimeout(): number { return this.mp.status.remainingInactivityTimeout; }
-  set RemainingInactivityTimeout(_value: number) { refuseWrite('RemainingInactivityTimeout'); }
+  get Device(): string {
+    return this.mp.slot.nbdDevice;
+  }
+  get EndpointId(): string {
+    return this.mp.slot.endpointId;
+  }
+  get Socket(): string {
+    return this.mp.slot.unixSocket;
+  }
+  get ImageURL(): string {
+    return this.mp.status.imageUrl;
+  }
+  set ImageURL(_value: string) {
+    refuseWrite('ImageURL');
+  }
+  get WriteProtected(): boolean {
+    return this.mp.status.writeProtected;
+  }
+  get Timeout(): number {
+    return this.mp.slot.timeout;
+  }
+  get RemainingInactivityTimeout(): number {
+    return this.mp.status.remainingInactivityTimeout;
+  }
+  set RemainingInactivityTimeout(_value: number) {
+    refuseWrite('RemainingInactivityTimeout');
+  }
 }
 MountPointInterface.configureMembers({
   properties: {
@@ -46,8 +64,12 @@ class ProcessInterface extends Interface {
   constructor(private readonly mp: MountPoint) {
     super(IFACE.process);
   }
-  get Active(): boolean { return this.mp.status.active; }
-  get ExitCode(): number { return this.mp.status.exitCode; }
+  get Active(): boolean {
+    return this.mp.status.active;
+  }
+  get ExitCode(): number {
+    return this.mp.status.exitCode;
+  }
 }
 ProcessInterface.configureMembers({
   properties: {
@@ -60,8 +82,12 @@ class StatsInterface extends Interface {
   constructor(private readonly mp: MountPoint) {
     super(IFACE.stats);
   }
-  get ReadIO(): bigint { return this.mp.status.readBytes; }
-  get WriteIO(): bigint { return this.mp.status.writeBytes; }
+  get ReadIO(): bigint {
+    return this.mp.status.readBytes;
+  }
+  get WriteIO(): bigint {
+    return this.mp.status.writeBytes;
+  }
 }
 StatsInterface.configureMembers({
   properties: {
@@ -72,7 +98,10 @@ StatsInterface.configureMembers({
 
 /** Mount/Unmount answer true once accepted; Completion(i) carries the outcome. */
 abstract class MountControlInterface extends Interface {
-  constructor(name: string, protected readonly mp: MountPoint) {
+  constructor(
+    name: string,
+    protected readonly mp: MountPoint,
+  ) {
     super(name);
   }
   Unmount(): boolean {
@@ -118,7 +147,12 @@ export class LegacyInterface extends MountControlInterface {
   async Mount(url: string, rw: boolean, fd: dbus.Variant): Promise<boolean> {
     if (fd.signature === 'h') return this.mountWithCredentialsFd(url, rw, fd.value as number);
     if (fd.signature === 'i' && fd.value === -1) return this.mountWithCredentials(url, rw, undefined);
-    throw toDBusError(new MountError('EINVAL', `the third Mount argument must be a pipe fd (h) or -1 (i), not ${fd.signature} ${String(fd.value)}`));
+    throw toDBusError(
+      new MountError(
+        'EINVAL',
+        `the third Mount argument must be a pipe fd (h) or -1 (i), not ${fd.signature} ${String(fd.value)}`,
+      ),
+    );
   }
   /** The newer bmcweb form Mount(s, b, h), dispatched here by the daemon's low-level handler. */
   async mountWithCredentialsFd(url: string, rw: boolean, fd: number): Promise<boolean> {
@@ -153,7 +187,9 @@ class SourcesInterface extends Interface {
   constructor(private readonly sources: SourceProvider) {
     super(IFACE.sources);
   }
-  get Schemes(): string[] { return this.sources.schemes(); }
+  get Schemes(): string[] {
+    return this.sources.schemes();
+  }
 }
 SourcesInterface.configureMembers({
   properties: { Schemes: { signature: 'as', access: 'read' } },
@@ -177,7 +213,11 @@ export interface SlotInterfaces {
 }
 
 export function slotInterfaces(mp: MountPoint, sources: SourceProvider): SlotInterfaces {
-  const byRole = { mountPoint: new MountPointInterface(mp), process: new ProcessInterface(mp), stats: new StatsInterface(mp) };
+  const byRole = {
+    mountPoint: new MountPointInterface(mp),
+    process: new ProcessInterface(mp),
+    stats: new StatsInterface(mp),
+  };
   const control = mp.slot.mode === 'proxy' ? new ProxyInterface(mp) : new LegacyInterface(mp);
   mp.on('change', (changed) => {
     const perInterface = new Map<dbus.interface.Interface, Record<string, unknown>>();

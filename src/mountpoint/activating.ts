@@ -11,13 +11,21 @@ export class ActivatingState implements MountState {
   readonly name = 'Activating';
   private readonly media = new MountedMedia();
 
-  constructor(private readonly ctx: MountContext, private readonly req: MountRequest) {}
+  constructor(
+    private readonly ctx: MountContext,
+    private readonly req: MountRequest,
+  ) {}
 
   enter(): void {
     this.ctx.armCompletionTimer();
     this.ctx.update({
-      active: false, exitCode: -1, imageUrl: this.req.url, writeProtected: !this.req.writable,
-      readBytes: 0n, writeBytes: 0n, remainingInactivityTimeout: 0,
+      active: false,
+      exitCode: -1,
+      imageUrl: this.req.url,
+      writeProtected: !this.req.writable,
+      readBytes: 0n,
+      writeBytes: 0n,
+      remainingInactivityTimeout: 0,
     });
     void this.run();
   }
@@ -40,7 +48,8 @@ export class ActivatingState implements MountState {
         try {
           media.source = await ctx.sources.start(
             { slot, url: req.url, writable: req.writable, credentials: req.credentials, socket: slot.unixSocket },
-            (err) => media.reportLoss(err));
+            (err) => media.reportLoss(err),
+          );
         } finally {
           req.credentials?.password.fill(0);
         }
@@ -48,7 +57,8 @@ export class ActivatingState implements MountState {
       }
       media.attachment = await ctx.host.attach(
         { slot, socket: slot.unixSocket, writable: req.writable, mediaType: slot.mediaType },
-        (err) => media.reportLoss(err));
+        (err) => media.reportLoss(err),
+      );
       this.throwIfLost();
     } catch (err) {
       const failure = asMountError(err);
@@ -66,6 +76,7 @@ export class ActivatingState implements MountState {
   /** A source or client that died before the host saw the media is a refused connection. */
   private throwIfLost(): void {
     const lost = this.media.loss;
-    if (lost) throw new MountError('ECONNREFUSED', `the image server stopped while mounting: ${lost.message}`, { cause: lost });
+    if (lost)
+      throw new MountError('ECONNREFUSED', `the image server stopped while mounting: ${lost.message}`, { cause: lost });
   }
 }

@@ -10,7 +10,10 @@ export class ActiveState implements MountState {
   private poll?: NodeJS.Timeout;
   private lastIo = { read: -1, write: -1, at: Date.now() };
 
-  constructor(private readonly ctx: MountContext, private readonly media: MountedMedia) {}
+  constructor(
+    private readonly ctx: MountContext,
+    private readonly media: MountedMedia,
+  ) {}
 
   enter(): void {
     this.ctx.update({ active: true });

@@ -41,8 +41,13 @@ export class MountPoint implements MountContext {
   private completionTimer?: NodeJS.Timeout;
   private current: MountState;
   private readonly statusNow: MountPointStatus = {
-    imageUrl: '', writeProtected: true, active: false, exitCode: 0,
-    remainingInactivityTimeout: 0, readBytes: 0n, writeBytes: 0n,
+    imageUrl: '',
+    writeProtected: true,
+    active: false,
+    exitCode: 0,
+    remainingInactivityTimeout: 0,
+    readBytes: 0n,
+    writeBytes: 0n,
   };
 
   constructor(opts: MountPointOptions) {

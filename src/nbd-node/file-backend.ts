@@ -28,7 +28,8 @@ function fileBackend(fd: number, size: number, readOnly: boolean, path: string):
   function readIntoSync(offset: number, dest: Uint8Array): void {
     for (let done = 0; done < dest.length;) {
       const bytesRead = fs.readSync(fd, dest, done, dest.length - done, offset + done);
-      if (bytesRead === 0) throw new NbdError('EIO', `${path} ended at ${offset + done}, before the ${size} bytes it had when opened`);
+      if (bytesRead === 0)
+        throw new NbdError('EIO', `${path} ended at ${offset + done}, before the ${size} bytes it had when opened`);
       done += bytesRead;
     }
   }

@@ -22,7 +22,9 @@ export async function listenNbd(server: NbdServer, where: ListenAddress): Promis
   });
   if ('socket' in where) removeStaleSocket(where.socket);
   await new Promise<void>((resolve, reject) => {
-    listener.once('error', (err) => reject(new Error(`cannot listen for NBD on ${describe(where)}: ${err.message}`, { cause: err })));
+    listener.once('error', (err) =>
+      reject(new Error(`cannot listen for NBD on ${describe(where)}: ${err.message}`, { cause: err })),
+    );
     if ('socket' in where) listener.listen(where.socket, resolve);
     else listener.listen(where.port, where.host ?? '127.0.0.1', resolve);
   });

@@ -15,7 +15,9 @@ export function socketStream(sock: net.Socket): ByteStream {
   let error: Error | undefined;
   let closed = false;
   const closeCallbacks: Array<(err?: Error) => void> = [];
-  sock.on('error', (err) => { error = err; });
+  sock.on('error', (err) => {
+    error = err;
+  });
   sock.once('close', () => {
     closed = true;
     for (const cb of closeCallbacks) cb(error);
@@ -29,14 +31,22 @@ export function socketStream(sock: net.Socket): ByteStream {
       // above Node's mark, so Node has armed 'drain' for when the queue empties
       return sock.writableLength <= WRITE_HIGH_WATER;
     },
-    onData: (cb) => { sock.on('data', cb); },
-    onDrain: (cb) => { sock.on('drain', cb); },
+    onData: (cb) => {
+      sock.on('data', cb);
+    },
+    onDrain: (cb) => {
+      sock.on('drain', cb);
+    },
     onClose: (cb) => {
       if (closed) queueMicrotask(() => cb(error));
       else closeCallbacks.push(cb);
     },
-    pause: () => { sock.pause(); },
-    resume: () => { sock.resume(); },
+    pause: () => {
+      sock.pause();
+    },
+    resume: () => {
+      sock.resume();
+    },
     close: () => {
       if (sock.destroyed) return;
       sock.end();
@@ -51,7 +61,9 @@ function connected(sock: net.Socket, what: string): Promise<ByteStream> {
       sock.removeAllListeners('error');
       resolve(socketStream(sock));
     });
-    sock.once('error', (err) => reject(new Error(`cannot connect to NBD server at ${what}: ${err.message}`, { cause: err })));
+    sock.once('error', (err) =>
+      reject(new Error(`cannot connect to NBD server at ${what}: ${err.message}`, { cause: err })),
+    );
   });
 }
 

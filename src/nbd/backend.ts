@@ -21,12 +21,23 @@ export interface BlockBackend {
 
 /** The error values the NBD spec allows in replies. */
 export const NBD_ERRNO = {
-  EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95, ESHUTDOWN: 108,
+  EPERM: 1,
+  EIO: 5,
+  ENOMEM: 12,
+  EINVAL: 22,
+  ENOSPC: 28,
+  EOVERFLOW: 75,
+  ENOTSUP: 95,
+  ESHUTDOWN: 108,
 } as const;
 export type NbdErrnoName = keyof typeof NBD_ERRNO;
 
 export class NbdError extends Error {
-  constructor(readonly code: NbdErrnoName, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: NbdErrnoName,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'NbdError';
   }
@@ -44,8 +55,17 @@ export function nbdErrnoName(value: number): NbdErrnoName {
 // System error codes (Node's err.code, named like errno) mapped to the NBD set, as the spec asks
 // (EDQUOT and EFBIG → ENOSPC); anything else is an I/O error.
 const SYSTEM_CODES: Readonly<Record<string, NbdErrnoName>> = {
-  EPERM: 'EPERM', EACCES: 'EPERM', EROFS: 'EPERM', ENOSPC: 'ENOSPC', EDQUOT: 'ENOSPC', EFBIG: 'ENOSPC',
-  ENOMEM: 'ENOMEM', EINVAL: 'EINVAL', EOVERFLOW: 'EOVERFLOW', ENOTSUP: 'ENOTSUP', EOPNOTSUPP: 'ENOTSUP',
+  EPERM: 'EPERM',
+  EACCES: 'EPERM',
+  EROFS: 'EPERM',
+  ENOSPC: 'ENOSPC',
+  EDQUOT: 'ENOSPC',
+  EFBIG: 'ENOSPC',
+  ENOMEM: 'ENOMEM',
+  EINVAL: 'EINVAL',
+  EOVERFLOW: 'EOVERFLOW',
+  ENOTSUP: 'ENOTSUP',
+  EOPNOTSUPP: 'ENOTSUP',
 };
 
 /** The NBD errno to report for an error thrown by a backend. */

@@ -22,7 +22,10 @@ export class ByteReader {
   private ended: Error | undefined;
   private paused = false;
 
-  constructor(private readonly stream: ByteStream, private readonly highWater = 256 * 1024) {
+  constructor(
+    private readonly stream: ByteStream,
+    private readonly highWater = 256 * 1024,
+  ) {
     stream.onData((d) => this.push(d));
     stream.onClose((err) => this.end(err));
   }
@@ -77,7 +80,7 @@ export class ByteReader {
         w.resolve(this.take(w.need));
       }
     }
-    this.updateFlow(this.waiter?.discard ? 1 : this.waiter?.need ?? 0);
+    this.updateFlow(this.waiter?.discard ? 1 : (this.waiter?.need ?? 0));
   }
 
   private end(err?: Error): void {

@@ -29,7 +29,8 @@ export async function clientHandshake(conn: Connection, exportName: string): Pro
   if (greeting.getUint32(0) !== C.NBDMAGIC_HI || greeting.getUint32(4) !== C.NBDMAGIC_LO) {
     throw new NbdHandshakeError('the peer is not an NBD server (no NBDMAGIC greeting)');
   }
-  if (greeting.getUint32(8) === C.CLISERV_MAGIC_HI) throw new NbdHandshakeError('the server speaks oldstyle NBD negotiation, which is not supported');
+  if (greeting.getUint32(8) === C.CLISERV_MAGIC_HI)
+    throw new NbdHandshakeError('the server speaks oldstyle NBD negotiation, which is not supported');
   if (greeting.getUint32(8) !== C.IHAVEOPT_HI || greeting.getUint32(12) !== C.IHAVEOPT_LO) {
     throw new NbdHandshakeError('the server sent an unknown NBD greeting');
   }
@@ -46,9 +47,13 @@ export async function clientHandshake(conn: Connection, exportName: string): Pro
     if (info) return info;
   }
   conn.send(encodeOption(C.OPT_EXPORT_NAME, name));
-  const reply = view(await conn.reader.read(10).catch(() => {
-    throw new NbdHandshakeError(`the server closed the connection: export "${exportName}" does not exist or was refused`);
-  }));
+  const reply = view(
+    await conn.reader.read(10).catch(() => {
+      throw new NbdHandshakeError(
+        `the server closed the connection: export "${exportName}" does not exist or was refused`,
+      );
+    }),
+  );
   if (!noZeroes) await conn.reader.discard(C.EXPORT_NAME_ZEROES);
   return { size: getU64(reply, 0), flags: reply.getUint16(8), maxRequestBytes: C.DEFAULT_MAX_REQUEST_BYTES };
 }
@@ -69,15 +74,21 @@ async function optGo(conn: Connection, exportName: string, name: Uint8Array): Pr
   let preferredBlockBytes: number | undefined;
   for (;;) {
     const h = view(await conn.reader.read(C.OPTION_REPLY_HEADER_BYTES));
-    if (h.getUint32(0) !== C.OPTION_REPLY_MAGIC_HI || h.getUint32(4) !== C.OPTION_REPLY_MAGIC_LO || h.getUint32(8) !== C.OPT_GO) {
+    if (
+      h.getUint32(0) !== C.OPTION_REPLY_MAGIC_HI ||
+      h.getUint32(4) !== C.OPTION_REPLY_MAGIC_LO ||
+      h.getUint32(8) !== C.OPT_GO
+    ) {
       throw new NbdHandshakeError('the server sent a malformed reply to NBD_OPT_GO');
     }
     const type = h.getUint32(12);
     const length = h.getUint32(16);
-    if (length > MAX_OPTION_REPLY_BYTES) throw new NbdHandshakeError(`the server sent an option reply of ${length} bytes`);
+    if (length > MAX_OPTION_REPLY_BYTES)
+      throw new NbdHandshakeError(`the server sent an option reply of ${length} bytes`);
     const body = await conn.reader.read(length);
     if (type === C.REP_ACK) {
-      if (size === undefined) throw new NbdHandshakeError('the server accepted NBD_OPT_GO without describing the export');
+      if (size === undefined)
+        throw new NbdHandshakeError('the server accepted NBD_OPT_GO without describing the export');
       return { size, flags, maxRequestBytes, ...(preferredBlockBytes ? { preferredBlockBytes } : {}) };
     }
     if (type === C.REP_ERR_UNSUP) return undefined;

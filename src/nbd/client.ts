@@ -41,7 +41,9 @@ export class NbdClient {
     readonly preferredBlockBytes: number | undefined,
   ) {
     void this.receive();
-    void conn.closed.then((err) => this.fail(new StreamClosedError(`NBD connection closed${err ? `: ${err.message}` : ''}`)));
+    void conn.closed.then((err) =>
+      this.fail(new StreamClosedError(`NBD connection closed${err ? `: ${err.message}` : ''}`)),
+    );
   }
 
   static async connect(stream: ByteStream, opts: NbdClientOptions = {}): Promise<NbdClient> {
@@ -54,7 +56,9 @@ export class NbdClient {
     } catch (err) {
       conn.close();
       if (conn.isClosed && err instanceof StreamClosedError && opts.timeoutMs) {
-        throw new Error(`NBD handshake for export "${name}" did not finish within ${opts.timeoutMs} ms`, { cause: err });
+        throw new Error(`NBD handshake for export "${name}" did not finish within ${opts.timeoutMs} ms`, {
+          cause: err,
+        });
       }
       throw err;
     } finally {
@@ -81,8 +85,9 @@ export class NbdClient {
 
   async write(offset: number, data: Uint8Array, opts: { fua?: boolean } = {}): Promise<void> {
     this.checkRange('write', offset, data.length);
-    if (this.readOnly) throw new NbdError('EPERM', `write of ${data.length} bytes at offset ${offset}: the export is read-only`);
-    const fua = opts.fua && (this.flags & C.FLAG_SEND_FUA) ? C.CMD_FLAG_FUA : 0;
+    if (this.readOnly)
+      throw new NbdError('EPERM', `write of ${data.length} bytes at offset ${offset}: the export is read-only`);
+    const fua = opts.fua && this.flags & C.FLAG_SEND_FUA ? C.CMD_FLAG_FUA : 0;
     const count = Math.max(1, Math.ceil(data.length / this.maxRequestBytes));
     const parts: Promise<Uint8Array>[] = [];
     for (let i = 0; i < count; i++) {
@@ -118,11 +123,20 @@ export class NbdClient {
       throw new RangeError(`${what}: offset and length must be non-negative integers (got ${offset}, ${length})`);
     }
     if (offset + length > this.size) {
-      throw new NbdError('EINVAL', `${what} of ${length} bytes at offset ${offset} is beyond the end of the export (${this.size} bytes)`);
+      throw new NbdError(
+        'EINVAL',
+        `${what} of ${length} bytes at offset ${offset} is beyond the end of the export (${this.size} bytes)`,
+      );
     }
   }
 
-  private request(type: number, flags: number, offset: number, length: number, data: Uint8Array | undefined): Promise<Uint8Array> {
+  private request(
+    type: number,
+    flags: number,
+    offset: number,
+    length: number,
+    data: Uint8Array | undefined,
+  ): Promise<Uint8Array> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.disconnecting) return Promise.reject(new Error('NBD client is disconnecting'));
     const handle = this.allocateHandle();
@@ -155,11 +169,13 @@ export class NbdClient {
     try {
       for (;;) {
         const h = view(await reader.read(C.SIMPLE_REPLY_BYTES));
-        if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC) throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
+        if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC)
+          throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
         const errno = h.getUint32(4);
         const handle = h.getUint32(12);
         const p = this.pending.get(handle);
-        if (!p || h.getUint32(8) !== 0) throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
+        if (!p || h.getUint32(8) !== 0)
+          throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
         this.pending.delete(handle);
         p.timer?.cancel();
         this.conn.wake();

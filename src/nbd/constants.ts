@@ -79,8 +79,13 @@ export const CMD_FLAG_NO_HOLE = 1 << 1;
 export const CMD_FLAG_DF = 1 << 2;
 
 export const COMMAND_NAMES: Readonly<Record<number, string>> = {
-  [CMD_READ]: 'read', [CMD_WRITE]: 'write', [CMD_DISC]: 'disconnect', [CMD_FLUSH]: 'flush',
-  [CMD_TRIM]: 'trim', [CMD_CACHE]: 'cache', [CMD_WRITE_ZEROES]: 'write-zeroes',
+  [CMD_READ]: 'read',
+  [CMD_WRITE]: 'write',
+  [CMD_DISC]: 'disconnect',
+  [CMD_FLUSH]: 'flush',
+  [CMD_TRIM]: 'trim',
+  [CMD_CACHE]: 'cache',
+  [CMD_WRITE_ZEROES]: 'write-zeroes',
 };
 
 // structured reply chunks

@@ -27,7 +27,9 @@ export function utf8Decode(b: Uint8Array): string | undefined {
   }
 }
 
-export interface Timer { cancel(): void }
+export interface Timer {
+  cancel(): void;
+}
 
 export function startTimer(ms: number, cb: () => void): Timer {
   const handle = g.setTimeout(cb, ms);

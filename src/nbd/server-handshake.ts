@@ -42,7 +42,11 @@ export function transmissionFlags(backend: BlockBackend, structured: boolean): n
  * Runs option haggling. Resolves with the export to serve, or undefined when the session ends
  * here (ABORT, a violation that requires a hard disconnect); the caller closes the connection.
  */
-export async function negotiate(conn: Connection, exports: ExportLookup, maxRequestBytes: number): Promise<Negotiated | undefined> {
+export async function negotiate(
+  conn: Connection,
+  exports: ExportLookup,
+  maxRequestBytes: number,
+): Promise<Negotiated | undefined> {
   const { reader } = conn;
   conn.send(encodeGreeting(C.FLAG_FIXED_NEWSTYLE | C.FLAG_NO_ZEROES));
   const clientFlags = view(await reader.read(4)).getUint32(0);
@@ -85,9 +89,15 @@ export async function negotiate(conn: Connection, exports: ExportLookup, maxRequ
         reply(option, C.REP_ACK);
         return undefined;
       case C.OPT_LIST: {
-        if (length !== 0) { fail(option, C.REP_ERR_INVALID, 'NBD_OPT_LIST takes no data'); break; }
+        if (length !== 0) {
+          fail(option, C.REP_ERR_INVALID, 'NBD_OPT_LIST takes no data');
+          break;
+        }
         const names = exports.names();
-        if (!names) { fail(option, C.REP_ERR_POLICY, 'this server resolves export names on demand and cannot list them'); break; }
+        if (!names) {
+          fail(option, C.REP_ERR_POLICY, 'this server resolves export names on demand and cannot list them');
+          break;
+        }
         for (const name of names) {
           const n = utf8Encode(name);
           const d = new Uint8Array(4 + n.length);
@@ -99,16 +109,25 @@ export async function negotiate(conn: Connection, exports: ExportLookup, maxRequ
         break;
       }
       case C.OPT_STRUCTURED_REPLY:
-        if (length !== 0) { fail(option, C.REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data'); break; }
+        if (length !== 0) {
+          fail(option, C.REP_ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data');
+          break;
+        }
         structured = true;
         reply(option, C.REP_ACK);
         break;
       case C.OPT_INFO:
       case C.OPT_GO: {
         const request = parseInfoRequest(data);
-        if (typeof request === 'string') { fail(option, C.REP_ERR_INVALID, request); break; }
+        if (typeof request === 'string') {
+          fail(option, C.REP_ERR_INVALID, request);
+          break;
+        }
         const backend = exports.get(request.name);
-        if (!backend) { fail(option, C.REP_ERR_UNKNOWN, `no export named "${request.name}"`); break; }
+        if (!backend) {
+          fail(option, C.REP_ERR_UNKNOWN, `no export named "${request.name}"`);
+          break;
+        }
         const flags = transmissionFlags(backend, structured);
         const exportInfo = new Uint8Array(12);
         view(exportInfo).setUint16(0, C.INFO_EXPORT);
@@ -148,9 +167,11 @@ function parseInfoRequest(data: Uint8Array): { name: string; infos: number[] } |
   if (data.length < 6) return `option data of ${data.length} bytes is too short`;
   const v = view(data);
   const nameLength = v.getUint32(0);
-  if (nameLength > C.MAX_STRING_BYTES || nameLength > data.length - 6) return 'export name length is inconsistent with the option length';
+  if (nameLength > C.MAX_STRING_BYTES || nameLength > data.length - 6)
+    return 'export name length is inconsistent with the option length';
   const count = v.getUint16(4 + nameLength);
-  if (data.length !== 6 + nameLength + 2 * count) return 'information request count is inconsistent with the option length';
+  if (data.length !== 6 + nameLength + 2 * count)
+    return 'information request count is inconsistent with the option length';
   const name = utf8Decode(data.subarray(4, 4 + nameLength));
   if (name === undefined) return 'export name is not valid UTF-8';
   const infos: number[] = [];

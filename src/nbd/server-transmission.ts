@@ -94,7 +94,8 @@ export class Transmission {
     let allowed = C.CMD_FLAG_FUA;
     if (req.type === C.CMD_READ && this.structured) allowed |= C.CMD_FLAG_DF;
     if (req.type === C.CMD_WRITE_ZEROES) allowed |= C.CMD_FLAG_NO_HOLE;
-    if ((req.flags & ~allowed) !== 0) return ['EINVAL', `${name}: unsupported command flags 0x${req.flags.toString(16)}`];
+    if ((req.flags & ~allowed) !== 0)
+      return ['EINVAL', `${name}: unsupported command flags 0x${req.flags.toString(16)}`];
     const writes = req.type === C.CMD_WRITE || req.type === C.CMD_TRIM || req.type === C.CMD_WRITE_ZEROES;
     if (writes && this.backend.readOnly) return ['EPERM', `${name}: the export is read-only`];
     if (req.type === C.CMD_FLUSH) {
@@ -153,7 +154,11 @@ export class Transmission {
       }
       this.replyOk(req);
     } catch (err) {
-      this.replyError(req, errnoOf(err), `${C.COMMAND_NAMES[req.type]} failed: ${(err as Error)?.message ?? String(err)}`);
+      this.replyError(
+        req,
+        errnoOf(err),
+        `${C.COMMAND_NAMES[req.type]} failed: ${(err as Error)?.message ?? String(err)}`,
+      );
     }
   }
 
@@ -174,7 +179,8 @@ export class Transmission {
       await this.backend.readInto(req.offset, body);
     } else {
       const data = await this.backend.read(req.offset, req.length);
-      if (data.length !== req.length) throw new NbdError('EIO', `backend returned ${data.length} of ${req.length} bytes`);
+      if (data.length !== req.length)
+        throw new NbdError('EIO', `backend returned ${data.length} of ${req.length} bytes`);
       body.set(data);
     }
     const v = view(reply);

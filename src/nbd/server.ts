@@ -28,12 +28,17 @@ export class NbdServer {
 
   constructor(private readonly opts: NbdServerOptions) {
     const e = opts.exports;
-    this.exports = typeof e === 'function'
-      ? { get: e, names: () => undefined }
-      : { get: (name) => e.get(name), names: () => [...e.keys()] };
+    this.exports =
+      typeof e === 'function'
+        ? { get: e, names: () => undefined }
+        : { get: (name) => e.get(name), names: () => [...e.keys()] };
     this.maxRequestBytes = opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 30_000;
-    if (!Number.isInteger(this.maxRequestBytes) || this.maxRequestBytes < 512 || this.maxRequestBytes > 0xffffffff - 32) {
+    if (
+      !Number.isInteger(this.maxRequestBytes) ||
+      this.maxRequestBytes < 512 ||
+      this.maxRequestBytes > 0xffffffff - 32
+    ) {
       throw new RangeError(`maxRequestBytes must be an integer between 512 and 2^32-33, got ${this.maxRequestBytes}`);
     }
   }

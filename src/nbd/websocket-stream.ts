@@ -88,8 +88,12 @@ export function webSocketStream(ws: WebSocketLike): ByteStream {
       pollDrain();
       return false;
     },
-    onData: (cb) => { dataCallbacks.push(cb); },
-    onDrain: (cb) => { drainCallbacks.push(cb); },
+    onData: (cb) => {
+      dataCallbacks.push(cb);
+    },
+    onDrain: (cb) => {
+      drainCallbacks.push(cb);
+    },
     onClose: (cb) => {
       if (closed) startTimer(0, () => cb(error));
       else closeCallbacks.push(cb);

@@ -112,24 +112,33 @@ export const sourcesConfigSchema = {
 /** `raw` has passed sourcesConfigSchema; absent keys take the defaults. */
 export function normalizeSourcesConfig(raw: Record<string, unknown> | undefined): SourcesConfig {
   const r = (raw ?? {}) as {
-    FollowRedirects?: boolean; RequestTimeoutSeconds?: number; TrustSystemCAs?: boolean;
+    FollowRedirects?: boolean;
+    RequestTimeoutSeconds?: number;
+    TrustSystemCAs?: boolean;
     Retry?: { Retries?: number; DelaySeconds?: number };
     Cache?: { Enabled?: boolean; BlockSizeKiB?: number; MaxSizeMiB?: number };
     Readahead?: { Enabled?: boolean; ChunkKiB?: number; AheadChunks?: number; Connections?: number };
-    Decompress?: boolean; CopyOnWrite?: boolean; TempDir?: string;
+    Decompress?: boolean;
+    CopyOnWrite?: boolean;
+    TempDir?: string;
     SshKnownHosts?: string;
   };
   const d = SOURCES_DEFAULTS;
   const blockSizeKiB = r.Cache?.BlockSizeKiB ?? d.cache.blockSizeKiB;
   const maxSizeMiB = r.Cache?.MaxSizeMiB ?? d.cache.maxSizeMiB;
   if (maxSizeMiB * 1024 < 2 * blockSizeKiB) {
-    throw new Error(`Sources.Cache.MaxSizeMiB (${maxSizeMiB}) must hold at least two blocks of Sources.Cache.BlockSizeKiB (${blockSizeKiB})`);
+    throw new Error(
+      `Sources.Cache.MaxSizeMiB (${maxSizeMiB}) must hold at least two blocks of Sources.Cache.BlockSizeKiB (${blockSizeKiB})`,
+    );
   }
   return {
     followRedirects: r.FollowRedirects ?? d.followRedirects,
     requestTimeoutSeconds: r.RequestTimeoutSeconds ?? d.requestTimeoutSeconds,
     trustSystemCAs: r.TrustSystemCAs ?? d.trustSystemCAs,
-    retry: { retries: r.Retry?.Retries ?? d.retry.retries, delaySeconds: r.Retry?.DelaySeconds ?? d.retry.delaySeconds },
+    retry: {
+      retries: r.Retry?.Retries ?? d.retry.retries,
+      delaySeconds: r.Retry?.DelaySeconds ?? d.retry.delaySeconds,
+    },
     cache: {
       enabled: r.Cache?.Enabled ?? d.cache.enabled,
       blockSizeKiB,

@@ -16,10 +16,16 @@ export interface CurlSourceContext extends SourceContext {
   capath?: string;
 }
 
-export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: MountError) => void): Promise<RunningSource> {
+export async function startCurlSource(
+  ctx: CurlSourceContext,
+  onExit: (err: MountError) => void,
+): Promise<RunningSource> {
   const { sources, url, req } = ctx;
   const chain = buildFilterChain({
-    sources: sources.config, available: ctx.filters, pathname: url.url.pathname, writable: req.writable,
+    sources: sources.config,
+    available: ctx.filters,
+    pathname: url.url.pathname,
+    writable: req.writable,
     plugin: { network: true, writable: false },
   });
   const tls = [
@@ -30,7 +36,8 @@ export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: Moun
   ];
   const args = [
     ...chain.filters,
-    'curl', `url=${url.url.href}`,
+    'curl',
+    `url=${url.url.href}`,
     `followlocation=${sources.config.followRedirects}`,
     // a redirect may not switch to another protocol (file://, gopher://, ...) nor downgrade https
     `protocols=${PROTOCOLS[url.scheme] ?? url.scheme}`,
@@ -39,16 +46,21 @@ export async function startCurlSource(ctx: CurlSourceContext, onExit: (err: Moun
     ...(req.credentials ? [`user=${req.credentials.user}`, 'password=-3'] : []),
     ...chain.params,
   ];
-  return serveWithNbdkit(ctx, {
-    args,
-    readOnly: chain.readOnly,
-    network: true,
-    secret: req.credentials ? secretLine(req.credentials) : undefined,
-    classify: classifyCurlFailure,
-    // curl without followlocation reads a redirect's own headers as the image's, and the plugin
-    // then complains about Range support: ask the server what it really answered
-    refine: async (cause) => (cause.errno === 'ESPIPE' && !sources.config.followRedirects
-      ? (await diagnoseRedirect(url.url)) ?? cause
-      : cause),
-  }, onExit);
+  return serveWithNbdkit(
+    ctx,
+    {
+      args,
+      readOnly: chain.readOnly,
+      network: true,
+      secret: req.credentials ? secretLine(req.credentials) : undefined,
+      classify: classifyCurlFailure,
+      // curl without followlocation reads a redirect's own headers as the image's, and the plugin
+      // then complains about Range support: ask the server what it really answered
+      refine: async (cause) =>
+        cause.errno === 'ESPIPE' && !sources.config.followRedirects
+          ? ((await diagnoseRedirect(url.url)) ?? cause)
+          : cause,
+    },
+    onExit,
+  );
 }

@@ -9,6 +9,8 @@ export async function probeExport(socket: string, timeoutMs: number): Promise<nu
   const stream = await connectUnix(socket);
   const client = await NbdClient.connect(stream, { timeoutMs });
   const size = client.size;
-  await client.disconnect().catch(() => { /* the size is what we came for */ });
+  await client.disconnect().catch(() => {
+    /* the size is what we came for */
+  });
   return size;
 }

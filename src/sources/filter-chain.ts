@@ -39,11 +39,13 @@ export function buildFilterChain(input: FilterChainInput): FilterChain {
     params.push(...p);
   };
   const need = (name: string, why: string) => {
-    if (!available.has(name)) throw new MountError('ENOTSUP', `${why} needs nbdkit's ${name} filter, which is not installed`);
+    if (!available.has(name))
+      throw new MountError('ENOTSUP', `${why} needs nbdkit's ${name} filter, which is not installed`);
   };
 
   if (writable && !plugin.writable) {
-    if (!sources.copyOnWrite) throw new MountError('EROFS', 'this source is read-only and CopyOnWrite is off: mount it read-only');
+    if (!sources.copyOnWrite)
+      throw new MountError('EROFS', 'this source is read-only and CopyOnWrite is off: mount it read-only');
     need('cow', 'a writable mount of a read-only source');
     use('cow');
   }
@@ -56,8 +58,12 @@ export function buildFilterChain(input: FilterChainInput): FilterChain {
     use('gzip');
   }
   if (plugin.network && sources.cache.enabled && available.has('cache')) {
-    use('cache', 'cache-on-read=true', `cache-min-block-size=${sources.cache.blockSizeKiB}K`,
-      `cache-max-size=${sources.cache.maxSizeMiB}M`);
+    use(
+      'cache',
+      'cache-on-read=true',
+      `cache-min-block-size=${sources.cache.blockSizeKiB}K`,
+      `cache-max-size=${sources.cache.maxSizeMiB}M`,
+    );
   }
   if (plugin.network && sources.retry.retries > 0 && available.has('retry')) {
     use('retry', `retries=${sources.retry.retries}`, `retry-delay=${sources.retry.delaySeconds}`);

@@ -32,20 +32,26 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   offer('http', 'curl');
   offer('ftp', 'curl');
   offer('sftp', 'ssh');
-  for (const [scheme, fstype, helper] of [['smb', 'cifs', 'mount.cifs'], ['nfs', 'nfs', 'mount.nfs']] as const) {
+  for (const [scheme, fstype, helper] of [
+    ['smb', 'cifs', 'mount.cifs'],
+    ['nfs', 'nfs', 'mount.nfs'],
+  ] as const) {
     if (!(await findExecutable(helper))) unavailable.set(scheme, `${helper} is not installed`);
     else if (!(await kernelCanMount(fstype))) unavailable.set(scheme, `the kernel has no ${fstype} file system`);
     else offer(scheme, 'file');
   }
   for (const [scheme, reason] of unavailable) log.warn({ scheme, reason }, 'Legacy source scheme unavailable');
-  for (const reason of caps.missing) log.warn({ reason }, 'nbdkit part missing: some Legacy sources or filters are unavailable');
+  for (const reason of caps.missing)
+    log.warn({ reason }, 'nbdkit part missing: some Legacy sources or filters are unavailable');
   log.info({ schemes }, 'Legacy source schemes');
 
   const runtime: SourcesRuntime = {
     config: config.sources,
     stateDir: path.join(config.runtimeDir, 'sources'),
     // a directory of our own even inside a configured TempDir: stale files in it are removed at start
-    tempDir: config.sources.tempDir ? path.join(config.sources.tempDir, 'vmedia-sources') : path.join(config.runtimeDir, 'sources', 'tmp'),
+    tempDir: config.sources.tempDir
+      ? path.join(config.sources.tempDir, 'vmedia-sources')
+      : path.join(config.runtimeDir, 'sources', 'tmp'),
   };
   await mkdir(runtime.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(runtime.tempDir, { recursive: true, mode: 0o700 });

@@ -41,7 +41,10 @@ export async function kernelMount(dir: string, attempts: MountAttempt[], timeout
   const [first] = failures;
   if (!first) throw new MountError('EINVAL', 'no mount attempt');
   const others = failures.slice(1).map((f) => f.message.replace(/^mounting [^:]+: /, ''));
-  throw new MountError(first.errno, others.length > 0 ? `${first.message} (older protocol: ${others.join('; ')})` : first.message);
+  throw new MountError(
+    first.errno,
+    others.length > 0 ? `${first.message} (older protocol: ${others.join('; ')})` : first.message,
+  );
 }
 
 /** Whether the running kernel has (or can load) this file system: listed, or a module for it. */
@@ -53,13 +56,33 @@ export async function kernelCanMount(fstype: 'cifs' | 'nfs'): Promise<boolean> {
 }
 
 const ERRNO_NAMES = new Map<number, ErrnoName>(
-  (['EPERM', 'ENOENT', 'EIO', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EINVAL', 'ENXIO', 'ENOTSUP', 'EPROTO'] as const)
-    .map((n) => [(constants.errno as Record<string, number>)[n]!, n]),
+  (
+    [
+      'EPERM',
+      'ENOENT',
+      'EIO',
+      'EACCES',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EINVAL',
+      'ENXIO',
+      'ENOTSUP',
+      'EPROTO',
+    ] as const
+  ).map((n) => [(constants.errno as Record<string, number>)[n]!, n]),
 );
 
 /** mount.cifs prints "mount error(13): Permission denied"; mount.nfs prints words only. */
 export function classifyMountFailure(fstype: string, output: string): MountError {
-  const text = output.trim().split('\n').filter((l) => l.trim() !== '').slice(-2).join(' ');
+  const text = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-2)
+    .join(' ');
   const what = fstype === 'cifs' ? 'the SMB share' : 'the NFS export';
   const numbered = /mount error\((\d+)\)/.exec(output);
   const byNumber = numbered ? ERRNO_NAMES.get(Number(numbered[1])) : undefined;

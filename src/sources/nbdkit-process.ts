@@ -46,8 +46,13 @@ const KILL_AFTER_MS = 2000;
 export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> {
   await Promise.all([rm(launch.socket, { force: true }), rm(launch.pidFile, { force: true })]);
   const argv = [
-    '--foreground', '--exit-with-parent', '--newstyle',
-    '--unix', launch.socket, '--pidfile', launch.pidFile,
+    '--foreground',
+    '--exit-with-parent',
+    '--newstyle',
+    '--unix',
+    launch.socket,
+    '--pidfile',
+    launch.pidFile,
     ...(launch.readOnly ? ['--readonly'] : []),
     ...launch.args,
   ];
@@ -72,7 +77,9 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   const secretPipe = child.stdio[3] as Writable | null;
   if (launch.secretOnFd3 && secretPipe) {
     const secret = launch.secretOnFd3;
-    secretPipe.on('error', () => { /* nbdkit died before reading; its exit is reported below */ });
+    secretPipe.on('error', () => {
+      /* nbdkit died before reading; its exit is reported below */
+    });
     secretPipe.end(secret, () => secret.fill(0));
   }
 
@@ -97,7 +104,10 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   };
 
   const outcome = await Promise.race([
-    waitForPidFile(launch.pidFile, launch.startTimeoutMs ?? 10_000).then(() => 'listening' as const, (e: Error) => e),
+    waitForPidFile(launch.pidFile, launch.startTimeoutMs ?? 10_000).then(
+      () => 'listening' as const,
+      (e: Error) => e,
+    ),
     exited.then((e) => e),
     spawnError.then((e) => e),
   ]);
@@ -114,7 +124,10 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
 
 /** nbdkit exited before listening: the caller maps its stderr to a cause. */
 export class NbdkitStartError extends Error {
-  constructor(readonly stderr: string, readonly exit: NbdkitExit) {
+  constructor(
+    readonly stderr: string,
+    readonly exit: NbdkitExit,
+  ) {
     super(`nbdkit exited (${exit.signal ?? exit.code}) before listening: ${lastLine(stderr)}`);
     this.name = 'NbdkitStartError';
   }

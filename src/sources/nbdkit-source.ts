@@ -44,8 +44,11 @@ export interface NbdkitSourceLaunch {
   cleanup?: () => Promise<void>;
 }
 
-export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLaunch,
-  onExit: (err: MountError) => void): Promise<RunningSource> {
+export async function serveWithNbdkit(
+  ctx: SourceContext,
+  launch: NbdkitSourceLaunch,
+  onExit: (err: MountError) => void,
+): Promise<RunningSource> {
   const { log, req, url } = ctx;
   const redact = (text: string) => redactUrls(text, url);
   const slotLog = log.child({ slot: req.slot.name, url: url.redacted });
@@ -77,7 +80,10 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
       // while serving, this is where a failing read says why (the host only sees EIO)
       onStderrLine: (line) => {
         const cause = launch.classify(line);
-        slotLog.warn({ nbdkit: redact(line), ...(cause ? { errno: cause.errno, cause: cause.message } : {}) }, 'nbdkit');
+        slotLog.warn(
+          { nbdkit: redact(line), ...(cause ? { errno: cause.errno, cause: cause.message } : {}) },
+          'nbdkit',
+        );
       },
     });
   } catch (err) {
@@ -92,16 +98,29 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
     size = await probeExport(nbdkitSocket, req.slot.timeout * 1000);
     if (readahead) {
       front = await startReadaheadFront({
-        upstreamSocket: nbdkitSocket, socket: req.socket, connections: readahead.connections,
-        chunkBytes: readahead.chunkKiB * 1024, aheadChunks: readahead.aheadChunks, maxChunks: 2 * readahead.aheadChunks,
+        upstreamSocket: nbdkitSocket,
+        socket: req.socket,
+        connections: readahead.connections,
+        chunkBytes: readahead.chunkKiB * 1024,
+        aheadChunks: readahead.aheadChunks,
+        maxChunks: 2 * readahead.aheadChunks,
       });
     }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     await proc.stop(); // all of stderr is in once nbdkit has exited
-    return fail(await startFailure(proc.stderr(), (line) => new MountError('EIO', `the image could not be opened: ${line || reason}`)), proc);
+    return fail(
+      await startFailure(
+        proc.stderr(),
+        (line) => new MountError('EIO', `the image could not be opened: ${line || reason}`),
+      ),
+      proc,
+    );
   }
-  slotLog.info({ pid: proc.pid, size, readOnly: launch.readOnly, readahead: front !== undefined }, 'Legacy source serving');
+  slotLog.info(
+    { pid: proc.pid, size, readOnly: launch.readOnly, readahead: front !== undefined },
+    'Legacy source serving',
+  );
 
   // nbdkit stops while the read-ahead closes: a fetch stuck in a retry must not hold up Unmount
   const stop = async () => {
@@ -116,7 +135,10 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
     if (stopping) return;
     stopping = stop();
     await stopping;
-    const err = causeOf(proc.stderr(), (line) => new MountError('ECONNRESET', `nbdkit exited (${exit.signal ?? exit.code}): ${line}`));
+    const err = causeOf(
+      proc.stderr(),
+      (line) => new MountError('ECONNRESET', `nbdkit exited (${exit.signal ?? exit.code}): ${line}`),
+    );
     slotLog.error({ errno: err.errno, cause: err.message }, 'Legacy source exited');
     onExit(err);
   });
@@ -129,10 +151,15 @@ export async function serveWithNbdkit(ctx: SourceContext, launch: NbdkitSourceLa
 }
 
 function asMountError(err: unknown): MountError {
-  return err instanceof MountError ? err : new MountError('ECANCELED', err instanceof Error ? err.message : String(err));
+  return err instanceof MountError
+    ? err
+    : new MountError('ECANCELED', err instanceof Error ? err.message : String(err));
 }
 
 /** nbdkit prints URLs in full; query strings of presigned URLs carry tokens. */
 function redactUrls(text: string, url: SourceUrl): string {
-  return text.split(url.url.href).join(url.redacted).replace(/(\w+:\/\/[^\s\]?]*)\?[^\s\]]*/g, '$1?[redacted]');
+  return text
+    .split(url.url.href)
+    .join(url.redacted)
+    .replace(/(\w+:\/\/[^\s\]?]*)\?[^\s\]]*/g, '$1?[redacted]');
 }

@@ -14,9 +14,14 @@ export function diagnoseRedirect(url: URL): Promise<MountError | undefined> {
     const req = get(url, { method: 'HEAD', timeout: TIMEOUT_MS, rejectUnauthorized: false }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
-      resolve(status >= 300 && status < 400
-        ? new MountError('ENOTSUP', `the image URL redirects (HTTP ${status}) and redirects are off (Sources.FollowRedirects)`)
-        : undefined);
+      resolve(
+        status >= 300 && status < 400
+          ? new MountError(
+              'ENOTSUP',
+              `the image URL redirects (HTTP ${status}) and redirects are off (Sources.FollowRedirects)`,
+            )
+          : undefined,
+      );
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));

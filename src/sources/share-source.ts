@@ -25,52 +25,74 @@ export async function startShareSource(ctx: SourceContext, onExit: (err: MountEr
   const segments = url.url.pathname.split('/').slice(1).map(decodeSegment);
   const minimum = url.scheme === 'smb' ? 2 : 1;
   if (segments.length < minimum || segments.some((s) => s === '' || s === '.' || s === '..' || /[/\0]/.test(s))) {
-    throw new MountError('EINVAL', url.scheme === 'smb'
-      ? 'an smb:// URL needs //host/share/[dir/]file'
-      : 'an nfs:// URL needs //host/export/path/file');
+    throw new MountError(
+      'EINVAL',
+      url.scheme === 'smb'
+        ? 'an smb:// URL needs //host/share/[dir/]file'
+        : 'an nfs:// URL needs //host/export/path/file',
+    );
   }
   const credFile = path.join(sources.stateDir, `${req.slot.name}.cred`);
-  const plan = url.scheme === 'smb'
-    ? await cifsPlan(ctx, segments, credFile)
-    : nfsPlan(ctx, segments);
+  const plan = url.scheme === 'smb' ? await cifsPlan(ctx, segments, credFile) : nfsPlan(ctx, segments);
   const mountDir = path.join(sources.stateDir, `${req.slot.name}.mnt`);
   let mount;
   try {
     mount = await kernelMount(mountDir, plan.attempts, req.slot.timeout * 1000);
   } catch (err) {
-    if (err instanceof MountError) ctx.log.error({ slot: req.slot.name, url: url.redacted, errno: err.errno, cause: err.message }, 'Legacy source failed');
+    if (err instanceof MountError)
+      ctx.log.error(
+        { slot: req.slot.name, url: url.redacted, errno: err.errno, cause: err.message },
+        'Legacy source failed',
+      );
     throw err;
   } finally {
     await rm(credFile, { force: true });
   }
   const image = path.join(mount.dir, plan.file);
-  const isFile = await stat(image).then((s) => s.isFile(), () => false);
+  const isFile = await stat(image).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   if (!isFile) {
     await mount.release();
-    throw new MountError('ENOENT', `the image file "${plan.file}" does not exist on the ${url.scheme === 'smb' ? 'share' : 'export'}`);
+    throw new MountError(
+      'ENOENT',
+      `the image file "${plan.file}" does not exist on the ${url.scheme === 'smb' ? 'share' : 'export'}`,
+    );
   }
   const chain = buildFilterChain({
-    sources: sources.config, available: ctx.filters, pathname: plan.file, writable: req.writable,
+    sources: sources.config,
+    available: ctx.filters,
+    pathname: plan.file,
+    writable: req.writable,
     plugin: { network: false, writable: plan.writable },
   });
-  return serveWithNbdkit(ctx, {
-    args: [...chain.filters, 'file', `file=${image}`, ...chain.params],
-    readOnly: chain.readOnly,
-    // the kernel's CIFS/NFS client reads ahead itself
-    network: false,
-    classify: () => undefined,
-    cleanup: () => mount.release(),
-  }, onExit);
+  return serveWithNbdkit(
+    ctx,
+    {
+      args: [...chain.filters, 'file', `file=${image}`, ...chain.params],
+      readOnly: chain.readOnly,
+      // the kernel's CIFS/NFS client reads ahead itself
+      network: false,
+      classify: () => undefined,
+      cleanup: () => mount.release(),
+    },
+    onExit,
+  );
 }
 
 async function cifsPlan(ctx: SourceContext, segments: string[], credFile: string): Promise<SharePlan> {
   const { url, req } = ctx;
   const file = segments[segments.length - 1]!;
   const unc = `//${url.url.hostname}/${segments.slice(0, -1).join('/')}`;
-  const auth = req.credentials
-    ? [`credentials=${await writeCifsCredentials(credFile, req.credentials)}`]
-    : ['guest'];
-  const base = [req.writable ? 'rw' : 'ro', 'seal', ...HARDENING, ...auth, ...(url.url.port ? [`port=${url.port}`] : [])];
+  const auth = req.credentials ? [`credentials=${await writeCifsCredentials(credFile, req.credentials)}`] : ['guest'];
+  const base = [
+    req.writable ? 'rw' : 'ro',
+    'seal',
+    ...HARDENING,
+    ...auth,
+    ...(url.url.port ? [`port=${url.port}`] : []),
+  ];
   return {
     attempts: ['3.1.1', '3.0'].map((v) => ({ fstype: 'cifs' as const, device: unc, options: [`vers=${v}`, ...base] })),
     file,

@@ -18,9 +18,11 @@ const MAX_URL_LENGTH = 8192;
 
 export function parseSourceUrl(text: string, schemes: readonly string[]): SourceUrl {
   if (text.length === 0) throw new MountError('EINVAL', 'the image URL is empty');
-  if (text.length > MAX_URL_LENGTH) throw new MountError('EINVAL', `the image URL is longer than ${MAX_URL_LENGTH} characters`);
+  if (text.length > MAX_URL_LENGTH)
+    throw new MountError('EINVAL', `the image URL is longer than ${MAX_URL_LENGTH} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f]/.test(text)) throw new MountError('EINVAL', 'the image URL contains spaces or control characters (percent-encode them)');
+  if (/[\x00-\x20\x7f]/.test(text))
+    throw new MountError('EINVAL', 'the image URL contains spaces or control characters (percent-encode them)');
   let url: URL;
   try {
     url = new URL(text);
@@ -39,5 +41,11 @@ export function parseSourceUrl(text: string, schemes: readonly string[]): Source
   if (host === '') throw new MountError('EINVAL', 'the image URL has no host');
   if (url.pathname === '' || url.pathname === '/') throw new MountError('EINVAL', 'the image URL names no file');
   const port = url.port !== '' ? Number(url.port) : (DEFAULT_PORTS[scheme] ?? 0);
-  return { scheme, url, host, port, redacted: `${url.origin === 'null' ? `${scheme}://${url.host}` : url.origin}${url.pathname}` };
+  return {
+    scheme,
+    url,
+    host,
+    port,
+    redacted: `${url.origin === 'null' ? `${scheme}://${url.host}` : url.origin}${url.pathname}`,
+  };
 }

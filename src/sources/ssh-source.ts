@@ -43,27 +43,39 @@ export async function startSshSource(ctx: SshSourceContext, onExit: (err: MountE
   const knownHosts = sources.config.sshKnownHosts;
   await requireKnownHostsFile(ctx, knownHosts);
   const chain = buildFilterChain({
-    sources: sources.config, available: ctx.filters, pathname: file, writable: req.writable,
+    sources: sources.config,
+    available: ctx.filters,
+    pathname: file,
+    writable: req.writable,
     plugin: { network: true, writable: false },
   });
   const password = req.credentials && req.credentials.password.length > 0 ? req.credentials : undefined;
   const args = [
     ...chain.filters,
-    'ssh', `host=${url.host}`, `port=${url.port}`, `user=${user}`, `path=${file}`,
+    'ssh',
+    `host=${url.host}`,
+    `port=${url.port}`,
+    `user=${user}`,
+    `path=${file}`,
     // no ssh_config: a Host block there could turn off host key checking or send us elsewhere
     'config=',
-    `known-hosts=${knownHosts}`, 'verify-remote-host=true',
+    `known-hosts=${knownHosts}`,
+    'verify-remote-host=true',
     `timeout=${sources.config.requestTimeoutSeconds}`,
     ...(password ? ['password=-3'] : []),
     ...chain.params,
   ];
-  return serveWithNbdkit(ctx, {
-    args,
-    readOnly: chain.readOnly,
-    network: true,
-    secret: password ? secretLine(password) : undefined,
-    classify: (stderr) => classifySshFailure(stderr, { knownHosts }),
-  }, onExit);
+  return serveWithNbdkit(
+    ctx,
+    {
+      args,
+      readOnly: chain.readOnly,
+      network: true,
+      secret: password ? secretLine(password) : undefined,
+      classify: (stderr) => classifySshFailure(stderr, { knownHosts }),
+    },
+    onExit,
+  );
 }
 
 /** The login: from the URL or the credentials (the same one if both name it). */
@@ -73,7 +85,8 @@ function loginUser(urlUser: string | undefined, creds: Credentials | undefined):
     throw new MountError('EINVAL', 'the user name in the image URL and the UserName of the credentials differ');
   }
   const user = urlUser ?? credUser;
-  if (user === '') throw new MountError('EINVAL', 'an sftp:// image needs a user name: sftp://user@host/path or UserName');
+  if (user === '')
+    throw new MountError('EINVAL', 'an sftp:// image needs a user name: sftp://user@host/path or UserName');
   return user;
 }
 
@@ -99,9 +112,14 @@ async function requireKnownHostsFile(ctx: SourceContext, knownHosts: string): Pr
   try {
     await access(knownHosts, constants.R_OK);
   } catch {
-    const err = new MountError('EKEYREJECTED',
-      `the known_hosts file ${knownHosts} is missing or unreadable, so the SFTP server's host key cannot be verified (Sources.SshKnownHosts)`);
-    ctx.log.error({ slot: ctx.req.slot.name, url: ctx.url.redacted, errno: err.errno, cause: err.message }, 'Legacy source failed');
+    const err = new MountError(
+      'EKEYREJECTED',
+      `the known_hosts file ${knownHosts} is missing or unreadable, so the SFTP server's host key cannot be verified (Sources.SshKnownHosts)`,
+    );
+    ctx.log.error(
+      { slot: ctx.req.slot.name, url: ctx.url.redacted, errno: err.errno, cause: err.message },
+      'Legacy source failed',
+    );
     throw err;
   }
 }

@@ -7,15 +7,15 @@ import { networkInterfaces } from 'node:os';
 import { MountError } from '../errno.js';
 
 const FORBIDDEN = new BlockList();
-FORBIDDEN.addSubnet('127.0.0.0', 8, 'ipv4');      // loopback
-FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');   // link-local
-FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4');        // "this host"
-FORBIDDEN.addSubnet('224.0.0.0', 4, 'ipv4');      // multicast
+FORBIDDEN.addSubnet('127.0.0.0', 8, 'ipv4'); // loopback
+FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local
+FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4'); // "this host"
+FORBIDDEN.addSubnet('224.0.0.0', 4, 'ipv4'); // multicast
 FORBIDDEN.addAddress('255.255.255.255', 'ipv4');
 FORBIDDEN.addAddress('::1', 'ipv6');
 FORBIDDEN.addAddress('::', 'ipv6');
-FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');        // link-local
-FORBIDDEN.addSubnet('ff00::', 8, 'ipv6');         // multicast
+FORBIDDEN.addSubnet('fe80::', 10, 'ipv6'); // link-local
+FORBIDDEN.addSubnet('ff00::', 8, 'ipv6'); // multicast
 
 /** Why this address may not be a source host, or undefined when it may. */
 export function forbiddenAddressReason(address: string): string | undefined {
@@ -23,7 +23,9 @@ export function forbiddenAddressReason(address: string): string | undefined {
   if (family === 0) return 'not an IP address';
   // ::ffff:127.0.0.1 reaches 127.0.0.1
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const [addr, type] = mapped ? [mapped[1]!, 'ipv4' as const] : [address, family === 4 ? 'ipv4' as const : 'ipv6' as const];
+  const [addr, type] = mapped
+    ? [mapped[1]!, 'ipv4' as const]
+    : [address, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
   if (FORBIDDEN.check(addr, type)) return 'loopback, link-local or multicast address';
   if (ownAddresses().has(addr.toLowerCase())) return 'an address of this BMC';
   return undefined;
@@ -52,7 +54,10 @@ export async function checkSourceHost(host: string): Promise<void> {
   for (const address of addresses) {
     const reason = forbiddenAddressReason(address);
     if (reason) {
-      throw new MountError('EINVAL', `the image host ${host}${address !== host ? ` (${address})` : ''} is refused: ${reason} (set AllowPrivateSourceHosts to allow it)`);
+      throw new MountError(
+        'EINVAL',
+        `the image host ${host}${address !== host ? ` (${address})` : ''} is refused: ${reason} (set AllowPrivateSourceHosts to allow it)`,
+      );
     }
   }
 }

@@ -34,13 +34,19 @@ export async function openTrustStore(sourceDir: string, capath: string, log: Log
       pending = undefined;
       return syncCopy(sourceDir, capath, log);
     });
-    running = pending.catch((err: Error) => log.error({ err: err.message, dir: sourceDir }, 'trust store refresh failed'));
+    running = pending.catch((err: Error) =>
+      log.error({ err: err.message, dir: sourceDir }, 'trust store refresh failed'),
+    );
     return running;
   };
 
   await refresh();
   let timer: NodeJS.Timeout | undefined;
-  const watcher: FSWatcher = watch(sourceDir, { ignoreInitial: true, depth: 0, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+  const watcher: FSWatcher = watch(sourceDir, {
+    ignoreInitial: true,
+    depth: 0,
+    awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 },
+  });
   watcher.on('all', () => {
     clearTimeout(timer);
     timer = setTimeout(() => void refresh(), DEBOUNCE_MS);

@@ -74,14 +74,23 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     users = made.users;
     defaultAdmin = { user: DEFAULT_ADMIN, passwordSource: made.passwordSource };
   }
-  const auth = new Authenticator(users, new SessionStore(opts.sessionTimeoutSeconds ?? 1800), new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE));
+  const auth = new Authenticator(
+    users,
+    new SessionStore(opts.sessionTimeoutSeconds ?? 1800),
+    new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE),
+  );
   const daemon = await DaemonClient.connect(opts.bus);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use((_req, res, next) => {
-    res.set({ 'Strict-Transport-Security': 'max-age=31536000', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store' });
+    res.set({
+      'Strict-Transport-Security': 'max-age=31536000',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Cache-Control': 'no-store',
+    });
     next();
   });
   app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024, type: () => true }));
@@ -89,11 +98,24 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const router = express.Router();
   const ctx: WebContext = {
-    router, routes: new Routes(auth, log), auth, daemon, runtimeDir: opts.runtimeDir, log,
+    router,
+    routes: new Routes(auth, log),
+    auth,
+    daemon,
+    runtimeDir: opts.runtimeDir,
+    log,
     ...(opts.trustStore ? { trustStore: new TrustStoreDir(opts.trustStore) } : {}),
   };
-  for (const register of [registerServiceRoot, registerSessionService, registerCookieLogin, registerManagers,
-    registerSystems, registerVirtualMedia, registerMediaActions, registerCertificates]) {
+  for (const register of [
+    registerServiceRoot,
+    registerSessionService,
+    registerCookieLogin,
+    registerManagers,
+    registerSystems,
+    registerVirtualMedia,
+    registerMediaActions,
+    registerCertificates,
+  ]) {
     register(ctx);
   }
   app.use(router);
@@ -101,7 +123,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   if (opts.staticDir && existsSync(opts.staticDir)) {
     app.use(express.static(opts.staticDir, { index: 'index.html' }));
   } else {
-    log.warn({ staticDir: opts.staticDir }, 'no page to serve (run scripts/build.sh); Redfish and the bridge work without it');
+    log.warn(
+      { staticDir: opts.staticDir },
+      'no page to serve (run scripts/build.sh); Redfish and the bridge work without it',
+    );
   }
 
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
@@ -119,7 +144,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   log.info({ url }, 'web frontend listening');
 
   return {
-    url, port, certPath: tls.certPath,
+    url,
+    port,
+    certPath: tls.certPath,
     ...(defaultAdmin ? { defaultAdmin } : {}),
     async close() {
       await bridge.close();

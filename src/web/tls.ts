@@ -22,12 +22,22 @@ export async function loadTlsIdentity(opts: { cert?: string; key?: string; runti
     const notAfterDate = new Date();
     notAfterDate.setFullYear(notAfterDate.getFullYear() + 5);
     const made = await generate([{ name: 'commonName', value: 'vmedia' }], {
-      keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notAfterDate,
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notAfterDate,
       extensions: [
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+            { type: 7, ip: '::1' },
+          ],
+        },
       ],
     });
     writeFileSync(keyPath, made.private, { mode: 0o600 });

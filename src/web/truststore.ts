@@ -66,4 +66,3 @@ export class TrustStoreDir {
     return true;
   }
 }
-

@@ -17,8 +17,17 @@ import { startImageServer, type ImageServer } from '../sources/helpers/image-ser
 const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
 const IMAGE_BYTES = 64 * 1024 * 1024;
-const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--ignore-certificate-errors',
+];
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-page-'));
 const imagePath = path.join(dir, 'boot.img');
@@ -41,13 +50,18 @@ before(async () => {
   await run('bash', [path.join(CHECKOUT, 'scripts/build.sh'), '--page']);
   writeFileSync(imagePath, randomBytes(IMAGE_BYTES));
   writeFileSync(path.join(dir, 'small.img'), randomBytes(1024 * 1024));
-  images = await startImageServer({ files: new Map([['/images/small.img', path.join(dir, 'small.img')]]), switches: { auth: remote } });
+  images = await startImageServer({
+    files: new Map([['/images/small.img', path.join(dir, 'small.img')]]),
+    switches: { auth: remote },
+  });
   stack = await startStack();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => console.log(`page error: ${err.message}`));
-  page.on('request', (r) => requests.push({ method: r.method(), url: r.url(), headers: JSON.stringify(r.headers()), body: r.postData() ?? '' }));
+  page.on('request', (r) =>
+    requests.push({ method: r.method(), url: r.url(), headers: JSON.stringify(r.headers()), body: r.postData() ?? '' }),
+  );
 });
 
 after(async () => {
@@ -62,12 +76,20 @@ const slot = (id: string) => page.locator(`section[data-slot="${id}"]`);
 /** Waits for a slot's state badge; on timeout the error shows what the card says instead. */
 async function waitForState(id: string, state: 'Inserted' | 'Not inserted', timeout = 20_000): Promise<void> {
   try {
-    await slot(id).locator('.status', { hasText: new RegExp(`^${state}$`) }).waitFor({ timeout });
+    await slot(id)
+      .locator('.status', { hasText: new RegExp(`^${state}$`) })
+      .waitFor({ timeout });
   } catch (err) {
     const shot = path.join(tmpdir(), `vmedia-page-${id}-not-${state.replace(' ', '-')}.png`);
     await page.screenshot({ path: shot, fullPage: true });
-    const recent = requests.slice(-6).map((r) => `${r.method} ${new URL(r.url).pathname}`).join(', ');
-    throw new Error(`${id} did not become "${state}" (screenshot ${shot}; last requests: ${recent}); the card says: ${await slot(id).innerText()}`, { cause: err });
+    const recent = requests
+      .slice(-6)
+      .map((r) => `${r.method} ${new URL(r.url).pathname}`)
+      .join(', ');
+    throw new Error(
+      `${id} did not become "${state}" (screenshot ${shot}; last requests: ${recent}); the card says: ${await slot(id).innerText()}`,
+      { cause: err },
+    );
   }
 }
 
@@ -102,9 +124,12 @@ test('repeated failures are rate limited (429) and the page says how long to wai
     await page.getByLabel('Password', { exact: true }).fill(`wrong-${i}`);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').waitFor();
-    if (/Too many failed logins/.test(await page.getByRole('alert').textContent() ?? '')) break;
+    if (/Too many failed logins/.test((await page.getByRole('alert').textContent()) ?? '')) break;
   }
-  assert.match(await page.getByRole('alert').textContent() ?? '', /^Too many failed logins\. Try again in \d+ seconds\.$/);
+  assert.match(
+    (await page.getByRole('alert').textContent()) ?? '',
+    /^Too many failed logins\. Try again in \d+ seconds\.$/,
+  );
   await user.fill(stack.admin.user);
 });
 
@@ -113,8 +138,8 @@ test('login shows the slots with their modes and states', async () => {
   await page.getByRole('button', { name: 'Log in' }).click();
   await slot('Slot_0').waitFor();
   assert.deepEqual(await page.locator('section.slot h2').allTextContents(), ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3']);
-  assert.match(await slot('Slot_0').locator('.mode').textContent() ?? '', /^Proxy/);
-  assert.match(await slot('Slot_2').locator('.mode').textContent() ?? '', /^Legacy/);
+  assert.match((await slot('Slot_0').locator('.mode').textContent()) ?? '', /^Proxy/);
+  assert.match((await slot('Slot_2').locator('.mode').textContent()) ?? '', /^Legacy/);
   for (const id of ['Slot_0', 'Slot_2']) assert.equal(await slot(id).locator('.status').textContent(), 'Not inserted');
 });
 
@@ -132,14 +157,16 @@ test('a local file served from the page: the host reads the same bytes, a new lo
     throw new Error(`${err.message}\nthe card says: ${await card.innerText()}`, { cause: err });
   });
   const seconds = (performance.now() - started) / 1000;
-  console.log(`nbdcopy of ${IMAGE_BYTES >> 20} MiB through the page: ${seconds.toFixed(2)} s, ${(IMAGE_BYTES / 2 ** 20 / seconds).toFixed(1)} MiB/s`);
+  console.log(
+    `nbdcopy of ${IMAGE_BYTES >> 20} MiB through the page: ${seconds.toFixed(2)} s, ${(IMAGE_BYTES / 2 ** 20 / seconds).toFixed(1)} MiB/s`,
+  );
   assert.equal(await sha256File(copy), await sha256File(imagePath));
   rmSync(copy);
 
   // the figures update every 500 ms: wait until they show the whole image went through (>= 64 MiB)
   await card.locator('.bytes-served', { hasText: /^((6[4-9]|[7-9]\d|\d{3,})\.\d+ MiB|[\d.]+ GiB)/ }).waitFor();
-  assert.match(await card.locator('.throughput').textContent() ?? '', /\/s$/);
-  assert.match(await card.locator('.image').textContent() ?? '', /boot\.img \(from this browser\)/);
+  assert.match((await card.locator('.throughput').textContent()) ?? '', /\/s$/);
+  assert.match((await card.locator('.image').textContent()) ?? '', /boot\.img \(from this browser\)/);
   const shot = path.join(tmpdir(), 'vmedia-page-serving.png');
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
@@ -151,7 +178,10 @@ test('a local file served from the page: the host reads the same bytes, a new lo
   })()`);
   assert.equal(loggedOut, 200);
   await page.getByRole('button', { name: 'Refresh' }).click();
-  await page.getByRole('status').filter({ hasText: 'Your session has ended. The files below are still being served' }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: 'Your session has ended. The files below are still being served' })
+    .waitFor();
   await run('nbdinfo', ['--size', `nbd+unix:///?socket=${exportSocket}`]);
   await page.getByLabel('Password', { exact: true }).fill(stack.admin.password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -165,7 +195,7 @@ test('a local file served from the page: the host reads the same bytes, a new lo
   assert.equal(member.json.Inserted, false);
 });
 
-test('a second browser on a busy Proxy slot is shown the bridge\'s reason', async () => {
+test("a second browser on a busy Proxy slot is shown the bridge's reason", async () => {
   // page 2 still shows Slot_1 free (its clock is paused, so it does not poll) when page 1 takes it
   const second = await secondPage(stack.operator);
   try {
@@ -178,7 +208,10 @@ test('a second browser on a busy Proxy slot is shown the bridge\'s reason', asyn
 
     await other.locator('input[type=file]').setInputFiles(imagePath);
     await other.getByRole('button', { name: 'Mount' }).click();
-    await other.getByRole('alert').filter({ hasText: 'The BMC refused /nbd/1: Slot_1 is already in use by another client' }).waitFor();
+    await other
+      .getByRole('alert')
+      .filter({ hasText: 'The BMC refused /nbd/1: Slot_1 is already in use by another client' })
+      .waitFor();
   } finally {
     await second.close();
   }
@@ -192,7 +225,10 @@ test('a read-only user may look but the bridge refuses to mount for them', async
     const card = second.page.locator('section[data-slot="Slot_1"]');
     await card.locator('input[type=file]').setInputFiles(imagePath);
     await card.getByRole('button', { name: 'Mount' }).click();
-    await card.getByRole('alert').filter({ hasText: 'The BMC refused the connection to /nbd/1: not logged in, not allowed' }).waitFor();
+    await card
+      .getByRole('alert')
+      .filter({ hasText: 'The BMC refused the connection to /nbd/1: not logged in, not allowed' })
+      .waitFor();
     await card.getByRole('button', { name: 'Mount' }).waitFor(); // the form is back for another try
   } finally {
     await second.close();
@@ -205,8 +241,12 @@ test('Legacy: a refused InsertMedia shows the DMTF message; the password field i
   await card.getByLabel('Password (optional)').fill(remote.password);
   await card.getByRole('button', { name: 'Insert' }).click();
   const alert = card.getByRole('alert');
-  await alert.filter({ hasText: "Insert failed: The resource at 'tftp://127.0.0.1/images/small.img' is in a format not recognized" }).waitFor();
-  assert.match(await alert.textContent() ?? '', /scheme must be one of: http/);
+  await alert
+    .filter({
+      hasText: "Insert failed: The resource at 'tftp://127.0.0.1/images/small.img' is in a format not recognized",
+    })
+    .waitFor();
+  assert.match((await alert.textContent()) ?? '', /scheme must be one of: http/);
   assert.equal(await card.getByLabel('Password (optional)').inputValue(), '');
 });
 
@@ -221,27 +261,39 @@ test('Legacy: insert from an HTTP server with credentials, then Eject; the passw
   await waitForState('Slot_2', 'Inserted');
   assert.equal(await card.locator('.image').textContent(), url);
   assert.equal(await card.getByLabel('Password (optional)').inputValue(), '');
-  assert.ok(images.requests.length > 0 && images.requests.every((r) => r.status < 400), JSON.stringify(images.requests));
+  assert.ok(
+    images.requests.length > 0 && images.requests.every((r) => r.status < 400),
+    JSON.stringify(images.requests),
+  );
 
   await card.getByRole('button', { name: 'Eject' }).click();
   await waitForState('Slot_2', 'Not inserted');
 
   const carrying = requests.filter((r) => `${r.url} ${r.headers} ${r.body}`.includes(remote.password));
-  assert.deepEqual(carrying.map((r) => `${r.method} ${new URL(r.url).pathname}`), [
-    'POST /redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.InsertMedia',
-    'POST /redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.InsertMedia',
-  ]);
+  assert.deepEqual(
+    carrying.map((r) => `${r.method} ${new URL(r.url).pathname}`),
+    [
+      'POST /redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.InsertMedia',
+      'POST /redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.InsertMedia',
+    ],
+  );
   for (const r of carrying) assert.ok(!r.url.includes(remote.password) && !r.headers.includes(remote.password));
   // the BMC password too: only in the bodies of the logins (the wrong one, the first, the renewal)
   const login = requests.filter((r) => `${r.url} ${r.headers} ${r.body}`.includes(stack.admin.password));
-  assert.deepEqual(login.map((r) => `${r.method} ${new URL(r.url).pathname} ${r.body.includes(stack.admin.password)}`),
-    ['POST /login true', 'POST /login true', 'POST /login true']);
+  assert.deepEqual(
+    login.map((r) => `${r.method} ${new URL(r.url).pathname} ${r.body.includes(stack.admin.password)}`),
+    ['POST /login true', 'POST /login true', 'POST /login true'],
+  );
 });
 
 test('Log out returns to the login form and ends the session', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByRole('status').filter({ hasText: 'Logged out.' }).waitFor();
   await page.getByLabel('User name', { exact: true }).waitFor();
-  const status = await page.evaluate(async () => (await fetch('/redfish/v1/Managers/bmc/VirtualMedia', { headers: { 'X-Requested-With': 'XMLHttpRequest' } })).status);
+  const status = await page.evaluate(
+    async () =>
+      (await fetch('/redfish/v1/Managers/bmc/VirtualMedia', { headers: { 'X-Requested-With': 'XMLHttpRequest' } }))
+        .status,
+  );
   assert.equal(status, 401);
 });

@@ -23,7 +23,12 @@ export async function startRelay(socketPath: string): Promise<Relay> {
   const queued: Buffer[] = [];
 
   wss.on('connection', (ws, req) => {
-    protocols.push(...String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    protocols.push(
+      ...String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     page = ws;
     ws.on('message', (data: Buffer) => (client ? client.write(data) : queued.push(data)));
     ws.on('close', () => client?.end());

@@ -24,7 +24,10 @@ const debianEnv = { ...process.env, PATH: `/usr/bin:${process.env.PATH}` };
 before(() => writeFileSync(imagePath, image));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function startSession(name: string, writable: boolean): Promise<{ relay: Relay; session: FileSession; uri: string }> {
+async function startSession(
+  name: string,
+  writable: boolean,
+): Promise<{ relay: Relay; session: FileSession; uri: string }> {
   const relay = await startRelay(path.join(dir, `${name}.sock`));
   const ws = new WebSocket(relay.url, ['the-xsrf-token']);
   const session = serveFile(ws, { file: await openAsBlob(imagePath), writable });
@@ -55,10 +58,13 @@ test('nbdcopy reads the whole file through the WebSocket: same sha256, bytes cou
 test('read-only: the export says so and a write fails with EPERM', async () => {
   const { relay, uri } = await startSession('ro', false);
   try {
-    const out = await nbdsh(uri, [
-      'print(h.get_size(), h.is_read_only())',
-      'try:\n  h.pwrite(b"x", 0)\nexcept nbd.Error as e:\n  print("write:", e.errno)',
-    ].join('\n'));
+    const out = await nbdsh(
+      uri,
+      [
+        'print(h.get_size(), h.is_read_only())',
+        'try:\n  h.pwrite(b"x", 0)\nexcept nbd.Error as e:\n  print("write:", e.errno)',
+      ].join('\n'),
+    );
     assert.equal(out, `${SIZE} True\nwrite: EPERM`);
   } finally {
     await relay.close();
@@ -68,15 +74,18 @@ test('read-only: the export says so and a write fails with EPERM', async () => {
 test('writable: writes across blocks read back, the file on disk is untouched', async () => {
   const { relay, session, uri } = await startSession('rw', true);
   try {
-    const out = await nbdsh(uri, [
-      'print(h.is_read_only())',
-      'h.pwrite(b"A" * 5000, 4000)', // spans three 4 KiB blocks, none whole
-      `h.pwrite(b"Z" * 7, ${SIZE - 7})`, // the short last block
-      'h.flush()',
-      'import hashlib',
-      'print(hashlib.sha256(h.pread(5002, 3999)).hexdigest())',
-      `print(hashlib.sha256(h.pread(9, ${SIZE - 9})).hexdigest())`,
-    ].join('\n'));
+    const out = await nbdsh(
+      uri,
+      [
+        'print(h.is_read_only())',
+        'h.pwrite(b"A" * 5000, 4000)', // spans three 4 KiB blocks, none whole
+        `h.pwrite(b"Z" * 7, ${SIZE - 7})`, // the short last block
+        'h.flush()',
+        'import hashlib',
+        'print(hashlib.sha256(h.pread(5002, 3999)).hexdigest())',
+        `print(hashlib.sha256(h.pread(9, ${SIZE - 9})).hexdigest())`,
+      ].join('\n'),
+    );
     const expected = Buffer.from(image.subarray(3999, 3999 + 5002));
     expected.fill('A', 1, 5001);
     const tail = Buffer.from(image.subarray(SIZE - 9));
@@ -94,16 +103,23 @@ test('a file that cannot be read: the BMC gets EIO and the session counts the fa
   const blob = new Blob([image]);
   const unreadable = {
     size: blob.size,
-    slice: (start: number, end: number) => (start >= 4 * 1024 * 1024
-      ? { arrayBuffer: () => Promise.reject(Object.assign(new Error('the file changed'), { name: 'NotReadableError' })) }
-      : blob.slice(start, end)),
+    slice: (start: number, end: number) =>
+      start >= 4 * 1024 * 1024
+        ? {
+            arrayBuffer: () =>
+              Promise.reject(Object.assign(new Error('the file changed'), { name: 'NotReadableError' })),
+          }
+        : blob.slice(start, end),
   };
   const session = serveFile(new WebSocket(relay.url), { file: unreadable, writable: false });
   try {
-    const out = await nbdsh(`nbd+unix:///?socket=${relay.socketPath}`, [
-      'print(len(h.pread(4096, 0)))',
-      'try:\n  h.pread(4096, 5 * 1024 * 1024)\nexcept nbd.Error as e:\n  print("read:", e.errno)',
-    ].join('\n'));
+    const out = await nbdsh(
+      `nbd+unix:///?socket=${relay.socketPath}`,
+      [
+        'print(len(h.pread(4096, 0)))',
+        'try:\n  h.pread(4096, 5 * 1024 * 1024)\nexcept nbd.Error as e:\n  print("read:", e.errno)',
+      ].join('\n'),
+    );
     assert.equal(out, '4096\nread: EIO');
     assert.deepEqual({ ...session.fileErrors }, { count: 1, last: 'NotReadableError: the file changed' });
   } finally {
@@ -116,18 +132,28 @@ test('stop() closes the WebSocket normally and says the user stopped it', async 
   try {
     await new Promise<void>((resolve) => setTimeout(resolve, 100)); // let it open
     session.stop();
-    assert.deepEqual({ ...(await session.ended) }, { code: 1000, reason: 'stopped by the user', opened: true, stopped: true });
+    assert.deepEqual(
+      { ...(await session.ended) },
+      { code: 1000, reason: 'stopped by the user', opened: true, stopped: true },
+    );
   } finally {
     await relay.close();
   }
 });
 
 test('a bridge that refuses: at the upgrade (never opened) and with a close reason', async () => {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, cb) => cb(false, 401, 'Unauthorized') });
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    verifyClient: (_info, cb) => cb(false, 401, 'Unauthorized'),
+  });
   await new Promise((resolve) => wss.once('listening', resolve));
   const port = (wss.address() as { port: number }).port;
   try {
-    const refused = serveFile(new WebSocket(`ws://127.0.0.1:${port}/nbd/0`), { file: new Blob([image.subarray(0, 4096)]), writable: false });
+    const refused = serveFile(new WebSocket(`ws://127.0.0.1:${port}/nbd/0`), {
+      file: new Blob([image.subarray(0, 4096)]),
+      writable: false,
+    });
     const end = await refused.ended;
     assert.equal(end.opened, false);
     assert.equal(end.stopped, false);
@@ -140,8 +166,12 @@ test('a bridge that refuses: at the upgrade (never opened) and with a close reas
   await new Promise((resolve) => busy.once('listening', resolve));
   try {
     const url = `ws://127.0.0.1:${(busy.address() as { port: number }).port}/nbd/0`;
-    const end = await serveFile(new WebSocket(url), { file: new Blob([image.subarray(0, 4096)]), writable: false }).ended;
-    assert.deepEqual({ ...end }, { code: 4409, reason: 'Slot_0 is in use by another client', opened: true, stopped: false });
+    const end = await serveFile(new WebSocket(url), { file: new Blob([image.subarray(0, 4096)]), writable: false })
+      .ended;
+    assert.deepEqual(
+      { ...end },
+      { code: 4409, reason: 'Slot_0 is in use by another client', opened: true, stopped: false },
+    );
   } finally {
     await new Promise((resolve) => busy.close(resolve));
   }

@@ -18,7 +18,13 @@ function problems(raw: unknown): string[] {
   assert.fail('the config was accepted');
 }
 
-const slot = (extra: object = {}) => ({ EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', ...extra });
+const slot = (extra: object = {}) => ({
+  EndpointId: '/nbd/0',
+  Mode: 0,
+  NBDDevice: 'nbd0',
+  UnixSocket: 'nbd0.sock',
+  ...extra,
+});
 
 test("OpenBMC's default config loads with its values and our defaults", () => {
   const config = loadConfig(repoFile('config/virtual-media.json'));
@@ -27,12 +33,15 @@ test("OpenBMC's default config loads with its values and our defaults", () => {
   assert.equal(config.allowPrivateSourceHosts, false);
   assert.deepEqual(config.nbdClient, { path: 'nbd-client', args: undefined });
   assert.deepEqual([config.sysRoot, config.devRoot, config.configfsRoot], ['/sys', '/dev', '/sys/kernel/config']);
-  assert.deepEqual(config.slots.map((s) => [s.name, s.mode, s.endpointId, s.nbdDevice, s.unixSocket, s.timeout, s.exportSocket]), [
-    ['Slot_0', 'proxy', '/nbd/0', 'nbd0', '/run/virtual-media/nbd0.sock', 30, undefined],
-    ['Slot_1', 'proxy', '/nbd/1', 'nbd1', '/run/virtual-media/nbd1.sock', 30, undefined],
-    ['Slot_2', 'legacy', '', 'nbd2', '/run/virtual-media/nbd2.sock', 90, undefined],
-    ['Slot_3', 'legacy', '', 'nbd3', '/run/virtual-media/nbd3.sock', 90, undefined],
-  ]);
+  assert.deepEqual(
+    config.slots.map((s) => [s.name, s.mode, s.endpointId, s.nbdDevice, s.unixSocket, s.timeout, s.exportSocket]),
+    [
+      ['Slot_0', 'proxy', '/nbd/0', 'nbd0', '/run/virtual-media/nbd0.sock', 30, undefined],
+      ['Slot_1', 'proxy', '/nbd/1', 'nbd1', '/run/virtual-media/nbd1.sock', 30, undefined],
+      ['Slot_2', 'legacy', '', 'nbd2', '/run/virtual-media/nbd2.sock', 90, undefined],
+      ['Slot_3', 'legacy', '', 'nbd3', '/run/virtual-media/nbd3.sock', 90, undefined],
+    ],
+  );
   assert.equal(config.slots[0]!.blockSize, 512);
 });
 
@@ -41,65 +50,160 @@ test('dev.json: export backend, sockets under the runtime dir, which the caller 
   assert.equal(config.hostBackend, 'export');
   assert.equal(config.allowPrivateSourceHosts, true);
   assert.equal(config.runtimeDir, '/tmp/vm-rt');
-  assert.deepEqual(config.slots.map((s) => [s.name, s.mode, s.unixSocket, s.exportSocket]), [
-    ['Slot_0', 'proxy', '/tmp/vm-rt/nbd0.sock', '/tmp/vm-rt/export/Slot_0.sock'],
-    ['Slot_1', 'proxy', '/tmp/vm-rt/nbd1.sock', '/tmp/vm-rt/export/Slot_1.sock'],
-    ['Slot_2', 'legacy', '/tmp/vm-rt/nbd2.sock', '/tmp/vm-rt/export/Slot_2.sock'],
-    ['Slot_3', 'legacy', '/tmp/vm-rt/nbd3.sock', '/tmp/vm-rt/export/Slot_3.sock'],
-  ]);
+  assert.deepEqual(
+    config.slots.map((s) => [s.name, s.mode, s.unixSocket, s.exportSocket]),
+    [
+      ['Slot_0', 'proxy', '/tmp/vm-rt/nbd0.sock', '/tmp/vm-rt/export/Slot_0.sock'],
+      ['Slot_1', 'proxy', '/tmp/vm-rt/nbd1.sock', '/tmp/vm-rt/export/Slot_1.sock'],
+      ['Slot_2', 'legacy', '/tmp/vm-rt/nbd2.sock', '/tmp/vm-rt/export/Slot_2.sock'],
+      ['Slot_3', 'legacy', '/tmp/vm-rt/nbd3.sock', '/tmp/vm-rt/export/Slot_3.sock'],
+    ],
+  );
   assert.equal(loadConfig(repoFile('config/dev.json')).runtimeDir, repoFile('run'));
 });
 
 test('our keys: /dev/ prefixes, relative paths, NbdClient, roots, ExportSocket default', () => {
-  const config = parseConfig({
-    HostBackend: 'export', RuntimeDir: 'rt', TrustStore: 'ca', AllowPrivateSourceHosts: true, InactivityTimeout: 0,
-    NbdClient: { Path: '/usr/sbin/nbd-client', Args: ['-n'] }, SysRoot: '/tmp/sys', DevRoot: '/tmp/dev', ConfigfsRoot: '/tmp/cfg',
-    Sources: {},
-    MountPoints: { Slot_7: slot({ NBDDevice: '/dev/nbd7', UnixSocket: '/abs/s.sock', MediaType: 'CD', UDC: 'dummy_udc.0', BlockSize: 4096, Timeout: 60 }) },
-  }, '/etc/vm', 'x.json');
+  const config = parseConfig(
+    {
+      HostBackend: 'export',
+      RuntimeDir: 'rt',
+      TrustStore: 'ca',
+      AllowPrivateSourceHosts: true,
+      InactivityTimeout: 0,
+      NbdClient: { Path: '/usr/sbin/nbd-client', Args: ['-n'] },
+      SysRoot: '/tmp/sys',
+      DevRoot: '/tmp/dev',
+      ConfigfsRoot: '/tmp/cfg',
+      Sources: {},
+      MountPoints: {
+        Slot_7: slot({
+          NBDDevice: '/dev/nbd7',
+          UnixSocket: '/abs/s.sock',
+          MediaType: 'CD',
+          UDC: 'dummy_udc.0',
+          BlockSize: 4096,
+          Timeout: 60,
+        }),
+      },
+    },
+    '/etc/vm',
+    'x.json',
+  );
   assert.equal(config.runtimeDir, '/etc/vm/rt');
   assert.equal(config.trustStore, '/etc/vm/rt/ca');
   assert.equal(config.inactivityTimeout, 0);
   assert.deepEqual(config.nbdClient, { path: '/usr/sbin/nbd-client', args: ['-n'] });
   assert.deepEqual([config.sysRoot, config.devRoot, config.configfsRoot], ['/tmp/sys', '/tmp/dev', '/tmp/cfg']);
   assert.deepEqual(config.slots[0], {
-    name: 'Slot_7', mode: 'proxy', endpointId: '/nbd/0', nbdDevice: 'nbd7', unixSocket: '/abs/s.sock', timeout: 60,
-    blockSize: 4096, mediaType: 'CD', exportSocket: '/etc/vm/rt/export/Slot_7.sock', udc: 'dummy_udc.0',
+    name: 'Slot_7',
+    mode: 'proxy',
+    endpointId: '/nbd/0',
+    nbdDevice: 'nbd7',
+    unixSocket: '/abs/s.sock',
+    timeout: 60,
+    blockSize: 4096,
+    mediaType: 'CD',
+    exportSocket: '/etc/vm/rt/export/Slot_7.sock',
+    udc: 'dummy_udc.0',
   });
 });
 
 test('every bad or unknown key is named with the reason', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['unknown top-level key', { MountPoints: { Slot_0: slot() }, InactivityTimout: 5 }, /^InactivityTimout: unknown key$/],
-    ['unknown slot key', { MountPoints: { Slot_0: slot({ Socket: 'x' }) } }, /^MountPoints\.Slot_0\.Socket: unknown key$/],
+    [
+      'unknown top-level key',
+      { MountPoints: { Slot_0: slot() }, InactivityTimout: 5 },
+      /^InactivityTimout: unknown key$/,
+    ],
+    [
+      'unknown slot key',
+      { MountPoints: { Slot_0: slot({ Socket: 'x' }) } },
+      /^MountPoints\.Slot_0\.Socket: unknown key$/,
+    ],
     ['bad Mode', { MountPoints: { Slot_0: slot({ Mode: 2 }) } }, /^MountPoints\.Slot_0\.Mode: must be one of 0, 1$/],
-    ['bad NBDDevice', { MountPoints: { Slot_0: slot({ NBDDevice: 'sda' }) } }, /^MountPoints\.Slot_0\.NBDDevice: must match pattern/],
-    ['missing UnixSocket', { MountPoints: { Slot_0: { Mode: 1, NBDDevice: 'nbd0' } } }, /^MountPoints\.Slot_0\.UnixSocket: required key is missing$/],
-    ['negative timeout', { MountPoints: { Slot_0: slot({ Timeout: -1 }) } }, /^MountPoints\.Slot_0\.Timeout: must be >= 1$/],
-    ['string InactivityTimeout', { MountPoints: { Slot_0: slot() }, InactivityTimeout: '30' }, /^InactivityTimeout: must be integer$/],
-    ['bad HostBackend', { MountPoints: { Slot_0: slot() }, HostBackend: 'qemu' }, /^HostBackend: must be one of "kernel", "export"$/],
-    ['bad MediaType', { MountPoints: { Slot_0: slot({ MediaType: 'DVD' }) } }, /^MountPoints\.Slot_0\.MediaType: must be one of "CD", "USBStick"$/],
-    ['bad NbdClient key', { MountPoints: { Slot_0: slot() }, NbdClient: { Flags: [] } }, /^NbdClient\.Flags: unknown key$/],
+    [
+      'bad NBDDevice',
+      { MountPoints: { Slot_0: slot({ NBDDevice: 'sda' }) } },
+      /^MountPoints\.Slot_0\.NBDDevice: must match pattern/,
+    ],
+    [
+      'missing UnixSocket',
+      { MountPoints: { Slot_0: { Mode: 1, NBDDevice: 'nbd0' } } },
+      /^MountPoints\.Slot_0\.UnixSocket: required key is missing$/,
+    ],
+    [
+      'negative timeout',
+      { MountPoints: { Slot_0: slot({ Timeout: -1 }) } },
+      /^MountPoints\.Slot_0\.Timeout: must be >= 1$/,
+    ],
+    [
+      'string InactivityTimeout',
+      { MountPoints: { Slot_0: slot() }, InactivityTimeout: '30' },
+      /^InactivityTimeout: must be integer$/,
+    ],
+    [
+      'bad HostBackend',
+      { MountPoints: { Slot_0: slot() }, HostBackend: 'qemu' },
+      /^HostBackend: must be one of "kernel", "export"$/,
+    ],
+    [
+      'bad MediaType',
+      { MountPoints: { Slot_0: slot({ MediaType: 'DVD' }) } },
+      /^MountPoints\.Slot_0\.MediaType: must be one of "CD", "USBStick"$/,
+    ],
+    [
+      'bad NbdClient key',
+      { MountPoints: { Slot_0: slot() }, NbdClient: { Flags: [] } },
+      /^NbdClient\.Flags: unknown key$/,
+    ],
     ['bad slot name', { MountPoints: { 'Slot-0': slot() } }, /^MountPoints\.Slot-0: slot names may only use letters/],
     ['no MountPoints', {}, /^MountPoints: required key is missing$/],
     ['empty MountPoints', { MountPoints: {} }, /^MountPoints: must NOT have fewer than 1 properties$/],
     ['not an object', [], /^\(top level\): must be object$/],
-    ['Proxy without endpoint', { MountPoints: { Slot_0: slot({ EndpointId: '' }) } }, /^MountPoints\.Slot_0\.EndpointId: a Proxy slot/],
-    ['shared device', { MountPoints: { Slot_0: slot(), Slot_1: slot({ EndpointId: '/nbd/1', UnixSocket: 'b.sock', NBDDevice: '/dev/nbd0' }) } },
-      /^MountPoints\.Slot_1\.NBDDevice: "nbd0" is already used by MountPoints\.Slot_0\.NBDDevice$/],
-    ['shared socket', { MountPoints: { Slot_0: slot(), Slot_1: slot({ EndpointId: '/nbd/1', NBDDevice: 'nbd1' }) } },
-      /^MountPoints\.Slot_1\.UnixSocket: "\/run\/virtual-media\/nbd0\.sock" is already used/],
-    ['socket path too long', { MountPoints: { Slot_0: slot({ UnixSocket: 'x'.repeat(120) }) } }, /^MountPoints\.Slot_0\.UnixSocket: .* longer than the 107 bytes/],
+    [
+      'Proxy without endpoint',
+      { MountPoints: { Slot_0: slot({ EndpointId: '' }) } },
+      /^MountPoints\.Slot_0\.EndpointId: a Proxy slot/,
+    ],
+    [
+      'shared device',
+      {
+        MountPoints: {
+          Slot_0: slot(),
+          Slot_1: slot({ EndpointId: '/nbd/1', UnixSocket: 'b.sock', NBDDevice: '/dev/nbd0' }),
+        },
+      },
+      /^MountPoints\.Slot_1\.NBDDevice: "nbd0" is already used by MountPoints\.Slot_0\.NBDDevice$/,
+    ],
+    [
+      'shared socket',
+      { MountPoints: { Slot_0: slot(), Slot_1: slot({ EndpointId: '/nbd/1', NBDDevice: 'nbd1' }) } },
+      /^MountPoints\.Slot_1\.UnixSocket: "\/run\/virtual-media\/nbd0\.sock" is already used/,
+    ],
+    [
+      'socket path too long',
+      { MountPoints: { Slot_0: slot({ UnixSocket: 'x'.repeat(120) }) } },
+      /^MountPoints\.Slot_0\.UnixSocket: .* longer than the 107 bytes/,
+    ],
   ];
   for (const [what, raw, expected] of cases) {
     const found = problems(raw);
-    assert.ok(found.some((p) => expected.test(p)), `${what}: ${JSON.stringify(found)}`);
+    assert.ok(
+      found.some((p) => expected.test(p)),
+      `${what}: ${JSON.stringify(found)}`,
+    );
   }
   // all problems at once, not only the first
   assert.equal(problems({ Foo: 1, MountPoints: { Slot_0: slot({ Mode: 9, Bar: 2 }) } }).length, 3);
 });
 
 test('an unreadable or malformed file is a ConfigError too', () => {
-  assert.throws(() => loadConfig('/nonexistent/virtual-media.json'), (err: Error) => err instanceof ConfigError && /cannot read the file/.test(err.message));
-  assert.throws(() => loadConfig(repoFile('package.json')), (err: Error) => err instanceof ConfigError && /package\.json/.test(err.message));
+  assert.throws(
+    () => loadConfig('/nonexistent/virtual-media.json'),
+    (err: Error) => err instanceof ConfigError && /cannot read the file/.test(err.message),
+  );
+  assert.throws(
+    () => loadConfig(repoFile('package.json')),
+    (err: Error) => err instanceof ConfigError && /package\.json/.test(err.message),
+  );
 });

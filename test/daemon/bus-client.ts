@@ -30,13 +30,22 @@ export class BusClient {
       if (msg.type !== dbus.MessageType.SIGNAL || msg.interface === 'org.freedesktop.DBus') return;
       client.signals.push({ path: msg.path, iface: msg.interface, member: msg.member, body: msg.body });
     });
-    await client.callOn('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's',
-      ["type='signal',path_namespace='/xyz/openbmc_project/VirtualMedia'"]);
+    await client.callOn('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+      "type='signal',path_namespace='/xyz/openbmc_project/VirtualMedia'",
+    ]);
     return client;
   }
 
-  callOn(destination: string, path: string, iface: string, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
-    return this.bus.call(new dbus.Message({ destination, path, interface: iface, member, signature, body }))
+  callOn(
+    destination: string,
+    path: string,
+    iface: string,
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+  ): Promise<unknown[]> {
+    return this.bus
+      .call(new dbus.Message({ destination, path, interface: iface, member, signature, body }))
       .then((reply) => reply?.body ?? []);
   }
 
@@ -45,7 +54,13 @@ export class BusClient {
   }
 
   /** The D-Bus error name and text a call fails with. */
-  async callError(path: string, iface: string, member: string, signature = '', body: unknown[] = []): Promise<{ name: string; text: string }> {
+  async callError(
+    path: string,
+    iface: string,
+    member: string,
+    signature = '',
+    body: unknown[] = [],
+  ): Promise<{ name: string; text: string }> {
     try {
       await this.call(path, iface, member, signature, body);
     } catch (err) {

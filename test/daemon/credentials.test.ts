@@ -44,38 +44,48 @@ async function withFifo(fn: (fifo: string, dir: string) => Promise<void>): Promi
   }
 }
 
-test('readCredentials on a FIFO opened O_RDWR (no EOF ever): returns at the second NUL, the event loop keeps running', { timeout: 10_000 }, () => withFifo(async (fifo) => {
-  const fd = openSync(fifo, 'r+');
-  const writer = openSync(fifo, 'w');
-  writeSync(writer, 'adm');
-  const reading = readCredentials(fd, 5000);
-  // the rest comes from a timer of this same process: a read that blocked the event loop
-  // (or waited for EOF) would never see it and the test would time out
-  await new Promise((r) => setTimeout(r, 100));
-  writeSync(writer, 'in\0secret\0');
-  const started = Date.now();
-  const creds = await reading;
-  assert.ok(Date.now() - started < 2500, 'returned at the second NUL, long before the 5 s wait');
-  assert.equal(creds.user, 'admin');
-  assert.equal(new TextDecoder().decode(creds.password), 'secret');
-  closeSync(writer);
-  assert.throws(() => writeSync(fd, 'x'), /EBADF/, 'the reader closed its fd');
-}));
+test(
+  'readCredentials on a FIFO opened O_RDWR (no EOF ever): returns at the second NUL, the event loop keeps running',
+  { timeout: 10_000 },
+  () =>
+    withFifo(async (fifo) => {
+      const fd = openSync(fifo, 'r+');
+      const writer = openSync(fifo, 'w');
+      writeSync(writer, 'adm');
+      const reading = readCredentials(fd, 5000);
+      // the rest comes from a timer of this same process: a read that blocked the event loop
+      // (or waited for EOF) would never see it and the test would time out
+      await new Promise((r) => setTimeout(r, 100));
+      writeSync(writer, 'in\0secret\0');
+      const started = Date.now();
+      const creds = await reading;
+      assert.ok(Date.now() - started < 2500, 'returned at the second NUL, long before the 5 s wait');
+      assert.equal(creds.user, 'admin');
+      assert.equal(new TextDecoder().decode(creds.password), 'secret');
+      closeSync(writer);
+      assert.throws(() => writeSync(fd, 'x'), /EBADF/, 'the reader closed its fd');
+    }),
+);
 
-test('readCredentials: a sender that never completes the message → EINVAL after the wait, not a hang', () => withFifo(async (fifo) => {
-  const fd = openSync(fifo, 'r+');
-  writeSync(fd, 'admin\0secret');
-  const started = Date.now();
-  await assert.rejects(readCredentials(fd, 300), (err: unknown) => err instanceof MountError && err.errno === 'EINVAL');
-  assert.ok(Date.now() - started < 1500);
-}));
+test('readCredentials: a sender that never completes the message → EINVAL after the wait, not a hang', () =>
+  withFifo(async (fifo) => {
+    const fd = openSync(fifo, 'r+');
+    writeSync(fd, 'admin\0secret');
+    const started = Date.now();
+    await assert.rejects(
+      readCredentials(fd, 300),
+      (err: unknown) => err instanceof MountError && err.errno === 'EINVAL',
+    );
+    assert.ok(Date.now() - started < 1500);
+  }));
 
-test('readCredentials: a regular file is read; a character device is refused', () => withFifo(async (_fifo, dir) => {
-  const file = path.join(dir, 'creds');
-  const w = openSync(file, 'w', 0o600);
-  writeSync(w, 'u\0p\0');
-  closeSync(w);
-  const creds = await readCredentials(openSync(file, 'r'));
-  assert.equal(creds.user, 'u');
-  await assert.rejects(readCredentials(openSync('/dev/zero', 'r')), /must be a pipe, FIFO, socket or file/);
-}));
+test('readCredentials: a regular file is read; a character device is refused', () =>
+  withFifo(async (_fifo, dir) => {
+    const file = path.join(dir, 'creds');
+    const w = openSync(file, 'w', 0o600);
+    writeSync(w, 'u\0p\0');
+    closeSync(w);
+    const creds = await readCredentials(openSync(file, 'r'));
+    assert.equal(creds.user, 'u');
+    await assert.rejects(readCredentials(openSync('/dev/zero', 'r')), /must be a pipe, FIFO, socket or file/);
+  }));

@@ -40,7 +40,10 @@ before(async () => {
   daemon = await startDaemon({
     busAddress: bus.address,
     config: {
-      InactivityTimeout: 0, HostBackend: 'export', RuntimeDir: runtimeDir, AllowPrivateSourceHosts: true,
+      InactivityTimeout: 0,
+      HostBackend: 'export',
+      RuntimeDir: runtimeDir,
+      AllowPrivateSourceHosts: true,
       MountPoints: {
         Slot_0: { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 5 },
         Slot_1: { EndpointId: '/nbd/1', Mode: 0, NBDDevice: '/dev/nbd1', UnixSocket: 'nbd1.sock', Timeout: 5 },
@@ -59,17 +62,28 @@ after(async () => {
 });
 
 /** nbdkit serving the test image on a slot socket, logging connections. */
-async function startNbdkit(socket: string): Promise<{ proc: ChildProcess; log: string; stop(signal?: NodeJS.Signals): Promise<void> }> {
+async function startNbdkit(
+  socket: string,
+): Promise<{ proc: ChildProcess; log: string; stop(signal?: NodeJS.Signals): Promise<void> }> {
   rmSync(socket, { force: true }); // left behind by a SIGKILLed nbdkit
   const log = path.join(bus.dir, `nbdkit-${path.basename(socket)}-${Date.now()}.log`);
-  const proc = spawn('nbdkit', ['--foreground', '--unix', socket, '--filter=log', 'file', image, `logfile=${log}`], { stdio: 'inherit' });
+  const proc = spawn('nbdkit', ['--foreground', '--unix', socket, '--filter=log', 'file', image, `logfile=${log}`], {
+    stdio: 'inherit',
+  });
   const deadline = Date.now() + 5000;
   while (!existsSync(socket)) {
     if (Date.now() > deadline) throw new Error('nbdkit did not create its socket');
     await new Promise((r) => setTimeout(r, 20));
   }
   const exited = new Promise((resolve) => proc.once('exit', resolve));
-  return { proc, log, async stop(signal = 'SIGTERM') { proc.kill(signal); await exited; } };
+  return {
+    proc,
+    log,
+    async stop(signal = 'SIGTERM') {
+      proc.kill(signal);
+      await exited;
+    },
+  };
 }
 
 async function prop(objPath: string, iface: string, name: string): Promise<string> {
@@ -95,48 +109,91 @@ async function members(objPath: string): Promise<string[]> {
     const [name, type, signature] = line.split(/\s+/);
     if (!name) continue;
     if (type === 'interface') iface = name;
-    else if (iface.startsWith('xyz.') || iface === IFACE.objectManager) rows.push(`${iface}${name} ${type} ${signature}`);
+    else if (iface.startsWith('xyz.') || iface === IFACE.objectManager)
+      rows.push(`${iface}${name} ${type} ${signature}`);
   }
   return rows.sort();
 }
 
 const common = [
-  `${IFACE.mountPoint}.Device property s`, `${IFACE.mountPoint}.EndpointId property s`,
-  `${IFACE.mountPoint}.ImageURL property s`, `${IFACE.mountPoint}.RemainingInactivityTimeout property i`,
-  `${IFACE.mountPoint}.Socket property s`, `${IFACE.mountPoint}.Timeout property i`,
+  `${IFACE.mountPoint}.Device property s`,
+  `${IFACE.mountPoint}.EndpointId property s`,
+  `${IFACE.mountPoint}.ImageURL property s`,
+  `${IFACE.mountPoint}.RemainingInactivityTimeout property i`,
+  `${IFACE.mountPoint}.Socket property s`,
+  `${IFACE.mountPoint}.Timeout property i`,
   `${IFACE.mountPoint}.WriteProtected property b`,
-  `${IFACE.process}.Active property b`, `${IFACE.process}.ExitCode property i`,
-  `${IFACE.stats}.ReadIO property t`, `${IFACE.stats}.WriteIO property t`,
+  `${IFACE.process}.Active property b`,
+  `${IFACE.process}.ExitCode property i`,
+  `${IFACE.stats}.ReadIO property t`,
+  `${IFACE.stats}.WriteIO property t`,
 ];
 
 test('busctl tree and introspect show exactly the objects, interfaces and signatures of the contract', async () => {
   const tree = await busctl(bus.address, 'tree', '--list', BUS_NAME);
   assert.deepEqual(tree.trim().split('\n'), [
-    '/', '/xyz', '/xyz/openbmc_project', ROOT_PATH, `${ROOT_PATH}/Legacy`, LEGACY2, slotPath('Legacy', 'Slot_3'),
-    `${ROOT_PATH}/Proxy`, PROXY0, PROXY1,
+    '/',
+    '/xyz',
+    '/xyz/openbmc_project',
+    ROOT_PATH,
+    `${ROOT_PATH}/Legacy`,
+    LEGACY2,
+    slotPath('Legacy', 'Slot_3'),
+    `${ROOT_PATH}/Proxy`,
+    PROXY0,
+    PROXY1,
   ]);
-  assert.deepEqual(await members(PROXY0), [...common,
-    `${IFACE.proxy}.Completion signal i`, `${IFACE.proxy}.Mount method -`, `${IFACE.proxy}.Unmount method -`,
-  ].sort());
-  assert.deepEqual(await members(LEGACY2), [...common,
-    `${IFACE.legacy}.Completion signal i`, `${IFACE.legacy}.Mount method sbv`, `${IFACE.legacy}.Unmount method -`,
-    `${IFACE.sources}.Schemes property as`,
-  ].sort());
+  assert.deepEqual(
+    await members(PROXY0),
+    [
+      ...common,
+      `${IFACE.proxy}.Completion signal i`,
+      `${IFACE.proxy}.Mount method -`,
+      `${IFACE.proxy}.Unmount method -`,
+    ].sort(),
+  );
+  assert.deepEqual(
+    await members(LEGACY2),
+    [
+      ...common,
+      `${IFACE.legacy}.Completion signal i`,
+      `${IFACE.legacy}.Mount method sbv`,
+      `${IFACE.legacy}.Unmount method -`,
+      `${IFACE.sources}.Schemes property as`,
+    ].sort(),
+  );
   assert.deepEqual(await members(ROOT_PATH), [
-    `${IFACE.objectManager}.GetManagedObjects method -`, `${IFACE.objectManager}.InterfacesAdded signal oa{sa{sv}}`,
+    `${IFACE.objectManager}.GetManagedObjects method -`,
+    `${IFACE.objectManager}.InterfacesAdded signal oa{sa{sv}}`,
     `${IFACE.objectManager}.InterfacesRemoved signal oas`,
   ]);
   const introspect = await busctl(bus.address, 'introspect', BUS_NAME, PROXY0, IFACE.proxy);
   assert.match(introspect, /\.Mount\s+method\s+-\s+b\s/);
-  assert.match(await busctl(bus.address, 'introspect', BUS_NAME, LEGACY2, IFACE.legacy), /\.Mount\s+method\s+sbv\s+b\s/);
+  assert.match(
+    await busctl(bus.address, 'introspect', BUS_NAME, LEGACY2, IFACE.legacy),
+    /\.Mount\s+method\s+sbv\s+b\s/,
+  );
 
-  const managed = JSON.parse(await busctl(bus.address, '--json=short', 'call', BUS_NAME, ROOT_PATH, IFACE.objectManager, 'GetManagedObjects'));
+  const managed = JSON.parse(
+    await busctl(bus.address, '--json=short', 'call', BUS_NAME, ROOT_PATH, IFACE.objectManager, 'GetManagedObjects'),
+  );
   const objects = managed.data[0];
   assert.deepEqual(Object.keys(objects).sort(), [LEGACY2, slotPath('Legacy', 'Slot_3'), PROXY0, PROXY1]);
   const mp1 = objects[PROXY1][IFACE.mountPoint];
-  assert.deepEqual({ device: mp1.Device.data, endpoint: mp1.EndpointId.data, socket: mp1.Socket.data, timeout: mp1.Timeout.data, wp: mp1.WriteProtected.data },
-    { device: 'nbd1', endpoint: '/nbd/1', socket: path.join(runtimeDir, 'nbd1.sock'), timeout: 5, wp: true });
-  assert.deepEqual(objects[LEGACY2][IFACE.process], { Active: { type: 'b', data: false }, ExitCode: { type: 'i', data: 0 } });
+  assert.deepEqual(
+    {
+      device: mp1.Device.data,
+      endpoint: mp1.EndpointId.data,
+      socket: mp1.Socket.data,
+      timeout: mp1.Timeout.data,
+      wp: mp1.WriteProtected.data,
+    },
+    { device: 'nbd1', endpoint: '/nbd/1', socket: path.join(runtimeDir, 'nbd1.sock'), timeout: 5, wp: true },
+  );
+  assert.deepEqual(objects[LEGACY2][IFACE.process], {
+    Active: { type: 'b', data: false },
+    ExitCode: { type: 'i', data: 0 },
+  });
   assert.ok(objects[LEGACY2][IFACE.sources].Schemes.data.includes('https'));
 });
 
@@ -153,7 +210,11 @@ test('Proxy Mount end to end: Completion(0), Active, nbdcopy sha256 through the 
 
     const copy = await run('sh', ['-c', `nbdcopy 'nbd+unix:///?socket=${exportSocket}' - | sha256sum`]);
     assert.equal(copy.stdout.split(' ')[0], imageSha);
-    const readIo = await waitFor('ReadIO', () => prop(PROXY0, IFACE.stats, 'ReadIO'), (v) => Number(v.split(' ')[1]) >= 4 * 1024 * 1024 + 512);
+    const readIo = await waitFor(
+      'ReadIO',
+      () => prop(PROXY0, IFACE.stats, 'ReadIO'),
+      (v) => Number(v.split(' ')[1]) >= 4 * 1024 * 1024 + 512,
+    );
     assert.equal(readIo, `t ${4 * 1024 * 1024 + 512}`);
     assert.equal(await prop(PROXY0, IFACE.stats, 'WriteIO'), 't 0');
     assert.ok(client.changes(PROXY0, 'ReadIO').length > 0, 'ReadIO emits PropertiesChanged');
@@ -170,7 +231,11 @@ test('Proxy Mount end to end: Completion(0), Active, nbdcopy sha256 through the 
     assert.deepEqual(client.changes(PROXY0, 'Active'), [true, false]);
     assert.equal(existsSync(exportSocket), false, 'the export socket is removed');
     const log = readFileSync(nbdkit.log, 'utf8');
-    assert.equal((log.match(/ Connect /g) ?? []).length, (log.match(/ Disconnect /g) ?? []).length, `every NBD connection to the slot socket is closed:\n${log}`);
+    assert.equal(
+      (log.match(/ Connect /g) ?? []).length,
+      (log.match(/ Disconnect /g) ?? []).length,
+      `every NBD connection to the slot socket is closed:\n${log}`,
+    );
   } finally {
     await nbdkit.stop();
   }
@@ -187,11 +252,18 @@ test('Unmount when Ready → EPERM; Mount with no NBD server → Completion(ECON
   assert.equal(await prop(PROXY1, IFACE.process, 'ExitCode'), `i ${ECONNREFUSED}`);
 
   const { Variant } = (await import('dbus-next')).default;
-  for (const [name, value] of [['ImageURL', new Variant('s', 'https://x/y.iso')], ['RemainingInactivityTimeout', new Variant('i', 5)]] as const) {
+  for (const [name, value] of [
+    ['ImageURL', new Variant('s', 'https://x/y.iso')],
+    ['RemainingInactivityTimeout', new Variant('i', 5)],
+  ] as const) {
     const write = await client.callError(PROXY1, IFACE.properties, 'Set', 'ssv', [IFACE.mountPoint, name, value]);
     assert.equal(write.name, 'System.Error.EPERM', name);
   }
-  const readOnly = await client.callError(PROXY1, IFACE.properties, 'Set', 'ssv', [IFACE.process, 'Active', new Variant('b', true)]);
+  const readOnly = await client.callError(PROXY1, IFACE.properties, 'Set', 'ssv', [
+    IFACE.process,
+    'Active',
+    new Variant('b', true),
+  ]);
   assert.equal(readOnly.name, 'org.freedesktop.DBus.Error.PropertyReadOnly');
   assert.equal(await prop(PROXY1, IFACE.process, 'Active'), 'b false');
 });
@@ -218,11 +290,18 @@ test('the NBD server vanishing while Active → Completion(ECONNREFUSED), Ready,
   }
 });
 
-async function legacyMount(signature: 'sbh' | 'sbv', mode: 'pipe' | 'fifo' | 'int', credentials: Uint8Array | string, url = 'gopher://127.0.0.1/a.iso') {
+async function legacyMount(
+  signature: 'sbh' | 'sbv',
+  mode: 'pipe' | 'fifo' | 'int',
+  credentials: Uint8Array | string,
+  url = 'gopher://127.0.0.1/a.iso',
+) {
   const child = execFile('/usr/bin/python3', [SEND_CREDENTIALS, bus.address, LEGACY2, signature, url, mode]);
   child.stdin!.end(credentials);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   await new Promise((resolve) => child.once('close', resolve));
   return JSON.parse(out) as { reply?: boolean; error?: string; message?: string; seconds: number };
 }
@@ -230,7 +309,12 @@ async function legacyMount(signature: 'sbh' | 'sbv', mode: 'pipe' | 'fifo' | 'in
 test('Legacy Mount reads the credentials pipe in both call forms without waiting for EOF', async () => {
   const creds = new TextEncoder().encode('admin\0s3cret\0');
   let n = client.completions(LEGACY2).length;
-  for (const [signature, mode] of [['sbh', 'pipe'], ['sbv', 'pipe'], ['sbh', 'fifo'], ['sbv', 'fifo']] as const) {
+  for (const [signature, mode] of [
+    ['sbh', 'pipe'],
+    ['sbv', 'pipe'],
+    ['sbh', 'fifo'],
+    ['sbv', 'fifo'],
+  ] as const) {
     // the scheme cannot be served: accepted, then Completion(EINVAL) naming the scheme
     const { reply, seconds } = await legacyMount(signature, mode, creds);
     assert.equal(reply, true, `${signature} ${mode}`);

@@ -14,7 +14,9 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   const bus = await startTestBus();
   const cleanups: (() => unknown)[] = [() => bus.stop()];
   // in reverse order of start: the daemon leaves the bus before the bus stops
-  t.after(async () => { for (const undo of cleanups.reverse()) await undo(); });
+  t.after(async () => {
+    for (const undo of cleanups.reverse()) await undo();
+  });
   const runtimeDir = path.join(bus.dir, 'run');
   mkdirSync(runtimeDir);
   const socket = path.join(runtimeDir, 'nbd0.sock');
@@ -23,7 +25,9 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   const daemon = await startDaemon({
     busAddress: bus.address,
     config: {
-      InactivityTimeout: 2, HostBackend: 'export', RuntimeDir: runtimeDir,
+      InactivityTimeout: 2,
+      HostBackend: 'export',
+      RuntimeDir: runtimeDir,
       MountPoints: { Slot_0: { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock' } },
     },
   });
@@ -46,7 +50,10 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   const remaining = client.changes(slot, 'RemainingInactivityTimeout') as number[];
   // one value per stats poll (1 s): 2, 1, 0 — a poll delayed by a busy machine may skip one
   assert.equal(remaining[0], 2, `countdown seen: ${JSON.stringify(remaining)}`);
-  assert.ok(remaining.every((v, i) => i === 0 || v < remaining[i - 1]!), `counts down: ${JSON.stringify(remaining)}`);
+  assert.ok(
+    remaining.every((v, i) => i === 0 || v < remaining[i - 1]!),
+    `counts down: ${JSON.stringify(remaining)}`,
+  );
   assert.equal(remaining.at(-1), 0);
   assert.equal(existsSync(path.join(runtimeDir, 'export', 'Slot_0.sock')), false);
 });

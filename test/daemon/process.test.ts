@@ -20,24 +20,38 @@ const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 let bus: TestBus;
 
-before(async () => { bus = await startTestBus(); });
-after(async () => { await bus?.stop(); });
+before(async () => {
+  bus = await startTestBus();
+});
+after(async () => {
+  await bus?.stop();
+});
 
 const slot = { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock' };
 
 test('a bad config file: exit 2, every problem named with its key path and reason', async () => {
   const cases: [object, RegExp[]][] = [
-    [{ HostBackend: 'export', MountPoints: { Slot_0: { ...slot, Mode: 7, Sockets: 'x' } }, Inactivity: 1 },
-      [/Inactivity: unknown key/, /MountPoints\.Slot_0\.Mode: must be one of 0, 1/, /MountPoints\.Slot_0\.Sockets: unknown key/]],
-    [{ MountPoints: { Slot_0: { ...slot, NBDDevice: 'nbdX' } }, AllowPrivateSourceHosts: 'yes' },
-      [/MountPoints\.Slot_0\.NBDDevice: must match pattern/, /AllowPrivateSourceHosts: must be boolean/]],
+    [
+      { HostBackend: 'export', MountPoints: { Slot_0: { ...slot, Mode: 7, Sockets: 'x' } }, Inactivity: 1 },
+      [
+        /Inactivity: unknown key/,
+        /MountPoints\.Slot_0\.Mode: must be one of 0, 1/,
+        /MountPoints\.Slot_0\.Sockets: unknown key/,
+      ],
+    ],
+    [
+      { MountPoints: { Slot_0: { ...slot, NBDDevice: 'nbdX' } }, AllowPrivateSourceHosts: 'yes' },
+      [/MountPoints\.Slot_0\.NBDDevice: must match pattern/, /AllowPrivateSourceHosts: must be boolean/],
+    ],
   ];
-  await Promise.all(cases.map(async ([config, expected]) => {
-    const daemon = spawnDaemon({ config, busAddress: bus.address });
-    assert.equal(await daemon.exited, 2, daemon.output());
-    for (const re of expected) assert.match(daemon.output(), re);
-    assert.match(daemon.output(), /invalid config .*virtual-media\.json/);
-  }));
+  await Promise.all(
+    cases.map(async ([config, expected]) => {
+      const daemon = spawnDaemon({ config, busAddress: bus.address });
+      assert.equal(await daemon.exited, 2, daemon.output());
+      for (const re of expected) assert.match(daemon.output(), re);
+      assert.match(daemon.output(), /invalid config .*virtual-media\.json/);
+    }),
+  );
 });
 
 test('a second daemon on the same bus refuses to start: the name is taken', async () => {
@@ -47,7 +61,10 @@ test('a second daemon on the same bus refuses to start: the name is taken', asyn
   try {
     const second = spawnDaemon({ config, busAddress: bus.address });
     assert.equal(await second.exited, 1, second.output());
-    assert.match(second.output(), /cannot start: the bus name xyz\.openbmc_project\.VirtualMedia is owned by another process/);
+    assert.match(
+      second.output(),
+      /cannot start: the bus name xyz\.openbmc_project\.VirtualMedia is owned by another process/,
+    );
   } finally {
     await first.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -59,7 +76,10 @@ test('the bus going away stops the daemon (exit 1) instead of leaving it orphane
   const ownBus = await startTestBus();
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
   try {
-    const daemon = await startDaemon({ config: { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } }, busAddress: ownBus.address });
+    const daemon = await startDaemon({
+      config: { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } },
+      busAddress: ownBus.address,
+    });
     await ownBus.stop();
     assert.equal(await daemon.exited, 1, daemon.output());
     assert.match(daemon.output(), /lost the D-Bus connection/);
@@ -81,11 +101,15 @@ async function freePort(): Promise<number> {
 function getServiceRoot(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // the frontend's certificate is the self-signed one `vmedia start` just generated
-    https.get(url, { rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    https
+      .get(url, { rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -97,8 +121,12 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 30_000;
@@ -113,8 +141,16 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
     assert.match(tree, /\/Proxy\/Slot_1\n/);
     assert.match(tree, /\/Legacy\/Slot_2\n/);
     assert.match(tree, /\/Legacy\/Slot_3\n/);
-    const socket = (await run('busctl', [`--address=${address}`, 'get-property', BUS_NAME,
-      '/xyz/openbmc_project/VirtualMedia/Proxy/Slot_0', 'xyz.openbmc_project.VirtualMedia.MountPoint', 'Socket'])).stdout;
+    const socket = (
+      await run('busctl', [
+        `--address=${address}`,
+        'get-property',
+        BUS_NAME,
+        '/xyz/openbmc_project/VirtualMedia/Proxy/Slot_0',
+        'xyz.openbmc_project.VirtualMedia.MountPoint',
+        'Socket',
+      ])
+    ).stdout;
     assert.equal(socket.trim(), `s "${path.join(runtimeDir, 'nbd0.sock')}"`);
     assert.match(out, new RegExp(`Web: +https://${listen}/`));
     assert.match(out, new RegExp(`user: root, password from ${path.join(runtimeDir, 'web-password')}`));
@@ -125,8 +161,14 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
   }
-  const left = readdirSync(runtimeDir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name);
+  const left = readdirSync(runtimeDir, { recursive: true, withFileTypes: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => e.name);
   // the web's certificate and generated password are kept on purpose: the same login works after a restart
-  assert.deepEqual(left.sort(), ['web-cert.pem', 'web-key.pem', 'web-password'], 'no sockets or other files are left in the runtime dir');
+  assert.deepEqual(
+    left.sort(),
+    ['web-cert.pem', 'web-key.pem', 'web-password'],
+    'no sockets or other files are left in the runtime dir',
+  );
   rmSync(runtimeDir, { recursive: true, force: true });
 });

@@ -16,12 +16,20 @@ const TIMER_MS = 40;
 class Gate<T> {
   resolve!: (v: T) => void;
   reject!: (e: unknown) => void;
-  readonly promise = new Promise<T>((res, rej) => { this.resolve = res; this.reject = rej; });
+  readonly promise = new Promise<T>((res, rej) => {
+    this.resolve = res;
+    this.reject = rej;
+  });
 }
 
 const slot: SlotConfig = {
-  name: 'Slot_2', mode: 'legacy', endpointId: '', nbdDevice: 'nbd2', unixSocket: '/nonexistent/nbd2.sock',
-  timeout: 30, mediaType: 'CD',
+  name: 'Slot_2',
+  mode: 'legacy',
+  endpointId: '',
+  nbdDevice: 'nbd2',
+  unixSocket: '/nonexistent/nbd2.sock',
+  timeout: 30,
+  mediaType: 'CD',
 };
 
 /** The scripted world one mount point runs against. */
@@ -46,7 +54,11 @@ class World {
         if (req.credentials) world.passwords.push(req.credentials.password);
         world.onSourceExit = onExit;
         await world.startGate?.promise;
-        const running: RunningSource = { stop: async () => { world.stopped++; } };
+        const running: RunningSource = {
+          stop: async () => {
+            world.stopped++;
+          },
+        };
         return running;
       },
       async close() {},
@@ -59,21 +71,33 @@ class World {
         await world.attachGate?.promise;
         const attachment: HostAttachment = {
           stats: () => ({ ...world.io }),
-          detach: async () => { await world.detachGate?.promise; world.detached++; },
+          detach: async () => {
+            await world.detachGate?.promise;
+            world.detached++;
+          },
         };
         return attachment;
       },
       async close() {},
     };
     this.mp = new MountPoint({
-      slot, host, sources, log: pino({ level: 'silent' }), inactivityTimeout: opts.inactivityTimeout ?? 0,
-      statsIntervalMs: 20, completionTimerMs: TIMER_MS,
+      slot,
+      host,
+      sources,
+      log: pino({ level: 'silent' }),
+      inactivityTimeout: opts.inactivityTimeout ?? 0,
+      statsIntervalMs: 20,
+      completionTimerMs: TIMER_MS,
     });
     this.mp.on('completion', (result) => this.completions.push(result));
   }
 
   mount(): void {
-    this.mp.mount({ url: 'https://127.0.0.1/a.iso', writable: false, credentials: { user: 'u', password: new TextEncoder().encode('secret') } });
+    this.mp.mount({
+      url: 'https://127.0.0.1/a.iso',
+      writable: false,
+      credentials: { user: 'u', password: new TextEncoder().encode('secret') },
+    });
   }
 
   /** Brings the mount point into `state` with the next step held by a gate. */
@@ -133,33 +157,168 @@ interface Cell {
 
 const cells: Cell[] = [
   // Ready
-  { state: 'Ready', event: 'Mount', act: (w) => { w.startGate = new Gate(); w.mount(); }, next: 'Activating', completions: [] },
+  {
+    state: 'Ready',
+    event: 'Mount',
+    act: (w) => {
+      w.startGate = new Gate();
+      w.mount();
+    },
+    next: 'Activating',
+    completions: [],
+  },
   { state: 'Ready', event: 'Unmount', act: (w) => w.mp.unmount(), throws: 'EPERM', next: 'Ready', completions: [] },
-  { state: 'Ready', event: 'no Completion timer runs', act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)), next: 'Ready', completions: [] },
+  {
+    state: 'Ready',
+    event: 'no Completion timer runs',
+    act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)),
+    next: 'Ready',
+    completions: [],
+  },
   // Activating
-  { state: 'Activating', event: 'host reports device ready', act: (w) => { w.startGate!.resolve(); w.attachGate!.resolve(); }, next: 'Active', completions: [0] },
-  { state: 'Activating', event: 'source process exits early', act: async (w) => { w.startGate!.resolve(); await settle(); w.onSourceExit!(new MountError('ECONNRESET', 'nbdkit exited')); w.attachGate!.resolve(); }, next: 'Ready', completions: ['ECONNREFUSED'] },
-  { state: 'Activating', event: 'client finds no NBD server', act: (w) => { w.startGate!.resolve(); w.attachGate!.reject(new MountError('ECONNREFUSED', 'no NBD server listens')); }, next: 'Ready', completions: ['ECONNREFUSED'] },
-  { state: 'Activating', event: 'bad URL', act: (w) => w.startGate!.reject(new MountError('EINVAL', 'URL scheme "ftp" is not supported')), next: 'Ready', completions: ['EINVAL'] },
-  { state: 'Activating', event: 'spawn failure', act: (w) => w.startGate!.reject(new MountError('ECANCELED', 'cannot spawn nbdkit')), next: 'Ready', completions: ['ECANCELED'] },
+  {
+    state: 'Activating',
+    event: 'host reports device ready',
+    act: (w) => {
+      w.startGate!.resolve();
+      w.attachGate!.resolve();
+    },
+    next: 'Active',
+    completions: [0],
+  },
+  {
+    state: 'Activating',
+    event: 'source process exits early',
+    act: async (w) => {
+      w.startGate!.resolve();
+      await settle();
+      w.onSourceExit!(new MountError('ECONNRESET', 'nbdkit exited'));
+      w.attachGate!.resolve();
+    },
+    next: 'Ready',
+    completions: ['ECONNREFUSED'],
+  },
+  {
+    state: 'Activating',
+    event: 'client finds no NBD server',
+    act: (w) => {
+      w.startGate!.resolve();
+      w.attachGate!.reject(new MountError('ECONNREFUSED', 'no NBD server listens'));
+    },
+    next: 'Ready',
+    completions: ['ECONNREFUSED'],
+  },
+  {
+    state: 'Activating',
+    event: 'bad URL',
+    act: (w) => w.startGate!.reject(new MountError('EINVAL', 'URL scheme "ftp" is not supported')),
+    next: 'Ready',
+    completions: ['EINVAL'],
+  },
+  {
+    state: 'Activating',
+    event: 'spawn failure',
+    act: (w) => w.startGate!.reject(new MountError('ECANCELED', 'cannot spawn nbdkit')),
+    next: 'Ready',
+    completions: ['ECANCELED'],
+  },
   { state: 'Activating', event: 'Mount', act: (w) => w.mount(), throws: 'EBUSY', next: 'Activating', completions: [] },
-  { state: 'Activating', event: 'Unmount', act: (w) => w.mp.unmount(), throws: 'EBUSY', next: 'Activating', completions: [] },
-  { state: 'Activating', event: 'Completion timer fires', act: () => undefined, next: 'Activating', completions: ['EBUSY'] },
+  {
+    state: 'Activating',
+    event: 'Unmount',
+    act: (w) => w.mp.unmount(),
+    throws: 'EBUSY',
+    next: 'Activating',
+    completions: [],
+  },
+  {
+    state: 'Activating',
+    event: 'Completion timer fires',
+    act: () => undefined,
+    next: 'Activating',
+    completions: ['EBUSY'],
+  },
   // Active
-  { state: 'Active', event: 'Unmount', act: (w) => { w.detachGate = new Gate(); w.mp.unmount(); }, next: 'Deactivating', completions: [] },
+  {
+    state: 'Active',
+    event: 'Unmount',
+    act: (w) => {
+      w.detachGate = new Gate();
+      w.mp.unmount();
+    },
+    next: 'Deactivating',
+    completions: [],
+  },
   { state: 'Active', event: 'Mount', act: (w) => w.mount(), throws: 'EPERM', next: 'Active', completions: [] },
-  { state: 'Active', event: 'process exits', act: (w) => { w.detachGate = new Gate(); w.onSourceExit!(new MountError('ECONNRESET', 'nbdkit exited')); }, next: 'Deactivating', completions: [] },
-  { state: 'Active', event: 'device vanished', act: (w) => { w.detachGate = new Gate(); w.onHostLost!(new MountError('ENODEV', 'nbd2 is gone')); }, next: 'Deactivating', completions: [] },
-  { state: 'Active', event: 'no Completion timer runs', act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)), next: 'Active', completions: [] },
+  {
+    state: 'Active',
+    event: 'process exits',
+    act: (w) => {
+      w.detachGate = new Gate();
+      w.onSourceExit!(new MountError('ECONNRESET', 'nbdkit exited'));
+    },
+    next: 'Deactivating',
+    completions: [],
+  },
+  {
+    state: 'Active',
+    event: 'device vanished',
+    act: (w) => {
+      w.detachGate = new Gate();
+      w.onHostLost!(new MountError('ENODEV', 'nbd2 is gone'));
+    },
+    next: 'Deactivating',
+    completions: [],
+  },
+  {
+    state: 'Active',
+    event: 'no Completion timer runs',
+    act: () => new Promise((r) => setTimeout(r, TIMER_MS * 2)),
+    next: 'Active',
+    completions: [],
+  },
   // Deactivating
-  { state: 'Deactivating', event: 'device removed and process exited', act: async (w) => { w.detachGate!.resolve(); await until(() => w.stopped === 1); }, next: 'Ready', completions: [0] },
-  { state: 'Deactivating', event: 'Mount', act: (w) => w.mount(), throws: 'EBUSY', next: 'Deactivating', completions: [] },
-  { state: 'Deactivating', event: 'Unmount', act: (w) => w.mp.unmount(), throws: 'EBUSY', next: 'Deactivating', completions: [] },
-  { state: 'Deactivating', event: 'Completion timer fires', act: () => undefined, next: 'Deactivating', completions: ['EBUSY'] },
+  {
+    state: 'Deactivating',
+    event: 'device removed and process exited',
+    act: async (w) => {
+      w.detachGate!.resolve();
+      await until(() => w.stopped === 1);
+    },
+    next: 'Ready',
+    completions: [0],
+  },
+  {
+    state: 'Deactivating',
+    event: 'Mount',
+    act: (w) => w.mount(),
+    throws: 'EBUSY',
+    next: 'Deactivating',
+    completions: [],
+  },
+  {
+    state: 'Deactivating',
+    event: 'Unmount',
+    act: (w) => w.mp.unmount(),
+    throws: 'EBUSY',
+    next: 'Deactivating',
+    completions: [],
+  },
+  {
+    state: 'Deactivating',
+    event: 'Completion timer fires',
+    act: () => undefined,
+    next: 'Deactivating',
+    completions: ['EBUSY'],
+  },
 ];
 
 for (const cell of cells) {
-  const outcome = [cell.throws && `error ${cell.throws}`, cell.next, cell.completions.length > 0 && `Completion(${cell.completions.join(', ')})`];
+  const outcome = [
+    cell.throws && `error ${cell.throws}`,
+    cell.next,
+    cell.completions.length > 0 && `Completion(${cell.completions.join(', ')})`,
+  ];
   test(`${cell.state} × ${cell.event} → ${outcome.filter(Boolean).join(', ')}`, async (t) => {
     const w = new World();
     t.after(() => release(w));

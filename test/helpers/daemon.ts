@@ -36,17 +36,34 @@ export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-daemon-'));
   const configPath = path.join(dir, 'virtual-media.json');
   writeFileSync(configPath, JSON.stringify(opts.config, null, 2));
-  const child = spawn(process.execPath, [...(opts.entry ? [opts.entry] : ['--import', 'tsx', MAIN]), 'daemon', '--config', configPath, '--bus', opts.busAddress], {
-    env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.entry ? [opts.entry] : ['--import', 'tsx', MAIN]),
+      'daemon',
+      '--config',
+      configPath,
+      '--bus',
+      opts.busAddress,
+    ],
+    {
+      env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
-    rmSync(dir, { recursive: true, force: true });
-    resolve(code);
-  }));
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     pid: child.pid!,
     configPath,
@@ -62,7 +79,10 @@ export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const daemon = spawnDaemon(opts);
   try {
-    await waitForBusName(opts.busAddress, BUS_NAME, { timeoutMs: opts.startTimeoutMs ?? 20_000, giveUp: daemon.exited });
+    await waitForBusName(opts.busAddress, BUS_NAME, {
+      timeoutMs: opts.startTimeoutMs ?? 20_000,
+      giveUp: daemon.exited,
+    });
   } catch (err) {
     await daemon.stop();
     throw new Error(`daemon did not start: ${(err as Error).message}\n${daemon.output()}`);

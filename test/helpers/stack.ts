@@ -15,7 +15,10 @@ import { startTestBus, type TestBus } from './private-bus.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-export interface Credentials { user: string; password: string }
+export interface Credentials {
+  user: string;
+  password: string;
+}
 
 export interface StackSlot {
   name: string;
@@ -100,8 +103,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => bus.stop());
 
     const slots: StackSlot[] = SLOTS.map((s, i) => ({
-      name: s.name, mode: s.mode === 0 ? 'Proxy' : 'Legacy', endpoint: s.endpoint,
-      socket: path.join(runtimeDir, `nbd${i}.sock`), exportSocket: path.join(runtimeDir, 'export', `${s.name}.sock`),
+      name: s.name,
+      mode: s.mode === 0 ? 'Proxy' : 'Legacy',
+      endpoint: s.endpoint,
+      socket: path.join(runtimeDir, `nbd${i}.sock`),
+      exportSocket: path.join(runtimeDir, 'export', `${s.name}.sock`),
     }));
     const config = {
       InactivityTimeout: 0,
@@ -110,10 +116,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       TrustStore: trustStore,
       RuntimeDir: runtimeDir,
       ...opts.daemonConfig,
-      MountPoints: Object.fromEntries(SLOTS.map((s, i) => [s.name, {
-        EndpointId: s.endpoint, Mode: s.mode, NBDDevice: `nbd${i}`, UnixSocket: slots[i]!.socket,
-        ExportSocket: slots[i]!.exportSocket, Timeout: opts.slotTimeout ?? 10,
-      }])),
+      MountPoints: Object.fromEntries(
+        SLOTS.map((s, i) => [
+          s.name,
+          {
+            EndpointId: s.endpoint,
+            Mode: s.mode,
+            NBDDevice: `nbd${i}`,
+            UnixSocket: slots[i]!.socket,
+            ExportSocket: slots[i]!.exportSocket,
+            Timeout: opts.slotTimeout ?? 10,
+          },
+        ]),
+      ),
     };
     const daemon = await startDaemon({ config, busAddress: bus.address });
     cleanups.push(() => daemon.stop());
@@ -124,19 +139,41 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       readOnly: { user: 'reader', password: randomBytes(12).toString('base64url') },
     };
     const usersFile = path.join(dir, 'users.json');
-    writeFileSync(usersFile, JSON.stringify({
-      Users: {
-        [users.admin.user]: { Role: 'Administrator', PasswordHash: await hashPassword(users.admin.password) },
-        [users.operator.user]: { Role: 'Operator', PasswordHash: await hashPassword(users.operator.password) },
-        [users.readOnly.user]: { Role: 'ReadOnly', PasswordHash: await hashPassword(users.readOnly.password) },
-      },
-    }), { mode: 0o600 });
+    writeFileSync(
+      usersFile,
+      JSON.stringify({
+        Users: {
+          [users.admin.user]: { Role: 'Administrator', PasswordHash: await hashPassword(users.admin.password) },
+          [users.operator.user]: { Role: 'Operator', PasswordHash: await hashPassword(users.operator.password) },
+          [users.readOnly.user]: { Role: 'ReadOnly', PasswordHash: await hashPassword(users.readOnly.password) },
+        },
+      }),
+      { mode: 0o600 },
+    );
 
-    const web = spawn(process.execPath, ['--import', 'tsx', MAIN, 'web', '--bus', bus.address, '--listen', '127.0.0.1:0',
-      '--users', usersFile, '--truststore', trustStore, '--runtime-dir', path.join(dir, 'web')], {
-      env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.webEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const web = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'web',
+        '--bus',
+        bus.address,
+        '--listen',
+        '127.0.0.1:0',
+        '--users',
+        usersFile,
+        '--truststore',
+        trustStore,
+        '--runtime-dir',
+        path.join(dir, 'web'),
+      ],
+      {
+        env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.webEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     const exited = new Promise<void>((resolve) => web.once('close', () => resolve()));
     cleanups.push(async () => {
@@ -150,7 +187,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         if (m) resolve(m[1]!);
       };
       web.stdout.on('data', onData);
-      web.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+      web.stderr.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
       void exited.then(() => reject(new Error(`vmedia web exited before listening:\n${output}`)));
       setTimeout(() => reject(new Error(`vmedia web did not start within 20 s:\n${output}`)), 20_000).unref();
     });
@@ -160,7 +199,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     const request = (pathname: string, ro: RequestOptions = {}) => httpsJson(baseUrl, ca, pathname, ro);
     return {
-      baseUrl, port, ...users, slots, ca, caPath, trustStore, busAddress: bus.address, dir, webPid: web.pid!, daemon,
+      baseUrl,
+      port,
+      ...users,
+      slots,
+      ca,
+      caPath,
+      trustStore,
+      busAddress: bus.address,
+      dir,
+      webPid: web.pid!,
+      daemon,
       webOutput: () => output,
       request,
       stop: stopAll,
@@ -173,9 +222,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 /** One HTTPS request to `baseUrl` trusting `ca`; the body is parsed as JSON when it is JSON. */
 export function httpsJson(baseUrl: string, ca: string, pathname: string, opts: RequestOptions): Promise<HttpResponse> {
-  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const body =
+    opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.auth) headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;
+  if (opts.auth)
+    headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;
   if (body !== undefined) {
     headers['Content-Type'] ??= 'application/json';
     headers['Content-Length'] = String(Buffer.byteLength(body));

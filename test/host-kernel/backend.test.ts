@@ -19,7 +19,13 @@ import { createConfigfsTree, type ConfigfsTree } from './configfs-tree.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';
 
 const slot: SlotConfig = {
-  name: 'Slot_0', mode: 'proxy', endpointId: '/nbd/0', nbdDevice: 'nbd0', unixSocket: '/run/x/nbd0.sock', timeout: 2, mediaType: 'CD',
+  name: 'Slot_0',
+  mode: 'proxy',
+  endpointId: '/nbd/0',
+  nbdDevice: 'nbd0',
+  unixSocket: '/run/x/nbd0.sock',
+  timeout: 2,
+  mediaType: 'CD',
 };
 let sys: SysfsTree;
 let cfs: ConfigfsTree;
@@ -34,7 +40,9 @@ const gadgetDir = () => path.join(cfs.root, 'usb_gadget', 'mass-storage-Slot_0')
  */
 function standInNbdClient(): string {
   const script = path.join(sys.root, 'nbd-client');
-  writeFileSync(script, `#!/bin/sh
+  writeFileSync(
+    script,
+    `#!/bin/sh
 B=${sys.root}/block
 if [ "$1" = -d ]; then echo 0 > $B/$(basename $2)/size; exit 0; fi
 case "$4" in *refused*) echo "Error: CONNECT failed" >&2; exit 1;; esac
@@ -43,26 +51,33 @@ echo 2048 > $D/size; echo $$ > $D/pid
 case " $* " in *" -L "*) ;; *) exit 0;; esac # netlink: the kernel keeps the link, the client is done
 while [ "$(cat $D/size)" != 0 ]; do sleep 0.02; done
 rm -f $D/pid
-`);
+`,
+  );
   chmodSync(script, 0o755);
   return script;
 }
 
 beforeEach(() => {
   sys = createSysfsTree(['nbd0', 'nbd1']);
-  for (const udc of ['dummy_udc.0', 'dummy_udc.1']) mkdirSync(path.join(sys.root, 'class', 'udc', udc), { recursive: true });
+  for (const udc of ['dummy_udc.0', 'dummy_udc.1'])
+    mkdirSync(path.join(sys.root, 'class', 'udc', udc), { recursive: true });
   cfs = createConfigfsTree();
   mkdirSync(path.join(cfs.root, 'usb_gadget'));
   const log = pino({ level: 'silent' });
   const runner = createProcessRunner(log);
   const client = standInNbdClient();
-  makeBackend = (args) => createKernelBackend({
-    gadget: createConfigfsGadget(cfs.root, cfs.ops),
-    monitor: undefined,
-    device: (name) => createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: client, args }, runner }),
-    udcs: () => listUdcs(sys.root),
-    log,
-  }, { pollMs: 20, killAfterMs: 200, releaseTimeoutMs: 2000 });
+  makeBackend = (args) =>
+    createKernelBackend(
+      {
+        gadget: createConfigfsGadget(cfs.root, cfs.ops),
+        monitor: undefined,
+        device: (name) =>
+          createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: client, args }, runner }),
+        udcs: () => listUdcs(sys.root),
+        log,
+      },
+      { pollMs: 20, killAfterMs: 200, releaseTimeoutMs: 2000 },
+    );
   backend = makeBackend();
 });
 afterEach(async () => {
@@ -82,7 +97,10 @@ const clientRunning = () => existsSync(path.join(sys.root, 'block', 'nbd0', 'pid
 
 test('attach: device connected, gadget on the controller the KVM gadget leaves free; detach undoes all', async () => {
   foreignGadgetOn('dummy_udc.0');
-  const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: true, mediaType: 'CD' }, assert.fail);
+  const attachment = await backend.attach(
+    { slot, socket: slot.unixSocket, writable: true, mediaType: 'CD' },
+    assert.fail,
+  );
   assert.equal(readFileSync(path.join(gadgetDir(), 'UDC'), 'utf8'), 'dummy_udc.1\n');
   const lun = path.join(gadgetDir(), 'functions/mass_storage.usb0/lun.0');
   assert.equal(readFileSync(path.join(lun, 'file'), 'utf8'), '/dev/nbd0\n');
@@ -91,29 +109,41 @@ test('attach: device connected, gadget on the controller the KVM gadget leaves f
   assert.match(readFileSync(path.join(gadgetDir(), 'strings/0x409/serialnumber'), 'utf8'), /^[0-9A-F]{24}\n$/);
 
   sys.setStat('nbd0', '5 0 4096 0 1 0 16 0 0 0 0 0 0 0 0 0 0');
-  assert.deepEqual(attachment.stats(), { readBytes: 4096 * 512, writeBytes: 16 * 512, inFlight: 0 }, 'bytes since the attach');
+  assert.deepEqual(
+    attachment.stats(),
+    { readBytes: 4096 * 512, writeBytes: 16 * 512, inFlight: 0 },
+    'bytes since the attach',
+  );
 
   await attachment.detach();
   assert.equal(existsSync(gadgetDir()), false);
   assert.equal(nbdSectors(), 0);
   assert.equal(clientRunning(), false);
-  assert.equal(readFileSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid', 'UDC'), 'utf8'), 'dummy_udc.0\n', 'the foreign gadget is untouched');
+  assert.equal(
+    readFileSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid', 'UDC'), 'utf8'),
+    'dummy_udc.0\n',
+    'the foreign gadget is untouched',
+  );
   await attachment.detach(); // idempotent
 });
 
 test('the pinned controller is busy: EBUSY, and the NBD link is undone before the rejection', async () => {
   foreignGadgetOn('dummy_udc.0');
   const pinned = { ...slot, udc: 'dummy_udc.0' };
-  await assert.rejects(backend.attach({ slot: pinned, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
-    (err: MountError) => err.errno === 'EBUSY' && /kvm-hid/.test(err.message));
+  await assert.rejects(
+    backend.attach({ slot: pinned, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'EBUSY' && /kvm-hid/.test(err.message),
+  );
   assert.equal(nbdSectors(), 0);
   assert.equal(clientRunning(), false);
   assert.equal(existsSync(gadgetDir()), false);
 });
 
 test('nbd-client fails to connect: ECONNREFUSED, nothing left', async () => {
-  await assert.rejects(backend.attach({ slot, socket: '/run/x/refused.sock', writable: false, mediaType: 'CD' }, assert.fail),
-    (err: MountError) => err.errno === 'ECONNREFUSED' && /exit code 1/.test(err.message));
+  await assert.rejects(
+    backend.attach({ slot, socket: '/run/x/refused.sock', writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'ECONNREFUSED' && /exit code 1/.test(err.message),
+  );
   assert.equal(existsSync(gadgetDir()), false);
   assert.equal(nbdSectors(), 0);
 });
@@ -122,15 +152,23 @@ test('the device never gets a size: ETIMEDOUT after the slot Timeout, nbd-client
   // a stand-in that connects nothing and just waits
   writeFileSync(path.join(sys.root, 'nbd-client'), '#!/bin/sh\n[ "$1" = -d ] && exit 0\nexec sleep 30\n');
   const started = Date.now();
-  await assert.rejects(backend.attach({ slot: { ...slot, timeout: 1 }, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
-    (err: MountError) => err.errno === 'ETIMEDOUT');
+  await assert.rejects(
+    backend.attach(
+      { slot: { ...slot, timeout: 1 }, socket: slot.unixSocket, writable: false, mediaType: 'CD' },
+      assert.fail,
+    ),
+    (err: MountError) => err.errno === 'ETIMEDOUT',
+  );
   assert.ok(Date.now() - started < 5000);
   assert.equal(existsSync(gadgetDir()), false);
 });
 
 test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cleans up', async () => {
   const lost: MountError[] = [];
-  const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' }, (e) => lost.push(e));
+  const attachment = await backend.attach(
+    { slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' },
+    (e) => lost.push(e),
+  );
   const pid = Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'pid'), 'utf8'));
   process.kill(pid, 'SIGKILL');
   while (lost.length === 0) await new Promise((r) => setTimeout(r, 10));
@@ -143,15 +181,25 @@ test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cl
 });
 
 test('attach refuses a missing device (ENODEV) and one already connected (EBUSY)', async () => {
-  await assert.rejects(backend.attach({ slot: { ...slot, nbdDevice: 'nbd7' }, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
-    (err: MountError) => err.errno === 'ENODEV');
+  await assert.rejects(
+    backend.attach(
+      { slot: { ...slot, nbdDevice: 'nbd7' }, socket: slot.unixSocket, writable: false, mediaType: 'CD' },
+      assert.fail,
+    ),
+    (err: MountError) => err.errno === 'ENODEV',
+  );
   sys.setSectors('nbd0', 8);
-  await assert.rejects(backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
-    (err: MountError) => err.errno === 'EBUSY');
+  await assert.rejects(
+    backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail),
+    (err: MountError) => err.errno === 'EBUSY',
+  );
 });
 
 test('cleanupStale removes our stale gadget and disconnects our device, and nothing else', async () => {
-  const left = await backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, () => undefined);
+  const left = await backend.attach(
+    { slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' },
+    () => undefined,
+  );
   foreignGadgetOn('dummy_udc.1');
   await backend.cleanupStale([slot, { ...slot, name: 'Slot_1', nbdDevice: 'nbd1' }]);
   assert.equal(existsSync(gadgetDir()), false);
@@ -163,7 +211,10 @@ test('cleanupStale removes our stale gadget and disconnects our device, and noth
 test('netlink flags: nbd-client exiting 0 after connecting is success, not a loss; detach disconnects', async () => {
   const netlink = makeBackend(['-n']);
   const lost: MountError[] = [];
-  const attachment = await netlink.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' }, (e) => lost.push(e));
+  const attachment = await netlink.attach(
+    { slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' },
+    (e) => lost.push(e),
+  );
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(lost, []);
   assert.equal(nbdSectors(), 2048);

@@ -9,8 +9,12 @@ import { createConfigfsGadget, type Gadget, type MassStorageGadgetSpec } from '.
 import { createConfigfsTree, type ConfigfsTree } from './configfs-tree.js';
 
 const SPEC: MassStorageGadgetSpec = {
-  name: 'mass-storage-Slot_0', backingFile: '/dev/nbd0', cdrom: true, readOnly: true,
-  serialNumber: '0123456789ABCDEF01234567', udc: 'dummy_udc.1',
+  name: 'mass-storage-Slot_0',
+  backingFile: '/dev/nbd0',
+  cdrom: true,
+  readOnly: true,
+  serialNumber: '0123456789ABCDEF01234567',
+  udc: 'dummy_udc.1',
 };
 
 let tree: ConfigfsTree;
@@ -75,7 +79,10 @@ test('remove of an absent gadget does nothing; remove twice is fine', async () =
 
 test('a gadget directory that exists already: EBUSY, and it is left alone', async () => {
   mkdirSync(g('UDC'), { recursive: true });
-  await assert.rejects(gadget.create(SPEC), (err: MountError) => err.errno === 'EBUSY' && err.message.includes(SPEC.name));
+  await assert.rejects(
+    gadget.create(SPEC),
+    (err: MountError) => err.errno === 'EBUSY' && err.message.includes(SPEC.name),
+  );
   assert.equal(existsSync(g('UDC')), true);
 });
 
@@ -108,5 +115,11 @@ test('boundUdcs lists every bound gadget, ours or not, and skips unbound ones', 
   mkdirSync(idle);
   writeFileSync(path.join(idle, 'UDC'), '\n');
   await gadget.create(SPEC);
-  assert.deepEqual(await gadget.boundUdcs(), new Map([['1e6a0000.usb-vhub:p1', 'kvm-hid'], ['dummy_udc.1', SPEC.name]]));
+  assert.deepEqual(
+    await gadget.boundUdcs(),
+    new Map([
+      ['1e6a0000.usb-vhub:p1', 'kvm-hid'],
+      ['dummy_udc.1', SPEC.name],
+    ]),
+  );
 });

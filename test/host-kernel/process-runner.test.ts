@@ -11,7 +11,12 @@ import { startTestBus } from '../helpers/private-bus.js';
 
 function capturingLog() {
   const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString())); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString()));
+      cb();
+    },
+  });
   return { log: pino({ level: 'debug' }, sink), lines };
 }
 
@@ -19,14 +24,19 @@ test('each output line is logged with the program and stream; exit code reported
   const { log, lines } = capturingLog();
   const exit = await createProcessRunner(log).run('sh', ['-c', 'echo one; echo two >&2; printf three; exit 3']);
   assert.deepEqual(exit, { code: 3, signal: null });
-  const logged = lines.filter((l) => l.process === 'sh' && l.stream).map((l) => `${l.stream}:${l.msg}`).sort();
+  const logged = lines
+    .filter((l) => l.process === 'sh' && l.stream)
+    .map((l) => `${l.stream}:${l.msg}`)
+    .sort();
   assert.deepEqual(logged, ['stderr:two', 'stdout:one', 'stdout:three']);
 });
 
 test('onLine takes the lines instead of the log; kill ends the process', async () => {
   const { log } = capturingLog();
   const seen: string[] = [];
-  const proc = await createProcessRunner(log).start('sh', ['-c', 'echo ready; exec sleep 30'], { onLine: (l) => seen.push(l) });
+  const proc = await createProcessRunner(log).start('sh', ['-c', 'echo ready; exec sleep 30'], {
+    onLine: (l) => seen.push(l),
+  });
   assert.equal(proc.running(), true);
   while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
   proc.kill();
@@ -38,8 +48,10 @@ test('onLine takes the lines instead of the log; kill ends the process', async (
 
 test('a program that does not exist: ECANCELED naming it', async () => {
   const { log } = capturingLog();
-  await assert.rejects(createProcessRunner(log).start('/nonexistent/nbd-client', []), (err: MountError) =>
-    err.errno === 'ECANCELED' && err.message.includes('/nonexistent/nbd-client'));
+  await assert.rejects(
+    createProcessRunner(log).start('/nonexistent/nbd-client', []),
+    (err: MountError) => err.errno === 'ECANCELED' && err.message.includes('/nonexistent/nbd-client'),
+  );
 });
 
 test('a child inherits no descriptor but stdio, not even the D-Bus socket of usocket (not close-on-exec)', async () => {
@@ -51,7 +63,13 @@ test('a child inherits no descriptor but stdio, not even the D-Bus socket of uso
     assert.equal(exit.code, 0);
     const out = lines.filter((l) => l.stream === 'stdout').map((l) => String(l.msg));
     // 0-2, and 3 is the directory ls reads
-    assert.deepEqual(out.filter((l) => /^\d+$/.test(l)).map(Number).sort((a, b) => a - b), [0, 1, 2, 3]);
+    assert.deepEqual(
+      out
+        .filter((l) => /^\d+$/.test(l))
+        .map(Number)
+        .sort((a, b) => a - b),
+      [0, 1, 2, 3],
+    );
     assert.ok(out.includes('argv0=sh'), 'the command keeps its own argv[0]');
   } finally {
     connection.disconnect();

@@ -17,15 +17,28 @@ let device: NbdDevice;
 function eventSource(): UdevMonitor & { emit(device: string): void } {
   const listeners = new Set<BlockEventListener>();
   return {
-    subscribe(l) { listeners.add(l); return () => listeners.delete(l); },
-    async close() { listeners.clear(); },
-    emit(dev) { for (const l of listeners) l({ action: 'change', device: dev, properties: {} }); },
+    subscribe(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    async close() {
+      listeners.clear();
+    },
+    emit(dev) {
+      for (const l of listeners) l({ action: 'change', device: dev, properties: {} });
+    },
   };
 }
 
 beforeEach(() => {
   sys = createSysfsTree(['nbd0', 'nbd1']);
-  device = createNbdDevice({ name: 'nbd0', sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: 'nbd-client' }, runner: createProcessRunner(pino({ level: 'silent' })) });
+  device = createNbdDevice({
+    name: 'nbd0',
+    sysRoot: sys.root,
+    devRoot: '/dev',
+    nbdClient: { path: 'nbd-client' },
+    runner: createProcessRunner(pino({ level: 'silent' })),
+  });
 });
 afterEach(() => sys.remove());
 
@@ -44,24 +57,38 @@ test('a uevent for the device makes the wait see the new size at once', async ()
 
 test('no uevent at all: the periodic re-read finds the size', async () => {
   setTimeout(() => sys.setSectors('nbd0', 8), 100);
-  assert.equal(await waitForSize({ device, monitor: undefined, pollMs: 50, timeoutMs: 5000, goal: 'connected' }, (b) => b > 0), 4096);
+  assert.equal(
+    await waitForSize({ device, monitor: undefined, pollMs: 50, timeoutMs: 5000, goal: 'connected' }, (b) => b > 0),
+    4096,
+  );
 });
 
 test('the size never comes: ETIMEDOUT naming the device and the goal', async () => {
-  await assert.rejects(waitForSize({ device, monitor: undefined, pollMs: 20, timeoutMs: 150, goal: 'connected' }, (b) => b > 0),
-    (err: MountError) => err.errno === 'ETIMEDOUT' && /nbd0 not connected/.test(err.message));
+  await assert.rejects(
+    waitForSize({ device, monitor: undefined, pollMs: 20, timeoutMs: 150, goal: 'connected' }, (b) => b > 0),
+    (err: MountError) => err.errno === 'ETIMEDOUT' && /nbd0 not connected/.test(err.message),
+  );
 });
 
 test('abort ends the wait with the abort reason', async () => {
   const abort = new AbortController();
-  const waiting = waitForSize({ device, monitor: undefined, pollMs: 20, timeoutMs: 5000, goal: 'connected', signal: abort.signal }, () => false);
+  const waiting = waitForSize(
+    { device, monitor: undefined, pollMs: 20, timeoutMs: 5000, goal: 'connected', signal: abort.signal },
+    () => false,
+  );
   abort.abort(new Error('stop'));
   await assert.rejects(waiting, /stop/);
 });
 
 test('watchSize reports each read in order and stops when asked', async () => {
   const sizes: number[] = [];
-  const stop = watchSize({ device, monitor: undefined, pollMs: 20, onSize: (b) => sizes.push(b), onError: assert.fail });
+  const stop = watchSize({
+    device,
+    monitor: undefined,
+    pollMs: 20,
+    onSize: (b) => sizes.push(b),
+    onError: assert.fail,
+  });
   await new Promise((r) => setTimeout(r, 60));
   sys.setSectors('nbd0', 1);
   await new Promise((r) => setTimeout(r, 60));

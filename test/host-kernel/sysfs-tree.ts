@@ -19,13 +19,17 @@ export function createSysfsTree(devices: string[]): SysfsTree {
     root,
     setSectors: (dev, sectors) => writeFileSync(file(dev, 'size'), `${sectors}\n`),
     setStat: (dev, line) => writeFileSync(file(dev, 'stat'), `${line}\n`),
-    setPid: (dev, pid) => (pid === undefined ? rmSync(file(dev, 'pid'), { force: true }) : writeFileSync(file(dev, 'pid'), `${pid}\n`)),
+    setPid: (dev, pid) =>
+      pid === undefined ? rmSync(file(dev, 'pid'), { force: true }) : writeFileSync(file(dev, 'pid'), `${pid}\n`),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
   for (const dev of devices) {
     mkdirSync(path.join(root, 'block', dev), { recursive: true });
     tree.setSectors(dev, 0);
-    tree.setStat(dev, '       0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0');
+    tree.setStat(
+      dev,
+      '       0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0        0',
+    );
   }
   return tree;
 }

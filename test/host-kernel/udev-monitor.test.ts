@@ -48,7 +48,14 @@ test('parser: one event per block, device from DEVNAME (or DEVPATH), banner igno
   const events: BlockEvent[] = [];
   const parse = createUdevEventParser((e) => events.push(e));
   for (const line of CAPTURED.split('\n')) parse(line);
-  assert.deepEqual(events.map((e) => [e.action, e.device]), [['change', 'nbd0'], ['change', 'nbd2'], ['add', 'sda']]);
+  assert.deepEqual(
+    events.map((e) => [e.action, e.device]),
+    [
+      ['change', 'nbd0'],
+      ['change', 'nbd2'],
+      ['add', 'sda'],
+    ],
+  );
   assert.equal(events[1]!.properties.SYNTH_UUID, '0');
   assert.equal(events[0]!.properties.MINOR, '0');
 });
@@ -56,9 +63,19 @@ test('parser: one event per block, device from DEVNAME (or DEVPATH), banner igno
 test('parser: an event cut off before its blank line is not reported, the next one is', () => {
   const events: BlockEvent[] = [];
   const parse = createUdevEventParser((e) => events.push(e));
-  for (const line of ['KERNEL[1.0] change /x (block)', 'ACTION=change', 'KERNEL[2.0] remove /y (block)',
-    'ACTION=remove', 'DEVNAME=/dev/nbd5', '']) parse(line);
-  assert.deepEqual(events.map((e) => [e.action, e.device]), [['remove', 'nbd5']]);
+  for (const line of [
+    'KERNEL[1.0] change /x (block)',
+    'ACTION=change',
+    'KERNEL[2.0] remove /y (block)',
+    'ACTION=remove',
+    'DEVNAME=/dev/nbd5',
+    '',
+  ])
+    parse(line);
+  assert.deepEqual(
+    events.map((e) => [e.action, e.device]),
+    [['remove', 'nbd5']],
+  );
 });
 
 test('startUdevMonitor runs the program, waits for its banner and delivers events to subscribers', async () => {
@@ -66,11 +83,17 @@ test('startUdevMonitor runs the program, waits for its banner and delivers event
   try {
     const fake = path.join(dir, 'udevadm');
     // the banner, then (once subscribed) the captured events; then it stays alive like udevadm does
-    const [banner, events] = [CAPTURED.slice(0, CAPTURED.indexOf('KERNEL[')), CAPTURED.slice(CAPTURED.indexOf('KERNEL['))];
+    const [banner, events] = [
+      CAPTURED.slice(0, CAPTURED.indexOf('KERNEL[')),
+      CAPTURED.slice(CAPTURED.indexOf('KERNEL[')),
+    ];
     writeFileSync(path.join(dir, 'banner.txt'), banner);
     writeFileSync(path.join(dir, 'events.txt'), events);
-    writeFileSync(fake, `#!/bin/sh\n[ "$*" = "monitor --kernel --subsystem-match=block --property" ] || exit 9\n` +
-      `cat ${dir}/banner.txt\nsleep 0.5\ncat ${dir}/events.txt\nexec sleep 60\n`);
+    writeFileSync(
+      fake,
+      `#!/bin/sh\n[ "$*" = "monitor --kernel --subsystem-match=block --property" ] || exit 9\n` +
+        `cat ${dir}/banner.txt\nsleep 0.5\ncat ${dir}/events.txt\nexec sleep 60\n`,
+    );
     chmodSync(fake, 0o755);
     const log = pino({ level: 'silent' });
     const seen: string[] = [];

@@ -32,9 +32,14 @@ describe('our client with nbdkit', () => {
       await client.flush();
       const parts = await Promise.all(Array.from({ length: 32 }, (_, i) => client.read(4096 + i * 32768, 32768)));
       assert.equal(hex(Buffer.concat(parts)), hex(data));
-      await assert.rejects(client.read(8 * 1024 * 1024 - 10, 20), (e: NbdError) => e.code === 'EINVAL' && /beyond the end/.test(e.message));
+      await assert.rejects(
+        client.read(8 * 1024 * 1024 - 10, 20),
+        (e: NbdError) => e.code === 'EINVAL' && /beyond the end/.test(e.message),
+      );
       let closedWith: unknown = 'not closed';
-      client.onClose((err) => { closedWith = err; });
+      client.onClose((err) => {
+        closedWith = err;
+      });
       await client.disconnect();
       assert.equal(closedWith, undefined, 'a requested disconnect closes without error');
       await assert.rejects(client.read(0, 1), /closed/);
@@ -85,10 +90,15 @@ describe('our client with nbdkit', () => {
 
   test('an unknown export name fails with a message naming it', async () => {
     const socket = path.join(tmp.dir, 'names.sock');
-    const listener = await listenNbd(new NbdServer({ exports: new Map([['only', memoryBackend(new Uint8Array(4096))]]) }), { socket });
+    const listener = await listenNbd(
+      new NbdServer({ exports: new Map([['only', memoryBackend(new Uint8Array(4096))]]) }),
+      { socket },
+    );
     try {
-      await assert.rejects(NbdClient.connect(await connectUnix(socket), { exportName: 'other' }),
-        /refused export "other": NBD_REP_ERR_UNKNOWN \(no export named "other"\)/);
+      await assert.rejects(
+        NbdClient.connect(await connectUnix(socket), { exportName: 'other' }),
+        /refused export "other": NBD_REP_ERR_UNKNOWN \(no export named "other"\)/,
+      );
       const client = await NbdClient.connect(await connectUnix(socket), { exportName: 'only' });
       assert.equal(client.size, 4096);
       await client.disconnect();
@@ -146,7 +156,10 @@ describe('over WebSockets (ws)', () => {
     await new Promise((r) => wss.once('listening', r));
     try {
       const { port } = wss.address() as AddressInfo;
-      const client = await NbdClient.connect(webSocketStream(new WebSocket(`ws://127.0.0.1:${port}/`)), { exportName: 'disk', timeoutMs: 5000 });
+      const client = await NbdClient.connect(webSocketStream(new WebSocket(`ws://127.0.0.1:${port}/`)), {
+        exportName: 'disk',
+        timeoutMs: 5000,
+      });
       assert.equal(client.size, image.length);
       const reads = await Promise.all([client.read(0, 1 << 20), client.read(1 << 20, 1 << 20)]);
       assert.equal(hex(Buffer.concat(reads)), hex(image));
@@ -162,4 +175,3 @@ describe('over WebSockets (ws)', () => {
     }
   });
 });
-

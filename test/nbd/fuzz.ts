@@ -33,16 +33,38 @@ const NOISE = (() => {
 
 class Gen {
   constructor(readonly rnd: () => number) {}
-  int(n: number): number { return Math.floor(this.rnd() * n); }
-  chance(p: number): boolean { return this.rnd() < p; }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]; }
+  int(n: number): number {
+    return Math.floor(this.rnd() * n);
+  }
+  chance(p: number): boolean {
+    return this.rnd() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
   bytes(n: number): Uint8Array {
     const at = this.int(NOISE.length - n + 1);
     return NOISE.subarray(at, at + n);
   }
   /** Mostly small, sometimes boundary or huge values. */
   u32(): number {
-    return this.pick([0, 1, 2, 4, 6, 12, 512, 4096, 65536, C.DEFAULT_MAX_REQUEST_BYTES, C.DEFAULT_MAX_REQUEST_BYTES + 1, 0x7fffffff, 0xffffffff, this.int(100), this.int(0x100000000)]);
+    return this.pick([
+      0,
+      1,
+      2,
+      4,
+      6,
+      12,
+      512,
+      4096,
+      65536,
+      C.DEFAULT_MAX_REQUEST_BYTES,
+      C.DEFAULT_MAX_REQUEST_BYTES + 1,
+      0x7fffffff,
+      0xffffffff,
+      this.int(100),
+      this.int(0x100000000),
+    ]);
   }
 }
 
@@ -77,25 +99,47 @@ function infoData(g: Gen, name: string): Uint8Array {
 function option(g: Gen): { bytes: Uint8Array; entersTransmission: boolean } {
   const name = g.chance(0.8) ? '' : g.pick(['disk', 'x', '\u00e9', 'a'.repeat(5000)]);
   switch (g.int(9)) {
-    case 0: return { bytes: encodeOption(C.OPT_EXPORT_NAME, new TextEncoder().encode(name)), entersTransmission: true };
-    case 1: case 2: return { bytes: encodeOption(C.OPT_GO, infoData(g, name)), entersTransmission: true };
-    case 3: return { bytes: encodeOption(C.OPT_INFO, infoData(g, name)), entersTransmission: false };
-    case 4: return { bytes: encodeOption(C.OPT_STRUCTURED_REPLY, g.bytes(g.chance(0.8) ? 0 : 3)), entersTransmission: false };
-    case 5: return { bytes: encodeOption(C.OPT_LIST, g.bytes(g.chance(0.8) ? 0 : 2)), entersTransmission: false };
-    case 6: return { bytes: encodeOption(C.OPT_ABORT, new Uint8Array(0)), entersTransmission: false };
-    case 7: { // declared length far beyond what follows
+    case 0:
+      return { bytes: encodeOption(C.OPT_EXPORT_NAME, new TextEncoder().encode(name)), entersTransmission: true };
+    case 1:
+    case 2:
+      return { bytes: encodeOption(C.OPT_GO, infoData(g, name)), entersTransmission: true };
+    case 3:
+      return { bytes: encodeOption(C.OPT_INFO, infoData(g, name)), entersTransmission: false };
+    case 4:
+      return { bytes: encodeOption(C.OPT_STRUCTURED_REPLY, g.bytes(g.chance(0.8) ? 0 : 3)), entersTransmission: false };
+    case 5:
+      return { bytes: encodeOption(C.OPT_LIST, g.bytes(g.chance(0.8) ? 0 : 2)), entersTransmission: false };
+    case 6:
+      return { bytes: encodeOption(C.OPT_ABORT, new Uint8Array(0)), entersTransmission: false };
+    case 7: {
+      // declared length far beyond what follows
       const o = encodeOption(g.int(12), g.bytes(g.int(16)));
       view(o).setUint32(12, g.u32());
       return { bytes: o, entersTransmission: false };
     }
-    default: return { bytes: encodeOption(g.int(20), g.bytes(g.int(40))), entersTransmission: false };
+    default:
+      return { bytes: encodeOption(g.int(20), g.bytes(g.int(40))), entersTransmission: false };
   }
 }
 
 function request(g: Gen): Uint8Array {
-  const type = g.chance(0.9) ? g.pick([C.CMD_READ, C.CMD_READ, C.CMD_WRITE, C.CMD_FLUSH, C.CMD_TRIM, C.CMD_CACHE, C.CMD_WRITE_ZEROES, C.CMD_DISC]) : g.int(65536);
+  const type = g.chance(0.9)
+    ? g.pick([
+        C.CMD_READ,
+        C.CMD_READ,
+        C.CMD_WRITE,
+        C.CMD_FLUSH,
+        C.CMD_TRIM,
+        C.CMD_CACHE,
+        C.CMD_WRITE_ZEROES,
+        C.CMD_DISC,
+      ])
+    : g.int(65536);
   const flags = g.chance(0.7) ? 0 : g.chance(0.5) ? 1 << g.int(6) : g.int(65536);
-  const offset = g.chance(0.8) ? g.int(EXPORT_BYTES) : g.pick([EXPORT_BYTES, EXPORT_BYTES - 1, 2 ** 53, 2 ** 63, g.u32()]);
+  const offset = g.chance(0.8)
+    ? g.int(EXPORT_BYTES)
+    : g.pick([EXPORT_BYTES, EXPORT_BYTES - 1, 2 ** 53, 2 ** 63, g.u32()]);
   const length = g.chance(0.7) ? g.int(8192) : g.u32();
   const req = encodeRequest(flags, type, g.int(0x100000000), 0, length);
   setU64(view(req), 16, Math.min(offset, 2 ** 64 - 1));
@@ -121,14 +165,20 @@ export function generateCase(seed: number): Uint8Array[] {
   const mutations = g.chance(0.5) ? 0 : 1 + g.int(4);
   for (let m = 0; m < mutations; m++) {
     switch (g.int(4)) {
-      case 0: if (bytes.length > 0) bytes[g.int(bytes.length)] ^= 1 << g.int(8); break; // bit flip
-      case 1: bytes = bytes.subarray(0, g.int(bytes.length + 1)); break; // truncation
-      case 2: { // inserted garbage
+      case 0:
+        if (bytes.length > 0) bytes[g.int(bytes.length)] ^= 1 << g.int(8);
+        break; // bit flip
+      case 1:
+        bytes = bytes.subarray(0, g.int(bytes.length + 1));
+        break; // truncation
+      case 2: {
+        // inserted garbage
         const at = g.int(bytes.length + 1);
         bytes = concat([bytes.subarray(0, at), g.bytes(1 + g.int(32)), bytes.subarray(at)]);
         break;
       }
-      default: bytes = g.bytes(g.int(200)).slice(); // pure noise (a copy: bit flips must not touch NOISE)
+      default:
+        bytes = g.bytes(g.int(200)).slice(); // pure noise (a copy: bit flips must not touch NOISE)
     }
   }
   const chunks: Uint8Array[] = [];
@@ -155,15 +205,23 @@ class ScriptedStream implements ByteStream {
     this.output += data.length;
     return true;
   }
-  onData(cb: (d: Uint8Array) => void): void { this.dataCb.push(cb); }
+  onData(cb: (d: Uint8Array) => void): void {
+    this.dataCb.push(cb);
+  }
   onDrain(): void {}
-  onClose(cb: (err?: Error) => void): void { this.closeCb.push(cb); }
-  pause(): void { this.paused = true; }
+  onClose(cb: (err?: Error) => void): void {
+    this.closeCb.push(cb);
+  }
+  pause(): void {
+    this.paused = true;
+  }
   resume(): void {
     this.paused = false;
     this.pump();
   }
-  close(): void { this.end(); }
+  close(): void {
+    this.end();
+  }
 
   pump(): void {
     while (!this.paused && !this.closed && this.next < this.chunks.length) {
@@ -194,14 +252,18 @@ function fuzzBackend(): BlockBackend {
     size: EXPORT_BYTES,
     readOnly: false,
     read: async (offset, length) => data.slice(offset, offset + length),
-    write: async (offset, bytes) => { data.set(bytes, offset); },
+    write: async (offset, bytes) => {
+      data.set(bytes, offset);
+    },
     flush: async () => {},
   };
 }
 
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); });
+  const timeout = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
   try {
     return await Promise.race([p.then(() => true), timeout]);
   } finally {
@@ -210,11 +272,24 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 /** Runs cases [first, first + count) of the seed; stops collecting after 10 failures. */
-export async function fuzz(seed: number, first: number, count: number, onProgress?: (done: number) => void): Promise<FuzzResult> {
+export async function fuzz(
+  seed: number,
+  first: number,
+  count: number,
+  onProgress?: (done: number) => void,
+): Promise<FuzzResult> {
   const failures: string[] = [];
   const errors: Error[] = []; // what the server reported for the current case
-  const backends = new Map([['', fuzzBackend()], ['disk', { ...fuzzBackend(), readOnly: true }]]);
-  const server = new NbdServer({ exports: backends, onError: (err) => { errors.push(err); } });
+  const backends = new Map([
+    ['', fuzzBackend()],
+    ['disk', { ...fuzzBackend(), readOnly: true }],
+  ]);
+  const server = new NbdServer({
+    exports: backends,
+    onError: (err) => {
+      errors.push(err);
+    },
+  });
   let maxOutput = 0;
   for (let i = first; i < first + count && failures.length < 10; i++) {
     const caseSeed = (seed * 1_000_003 + i) >>> 0;
@@ -226,7 +301,9 @@ export async function fuzz(seed: number, first: number, count: number, onProgres
     await new Promise((r) => setImmediate(r));
     stream.end();
     let done = false;
-    void served.then(() => { done = true; });
+    void served.then(() => {
+      done = true;
+    });
     for (let turn = 0; turn < 3 && !done; turn++) await new Promise((r) => setImmediate(r));
     // rarely needed (the server finishes within a turn or two): a real wait before calling it a hang
     const hung = !done && !(await settlesWithin(served, HANG_MS));
@@ -236,5 +313,11 @@ export async function fuzz(seed: number, first: number, count: number, onProgres
     maxOutput = Math.max(maxOutput, stream.output);
     if (onProgress && (i - first + 1) % 10000 === 0) onProgress(i - first + 1);
   }
-  return { cases: count, failures, maxOutput, bytesRead: server.counters.bytesRead, bytesWritten: server.counters.bytesWritten };
+  return {
+    cases: count,
+    failures,
+    maxOutput,
+    bytesRead: server.counters.bytesRead,
+    bytesWritten: server.counters.bytesWritten,
+  };
 }

@@ -33,7 +33,10 @@ export async function writeRandomFile(file: string, bytes: number): Promise<void
 export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
   });
 }
 
@@ -67,8 +70,12 @@ async function waitForSocket(child: ChildProcess, socket: string, what: string, 
 async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {
   const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += String(d); });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`cannot start ${what}: ${err.message}`))));
+  child.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`cannot start ${what}: ${err.message}`))),
+  );
   await Promise.race([waitForSocket(child, socket, what, () => stderr), spawnError]);
   return {
     socket,
@@ -97,14 +104,21 @@ export function startOurServer(file: string, dir: string, opts: { readOnly: bool
 /** nbdkit with a plugin (e.g. ['memory', 'size=1M'] or ['file', path]) on a unix socket in dir. */
 export function startNbdkit(dir: string, plugin: string[], extra: string[] = []): Promise<Child> {
   const socket = path.join(dir, `nbdkit-${Math.random().toString(36).slice(2)}.sock`);
-  return startChild('nbdkit', ['--foreground', '--exit-with-parent', '--unix', socket, ...extra, ...plugin], socket, 'nbdkit');
+  return startChild(
+    'nbdkit',
+    ['--foreground', '--exit-with-parent', '--unix', socket, ...extra, ...plugin],
+    socket,
+    'nbdkit',
+  );
 }
 
 /** Runs a Python script under nbdsh (libnbd's shell; `h` is the handle) and returns stdout. */
 export async function nbdsh(uri: string, script: string, dir: string): Promise<string> {
   const file = path.join(dir, `probe-${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(file, script);
-  const { stdout } = await run('nbdsh', ['-u', uri, '-c', `exec(open(${JSON.stringify(file)}).read())`], { env: debianPathEnv });
+  const { stdout } = await run('nbdsh', ['-u', uri, '-c', `exec(open(${JSON.stringify(file)}).read())`], {
+    env: debianPathEnv,
+  });
   return stdout;
 }
 
@@ -172,13 +186,27 @@ export function memoryStreamPair(highWater = 1 << 20): [ByteStream, ByteStream] 
       queueMicrotask(() => deliver(p));
       return p.inboxBytes <= highWater;
     },
-    onData: (cb) => { e.data.push(cb); },
-    onDrain: (cb) => { e.drain.push(cb); },
-    onClose: (cb) => { if (e.closed) queueMicrotask(() => cb()); else e.close.push(cb); },
-    pause: () => { e.paused = true; },
-    resume: () => { e.paused = false; queueMicrotask(() => deliver(e)); },
+    onData: (cb) => {
+      e.data.push(cb);
+    },
+    onDrain: (cb) => {
+      e.drain.push(cb);
+    },
+    onClose: (cb) => {
+      if (e.closed) queueMicrotask(() => cb());
+      else e.close.push(cb);
+    },
+    pause: () => {
+      e.paused = true;
+    },
+    resume: () => {
+      e.paused = false;
+      queueMicrotask(() => deliver(e));
+    },
     // graceful: what is already queued for the peer is still delivered first
-    close: () => { setTimeout(() => shut(e), 0); },
+    close: () => {
+      setTimeout(() => shut(e), 0);
+    },
   });
   return [stream(a), stream(b)];
 }

@@ -44,8 +44,14 @@ describe('handshake', () => {
     }
     assert.equal(infos[C.INFO_EXPORT].getUint32(6), 5000);
     assert.equal(infos[C.INFO_EXPORT].getUint16(10) & (C.FLAG_HAS_FLAGS | C.FLAG_READ_ONLY), C.FLAG_HAS_FLAGS);
-    assert.equal(new TextDecoder().decode(new Uint8Array(infos[C.INFO_NAME].buffer, infos[C.INFO_NAME].byteOffset + 2, 4)), 'disk');
-    assert.deepEqual([1, 4096, 32 * MiB].map((_, i) => infos[C.INFO_BLOCK_SIZE].getUint32(2 + 4 * i)), [1, 4096, 32 * MiB]);
+    assert.equal(
+      new TextDecoder().decode(new Uint8Array(infos[C.INFO_NAME].buffer, infos[C.INFO_NAME].byteOffset + 2, 4)),
+      'disk',
+    );
+    assert.deepEqual(
+      [1, 4096, 32 * MiB].map((_, i) => infos[C.INFO_BLOCK_SIZE].getUint32(2 + 4 * i)),
+      [1, 4096, 32 * MiB],
+    );
     peer.option(C.OPT_INFO, nameInfo('nope'));
     const unknown = await peer.optionReply();
     assert.equal(unknown.type, C.REP_ERR_UNKNOWN);
@@ -57,7 +63,12 @@ describe('handshake', () => {
   });
 
   test('LIST, STRUCTURED_REPLY, unknown options, bad option data and ABORT', async () => {
-    const server = new NbdServer({ exports: new Map([['a', memoryBackend(new Uint8Array(1))], ['b', memoryBackend(new Uint8Array(1))]]) });
+    const server = new NbdServer({
+      exports: new Map([
+        ['a', memoryBackend(new Uint8Array(1))],
+        ['b', memoryBackend(new Uint8Array(1))],
+      ]),
+    });
     const peer = new RawPeer(server);
     await peer.start();
     peer.option(C.OPT_LIST);
@@ -83,7 +94,11 @@ describe('handshake', () => {
     view(lying).setUint32(0, 1000); // name length beyond the option
     await expect(C.OPT_GO, lying, C.REP_ERR_INVALID);
     await expect(C.OPT_INFO, new Uint8Array([...nameInfo('a'), 0]), C.REP_ERR_INVALID); // trailing byte
-    await expect(C.OPT_GO, nameInfo('\u00ff').map((b, i) => (i === 4 ? 0xff : b)), C.REP_ERR_INVALID); // not UTF-8
+    await expect(
+      C.OPT_GO,
+      nameInfo('\u00ff').map((b, i) => (i === 4 ? 0xff : b)),
+      C.REP_ERR_INVALID,
+    ); // not UTF-8
     await expect(C.OPT_INFO, new Uint8Array(100_000), C.REP_ERR_TOO_BIG); // discarded, not buffered
     await expect(C.OPT_ABORT, new Uint8Array(0), C.REP_ACK);
     await peer.served;
@@ -116,7 +131,13 @@ describe('handshake', () => {
   test('a client that sends options without reading the replies gets no more replies than the transport holds', async () => {
     const [a, b] = memoryStreamPair(64 * 1024);
     let output = 0;
-    void serverFor(memoryBackend(new Uint8Array(1))).serve({ ...b, write: (d) => { output += d.length; return b.write(d); } });
+    void serverFor(memoryBackend(new Uint8Array(1))).serve({
+      ...b,
+      write: (d) => {
+        output += d.length;
+        return b.write(d);
+      },
+    });
     a.pause(); // never reads
     a.write(new Uint8Array(4));
     const info = encodeOption(C.OPT_INFO, nameInfo(''));
@@ -148,8 +169,14 @@ describe('transmission', () => {
       const backend = memoryBackend(data);
       const peer = await new RawPeer(serverFor(backend)).open({ structured });
       assert.equal(peer.size, MiB);
-      const want = C.FLAG_HAS_FLAGS | C.FLAG_SEND_FLUSH | C.FLAG_SEND_FUA | C.FLAG_SEND_TRIM | C.FLAG_SEND_WRITE_ZEROES |
-        C.FLAG_SEND_CACHE | (structured ? C.FLAG_SEND_DF : 0);
+      const want =
+        C.FLAG_HAS_FLAGS |
+        C.FLAG_SEND_FLUSH |
+        C.FLAG_SEND_FUA |
+        C.FLAG_SEND_TRIM |
+        C.FLAG_SEND_WRITE_ZEROES |
+        C.FLAG_SEND_CACHE |
+        (structured ? C.FLAG_SEND_DF : 0);
       assert.equal(peer.flags, want);
       const call = async (type: number, opts: Parameters<RawPeer['request']>[1] = {}) => {
         peer.request(type, opts);
@@ -158,7 +185,10 @@ describe('transmission', () => {
       const ok = await call(C.CMD_READ, { offset: 100, length: 1000, flags: structured ? C.CMD_FLAG_DF : 0 });
       assert.equal(hex(ok.data), hex(data.subarray(100, 1100)));
       if (structured) assert.equal(ok.chunkType, C.REPLY_TYPE_OFFSET_DATA);
-      assert.equal((await call(C.CMD_WRITE, { offset: 10, data: new Uint8Array([7, 8, 9]), flags: C.CMD_FLAG_FUA })).error, 0);
+      assert.equal(
+        (await call(C.CMD_WRITE, { offset: 10, data: new Uint8Array([7, 8, 9]), flags: C.CMD_FLAG_FUA })).error,
+        0,
+      );
       assert.deepEqual([...data.subarray(10, 13)], [7, 8, 9]);
       assert.equal((await call(C.CMD_WRITE_ZEROES, { offset: 8, length: 4, flags: C.CMD_FLAG_NO_HOLE })).error, 0);
       assert.deepEqual([...data.subarray(8, 13)], [0, 0, 0, 0, 9]);
@@ -181,7 +211,8 @@ describe('transmission', () => {
         ['NO_HOLE on a read', C.CMD_READ, { length: 1, flags: C.CMD_FLAG_NO_HOLE }, 22],
         ['flush with a range', C.CMD_FLUSH, { offset: 1, length: 0 }, 22],
       ];
-      if (!structured) errors.push(['DF without structured replies', C.CMD_READ, { length: 1, flags: C.CMD_FLAG_DF }, 22]);
+      if (!structured)
+        errors.push(['DF without structured replies', C.CMD_READ, { length: 1, flags: C.CMD_FLAG_DF }, 22]);
       for (const [what, type, opts, errno] of errors) {
         const r = await call(type, opts);
         assert.equal(r.error, errno, what);
@@ -196,9 +227,15 @@ describe('transmission', () => {
   }
 
   test('a read-only export refuses writes, trims and zeroes with EPERM and stays usable', async () => {
-    const peer = await new RawPeer(serverFor(memoryBackend(new Uint8Array(4096), { readOnly: true }))).open({ structured: true });
+    const peer = await new RawPeer(serverFor(memoryBackend(new Uint8Array(4096), { readOnly: true }))).open({
+      structured: true,
+    });
     assert.equal(peer.flags & C.FLAG_READ_ONLY, C.FLAG_READ_ONLY);
-    for (const [type, opts] of [[C.CMD_WRITE, { data: new Uint8Array(512) }], [C.CMD_TRIM, { length: 512 }], [C.CMD_WRITE_ZEROES, { length: 512 }]] as const) {
+    for (const [type, opts] of [
+      [C.CMD_WRITE, { data: new Uint8Array(512) }],
+      [C.CMD_TRIM, { length: 512 }],
+      [C.CMD_WRITE_ZEROES, { length: 512 }],
+    ] as const) {
       peer.request(type, opts);
       const r = await peer.reply();
       assert.equal(r.error, 1);
@@ -249,13 +286,25 @@ describe('transmission', () => {
     }
     assert.equal(started, 64);
     assert.equal(order.at(-1), 1, 'the slow first request finishes last');
-    assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: 64 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      Array.from({ length: 64 }, (_, i) => i + 1),
+    );
   });
 
   test('DISC waits for requests in flight, then closes', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    const backend: BlockBackend = { size: 10, readOnly: true, read: async () => { await gate; return new Uint8Array(10); } };
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const backend: BlockBackend = {
+      size: 10,
+      readOnly: true,
+      read: async () => {
+        await gate;
+        return new Uint8Array(10);
+      },
+    };
     const peer = await new RawPeer(serverFor(backend)).open();
     peer.request(C.CMD_READ, { length: 10, handle: 5 });
     peer.request(C.CMD_DISC);
@@ -278,7 +327,14 @@ describe('transmission', () => {
 
   test('a peer that stops reading replies stops being served: memory stays bounded', async () => {
     let reads = 0;
-    const backend: BlockBackend = { size: 64 * MiB, readOnly: true, read: async (_o, length) => { reads++; return new Uint8Array(length); } };
+    const backend: BlockBackend = {
+      size: 64 * MiB,
+      readOnly: true,
+      read: async (_o, length) => {
+        reads++;
+        return new Uint8Array(length);
+      },
+    };
     const peer = await new RawPeer(serverFor(backend), 4 * MiB).open();
     peer.stream.pause(); // the client reads nothing from now on
     let accepted = 0;
@@ -303,7 +359,13 @@ describe('transmission', () => {
   test('a peer that floods invalid requests without reading the errors stops being read', async () => {
     const [a, b] = memoryStreamPair(64 * 1024);
     let output = 0;
-    void serverFor(memoryBackend(new Uint8Array(4096))).serve({ ...b, write: (d) => { output += d.length; return b.write(d); } });
+    void serverFor(memoryBackend(new Uint8Array(4096))).serve({
+      ...b,
+      write: (d) => {
+        output += d.length;
+        return b.write(d);
+      },
+    });
     const peer = new ByteReader(a);
     await peer.read(C.GREETING_BYTES);
     a.write(new Uint8Array(4));
@@ -320,11 +382,22 @@ describe('transmission', () => {
   test('writes from a peer that floods are read only as fast as they are served', async () => {
     let writes = 0;
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    const backend: BlockBackend = { size: 256 * MiB, readOnly: false, read: async () => new Uint8Array(0), write: async () => { await gate; writes++; } };
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const backend: BlockBackend = {
+      size: 256 * MiB,
+      readOnly: false,
+      read: async () => new Uint8Array(0),
+      write: async () => {
+        await gate;
+        writes++;
+      },
+    };
     const peer = await new RawPeer(serverFor(backend), MiB).open();
     let full = false;
-    for (let i = 0; i < 200 && !full; i++) full = !peer.request(C.CMD_WRITE, { handle: i, offset: i * MiB, data: new Uint8Array(MiB) });
+    for (let i = 0; i < 200 && !full; i++)
+      full = !peer.request(C.CMD_WRITE, { handle: i, offset: i * MiB, data: new Uint8Array(MiB) });
     assert.equal(full, true, 'the transport reported back-pressure to the flooding writer');
     release();
     await new Promise((r) => setTimeout(r, 50));
@@ -349,14 +422,23 @@ describe('client', () => {
 
   test('a request without reply times out with a message saying what; the late reply is dropped', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    const backend: BlockBackend = { size: 100, readOnly: true, read: async (o, n) => { if (o === 0) await gate; return new Uint8Array(n).fill(o); } };
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const backend: BlockBackend = {
+      size: 100,
+      readOnly: true,
+      read: async (o, n) => {
+        if (o === 0) await gate;
+        return new Uint8Array(n).fill(o);
+      },
+    };
     const [a, b] = memoryStreamPair();
     void serverFor(backend).serve(b);
     const client = await NbdClient.connect(a, { timeoutMs: 100 });
     await assert.rejects(client.read(0, 10), /read of 10 bytes at offset 0: no reply within 100 ms/);
     release();
-    assert.deepEqual([...await client.read(5, 2)], [5, 5]);
+    assert.deepEqual([...(await client.read(5, 2))], [5, 5]);
     await client.disconnect();
   });
 
@@ -395,20 +477,44 @@ describe('ByteReader', () => {
     const [a, b] = memoryStreamPair(1 << 30);
     let pauses = 0;
     let resumes = 0;
-    const reader = new ByteReader({ ...b, pause: () => { pauses++; b.pause(); }, resume: () => { resumes++; b.resume(); } }, 1000);
+    const reader = new ByteReader(
+      {
+        ...b,
+        pause: () => {
+          pauses++;
+          b.pause();
+        },
+        resume: () => {
+          resumes++;
+          b.resume();
+        },
+      },
+      1000,
+    );
     const bytes = new Uint8Array(randomBytes(5000));
     for (let i = 0; i < bytes.length; i += 7) a.write(bytes.subarray(i, i + 7));
     await new Promise((r) => setTimeout(r, 10));
     assert.ok(pauses >= 1 && reader.buffered < 1100, `paused at ${reader.buffered} bytes`);
     const got: Uint8Array[] = [];
-    for (let left = bytes.length; left > 0; left -= Math.min(left, 999)) got.push(await reader.read(Math.min(left, 999)));
+    for (let left = bytes.length; left > 0; left -= Math.min(left, 999))
+      got.push(await reader.read(Math.min(left, 999)));
     assert.ok(resumes >= 1);
     assert.equal(hex(Buffer.concat(got)), hex(bytes));
   });
 
   test('300,000 one-byte chunks are read in linear time', async () => {
     let deliver!: (d: Uint8Array) => void;
-    const stub = { write: () => true, onData: (cb: (d: Uint8Array) => void) => { deliver = cb; }, onDrain() {}, onClose() {}, pause() {}, resume() {}, close() {} };
+    const stub = {
+      write: () => true,
+      onData: (cb: (d: Uint8Array) => void) => {
+        deliver = cb;
+      },
+      onDrain() {},
+      onClose() {},
+      pause() {},
+      resume() {},
+      close() {},
+    };
     const reader = new ByteReader(stub, 1 << 30);
     for (let i = 0; i < 300_000; i++) deliver(new Uint8Array([i & 0xff]));
     const started = performance.now();

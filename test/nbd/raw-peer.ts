@@ -36,7 +36,9 @@ export class RawPeer {
     const [ours, theirs] = memoryStreamPair(highWater);
     this.stream = ours;
     this.reader = new ByteReader(ours);
-    ours.onClose(() => { this.closed = true; });
+    ours.onClose(() => {
+      this.closed = true;
+    });
     this.served = server.serve(theirs);
   }
 
@@ -88,7 +90,10 @@ export class RawPeer {
     }
   }
 
-  request(type: number, opts: { flags?: number; handle?: number; offset?: number; length?: number; data?: Uint8Array } = {}): boolean {
+  request(
+    type: number,
+    opts: { flags?: number; handle?: number; offset?: number; length?: number; data?: Uint8Array } = {},
+  ): boolean {
     const handle = opts.handle ?? 1;
     const length = opts.length ?? opts.data?.length ?? 0;
     if (type === C.CMD_READ) this.readLengths.set(handle, length);
@@ -116,8 +121,19 @@ export class RawPeer {
     const p = view(payload);
     if (chunkType & 0x8000) {
       const n = p.getUint16(4);
-      return { handle, error: p.getUint32(0), data: new Uint8Array(0), chunkType, message: new TextDecoder().decode(payload.subarray(6, 6 + n)) };
+      return {
+        handle,
+        error: p.getUint32(0),
+        data: new Uint8Array(0),
+        chunkType,
+        message: new TextDecoder().decode(payload.subarray(6, 6 + n)),
+      };
     }
-    return { handle, error: 0, data: chunkType === C.REPLY_TYPE_OFFSET_DATA ? payload.subarray(8) : payload, chunkType };
+    return {
+      handle,
+      error: 0,
+      data: chunkType === C.REPLY_TYPE_OFFSET_DATA ? payload.subarray(8) : payload,
+      chunkType,
+    };
   }
 }

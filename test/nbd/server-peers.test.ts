@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeTempDir, nbdsh, repoRoot, run, sha256File, startOurServer, writeRandomFile, type Child } from './helpers.js';
+import {
+  makeTempDir,
+  nbdsh,
+  repoRoot,
+  run,
+  sha256File,
+  startOurServer,
+  writeRandomFile,
+  type Child,
+} from './helpers.js';
 
 const IMAGE_BYTES = 256 * 1024 * 1024;
 
@@ -45,7 +54,10 @@ describe('our server with libnbd and qemu peers', () => {
 
   test('nbdinfo --list lists the export', async () => {
     const { stdout } = await run('nbdinfo', ['--list', '--json', ro.uri]);
-    assert.deepEqual(JSON.parse(stdout).exports.map((e: { 'export-name': string }) => e['export-name']), ['']);
+    assert.deepEqual(
+      JSON.parse(stdout).exports.map((e: { 'export-name': string }) => e['export-name']),
+      [''],
+    );
   });
 
   test('nbdcopy reads the 256 MiB image with 4 connections; sha256 matches', async () => {
@@ -61,7 +73,9 @@ describe('our server with libnbd and qemu peers', () => {
 
   test('nbdsh probes: past the end, zero length, unaligned, 64 in flight, write on read-only', async () => {
     const bytes = readFileSync(image);
-    const out = await nbdsh(ro.uri, `
+    const out = await nbdsh(
+      ro.uri,
+      `
 import errno, json
 r = {}
 h.set_strict_mode(0)  # send what libnbd would refuse itself: the server must answer
@@ -86,7 +100,9 @@ try:
 except nbd.Error as e:
     r['write'] = e.errno
 print(json.dumps(r))
-`, tmp.dir);
+`,
+      tmp.dir,
+    );
     const r = JSON.parse(out);
     assert.equal(r.past_end, 'EINVAL', 'read past the end → EINVAL');
     assert.equal(r.after_error, bytes.subarray(0, 16).toString('hex'), 'the connection stays usable');
@@ -94,7 +110,10 @@ print(json.dumps(r))
     assert.equal(r.unaligned, bytes.subarray(12345, 12345 + 1000).toString('hex'));
     assert.equal(r.in_flight, 64);
     assert.equal(r.in_flight_ok, true);
-    assert.deepEqual(r.bufs, Array.from({ length: 64 }, (_, i) => bytes.subarray(i * 3000001 + 1, i * 3000001 + 9).toString('hex')));
+    assert.deepEqual(
+      r.bufs,
+      Array.from({ length: 64 }, (_, i) => bytes.subarray(i * 3000001 + 1, i * 3000001 + 9).toString('hex')),
+    );
     assert.equal(r.write, 'EPERM', 'write on a read-only export → EPERM');
   });
 });
@@ -103,7 +122,10 @@ describe('vmedia nbd serve: bad input', () => {
   test('a missing file, a missing listen address and a bad port each fail with a clear message', async () => {
     const cli = ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'nbd', 'serve'];
     const fails = async (args: string[], message: RegExp) => {
-      const err = await run(process.execPath, [...cli, ...args], { cwd: repoRoot }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const err = await run(process.execPath, [...cli, ...args], { cwd: repoRoot }).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
       assert.ok(err, `vmedia nbd serve ${args.join(' ')} should fail`);
       assert.equal(err.code, 1);
       assert.match(err.stderr, message);
@@ -130,7 +152,9 @@ describe('our server, writable', () => {
     try {
       await run('nbdcopy', ['--flush', src, rw.uri]);
       assert.equal(await sha256File(target), await sha256File(src));
-      const out = await nbdsh(rw.uri, `
+      const out = await nbdsh(
+        rw.uri,
+        `
 import json
 r = {'can_zero': h.can_zero(), 'can_trim': h.can_trim(), 'can_fua': h.can_fua()}
 h.zero(65536, 4096, nbd.CMD_FLAG_FUA)
@@ -141,13 +165,18 @@ h.cache(4096, 0)
 r['zeroed'] = h.pread(16, 65536 + 4000).hex()
 r['written'] = h.pread(3, 10).decode()
 print(json.dumps(r))
-`, tmp.dir);
+`,
+        tmp.dir,
+      );
       const r = JSON.parse(out);
       assert.deepEqual([r.can_zero, r.can_trim, r.can_fua], [true, true, true]);
       assert.equal(r.zeroed, '0'.repeat(32));
       assert.equal(r.written, 'abc');
       const file = readFileSync(target);
-      assert.equal(file.subarray(65536, 65536 + 4096).every((b) => b === 0), true);
+      assert.equal(
+        file.subarray(65536, 65536 + 4096).every((b) => b === 0),
+        true,
+      );
       assert.equal(file.subarray(10, 13).toString(), 'abc');
     } finally {
       await rw.stop();

@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestCa, type TestCa } from './helpers/test-ca.js';
 import { startImageServer, type ImageServer } from './helpers/image-server.js';
-import { copyExport, nbdkitProcessesUnder, procFilesContaining, randomImage, run, sha256File, startProvider, type ProviderHarness } from './helpers/provider.js';
+import {
+  copyExport,
+  nbdkitProcessesUnder,
+  procFilesContaining,
+  randomImage,
+  run,
+  sha256File,
+  startProvider,
+  type ProviderHarness,
+} from './helpers/provider.js';
 
 const IMAGE_MIB = 32;
 let dir: string;
@@ -29,7 +38,10 @@ before(async () => {
   disk = path.join(dir, 'disk.img');
   imageSha = await randomImage(disk, IMAGE_MIB);
   server = await startImageServer({
-    files: new Map([['/images/disk.img', disk], [DEEP, disk]]),
+    files: new Map([
+      ['/images/disk.img', disk],
+      [DEEP, disk],
+    ]),
     tls: { key: ca.serverKey, cert: ca.serverCert },
   });
   harness = await startProvider({ trustStore: trust });
@@ -45,7 +57,10 @@ test('https image: nbdcopy from the slot socket gives the image bytes with range
   const before = server.bytesSent();
   const { socket, source } = await harness.mount(`${server.origin}/images/disk.img`);
   assert.equal(await copyExport(socket, path.join(dir, 'copy.img')), imageSha);
-  assert.ok(server.requests.every((r) => r.method === 'HEAD' || r.range), 'every GET is a Range request');
+  assert.ok(
+    server.requests.every((r) => r.method === 'HEAD' || r.range),
+    'every GET is a Range request',
+  );
   assert.ok(server.bytesSent() - before <= IMAGE_MIB * 1024 * 1024 * 1.05, 'the image is fetched about once');
   await source.stop();
   await source.stop(); // idempotent
@@ -58,7 +73,10 @@ test('URLs real deployments use: presigned query string, %-encoding, deep path w
   assert.equal(await copyExport(socket, path.join(dir, 'deep.img')), imageSha);
   await source.stop();
   const served = server.requests.filter((r) => r.path.startsWith(DEEP));
-  assert.ok(served.length > 0 && served.every((r) => r.path === url.slice(server.origin.length)), 'the server saw the URL unchanged');
+  assert.ok(
+    served.length > 0 && served.every((r) => r.path === url.slice(server.origin.length)),
+    'the server saw the URL unchanged',
+  );
   assert.ok(!harness.logText().includes('temp_url_sig=9f8e'), 'the query string (a token) is not logged');
   harness.assertNothingLeft();
 });
@@ -67,13 +85,17 @@ test('basic auth: the right password mounts, the password never shows in argv, e
   const password = 'S3cr,et=pa ss"\'word';
   server.switches.auth = { user: 'alice', password };
   try {
-    const { socket, source } = await harness.mount(`${server.origin}/images/disk.img`, { credentials: creds('alice', password) });
+    const { socket, source } = await harness.mount(`${server.origin}/images/disk.img`, {
+      credentials: creds('alice', password),
+    });
     const leaks = procFilesContaining(password);
     assert.deepEqual(leaks, [], `password visible in ${leaks.join(', ')}`);
     assert.equal(await copyExport(socket, path.join(dir, 'auth.img')), imageSha);
     await source.stop();
     assert.ok(!harness.logText().includes(password), 'password in the log');
-    assert.ok(server.requests.some((r) => r.authorization === 'Basic ' + Buffer.from(`alice:${password}`).toString('base64')));
+    assert.ok(
+      server.requests.some((r) => r.authorization === 'Basic ' + Buffer.from(`alice:${password}`).toString('base64')),
+    );
   } finally {
     delete server.switches.auth;
   }
@@ -96,7 +118,9 @@ test('basic auth: wrong password → EACCES, nothing left', async () => {
 });
 
 test('credentials nbdkit cannot carry → EINVAL before anything starts', async () => {
-  const err = await harness.mountError(`${server.origin}/images/disk.img`, { credentials: creds('alice', 'two\nlines') });
+  const err = await harness.mountError(`${server.origin}/images/disk.img`, {
+    credentials: creds('alice', 'two\nlines'),
+  });
   assert.equal(err.errno, 'EINVAL');
   harness.assertNothingLeft();
 });
@@ -140,7 +164,10 @@ test('a redirect is refused by default (ENOTSUP) and followed when FollowRedirec
 
 test('a server certificate from an untrusted CA → EKEYREJECTED; adding the CA to the trust store fixes it without a restart', async () => {
   const other = createTestCa(path.join(dir, 'other-ca'), 'another CA');
-  const untrusted = await startImageServer({ files: new Map([['/d.img', disk]]), tls: { key: other.serverKey, cert: other.serverCert } });
+  const untrusted = await startImageServer({
+    files: new Map([['/d.img', disk]]),
+    tls: { key: other.serverKey, cert: other.serverCert },
+  });
   try {
     const err = await harness.mountError(`${untrusted.origin}/d.img`);
     assert.equal(err.errno, 'EKEYREJECTED');
@@ -189,7 +216,11 @@ test('bad URLs → EINVAL naming the problem', async () => {
 });
 
 test('an IPv6 literal URL with a port', async () => {
-  const v6 = await startImageServer({ files: new Map([['/d.img', disk]]), tls: { key: ca.serverKey, cert: ca.serverCert }, host: '::1' });
+  const v6 = await startImageServer({
+    files: new Map([['/d.img', disk]]),
+    tls: { key: ca.serverKey, cert: ca.serverCert },
+    host: '::1',
+  });
   try {
     assert.match(v6.origin, /^https:\/\/\[::1\]:\d+$/);
     const { socket, source } = await harness.mount(`${v6.origin}/d.img`);
@@ -217,8 +248,13 @@ test('nbdkit dying while serving → onExit once with an errno, nothing left', a
 test('SSRF guard: loopback, link-local and own addresses are refused unless AllowPrivateSourceHosts', async () => {
   const strict = await startProvider({ trustStore: path.join(dir, 'truststore'), allowPrivate: false });
   try {
-    for (const url of [`${server.origin}/images/disk.img`, `https://localhost:${server.port}/images/disk.img`,
-      'https://[::1]/a.iso', 'http://169.254.169.254/latest/meta-data', 'http://[::ffff:127.0.0.1]/a.iso']) {
+    for (const url of [
+      `${server.origin}/images/disk.img`,
+      `https://localhost:${server.port}/images/disk.img`,
+      'https://[::1]/a.iso',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::ffff:127.0.0.1]/a.iso',
+    ]) {
       const err = await strict.mountError(url);
       assert.equal(err.errno, 'EINVAL', url);
       assert.match(err.message, /AllowPrivateSourceHosts/);
@@ -241,12 +277,19 @@ test('retry: the server restarted mid-read → the read completes with the right
   await server.restart();
   assert.equal(await copy, imageSha);
   await source.stop();
-  assert.match(harness.logText().slice(logBefore), /"nbdkit":"[^"]*pread[^"]*"/, 'a read failed while the server was down (and was retried)');
+  assert.match(
+    harness.logText().slice(logBefore),
+    /"nbdkit":"[^"]*pread[^"]*"/,
+    'a read failed while the server was down (and was retried)',
+  );
   harness.assertNothingLeft();
 });
 
 test('connection dropped mid-transfer for good → the host gets EIO, the log names the cause, stop leaves nothing', async () => {
-  const impatient = await startProvider({ trustStore: path.join(dir, 'truststore'), sources: { Retry: { Retries: 1, DelaySeconds: 1 }, Cache: { Enabled: false } } });
+  const impatient = await startProvider({
+    trustStore: path.join(dir, 'truststore'),
+    sources: { Retry: { Retries: 1, DelaySeconds: 1 }, Cache: { Enabled: false } },
+  });
   try {
     const { socket, source } = await impatient.mount(`${server.origin}/images/disk.img`);
     server.switches.dropAfterBytes = 100_000;
@@ -267,7 +310,10 @@ test('compressed images are served decompressed: .img.xz and .img.gz', async () 
   const sha = await randomImage(small, 6);
   assert.equal((await run('xz', ['-0', '-T1', '--block-size=1MiB', '-k', small])).code, 0);
   assert.equal((await run('gzip', ['-1', '-k', small])).code, 0);
-  const files = new Map([['/small.img.xz', `${small}.xz`], ['/small.img.gz', `${small}.gz`]]);
+  const files = new Map([
+    ['/small.img.xz', `${small}.xz`],
+    ['/small.img.gz', `${small}.gz`],
+  ]);
   const plain = await startImageServer({ files });
   try {
     for (const suffix of ['xz', 'gz']) {

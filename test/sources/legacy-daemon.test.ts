@@ -36,7 +36,10 @@ before(async () => {
   writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
   const image = path.join(dir, 'disk.img');
   imageSha = await randomImage(image, IMAGE_MIB);
-  server = await startImageServer({ files: new Map([['/disk.img', image]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+  server = await startImageServer({
+    files: new Map([['/disk.img', image]]),
+    tls: { key: ca.serverKey, cert: ca.serverCert },
+  });
   bus = await startTestBus();
   daemon = await startDaemon({
     busAddress: bus.address,
@@ -46,7 +49,14 @@ before(async () => {
       TrustStore: trust,
       RuntimeDir: runtime,
       MountPoints: {
-        [SLOT]: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', ExportSocket: 'export/Slot_2.sock', Timeout: 30 },
+        [SLOT]: {
+          EndpointId: '',
+          Mode: 1,
+          NBDDevice: 'nbd2',
+          UnixSocket: 'nbd2.sock',
+          ExportSocket: 'export/Slot_2.sock',
+          Timeout: 30,
+        },
       },
     },
   });
@@ -69,7 +79,11 @@ function assertNothingLeft(): void {
   assert.deepEqual(nbdkitProcessesUnder(runtime), [], 'nbdkit left running');
   assert.ok(!existsSync(path.join(runtime, 'nbd2.sock')), 'slot socket left behind');
   const state = path.join(runtime, 'sources');
-  assert.deepEqual(readdirSync(state).filter((f) => f !== 'tmp' && f !== 'capath'), [], 'state files left behind');
+  assert.deepEqual(
+    readdirSync(state).filter((f) => f !== 'tmp' && f !== 'capath'),
+    [],
+    'state files left behind',
+  );
   assert.deepEqual(readdirSync(path.join(state, 'tmp')), [], 'temp files left behind');
 }
 
@@ -117,14 +131,27 @@ test('Legacy sbv with a pipe and the wrong password → Completion(EACCES), noth
 
 test('each failure → its errno in Completion, a log line naming the cause, nothing left', async () => {
   const other = createTestCa(path.join(dir, 'other-ca'), 'untrusted CA');
-  const untrusted = await startImageServer({ files: new Map([['/disk.img', path.join(dir, 'disk.img')]]), tls: { key: other.serverKey, cert: other.serverCert } });
+  const untrusted = await startImageServer({
+    files: new Map([['/disk.img', path.join(dir, 'disk.img')]]),
+    tls: { key: other.serverKey, cert: other.serverCert },
+  });
   server.switches.redirects = new Map([['/moved.img', `${server.origin}/disk.img`]]);
   try {
     const cases: [string, number, RegExp, () => void, () => void][] = [
       [`${server.origin}/missing.img`, errno('ENOENT'), /does not exist/, () => {}, () => {}],
       [`${untrusted.origin}/disk.img`, errno('EKEYREJECTED'), /not trusted/, () => {}, () => {}],
       [`${server.origin}/moved.img`, errno('ENOTSUP'), /redirects/, () => {}, () => {}],
-      [`${server.origin}/disk.img`, errno('ESPIPE'), /Range/, () => { server.switches.noRange = true; }, () => { delete server.switches.noRange; }],
+      [
+        `${server.origin}/disk.img`,
+        errno('ESPIPE'),
+        /Range/,
+        () => {
+          server.switches.noRange = true;
+        },
+        () => {
+          delete server.switches.noRange;
+        },
+      ],
       ['https://127.0.0.1:1/disk.img', errno('ECONNREFUSED'), /refused the connection/, () => {}, () => {}],
       ['gopher://127.0.0.1/disk.img', errno('EINVAL'), /scheme [^ ]*gopher/, () => {}, () => {}],
     ];

@@ -9,12 +9,15 @@ import path from 'node:path';
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-nocurl-'));
 const fake = path.join(dir, 'nbdkit');
 // the real nbdkit, except that loading the curl plugin fails the way a missing .so does
-writeFileSync(fake, `#!/bin/sh
+writeFileSync(
+  fake,
+  `#!/bin/sh
 for a in "$@"; do
   [ "$a" = curl ] && { echo "nbdkit: error: cannot open plugin \\"curl\\": nbdkit-curl-plugin.so: cannot open shared object file" >&2; exit 1; }
 done
 exec nbdkit "$@"
-`);
+`,
+);
 chmodSync(fake, 0o755);
 process.env.VMEDIA_NBDKIT = fake; // read when the modules load, hence the dynamic import below
 

@@ -18,7 +18,10 @@ import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-interface Fetch { offset: number; length: number }
+interface Fetch {
+  offset: number;
+  length: number;
+}
 
 /** An in-memory image behind several "connections": records each read and how many overlap. */
 function memoryUpstreams(image: Uint8Array, count: number, delayMs = 0) {
@@ -49,40 +52,53 @@ function memoryUpstreams(image: Uint8Array, count: number, delayMs = 0) {
       image.set(data, offset);
     },
   }));
-  return { upstreams, fetches, maxInFlight: () => maxInFlight, failNextReads: (n: number) => { failNext = n; } };
+  return {
+    upstreams,
+    fetches,
+    maxInFlight: () => maxInFlight,
+    failNextReads: (n: number) => {
+      failNext = n;
+    },
+  };
 }
 
 const OPTS: ReadaheadOptions = { chunkBytes: 4096, aheadChunks: 4, maxChunks: 8 };
 
 test('model: any reads and writes give the bytes of a plain image; every fetch is one aligned chunk', async () => {
-  await fc.assert(fc.asyncProperty(
-    fc.integer({ min: 1, max: 40_000 }),
-    fc.array(fc.record({
-      write: fc.boolean(),
-      at: fc.double({ min: 0, max: 1, noNaN: true }),
-      length: fc.integer({ min: 0, max: 20_000 }),
-    }), { maxLength: 40 }),
-    async (size, ops) => {
-      const model = new Uint8Array(randomBytes(size));
-      const { upstreams, fetches } = memoryUpstreams(model.slice(), 3);
-      const backend = readaheadBackend(upstreams, OPTS);
-      for (const op of ops) {
-        const offset = Math.floor(op.at * size);
-        const length = Math.min(op.length, size - offset);
-        if (op.write) {
-          const data = new Uint8Array(randomBytes(length));
-          await backend.write!(offset, data, false);
-          model.set(data, offset);
-        } else {
-          assert.deepEqual(await backend.read(offset, length), model.subarray(offset, offset + length));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 40_000 }),
+      fc.array(
+        fc.record({
+          write: fc.boolean(),
+          at: fc.double({ min: 0, max: 1, noNaN: true }),
+          length: fc.integer({ min: 0, max: 20_000 }),
+        }),
+        { maxLength: 40 },
+      ),
+      async (size, ops) => {
+        const model = new Uint8Array(randomBytes(size));
+        const { upstreams, fetches } = memoryUpstreams(model.slice(), 3);
+        const backend = readaheadBackend(upstreams, OPTS);
+        for (const op of ops) {
+          const offset = Math.floor(op.at * size);
+          const length = Math.min(op.length, size - offset);
+          if (op.write) {
+            const data = new Uint8Array(randomBytes(length));
+            await backend.write!(offset, data, false);
+            model.set(data, offset);
+          } else {
+            assert.deepEqual(await backend.read(offset, length), model.subarray(offset, offset + length));
+          }
         }
-      }
-      for (const f of fetches) {
-        assert.equal(f.offset % OPTS.chunkBytes, 0, `fetch at ${f.offset} is not chunk-aligned`);
-        assert.equal(f.length, Math.min(OPTS.chunkBytes, size - f.offset));
-      }
-    },
-  ), { numRuns: 300 });
+        for (const f of fetches) {
+          assert.equal(f.offset % OPTS.chunkBytes, 0, `fetch at ${f.offset} is not chunk-aligned`);
+          assert.equal(f.length, Math.min(OPTS.chunkBytes, size - f.offset));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('a sequential reader: the next chunks are fetched ahead, in parallel, each once; memory stays bounded', async () => {
@@ -97,7 +113,10 @@ test('a sequential reader: the next chunks are fetched ahead, in parallel, each 
   assert.equal(backend.chunkReads, 64, 'each chunk fetched exactly once');
   assert.ok(up.maxInFlight() > 1, `fetches overlapped (at most ${up.maxInFlight()} at once)`);
   // fetches ran ahead of the reader: the reads after the first two never waited on a fetch of their own
-  assert.deepEqual(up.fetches.map((f) => f.offset / OPTS.chunkBytes), [...Array(64).keys()]);
+  assert.deepEqual(
+    up.fetches.map((f) => f.offset / OPTS.chunkBytes),
+    [...Array(64).keys()],
+  );
   assert.ok(up.maxInFlight() <= OPTS.aheadChunks + 1);
 });
 
@@ -161,7 +180,10 @@ test('through nbdkit curl: 128 KiB reads of the slot socket give the image, fetc
     assert.equal(hash.digest('hex'), sha);
     const gets = server.requests.filter((r) => r.method === 'GET');
     assert.equal(gets.length, 16, `16 ranged GETs of 1 MiB for a 16 MiB image, got ${gets.length}`);
-    assert.ok(gets.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')), 'every GET is a range request');
+    assert.ok(
+      gets.every((r) => /^bytes=\d+-\d+$/.test(r.range ?? '')),
+      'every GET is a range request',
+    );
     await source.stop();
     harness.assertNothingLeft();
   } finally {

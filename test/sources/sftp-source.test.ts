@@ -12,7 +12,15 @@ import { startSshd, type Sshd } from './helpers/sshd.js';
 import { takeSftpUrlUser } from '../../src/sources/ssh-source.js';
 import { classifySshFailure } from '../../src/sources/ssh-errors.js';
 import { parseConfig } from '../../src/config/load.js';
-import { copyExport, procFilesContaining, randomImage, run, sha256File, startProvider, type ProviderHarness } from './helpers/provider.js';
+import {
+  copyExport,
+  procFilesContaining,
+  randomImage,
+  run,
+  sha256File,
+  startProvider,
+  type ProviderHarness,
+} from './helpers/provider.js';
 
 const USER = 'vmedia-sftp';
 const PASSWORD = 'S3cr,et=pa ss"\'word';
@@ -65,7 +73,9 @@ test('sftp:// with a password: nbdcopy gives the image bytes; the password is no
 });
 
 test('URL forms: IPv6 literal, user only in the credentials, %-encoded path, /~/ for the home directory', async () => {
-  const v6 = await harness.mount(`sftp://[::1]:${sshd.port}${home}/media%20files/%C3%BC%20%231.iso`, { credentials: creds(USER, PASSWORD) });
+  const v6 = await harness.mount(`sftp://[::1]:${sshd.port}${home}/media%20files/%C3%BC%20%231.iso`, {
+    credentials: creds(USER, PASSWORD),
+  });
   assert.equal(await copyExport(v6.socket, path.join(dir, 'v6.img')), imageSha);
   await v6.source.stop();
   assert.match(sshd.log(), new RegExp(`Accepted password for ${USER} from ::1`));
@@ -152,9 +162,17 @@ test('the server drops every connection while serving: the retry filter reconnec
 });
 
 test('a writable mount writes into an overlay: the host reads its write back, the file on the server is unchanged', async () => {
-  const { socket, source } = await harness.mount(`${base}${image}`, { writable: true, credentials: creds(USER, PASSWORD) });
+  const { socket, source } = await harness.mount(`${base}${image}`, {
+    writable: true,
+    credentials: creds(USER, PASSWORD),
+  });
   const uri = `nbd+unix:///?socket=${socket}`;
-  const r = await run('nbdsh', ['-u', uri, '-c', 'h.pwrite(b"\\xa5" * 4096, 8192); assert h.pread(4096, 8192) == b"\\xa5" * 4096; print("ok")']);
+  const r = await run('nbdsh', [
+    '-u',
+    uri,
+    '-c',
+    'h.pwrite(b"\\xa5" * 4096, 8192); assert h.pread(4096, 8192) == b"\\xa5" * 4096; print("ok")',
+  ]);
   assert.equal(r.stdout.trim(), 'ok', r.stderr);
   await source.stop();
   assert.equal(await sha256File(image), imageSha);
@@ -162,24 +180,36 @@ test('a writable mount writes into an overlay: the host reads its write back, th
 });
 
 test('takeSftpUrlUser: the login comes out of sftp:// URLs only; a password stays in for the URL check to refuse', () => {
-  assert.deepEqual(takeSftpUrlUser('sftp://bob@[fd00::1]:2222/a.iso'), { text: 'sftp://[fd00::1]:2222/a.iso', user: 'bob' });
+  assert.deepEqual(takeSftpUrlUser('sftp://bob@[fd00::1]:2222/a.iso'), {
+    text: 'sftp://[fd00::1]:2222/a.iso',
+    user: 'bob',
+  });
   assert.deepEqual(takeSftpUrlUser('SFTP://john%40corp@h/x@y.iso'), { text: 'SFTP://h/x@y.iso', user: 'john@corp' });
   assert.deepEqual(takeSftpUrlUser('sftp://@h/a.iso'), { text: 'sftp://h/a.iso' });
-  for (const same of ['sftp://bob:pw@h/a.iso', 'https://bob@h/a.iso', 'sftp://h/p@q.iso']) assert.deepEqual(takeSftpUrlUser(same), { text: same });
-  for (const bad of ['sftp://%ZZ@h/a', 'sftp://a%0Ab@h/a']) assert.throws(() => takeSftpUrlUser(bad), /EINVAL|user name/);
+  for (const same of ['sftp://bob:pw@h/a.iso', 'https://bob@h/a.iso', 'sftp://h/p@q.iso'])
+    assert.deepEqual(takeSftpUrlUser(same), { text: same });
+  for (const bad of ['sftp://%ZZ@h/a', 'sftp://a%0Ab@h/a'])
+    assert.throws(() => takeSftpUrlUser(bad), /EINVAL|user name/);
 });
 
 test('classifySshFailure: causes a loopback test cannot produce get their errnos; unknown text → undefined', () => {
   const ctx = { knownHosts: '/k' };
   for (const [line, errno] of [
-    ['failed to connect to remote host: nas.example: Failed to resolve hostname nas.example (Name or service not known)', 'EHOSTUNREACH'],
+    [
+      'failed to connect to remote host: nas.example: Failed to resolve hostname nas.example (Name or service not known)',
+      'EHOSTUNREACH',
+    ],
     ['failed to connect to remote host: 10.1.1.1: No route to host', 'EHOSTUNREACH'],
     ['failed to connect to remote host: 10.1.1.1: Timeout connecting to 10.1.1.1', 'ETIMEDOUT'],
     ['host key for server was not found but another type of key exists', 'EKEYREJECTED'],
     ['failed to initialize sftp session: subsystem request failed', 'EPROTO'],
     ['read failed: Socket error: disconnected (-1)', 'ECONNRESET'],
   ] as const) {
-    assert.equal(classifySshFailure(`nbdkit: ssh[1]: debug: x\nnbdkit: ssh[1]: error: ${line}\n`, ctx)?.errno, errno, line);
+    assert.equal(
+      classifySshFailure(`nbdkit: ssh[1]: debug: x\nnbdkit: ssh[1]: error: ${line}\n`, ctx)?.errno,
+      errno,
+      line,
+    );
   }
   assert.equal(classifySshFailure('nbdkit: ssh[1]: error: something new\n', ctx), undefined);
 });
@@ -187,8 +217,16 @@ test('classifySshFailure: causes a loopback test cannot produce get their errnos
 test('config: Sources.SshKnownHosts defaults to the system file; a relative path or a libssh %-sequence is refused by name', () => {
   const slots = { MountPoints: { Slot_0: { Mode: 1, NBDDevice: 'nbd0', UnixSocket: '/run/s.sock' } } };
   assert.equal(parseConfig(slots, '/etc', 'x.json').sources.sshKnownHosts, '/etc/ssh/ssh_known_hosts');
-  assert.equal(parseConfig({ ...slots, Sources: { SshKnownHosts: '/etc/vmedia/known_hosts' } }, '/etc', 'x.json').sources.sshKnownHosts, '/etc/vmedia/known_hosts');
+  assert.equal(
+    parseConfig({ ...slots, Sources: { SshKnownHosts: '/etc/vmedia/known_hosts' } }, '/etc', 'x.json').sources
+      .sshKnownHosts,
+    '/etc/vmedia/known_hosts',
+  );
   for (const bad of ['known_hosts', '/home/%u/.ssh/known_hosts']) {
-    assert.throws(() => parseConfig({ ...slots, Sources: { SshKnownHosts: bad } }, '/etc', 'x.json'), /Sources\.SshKnownHosts: must match pattern/, bad);
+    assert.throws(
+      () => parseConfig({ ...slots, Sources: { SshKnownHosts: bad } }, '/etc', 'x.json'),
+      /Sources\.SshKnownHosts: must match pattern/,
+      bad,
+    );
   }
 });

@@ -24,7 +24,11 @@ import { requireVm, vmTempDir, waitFor } from './helpers/vm.js';
 requireVm();
 
 const run = promisify(execFile);
-interface Image { path: string; size: number; sha: string }
+interface Image {
+  path: string;
+  size: number;
+  sha: string;
+}
 // 64 MiB through the Proxy path; the HTTPS source reads at well under 1 MiB/s under TCG (nbdkit
 // curl and a Node TLS server, both emulated), so its image is smaller to keep the VM run short
 const PROXY_IMAGE_SIZE = 64 * MiB;
@@ -55,7 +59,10 @@ before(async () => {
   const trust = path.join(dir, 'truststore');
   mkdirSync(trust);
   writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
-  server = await startImageServer({ files: new Map([['/disk.img', httpsImage.path]]), tls: { key: ca.serverKey, cert: ca.serverCert } });
+  server = await startImageServer({
+    files: new Map([['/disk.img', httpsImage.path]]),
+    tls: { key: ca.serverKey, cert: ca.serverCert },
+  });
   url = `${server.origin}/disk.img`;
   vm = await KernelDaemon.start({ dir, slots: SLOTS, trustStore: trust });
 });
@@ -106,7 +113,12 @@ async function assertFullRead(name: string, expectType: number, image: Image): P
   assert.equal(disk.size, image.size);
   assert.equal(await sha256Of(disk.path), image.sha, `sha256 of ${disk.path}`);
   // the BMC's page cache may serve the few blocks the kernel read at connect
-  await waitFor(`ReadIO of ${name} to count the read`, async () => (await vm.readIO(name)) >= image.size - 4 * MiB, 10_000, 250);
+  await waitFor(
+    `ReadIO of ${name} to count the read`,
+    async () => (await vm.readIO(name)) >= image.size - 4 * MiB,
+    10_000,
+    250,
+  );
 }
 
 test('Legacy HTTPS, USBStick: Completion(0), /dev/sdX has the image (sha256), ReadIO counts it; Unmount releases everything', async () => {
@@ -138,9 +150,16 @@ test('Legacy writable (WriteProtected false): what the host writes reaches the N
   writeFileSync(patch, bytes);
   await run('dd', [`if=${patch}`, `of=${disk.path}`, 'bs=1M', 'seek=3', 'oflag=direct', 'conv=fsync']);
   // read back from the source itself: a second client of the slot's nbdkit sees the overlay
-  const { stdout } = await run('/usr/bin/nbdsh', ['-u', `nbd+unix:///?socket=${vm.socket('Slot_2')}`, '-c',
-    `import sys; sys.stdout.buffer.write(h.pread(${MiB}, ${3 * MiB}))`],
-  { encoding: 'buffer', maxBuffer: 2 * MiB, env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } }); // Debian's python3 has the nbd module
+  const { stdout } = await run(
+    '/usr/bin/nbdsh',
+    [
+      '-u',
+      `nbd+unix:///?socket=${vm.socket('Slot_2')}`,
+      '-c',
+      `import sys; sys.stdout.buffer.write(h.pread(${MiB}, ${3 * MiB}))`,
+    ],
+    { encoding: 'buffer', maxBuffer: 2 * MiB, env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } },
+  ); // Debian's python3 has the nbd module
   assert.ok(Buffer.from(stdout).equals(bytes), 'the source has the bytes the host wrote');
   await waitFor('WriteIO to count the write', async () => (await vm.writeIO('Slot_2')) >= MiB, 10_000, 250);
   await unmountAndCheck('Slot_2', vm.serial('Slot_2'));
@@ -154,10 +173,16 @@ test('two slots mounted at once bind the two UDCs; both disks read right', async
   assert.deepEqual([...bound.values()].sort(), ['mass-storage-Slot_0', 'mass-storage-Slot_2']);
   assert.deepEqual([...bound.keys()].sort(), ['dummy_udc.0', 'dummy_udc.1']);
   const serials = ['Slot_0', 'Slot_2'].map((n) => vm.serial(n));
-  for (const [name, image] of [['Slot_0', proxyImage], ['Slot_2', httpsImage]] as const) {
+  for (const [name, image] of [
+    ['Slot_0', proxyImage],
+    ['Slot_2', httpsImage],
+  ] as const) {
     const disk = await vm.hostDisk(name);
     const tail = await readAt(image.path, image.size - MiB, MiB);
-    assert.ok((await readAt(disk.path, image.size - MiB, MiB)).equals(tail), `${name}: ${disk.path} ends with its image`);
+    assert.ok(
+      (await readAt(disk.path, image.size - MiB, MiB)).equals(tail),
+      `${name}: ${disk.path} ends with its image`,
+    );
   }
   await unmountAndCheck('Slot_0', serials[0]!);
   await unmountAndCheck('Slot_2', serials[1]!);
@@ -169,7 +194,10 @@ test('Proxy: the NBD server killed mid-read → Ready with Completion(ECONNREFUS
   assert.equal(await vm.mount('Slot_0'), 0);
   const serial = vm.serial('Slot_0');
   const disk = await vm.hostDisk('Slot_0');
-  const reading = sha256Of(disk.path).then(() => 'the whole disk was read', (err: Error) => err);
+  const reading = sha256Of(disk.path).then(
+    () => 'the whole disk was read',
+    (err: Error) => err,
+  );
   const lost = vm.nextCompletion('Slot_0');
   await waitFor('the host to be reading', async () => (await vm.readIO('Slot_0')) > 4 * MiB, 30_000, 100);
   await nbdkit.kill();
@@ -213,7 +241,10 @@ test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a b
   const busySerial = vm.serial('Slot_2');
   const busy = await vm.hostDisk('Slot_2');
   // the busy host reads new blocks (O_DIRECT, moving on) every 0.5 s: every read reaches /dev/nbd2
-  const reader = spawn('sh', ['-c', `i=0; while [ $i -lt 500 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`]);
+  const reader = spawn('sh', [
+    '-c',
+    `i=0; while [ $i -lt 500 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`,
+  ]);
   const readerExit = new Promise((resolve) => reader.once('exit', resolve));
   try {
     assert.equal(await vm.mount('Slot_0'), 0);
@@ -224,7 +255,9 @@ test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a b
     await assertReleased('Slot_0');
     await new Promise((r) => setTimeout(r, 7000)); // longer than the timeout, with IO all along
     assert.equal(await vm.active('Slot_2'), true, 'the busy mount stays');
-    const remaining = Number((await vm.property('Slot_2', IFACE.mountPoint, 'RemainingInactivityTimeout')).replace(/^i /, ''));
+    const remaining = Number(
+      (await vm.property('Slot_2', IFACE.mountPoint, 'RemainingInactivityTimeout')).replace(/^i /, ''),
+    );
     assert.ok(remaining > 0 && remaining <= 5, `RemainingInactivityTimeout ${remaining}`);
   } finally {
     reader.kill();

@@ -76,7 +76,9 @@ after(async () => {
 
 /** Kernel mounts (CIFS, NFS) under the daemon's runtime dir, as /proc/self/mounts lines. */
 function shareMounts(): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(`${vm.runtimeDir}/`));
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1]?.startsWith(`${vm.runtimeDir}/`));
 }
 
 /** The daemon's source state dir: mount points, credentials and pid files live here while mounted. */
@@ -118,7 +120,11 @@ test('smb:// with a credentials pipe (sbv fd): Completion(0), sealed read-only C
   const [mount, ...more] = shareMounts();
   assert.deepEqual(more, [], 'one share mount');
   assert.match(mount ?? '', / cifs ro,.*vers=3\.1\.1.*,seal/, 'SMB 3.1.1, encrypted, read-only');
-  assert.deepEqual(sourceStateFiles().filter((f) => f.endsWith('.cred')), [], 'the credentials file is removed after the mount');
+  assert.deepEqual(
+    sourceStateFiles().filter((f) => f.endsWith('.cred')),
+    [],
+    'the credentials file is removed after the mount',
+  );
   assert.deepEqual(procFilesContaining(PASSWORD), [], 'password in some argv or environ');
   await assertHostReadsImage('Slot_2', 0);
   await unmountAndCheck('Slot_2');
@@ -137,6 +143,10 @@ test('nfs:// without credentials (busctl sbv … i -1), CD: Completion(0), read-
 });
 
 test('smb:// with the wrong password (sbh pipe): Completion(EACCES), nothing left', async () => {
-  assert.equal(await smbSlot.mountWithPipe(SMB_URL, USER, 'wrong', 'sbh'), errnoNumber('EACCES'), vm.daemon.output().slice(-3000));
+  assert.equal(
+    await smbSlot.mountWithPipe(SMB_URL, USER, 'wrong', 'sbh'),
+    errnoNumber('EACCES'),
+    vm.daemon.output().slice(-3000),
+  );
   await assertReleased('Slot_2');
 });

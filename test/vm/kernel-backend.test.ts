@@ -25,14 +25,19 @@ requireVm();
 const IMAGE_SIZE = 64 * MiB;
 const dir = vmTempDir('vmedia-kernel-backend');
 const log = pino({ level: 'info' }, pino.destination(2));
-const config: ServiceConfig = parseConfig({
-  HostBackend: 'kernel',
-  MountPoints: {
-    Slot_0: { Mode: 0, EndpointId: '/nbd/0', NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 20 },
-    Slot_1: { Mode: 1, EndpointId: '', NBDDevice: 'nbd1', UnixSocket: 'nbd1.sock', Timeout: 20, MediaType: 'CD' },
-    Slot_2: { Mode: 1, EndpointId: '', NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', Timeout: 20, UDC: 'dummy_udc.0' },
+const config: ServiceConfig = parseConfig(
+  {
+    HostBackend: 'kernel',
+    MountPoints: {
+      Slot_0: { Mode: 0, EndpointId: '/nbd/0', NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 20 },
+      Slot_1: { Mode: 1, EndpointId: '', NBDDevice: 'nbd1', UnixSocket: 'nbd1.sock', Timeout: 20, MediaType: 'CD' },
+      Slot_2: { Mode: 1, EndpointId: '', NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', Timeout: 20, UDC: 'dummy_udc.0' },
+    },
   },
-}, dir, 'kernel-backend.test.ts', { runtimeDir: dir });
+  dir,
+  'kernel-backend.test.ts',
+  { runtimeDir: dir },
+);
 const [slot0, slot1, slot2] = config.slots as [SlotConfig, SlotConfig, SlotConfig];
 
 let backend: HostBackend;
@@ -56,12 +61,21 @@ interface Mounted {
 }
 
 /** Attaches with nbdkit serving `file` on the slot socket; the test's end detaches whatever a failure left. */
-async function mount(t: TestContext, slot: SlotConfig, opts: { file?: string; writable?: boolean } = {}): Promise<Mounted> {
+async function mount(
+  t: TestContext,
+  slot: SlotConfig,
+  opts: { file?: string; writable?: boolean } = {},
+): Promise<Mounted> {
   const server = await startNbdkitFile({ socket: slot.unixSocket, file: opts.file ?? image, readonly: !opts.writable });
   let onLost!: (err: MountError) => void;
-  const lost = new Promise<MountError>((resolve) => { onLost = resolve; });
+  const lost = new Promise<MountError>((resolve) => {
+    onLost = resolve;
+  });
   try {
-    const attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: opts.writable ?? false, mediaType: slot.mediaType }, onLost);
+    const attachment = await backend.attach(
+      { slot, socket: slot.unixSocket, writable: opts.writable ?? false, mediaType: slot.mediaType },
+      onLost,
+    );
     t.after(async () => {
       await attachment.detach();
       await server.stop();
@@ -85,10 +99,17 @@ async function unmount(slot: SlotConfig, m: Mounted): Promise<void> {
 async function assertSampledReadsMatch(disk: HostDisk, m: Mounted): Promise<void> {
   assert.equal(disk.size, IMAGE_SIZE);
   const block = 64 * 1024;
-  const offsets = [0, IMAGE_SIZE - MiB, ...Array.from({ length: 6 }, () => Math.floor(Math.random() * (IMAGE_SIZE / block)) * block)];
+  const offsets = [
+    0,
+    IMAGE_SIZE - MiB,
+    ...Array.from({ length: 6 }, () => Math.floor(Math.random() * (IMAGE_SIZE / block)) * block),
+  ];
   for (const offset of offsets) {
     const length = offset === 0 || offset === IMAGE_SIZE - MiB ? MiB : block;
-    assert.ok((await readAt(disk.path, offset, length)).equals(await readAt(image, offset, length)), `${disk.path} at ${offset}`);
+    assert.ok(
+      (await readAt(disk.path, offset, length)).equals(await readAt(image, offset, length)),
+      `${disk.path} at ${offset}`,
+    );
   }
   const stats = m.attachment.stats();
   assert.ok(stats.readBytes >= MiB, `ReadIO ${stats.readBytes} counts the reads`);
@@ -134,7 +155,9 @@ test('writable USBStick: what the host writes reaches the image, counted as Writ
   const patch = path.join(dir, 'patch.bin');
   const bytes = randomBytes(MiB);
   writeFileSync(patch, bytes);
-  execFileSync('dd', [`if=${patch}`, `of=${disk.path}`, 'bs=1M', 'seek=5', 'oflag=direct', 'conv=fsync'], { stdio: 'ignore' });
+  execFileSync('dd', [`if=${patch}`, `of=${disk.path}`, 'bs=1M', 'seek=5', 'oflag=direct', 'conv=fsync'], {
+    stdio: 'ignore',
+  });
   assert.ok(m.attachment.stats().writeBytes >= MiB, `WriteIO ${m.attachment.stats().writeBytes}`);
   await unmount(slot0, m);
   assert.ok((await readAt(file, 5 * MiB, MiB)).equals(bytes), 'the bytes written by the host are in the image file');
@@ -174,7 +197,10 @@ test('nbd-client killed: onLost(ECONNREFUSED), then detach cleans up', async (t)
 test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach cleans up', async (t) => {
   const m = await mount(t, slot0);
   const disk = await waitForHostDisk(m.serial);
-  const reading = sha256Of(disk.path).then(() => 'the whole disk was read', (err: Error) => err);
+  const reading = sha256Of(disk.path).then(
+    () => 'the whole disk was read',
+    (err: Error) => err,
+  );
   await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, 30_000, 50);
   await m.server.kill();
   assert.equal((await m.lost).errno, 'ECONNREFUSED');
@@ -186,7 +212,10 @@ test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach clean
 
 test('no NBD server on the socket: attach rejects ECONNREFUSED and leaves nothing', async () => {
   await assert.rejects(
-    backend.attach({ slot: slot0, socket: path.join(dir, 'nobody.sock'), writable: false, mediaType: 'USBStick' }, () => undefined),
+    backend.attach(
+      { slot: slot0, socket: path.join(dir, 'nobody.sock'), writable: false, mediaType: 'USBStick' },
+      () => undefined,
+    ),
     (err: MountError) => err.errno === 'ECONNREFUSED',
   );
   assertSlotReleased(slot0.name, slot0.nbdDevice);

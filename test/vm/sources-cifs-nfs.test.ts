@@ -8,7 +8,15 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { requireVm, vmTempDir } from './helpers/vm.js';
 import { startShareServers, type ShareServers } from '../sources/helpers/share-servers.js';
-import { copyExport, procFilesContaining, randomImage, run, sha256File, startProvider, type ProviderHarness } from '../sources/helpers/provider.js';
+import {
+  copyExport,
+  procFilesContaining,
+  randomImage,
+  run,
+  sha256File,
+  startProvider,
+  type ProviderHarness,
+} from '../sources/helpers/provider.js';
 
 requireVm();
 
@@ -27,7 +35,10 @@ before(async () => {
   imageSha = await randomImage(path.join(servers.smbDir, 'iso dir', 'disk.img'), 8);
   await run('cp', [path.join(servers.smbDir, 'iso dir', 'disk.img'), path.join(servers.nfsDir, 'disk.img')]);
   harness = await startProvider({ slotTimeout: 90 }); // TCG: a first SMB mount takes ~20 s
-  assert.deepEqual(harness.provider.schemes().filter((s) => s === 'smb' || s === 'nfs'), ['smb', 'nfs']);
+  assert.deepEqual(
+    harness.provider.schemes().filter((s) => s === 'smb' || s === 'nfs'),
+    ['smb', 'nfs'],
+  );
 });
 
 after(async () => {
@@ -37,7 +48,9 @@ after(async () => {
 });
 
 function kernelMountsUnder(root: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1]?.startsWith(root));
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[1]?.startsWith(root));
 }
 
 function assertNothingLeft(): void {
@@ -46,7 +59,8 @@ function assertNothingLeft(): void {
 }
 
 test('smb:// with credentials: SMB 3.1.1 sealed read-only mount, right bytes, password in no argv/environ, nothing left', async () => {
-  const { socket, source } = await harness.mount('smb://127.0.0.1/images/iso%20dir/disk.img', { credentials: creds(PASSWORD) })
+  const { socket, source } = await harness
+    .mount('smb://127.0.0.1/images/iso%20dir/disk.img', { credentials: creds(PASSWORD) })
     .catch(async (err: Error) => {
       const dmesg = await run('dmesg', []);
       throw new Error(`${err.message}\nkernel log:\n${dmesg.stdout.split('\n').slice(-25).join('\n')}`);
@@ -57,7 +71,10 @@ test('smb:// with credentials: SMB 3.1.1 sealed read-only mount, right bytes, pa
   assert.match(line, /vers=3\.1\.1/);
   assert.match(line, /,seal/);
   assert.deepEqual(procFilesContaining(PASSWORD), [], 'password in argv or environ');
-  assert.ok(!readdirSync(path.join(harness.config.runtimeDir, 'sources')).some((f) => f.endsWith('.cred')), 'credentials file removed');
+  assert.ok(
+    !readdirSync(path.join(harness.config.runtimeDir, 'sources')).some((f) => f.endsWith('.cred')),
+    'credentials file removed',
+  );
   assert.equal(await copyExport(socket, path.join(dir, 'smb.out')), imageSha);
   await source.stop();
   assert.ok(!harness.logText().includes(PASSWORD));
@@ -82,10 +99,14 @@ test('nfs:// read-only mount: right bytes; a writable Mount writes to an overlay
   assertNothingLeft();
 
   const rw = await harness.mount(url, { writable: true });
-  const r = await run('/usr/bin/nbdsh', ['-u', `nbd+unix:///?socket=${rw.socket}`, '-c', "h.pwrite(b'x' * 512, 0); assert h.pread(512, 0) == b'x' * 512"]);
+  const r = await run('/usr/bin/nbdsh', [
+    '-u',
+    `nbd+unix:///?socket=${rw.socket}`,
+    '-c',
+    "h.pwrite(b'x' * 512, 0); assert h.pread(512, 0) == b'x' * 512",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   await rw.source.stop();
   assert.equal(await sha256File(path.join(servers.nfsDir, 'disk.img')), imageSha);
   assertNothingLeft();
-
 });

@@ -30,16 +30,29 @@ describe('web authentication', { timeout: 60_000 }, () => {
     bus = await startTestBus();
     dir = mkdtempSync(path.join(tmpdir(), 'vmedia-auth-'));
     const usersFile = path.join(dir, 'users.json');
-    writeFileSync(usersFile, JSON.stringify({
-      Users: {
-        [ADMIN.user]: { Role: 'Administrator', PasswordHash: await hashPassword(ADMIN.password) },
-        [READER.user]: { Role: 'ReadOnly', PasswordHash: await hashPassword(READER.password) },
+    writeFileSync(
+      usersFile,
+      JSON.stringify({
+        Users: {
+          [ADMIN.user]: { Role: 'Administrator', PasswordHash: await hashPassword(ADMIN.password) },
+          [READER.user]: { Role: 'ReadOnly', PasswordHash: await hashPassword(READER.password) },
+        },
+      }),
+    );
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        logLines.push(chunk.toString());
+        cb();
       },
-    }));
-    const sink = new Writable({ write(chunk: Buffer, _e, cb) { logLines.push(chunk.toString()); cb(); } });
+    });
     web = await startWebServer({
-      bus: bus.address, host: '127.0.0.1', port: 0, runtimeDir: path.join(dir, 'run'), usersFile,
-      sessionTimeoutSeconds: 2, throttle: { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 30 },
+      bus: bus.address,
+      host: '127.0.0.1',
+      port: 0,
+      runtimeDir: path.join(dir, 'run'),
+      usersFile,
+      sessionTimeoutSeconds: 2,
+      throttle: { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 30 },
       log: pino({ level: 'debug' }, sink),
     });
     ca = readFileSync(web.certPath, 'utf8');
@@ -54,8 +67,13 @@ describe('web authentication', { timeout: 60_000 }, () => {
     const root = await req('/redfish/v1');
     assert.equal(root.status, 200);
     assert.equal(root.json.Links.Sessions['@odata.id'], '/redfish/v1/SessionService/Sessions');
-    for (const p of ['/redfish/v1/Managers', '/redfish/v1/Managers/bmc/VirtualMedia', '/redfish/v1/SessionService',
-      '/redfish/v1/Managers/bmc/Truststore/Certificates', '/redfish/v1/Systems/system/VirtualMedia']) {
+    for (const p of [
+      '/redfish/v1/Managers',
+      '/redfish/v1/Managers/bmc/VirtualMedia',
+      '/redfish/v1/SessionService',
+      '/redfish/v1/Managers/bmc/Truststore/Certificates',
+      '/redfish/v1/Systems/system/VirtualMedia',
+    ]) {
       const r = await req(p);
       assert.equal(r.status, 401, p);
       assert.equal(errorId(r), 'Base.1.19.0.NoValidSession');
@@ -73,7 +91,10 @@ describe('web authentication', { timeout: 60_000 }, () => {
   });
 
   it('creates, uses, lists and deletes X-Auth-Token sessions; idle ones expire', async () => {
-    const created = await req('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: ADMIN.user, Password: ADMIN.password } });
+    const created = await req('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: ADMIN.user, Password: ADMIN.password },
+    });
     assert.equal(created.status, 201);
     const token = created.headers['x-auth-token'] as string;
     const location = created.headers.location as string;
@@ -87,14 +108,23 @@ describe('web authentication', { timeout: 60_000 }, () => {
     assert.equal((await req(location, { method: 'DELETE', headers })).status, 204);
     assert.equal((await req('/redfish/v1/Managers', { headers })).status, 401);
 
-    const missing = await req('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: ADMIN.user } });
+    const missing = await req('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: ADMIN.user },
+    });
     assert.equal(missing.status, 400);
     assert.equal(errorId(missing), 'Base.1.19.0.PropertyMissing');
-    const typed = await req('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: ADMIN.user, Password: 12345 } });
+    const typed = await req('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: ADMIN.user, Password: 12345 },
+    });
     assert.equal(errorId(typed), 'Base.1.19.0.PropertyValueTypeError');
     assert.ok(!typed.text.includes('12345'), 'a password value is never echoed');
 
-    const idle = await req('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: ADMIN.user, Password: ADMIN.password } });
+    const idle = await req('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: ADMIN.user, Password: ADMIN.password },
+    });
     const idleHeaders = { 'X-Auth-Token': idle.headers['x-auth-token'] as string };
     assert.equal((await req('/redfish/v1/Managers', { headers: idleHeaders })).status, 200);
     await new Promise((r) => setTimeout(r, 2500));
@@ -129,8 +159,11 @@ describe('web authentication', { timeout: 60_000 }, () => {
 
   it('lets read-only users read but not change anything', async () => {
     assert.equal((await req('/redfish/v1/Managers/bmc', { auth: READER })).status, 200);
-    for (const [method, p] of [['POST', '/redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.EjectMedia'],
-      ['POST', '/redfish/v1/Managers/bmc/Truststore/Certificates'], ['PATCH', '/redfish/v1/Managers/bmc/VirtualMedia/Slot_2']] as const) {
+    for (const [method, p] of [
+      ['POST', '/redfish/v1/Managers/bmc/VirtualMedia/Slot_2/Actions/VirtualMedia.EjectMedia'],
+      ['POST', '/redfish/v1/Managers/bmc/Truststore/Certificates'],
+      ['PATCH', '/redfish/v1/Managers/bmc/VirtualMedia/Slot_2'],
+    ] as const) {
       const r = await req(p, { method, auth: READER, body: {} });
       assert.equal(r.status, 403, `${method} ${p}`);
       assert.equal(errorId(r), 'Base.1.19.0.InsufficientPrivilege');
@@ -138,7 +171,11 @@ describe('web authentication', { timeout: 60_000 }, () => {
   });
 
   it('rate limits failed logins per client and user, without locking out other users', async () => {
-    const guess = (password: string) => req('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: READER.user, Password: password } });
+    const guess = (password: string) =>
+      req('/redfish/v1/SessionService/Sessions', {
+        method: 'POST',
+        body: { UserName: READER.user, Password: password },
+      });
     for (let i = 0; i < 3; i++) assert.equal((await guess(`guess-${i}`)).status, 401);
     const locked = await guess(READER.password);
     assert.equal(locked.status, 429, 'even the right password waits out the lockout');
@@ -155,7 +192,10 @@ describe('web authentication', { timeout: 60_000 }, () => {
   it('users file errors name the key; the default admin password is generated once, 0600', async () => {
     const bad = path.join(dir, 'bad-users.json');
     writeFileSync(bad, JSON.stringify({ Users: { alice: { Role: 'Wizard', PasswordHash: 'x' } } }));
-    assert.throws(() => UserDirectory.fromFile(bad), /Users\.alice\.Role: must be one of Administrator, Operator, ReadOnly/);
+    assert.throws(
+      () => UserDirectory.fromFile(bad),
+      /Users\.alice\.Role: must be one of Administrator, Operator, ReadOnly/,
+    );
     writeFileSync(bad, JSON.stringify({ Users: { alice: { Role: 'Operator', PasswordHash: 'plain' } } }));
     assert.throws(() => UserDirectory.fromFile(bad), /Users\.alice\.PasswordHash: not a \$scrypt\$/);
 

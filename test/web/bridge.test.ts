@@ -37,7 +37,8 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
   let imageSha: string;
 
   const inserted = async (slot: string) =>
-    (await stack.request(`/redfish/v1/Managers/bmc/VirtualMedia/${slot}`, { auth: stack.admin })).json.Inserted as boolean;
+    (await stack.request(`/redfish/v1/Managers/bmc/VirtualMedia/${slot}`, { auth: stack.admin })).json
+      .Inserted as boolean;
   const wsUrl = (n: number) => `wss://127.0.0.1:${stack.port}/nbd/${n}`;
 
   before(async () => {
@@ -55,32 +56,61 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
   it('refuses the upgrade without credentials or with wrong ones (401), for read-only users (403), for unknown endpoints (404)', async () => {
     const none = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image });
     assert.deepEqual(await none.ended, { status: 401 });
-    const wrong = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, 'not-it') });
+    const wrong = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.admin.user, 'not-it'),
+    });
     assert.deepEqual(await wrong.ended, { status: 401 });
-    const reader = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.readOnly.user, stack.readOnly.password) });
+    const reader = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.readOnly.user, stack.readOnly.password),
+    });
     assert.deepEqual(await reader.ended, { status: 403 });
-    const session = await stack.request('/redfish/v1/SessionService/Sessions', { method: 'POST', body: { UserName: stack.readOnly.user, Password: stack.readOnly.password } });
-    const readerToken = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: { 'X-Auth-Token': session.headers['x-auth-token'] as string } });
+    const session = await stack.request('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: stack.readOnly.user, Password: stack.readOnly.password },
+    });
+    const readerToken = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: { 'X-Auth-Token': session.headers['x-auth-token'] as string },
+    });
     assert.deepEqual(await readerToken.ended, { status: 403 }, 'X-Auth-Token identifies the (read-only) user');
     const badToken = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: { 'X-Auth-Token': 'forged' } });
     assert.deepEqual(await badToken.ended, { status: 401 });
-    const nowhere = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/7`, { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    const nowhere = await connectWsNbdServer(`wss://127.0.0.1:${stack.port}/nbd/7`, {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.admin.user, stack.admin.password),
+    });
     assert.deepEqual(await nowhere.ended, { status: 404 });
     assert.equal(await inserted('Slot_0'), false);
   });
 
   it('serves the 256 MiB image through /nbd/0 to nbdcopy on the ExportSocket, and refuses a second client', async () => {
-    const browser = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.operator.user, stack.operator.password) });
+    const browser = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.operator.user, stack.operator.password),
+    });
     await until('Slot_0 inserted', async () => ((await inserted('Slot_0')) ? true : undefined));
 
-    const second = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    const second = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.admin.user, stack.admin.password),
+    });
     const refused = await second.ended;
     assert.equal(refused.code, 4409);
     assert.match(refused.reason ?? '', /Slot_0 is already in use/);
 
     const slot = stack.slots[0]!;
     const started = Date.now();
-    const { stdout } = await run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | sha256sum`, { maxBuffer: 1024 });
+    const { stdout } = await run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | sha256sum`, {
+      maxBuffer: 1024,
+    });
     const seconds = (Date.now() - started) / 1000;
     assert.equal(stdout.split(' ')[0], imageSha);
     process.stderr.write(`bridge: 256 MiB in ${seconds.toFixed(1)} s (${(256 / seconds).toFixed(0)} MiB/s)\n`);
@@ -92,7 +122,10 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
   });
 
   it('takes cookie auth with the XSRF token as subprotocol, and refuses the cookie without it', async () => {
-    const login = await stack.request('/login', { method: 'POST', body: { username: stack.operator.user, password: stack.operator.password } });
+    const login = await stack.request('/login', {
+      method: 'POST',
+      body: { username: stack.operator.user, password: stack.operator.password },
+    });
     assert.equal(login.status, 200);
     const cookies = (login.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
     const token = login.json.token as string;
@@ -100,7 +133,12 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     const noToken = await connectWsNbdServer(wsUrl(1), { ca: stack.ca, image, headers: { Cookie: cookies } });
     assert.deepEqual(await noToken.ended, { status: 401 });
 
-    const browser = await connectWsNbdServer(wsUrl(1), { ca: stack.ca, image, headers: { Cookie: cookies }, protocols: [token] });
+    const browser = await connectWsNbdServer(wsUrl(1), {
+      ca: stack.ca,
+      image,
+      headers: { Cookie: cookies },
+      protocols: [token],
+    });
     assert.equal(browser.protocol, token);
     await until('Slot_1 inserted', async () => ((await inserted('Slot_1')) ? true : undefined));
     const { stdout } = await run(`nbdinfo --size 'nbd+unix:///?socket=${stack.slots[1]!.exportSocket}'`);
@@ -110,21 +148,36 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
   });
 
   it('puts the slot back to Ready and removes the socket when the client drops mid-transfer', async () => {
-    const browser = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    const browser = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.admin.user, stack.admin.password),
+    });
     await until('Slot_0 inserted', async () => ((await inserted('Slot_0')) ? true : undefined));
     const slot = stack.slots[0]!;
     const copy = run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | wc -c`);
     await new Promise((r) => setTimeout(r, 300));
     browser.ws.terminate();
-    const copied = await copy.then((r) => Number(r.stdout.trim()), () => -1);
+    const copied = await copy.then(
+      (r) => Number(r.stdout.trim()),
+      () => -1,
+    );
     assert.ok(copied < IMAGE_BYTES, `the copy must not complete after the drop (got ${copied} bytes)`);
     await until('Slot_0 ejected', async () => ((await inserted('Slot_0')) ? undefined : true));
     await until('socket removed', async () => (existsSync(slot.socket) ? undefined : true));
 
     // Ready again: a new client mounts the slot
-    const again = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: basicAuth(stack.admin.user, stack.admin.password) });
+    const again = await connectWsNbdServer(wsUrl(0), {
+      ca: stack.ca,
+      image,
+      headers: basicAuth(stack.admin.user, stack.admin.password),
+    });
     await until('Slot_0 inserted again', async () => ((await inserted('Slot_0')) ? true : undefined));
-    const eject = await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0/Actions/VirtualMedia.EjectMedia', { method: 'POST', auth: stack.admin, body: {} });
+    const eject = await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0/Actions/VirtualMedia.EjectMedia', {
+      method: 'POST',
+      auth: stack.admin,
+      body: {},
+    });
     assert.equal(eject.status, 204);
     const ended = await again.ended;
     assert.equal(ended.code, 1000);

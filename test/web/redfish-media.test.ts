@@ -47,7 +47,9 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     const image = path.join(dir, 'boot.iso');
     writeFileSync(image, Buffer.alloc(4 * 1024 * 1024, 0x5a));
     server = await startImageServer({
-      files: new Map([['/images/boot.iso', image]]), tls: { key: ca.serverKey, cert: ca.serverCert }, host: '127.0.0.1',
+      files: new Map([['/images/boot.iso', image]]),
+      tls: { key: ca.serverKey, cert: ca.serverCert },
+      host: '127.0.0.1',
       switches: { auth: { user: IMAGE_USER, password: IMAGE_PASSWORD } },
     });
     stack = await startStack({ slotTimeout: 10 });
@@ -58,20 +60,45 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('advertises exactly the daemon\'s Sources.Schemes as TransferProtocolType values', async () => {
-    const { stdout } = await run('busctl', ['--address', stack.busAddress, 'get-property', 'xyz.openbmc_project.VirtualMedia',
-      '/xyz/openbmc_project/VirtualMedia/Legacy/Slot_2', 'xyz.openbmc_project.VirtualMedia.Sources', 'Schemes']);
+  it("advertises exactly the daemon's Sources.Schemes as TransferProtocolType values", async () => {
+    const { stdout } = await run('busctl', [
+      '--address',
+      stack.busAddress,
+      'get-property',
+      'xyz.openbmc_project.VirtualMedia',
+      '/xyz/openbmc_project/VirtualMedia/Legacy/Slot_2',
+      'xyz.openbmc_project.VirtualMedia.Sources',
+      'Schemes',
+    ]);
     const schemes = [...stdout.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-    const dmtfOf: Record<string, string> = { https: 'HTTPS', http: 'HTTP', ftp: 'FTP', sftp: 'SFTP', smb: 'CIFS', nfs: 'NFS' };
+    const dmtfOf: Record<string, string> = {
+      https: 'HTTPS',
+      http: 'HTTP',
+      ftp: 'FTP',
+      sftp: 'SFTP',
+      smb: 'CIFS',
+      nfs: 'NFS',
+    };
     // here: FTP, SFTP, HTTP, HTTPS (CIFS and NFS need kernel mounts this machine cannot do)
-    assert.ok(schemes.includes('ftp') && schemes.includes('sftp') && schemes.includes('https'), `Schemes: ${schemes.join(', ')}`);
-    const expected = ['CIFS', 'FTP', 'SFTP', 'HTTP', 'HTTPS', 'NFS'].filter((p) => schemes.some((s) => dmtfOf[s] === p));
+    assert.ok(
+      schemes.includes('ftp') && schemes.includes('sftp') && schemes.includes('https'),
+      `Schemes: ${schemes.join(', ')}`,
+    );
+    const expected = ['CIFS', 'FTP', 'SFTP', 'HTTP', 'HTTPS', 'NFS'].filter((p) =>
+      schemes.some((s) => dmtfOf[s] === p),
+    );
     const m = await member();
     assert.deepEqual(m.Actions['#VirtualMedia.InsertMedia']['TransferProtocolType@Redfish.AllowableValues'], expected);
     const info = (await req(`${VM}/Slot_2/InsertMediaActionInfo`)).json;
-    assert.deepEqual(info.Parameters.find((p: { Name: string }) => p.Name === 'TransferProtocolType').AllowableValues, expected);
+    assert.deepEqual(
+      info.Parameters.find((p: { Name: string }) => p.Name === 'TransferProtocolType').AllowableValues,
+      expected,
+    );
     const managerMembers = (await req(VM)).json.Members;
-    assert.deepEqual(managerMembers.map((m: { '@odata.id': string }) => m['@odata.id'].split('/').pop()), ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3']);
+    assert.deepEqual(
+      managerMembers.map((m: { '@odata.id': string }) => m['@odata.id'].split('/').pop()),
+      ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3'],
+    );
     assert.deepEqual((await req('/redfish/v1/Systems/system/VirtualMedia')).json.Members, managerMembers);
     expectError(await req(INSERT), 405, 'OperationNotAllowed');
     const proxy = await member('Slot_0');
@@ -108,8 +135,16 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     const related = (await insert({ Image: url, Inserted: 'yes' })).json.error['@Message.ExtendedInfo'][0];
     assert.deepEqual(related.RelatedProperties, ['#/Inserted']);
     assert.deepEqual(related.MessageArgs, ['yes', 'Inserted']);
-    expectError(await req(`${VM}/Slot_0/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }), 405, 'ActionNotSupported');
-    expectError(await req(`${VM}/Slot_9/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }), 404, 'ResourceNotFound');
+    expectError(
+      await req(`${VM}/Slot_0/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }),
+      405,
+      'ActionNotSupported',
+    );
+    expectError(
+      await req(`${VM}/Slot_9/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }),
+      404,
+      'ResourceNotFound',
+    );
     assert.equal((await member()).Inserted, false);
   });
 
@@ -118,7 +153,11 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     expectError(refused, 400, 'CouldNotEstablishConnection');
     assert.match(refused.json.error['@Message.ExtendedInfo'][0].Resolution, /ECONNREFUSED/);
 
-    const untrusted = await insert({ Image: `${server.origin}/images/boot.iso`, UserName: IMAGE_USER, Password: IMAGE_PASSWORD });
+    const untrusted = await insert({
+      Image: `${server.origin}/images/boot.iso`,
+      UserName: IMAGE_USER,
+      Password: IMAGE_PASSWORD,
+    });
     expectError(untrusted, 400, 'ResourceAtUriUnauthorized');
     assert.match(untrusted.json.error['@Message.ExtendedInfo'][0].Resolution, /EKEYREJECTED/);
     const m = await member();
@@ -128,15 +167,31 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
 
   it('manages the Truststore: add, list, refuse junk and duplicates, per-slot collection, delete', async () => {
     const store = '/redfish/v1/Managers/bmc/Truststore/Certificates';
-    expectError(await req(store, { method: 'POST', body: { CertificateString: 'not a pem' } }), 400, 'PropertyValueFormatError');
-    expectError(await req(store, { method: 'POST', body: { CertificateString: `${ca.caPem}\n${ca.serverKey}` } }), 400, 'PropertyValueFormatError');
+    expectError(
+      await req(store, { method: 'POST', body: { CertificateString: 'not a pem' } }),
+      400,
+      'PropertyValueFormatError',
+    );
+    expectError(
+      await req(store, { method: 'POST', body: { CertificateString: `${ca.caPem}\n${ca.serverKey}` } }),
+      400,
+      'PropertyValueFormatError',
+    );
     expectError(await req(store, { method: 'POST', body: {} }), 400, 'PropertyMissing');
-    expectError(await req(store, { method: 'POST', body: { CertificateString: ca.caPem }, auth: stack.operator }), 403, 'InsufficientPrivilege');
+    expectError(
+      await req(store, { method: 'POST', body: { CertificateString: ca.caPem }, auth: stack.operator }),
+      403,
+      'InsufficientPrivilege',
+    );
     const added = await req(store, { method: 'POST', body: { CertificateString: ca.caPem, CertificateType: 'PEM' } });
     assert.equal(added.status, 201, added.text);
     assert.equal(added.headers.location, `${store}/1`);
     assert.equal(added.json.Subject.CommonName, 'vmedia test CA');
-    expectError(await req(store, { method: 'POST', body: { CertificateString: ca.caPem } }), 409, 'ResourceAlreadyExists');
+    expectError(
+      await req(store, { method: 'POST', body: { CertificateString: ca.caPem } }),
+      409,
+      'ResourceAlreadyExists',
+    );
     const list = (await req(store)).json;
     assert.deepEqual(list.Members, [{ '@odata.id': `${store}/1` }]);
     assert.equal((await req(`${store}/1`)).json.CertificateString.trim(), ca.caPem.trim());
@@ -154,7 +209,12 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
   it('inserts an HTTPS image with credentials, refuses a double insert, ejects; every GET consistent', async () => {
     // Image without a scheme: filled in from TransferProtocolType
     const bare = `${server.origin.replace(/^https:\/\//, '')}/images/boot.iso`;
-    const ok = await insert({ Image: bare, TransferProtocolType: 'HTTPS', UserName: IMAGE_USER, Password: IMAGE_PASSWORD });
+    const ok = await insert({
+      Image: bare,
+      TransferProtocolType: 'HTTPS',
+      UserName: IMAGE_USER,
+      Password: IMAGE_PASSWORD,
+    });
     assert.equal(ok.status, 204, ok.text);
     const m = await member();
     assert.equal(m.Inserted, true);
@@ -162,13 +222,21 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     assert.equal(m.ImageName, 'boot.iso');
     assert.equal(m.ConnectedVia, 'URI');
     assert.equal(m.TransferProtocolType, 'HTTPS');
-    assert.ok(server.requests.some((r) => r.authorization === `Basic ${Buffer.from(`${IMAGE_USER}:${IMAGE_PASSWORD}`).toString('base64')}`),
-      'the image server saw the credentials (they went through the pipe fd)');
+    assert.ok(
+      server.requests.some(
+        (r) => r.authorization === `Basic ${Buffer.from(`${IMAGE_USER}:${IMAGE_PASSWORD}`).toString('base64')}`,
+      ),
+      'the image server saw the credentials (they went through the pipe fd)',
+    );
     const { stdout } = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${stack.slots[2]!.exportSocket}`]);
     assert.equal(Number(stdout.trim()), 4 * 1024 * 1024);
 
     expectError(await insert({ Image: `${server.origin}/images/boot.iso` }), 409, 'ResourceInUse');
-    expectError(await insert({ Image: `${server.origin}/images/boot.iso` }, { auth: stack.readOnly }), 403, 'InsufficientPrivilege');
+    expectError(
+      await insert({ Image: `${server.origin}/images/boot.iso` }, { auth: stack.readOnly }),
+      403,
+      'InsufficientPrivilege',
+    );
 
     assert.equal((await req(EJECT, { method: 'POST', auth: stack.operator })).status, 204);
     const after = await member();
@@ -181,8 +249,16 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
 
   it('PATCH: VerifyCertificate can only stay true; media properties are read-only', async () => {
     assert.equal((await req(`${VM}/Slot_2`, { method: 'PATCH', body: { VerifyCertificate: true } })).status, 204);
-    expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { VerifyCertificate: false } }), 400, 'PropertyValueNotInList');
-    expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Image: 'https://x/y.iso' } }), 400, 'PropertyNotWritable');
+    expectError(
+      await req(`${VM}/Slot_2`, { method: 'PATCH', body: { VerifyCertificate: false } }),
+      400,
+      'PropertyValueNotInList',
+    );
+    expectError(
+      await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Image: 'https://x/y.iso' } }),
+      400,
+      'PropertyNotWritable',
+    );
     expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Bogus: 1 } }), 400, 'PropertyUnknown');
   });
 

@@ -32,14 +32,16 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     await new Promise((r) => wss.once('listening', r));
     unix = createServer();
     await new Promise<void>((r) => unix.listen(sockPath, () => r()));
-    const spliced = new Promise<void>((resolve) => wss.once('connection', (ws) => {
-      ws.pause();
-      unix.once('connection', (c) => {
-        bridged = c;
-        splice(ws, c, { highWaterBytes: HIGH });
-        resolve();
-      });
-    }));
+    const spliced = new Promise<void>((resolve) =>
+      wss.once('connection', (ws) => {
+        ws.pause();
+        unix.once('connection', (c) => {
+          bridged = c;
+          splice(ws, c, { highWaterBytes: HIGH });
+          resolve();
+        });
+      }),
+    );
     client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
     await new Promise((r) => client.once('open', r));
     host = connect(sockPath);
@@ -61,14 +63,21 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     const toClient = createHash('sha256');
     let atHost = 0;
     let atClient = 0;
-    const onHost = (d: Buffer) => { toHost.update(d); atHost += d.length; };
-    const onClient = (d: Buffer) => { toClient.update(d); atClient += d.length; };
+    const onHost = (d: Buffer) => {
+      toHost.update(d);
+      atHost += d.length;
+    };
+    const onClient = (d: Buffer) => {
+      toClient.update(d);
+      atClient += d.length;
+    };
     host.on('data', onHost);
     client.on('message', onClient);
     for (let off = 0; off < data.length; off += FRAME) client.send(data.subarray(off, off + FRAME));
     host.write(data);
     const deadline = Date.now() + 30_000;
-    while ((atHost < data.length || atClient < data.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((atHost < data.length || atClient < data.length) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     host.off('data', onHost);
     client.off('message', onClient);
     assert.equal(toHost.digest('hex'), want);
@@ -81,10 +90,15 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     const chunk = randomBytes(FRAME);
     for (let sent = 0; sent < total; sent += FRAME) client.send(chunk);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.ok(bridged.writableLength <= HIGH + FRAME, `bridge buffers ${bridged.writableLength} bytes towards the host`);
+    assert.ok(
+      bridged.writableLength <= HIGH + FRAME,
+      `bridge buffers ${bridged.writableLength} bytes towards the host`,
+    );
     assert.ok(client.bufferedAmount > total / 2, `the sender keeps the rest (${client.bufferedAmount} bytes)`);
     let drained = 0;
-    host.on('data', (d: Buffer) => { drained += d.length; });
+    host.on('data', (d: Buffer) => {
+      drained += d.length;
+    });
     host.resume();
     const deadline = Date.now() + 20_000;
     while (drained < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -102,7 +116,9 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     assert.ok(bridged.isPaused(), 'the bridge paused the host side');
     assert.ok(host.writableLength > total / 2, `the host keeps the rest (${host.writableLength} bytes)`);
     let got = 0;
-    client.on('message', (d: Buffer) => { got += d.length; });
+    client.on('message', (d: Buffer) => {
+      got += d.length;
+    });
     clientSocket.resume();
     const deadline = Date.now() + 20_000;
     while (got < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -21,7 +21,10 @@ export interface WsNbdServer {
 }
 
 /** Resolves once the upgrade is answered: open (then serving `image`) or refused. */
-export async function connectWsNbdServer(url: string, opts: { ca: string; image: string; headers?: Record<string, string>; protocols?: string[] }): Promise<WsNbdServer> {
+export async function connectWsNbdServer(
+  url: string,
+  opts: { ca: string; image: string; headers?: Record<string, string>; protocols?: string[] },
+): Promise<WsNbdServer> {
   const ws = new WebSocket(url, opts.protocols ?? [], { ca: opts.ca, headers: opts.headers });
   const ended = new Promise<WsOutcome>((resolve) => {
     ws.once('unexpected-response', (_req, res) => {
@@ -30,7 +33,9 @@ export async function connectWsNbdServer(url: string, opts: { ca: string; image:
       ws.terminate();
     });
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-    ws.on('error', () => { /* close or unexpected-response reports it */ });
+    ws.on('error', () => {
+      /* close or unexpected-response reports it */
+    });
   });
   const opened = await Promise.race([
     new Promise<boolean>((resolve) => ws.once('open', () => resolve(true))),
@@ -38,7 +43,9 @@ export async function connectWsNbdServer(url: string, opts: { ca: string; image:
   ]);
   if (opened) {
     const backend = await openFileBackend(opts.image, { readOnly: true });
-    void new NbdServer({ exports: () => backend }).serve(webSocketStream(ws as unknown as WebSocketLike)).catch(() => undefined);
+    void new NbdServer({ exports: () => backend })
+      .serve(webSocketStream(ws as unknown as WebSocketLike))
+      .catch(() => undefined);
   }
   return { ws, protocol: ws.protocol, ended };
 }

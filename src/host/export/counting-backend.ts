@@ -25,23 +25,33 @@ export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }
     readOnly: opts.readOnly || inner.readOnly,
     multiConn: inner.multiConn,
     stats,
-    read: (offset, length) => tracked(async () => {
-      const data = await inner.read(offset, length);
-      stats.readBytes += data.length;
-      return data;
-    }),
-    readInto: readInto && ((offset, dest) => tracked(async () => {
-      await readInto(offset, dest);
-      stats.readBytes += dest.length;
-    })),
-    write: write && ((offset, data, fua) => tracked(async () => {
-      await write(offset, data, fua);
-      stats.writeBytes += data.length;
-    })),
-    writeZeroes: writeZeroes && ((offset, length) => tracked(async () => {
-      await writeZeroes(offset, length);
-      stats.writeBytes += length;
-    })),
+    read: (offset, length) =>
+      tracked(async () => {
+        const data = await inner.read(offset, length);
+        stats.readBytes += data.length;
+        return data;
+      }),
+    readInto:
+      readInto &&
+      ((offset, dest) =>
+        tracked(async () => {
+          await readInto(offset, dest);
+          stats.readBytes += dest.length;
+        })),
+    write:
+      write &&
+      ((offset, data, fua) =>
+        tracked(async () => {
+          await write(offset, data, fua);
+          stats.writeBytes += data.length;
+        })),
+    writeZeroes:
+      writeZeroes &&
+      ((offset, length) =>
+        tracked(async () => {
+          await writeZeroes(offset, length);
+          stats.writeBytes += length;
+        })),
     flush: inner.flush?.bind(inner),
     trim: inner.trim?.bind(inner),
     close: inner.close?.bind(inner),

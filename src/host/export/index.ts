@@ -26,7 +26,11 @@ export async function createExportHostBackend(config: ServiceConfig, log: Logger
   };
 }
 
-async function attachExport(req: HostAttachRequest, onLost: (err: MountError) => void, log: Logger): Promise<HostAttachment> {
+async function attachExport(
+  req: HostAttachRequest,
+  onLost: (err: MountError) => void,
+  log: Logger,
+): Promise<HostAttachment> {
   const exportSocket = req.slot.exportSocket;
   if (!exportSocket) throw new MountError('EINVAL', `${req.slot.name} has no ExportSocket for the export backend`);
   const client = await connectClient(req);
@@ -75,6 +79,8 @@ async function connectClient(req: HostAttachRequest): Promise<NbdClient> {
     return await NbdClient.connect(stream, { timeoutMs: req.slot.timeout * 1000 });
   } catch (err) {
     stream.close();
-    throw new MountError('ECONNREFUSED', `no NBD server answered on ${req.socket}: ${(err as Error).message}`, { cause: err });
+    throw new MountError('ECONNREFUSED', `no NBD server answered on ${req.socket}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

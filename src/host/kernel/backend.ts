@@ -74,9 +74,16 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       }
       await client.exited;
     }
-    await waitForSize({
-      device, monitor, pollMs: timing.pollMs, timeoutMs: timing.releaseTimeoutMs, goal: 'disconnected',
-    }, (bytes) => bytes === 0).catch((err: Error) => {
+    await waitForSize(
+      {
+        device,
+        monitor,
+        pollMs: timing.pollMs,
+        timeoutMs: timing.releaseTimeoutMs,
+        goal: 'disconnected',
+      },
+      (bytes) => bytes === 0,
+    ).catch((err: Error) => {
       throw new MountError('EBUSY', `/dev/${device.name} is still connected after NBD disconnect: ${err.message}`);
     });
   }
@@ -89,16 +96,29 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
     const exited = client.exited.then((exit) => {
       // netlink: exiting 0 is how nbd-client says it connected; ioctl: any exit is a failure
       if (device.linkOutlivesClient && exit.code === 0) return;
-      throw new MountError('ECONNREFUSED', `nbd-client for /dev/${device.name} ended (${describeExit(exit)}) before the device was connected`);
+      throw new MountError(
+        'ECONNREFUSED',
+        `nbd-client for /dev/${device.name} ended (${describeExit(exit)}) before the device was connected`,
+      );
     });
-    const sized = waitForSize({
-      device, monitor, pollMs: timing.pollMs, timeoutMs: req.slot.timeout * 1000, goal: 'connected', signal: abort.signal,
-    }, (bytes) => bytes > 0);
+    const sized = waitForSize(
+      {
+        device,
+        monitor,
+        pollMs: timing.pollMs,
+        timeoutMs: req.slot.timeout * 1000,
+        goal: 'connected',
+        signal: abort.signal,
+      },
+      (bytes) => bytes > 0,
+    );
     try {
       await (device.linkOutlivesClient ? Promise.all([exited, sized]) : Promise.race([exited, sized]));
     } catch (err) {
       abort.abort(err);
-      await release(device, client).catch((e: Error) => log.error({ device: device.name, err: e.message }, 'cleanup after a failed connect'));
+      await release(device, client).catch((e: Error) =>
+        log.error({ device: device.name, err: e.message }, 'cleanup after a failed connect'),
+      );
       throw err;
     } finally {
       abort.abort(new Error('connected'));
@@ -111,7 +131,8 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
   async function attach(req: HostAttachRequest, onLost: (err: MountError) => void): Promise<HostAttachment> {
     const { slot } = req;
     const device = parts.device(slot.nbdDevice);
-    if (!device.exists()) throw new MountError('ENODEV', `no /dev/${device.name}: is the nbd module loaded with enough nbds_max?`);
+    if (!device.exists())
+      throw new MountError('ENODEV', `no /dev/${device.name}: is the nbd module loaded with enough nbds_max?`);
     if ((await device.size()) > 0 || (await device.owner()) !== undefined) {
       throw new MountError('EBUSY', `/dev/${device.name} is already connected by another process`);
     }
@@ -122,18 +143,26 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       udc = await withGadgetLock(async () => {
         const picked = pickUdc(await parts.udcs(), await gadget.boundUdcs(), slot.udc);
         await gadget.create({
-          name, backingFile: device.path, cdrom: req.mediaType === 'CD',
+          name,
+          backingFile: device.path,
+          cdrom: req.mediaType === 'CD',
           // a CD-ROM is read-only media: the host's sr driver never writes
           readOnly: !req.writable || req.mediaType === 'CD',
-          serialNumber: gadgetSerial(slot), udc: picked,
+          serialNumber: gadgetSerial(slot),
+          udc: picked,
         });
         return picked;
       });
     } catch (err) {
-      await release(device, client).catch((e: Error) => log.error({ device: device.name, err: e.message }, 'cleanup after a failed gadget set-up'));
+      await release(device, client).catch((e: Error) =>
+        log.error({ device: device.name, err: e.message }, 'cleanup after a failed gadget set-up'),
+      );
       throw err;
     }
-    log.info({ slot: slot.name, device: device.name, udc, mediaType: req.mediaType, writable: req.writable }, 'media attached to the host');
+    log.info(
+      { slot: slot.name, device: device.name, udc, mediaType: req.mediaType, writable: req.writable },
+      'media attached to the host',
+    );
 
     const baseline = device.stats();
     let last: HostStats = { readBytes: 0, writeBytes: 0, inFlight: 0 };
@@ -145,10 +174,18 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       log.warn({ slot: slot.name, device: device.name }, reason);
       onLost(new MountError('ECONNREFUSED', reason));
     };
-    void client?.exited.then((exit) => reportLost(`nbd-client for /dev/${device.name} exited (${describeExit(exit)}): the link to the NBD server is gone`));
+    void client?.exited.then((exit) =>
+      reportLost(
+        `nbd-client for /dev/${device.name} exited (${describeExit(exit)}): the link to the NBD server is gone`,
+      ),
+    );
     const stopWatch = watchSize({
-      device, monitor, pollMs: timing.pollMs,
-      onSize: (bytes) => { if (bytes === 0) reportLost(`/dev/${device.name} was disconnected`); },
+      device,
+      monitor,
+      pollMs: timing.pollMs,
+      onSize: (bytes) => {
+        if (bytes === 0) reportLost(`/dev/${device.name} was disconnected`);
+      },
       onError: (err) => reportLost(`cannot read the size of /dev/${device.name}: ${err.message}`),
     });
 
@@ -156,9 +193,16 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
       stats() {
         try {
           const now = device.stats();
-          last = { readBytes: now.readBytes - baseline.readBytes, writeBytes: now.writeBytes - baseline.writeBytes, inFlight: now.inFlight };
+          last = {
+            readBytes: now.readBytes - baseline.readBytes,
+            writeBytes: now.writeBytes - baseline.writeBytes,
+            inFlight: now.inFlight,
+          };
         } catch (err) {
-          log.debug({ device: device.name, err: (err as Error).message }, 'block stat unreadable; keeping the last counters');
+          log.debug(
+            { device: device.name, err: (err as Error).message },
+            'block stat unreadable; keeping the last counters',
+          );
         }
         return last;
       },
@@ -167,10 +211,16 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
           stopWatch();
           // strictly in reverse: the gadget lets go of /dev/nbdN, then the link goes
           let gadgetError: unknown;
-          await gadget.remove(name).catch((err: unknown) => { gadgetError = err; });
+          await gadget.remove(name).catch((err: unknown) => {
+            gadgetError = err;
+          });
           await release(device, client);
           if (gadgetError) {
-            throw new MountError('EBUSY', `USB gadget ${name} could not be removed: ${(gadgetError as Error).message}`, { cause: gadgetError });
+            throw new MountError(
+              'EBUSY',
+              `USB gadget ${name} could not be removed: ${(gadgetError as Error).message}`,
+              { cause: gadgetError },
+            );
           }
           log.info({ slot: slot.name, device: device.name }, 'media detached from the host');
         })();
@@ -195,7 +245,10 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
           if (!device.exists()) continue;
           const owner = await device.owner();
           if ((await device.size()) > 0 || owner !== undefined) {
-            log.warn({ slot: slot.name, device: device.name, owner }, 'disconnecting an NBD device left by an earlier run');
+            log.warn(
+              { slot: slot.name, device: device.name, owner },
+              'disconnecting an NBD device left by an earlier run',
+            );
             await release(device, undefined);
           }
         } catch (err) {

@@ -37,7 +37,9 @@ export interface ConfigfsOps {
 }
 
 export const realConfigfsOps: ConfigfsOps = {
-  async mkdir(dir, recursive) { await mkdir(dir, { recursive }); },
+  async mkdir(dir, recursive) {
+    await mkdir(dir, { recursive });
+  },
   rmdir: (dir) => rmdir(dir),
 };
 
@@ -97,7 +99,9 @@ export function createConfigfsGadget(configfsRoot: string, ops: ConfigfsOps = re
       } catch (err) {
         if (isErrno(err, 'EEXIST')) throw new MountError('EBUSY', `USB gadget ${spec.name} already exists in configfs`);
         if (isErrno(err, 'ENOENT')) {
-          throw new MountError('ENODEV', `no ${gadgetsDir}: configfs is not mounted or libcomposite is not loaded`, { cause: err });
+          throw new MountError('ENODEV', `no ${gadgetsDir}: configfs is not mounted or libcomposite is not loaded`, {
+            cause: err,
+          });
         }
         throw new MountError('EIO', `cannot create USB gadget ${spec.name}: ${(err as Error).message}`, { cause: err });
       }
@@ -125,8 +129,11 @@ export function createConfigfsGadget(configfsRoot: string, ops: ConfigfsOps = re
       } catch (err) {
         await gadget.remove(spec.name).catch(() => undefined);
         if (isErrno(err, 'EBUSY', 'ENODEV')) {
-          throw new MountError((err as NodeJS.ErrnoException).code as 'EBUSY' | 'ENODEV',
-            `cannot set up USB gadget ${spec.name} on ${spec.udc}: ${(err as Error).message}`, { cause: err });
+          throw new MountError(
+            (err as NodeJS.ErrnoException).code as 'EBUSY' | 'ENODEV',
+            `cannot set up USB gadget ${spec.name} on ${spec.udc}: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
         throw new MountError('EIO', `cannot set up USB gadget ${spec.name}: ${(err as Error).message}`, { cause: err });
       }

@@ -21,9 +21,14 @@ export async function createKernelHostBackend(config: ServiceConfig, log: Logger
   return createKernelBackend({
     gadget: createConfigfsGadget(config.configfsRoot),
     monitor,
-    device: (name) => createNbdDevice({
-      name, sysRoot: config.sysRoot, devRoot: config.devRoot, nbdClient: config.nbdClient, runner,
-    }),
+    device: (name) =>
+      createNbdDevice({
+        name,
+        sysRoot: config.sysRoot,
+        devRoot: config.devRoot,
+        nbdClient: config.nbdClient,
+        runner,
+      }),
     udcs: () => listUdcs(config.sysRoot),
     log,
   });

@@ -43,13 +43,17 @@ export function describeExit(exit: ProcessExit): string {
  * otherwise live on in nbd-client, which outlives a crashed daemon and so keeps the bus name
  * owned, and a restarted daemon could not take it.
  */
-const CLOSE_INHERITED_FDS = 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$0" "$@"';
+const CLOSE_INHERITED_FDS =
+  'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$0" "$@"';
 
 /** Throws ENOENT/EACCES as spawn would, for a command the wrapper shell would fail to exec. */
 function assertExecutable(command: string): void {
   const candidates = command.includes('/')
     ? [command]
-    : (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => path.join(dir, command));
+    : (process.env.PATH ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
   let lastError: unknown = Object.assign(new Error(`${command} not found in PATH`), { code: 'ENOENT' });
   for (const file of candidates) {
     try {
@@ -69,9 +73,13 @@ export function createProcessRunner(log: Logger): ProcessRunner {
       try {
         assertExecutable(command);
       } catch (err) {
-        return Promise.reject(new MountError('ECANCELED', `cannot start ${command}: ${(err as Error).message}`, { cause: err }));
+        return Promise.reject(
+          new MountError('ECANCELED', `cannot start ${command}: ${(err as Error).message}`, { cause: err }),
+        );
       }
-      const child = spawn('/bin/bash', ['-c', CLOSE_INHERITED_FDS, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('/bin/bash', ['-c', CLOSE_INHERITED_FDS, command, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const streamsDone = (['stdout', 'stderr'] as const).map((stream) => {
         const lines = createInterface({ input: child[stream], crlfDelay: Infinity });
         lines.on('line', (line) => {

@@ -21,15 +21,28 @@ export function watchSize(opts: SizeWatchOptions): () => void {
   let again = false;
   const check = (): void => {
     if (stopped) return;
-    if (reading) { again = true; return; }
+    if (reading) {
+      again = true;
+      return;
+    }
     reading = true;
-    opts.device.size().then(
-      (bytes) => { if (!stopped) opts.onSize(bytes); },
-      (err: Error) => { if (!stopped) opts.onError(err); },
-    ).finally(() => {
-      reading = false;
-      if (again) { again = false; check(); }
-    });
+    opts.device
+      .size()
+      .then(
+        (bytes) => {
+          if (!stopped) opts.onSize(bytes);
+        },
+        (err: Error) => {
+          if (!stopped) opts.onError(err);
+        },
+      )
+      .finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          check();
+        }
+      });
   };
   const unsubscribe = opts.monitor?.subscribe((event) => {
     if (event.device === opts.device.name) check();
@@ -63,13 +76,22 @@ export function waitForSize(opts: WaitForSizeOptions, accept: (bytes: number) =>
       settle();
     };
     const onAbort = (): void => finish(() => reject(opts.signal!.reason));
-    const timer = setTimeout(() => finish(() => reject(new MountError('ETIMEDOUT',
-      `/dev/${opts.device.name} not ${opts.goal} after ${opts.timeoutMs / 1000} s`))), opts.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new MountError('ETIMEDOUT', `/dev/${opts.device.name} not ${opts.goal} after ${opts.timeoutMs / 1000} s`),
+          ),
+        ),
+      opts.timeoutMs,
+    );
     const stop = watchSize({
       device: opts.device,
       monitor: opts.monitor,
       pollMs: opts.pollMs,
-      onSize: (bytes) => { if (accept(bytes)) finish(() => resolve(bytes)); },
+      onSize: (bytes) => {
+        if (accept(bytes)) finish(() => resolve(bytes));
+      },
       onError: (err) => finish(() => reject(err)),
     });
     if (opts.signal?.aborted) onAbort();

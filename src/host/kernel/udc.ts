@@ -22,10 +22,14 @@ export async function listUdcs(sysRoot: string): Promise<string[]> {
 export function pickUdc(available: readonly string[], bound: ReadonlyMap<string, string>, pinned?: string): string {
   if (pinned !== undefined) {
     if (!available.includes(pinned)) {
-      throw new MountError('ENODEV', `USB device controller ${pinned} (pinned by the config) does not exist; have: ${available.join(', ') || 'none'}`);
+      throw new MountError(
+        'ENODEV',
+        `USB device controller ${pinned} (pinned by the config) does not exist; have: ${available.join(', ') || 'none'}`,
+      );
     }
     const user = bound.get(pinned);
-    if (user !== undefined) throw new MountError('EBUSY', `USB device controller ${pinned} is in use by gadget ${user}`);
+    if (user !== undefined)
+      throw new MountError('EBUSY', `USB device controller ${pinned} is in use by gadget ${user}`);
     return pinned;
   }
   if (available.length === 0) throw new MountError('ENODEV', 'no USB device controller (no entries in /sys/class/udc)');

@@ -61,15 +61,21 @@ export async function startUdevMonitor(runner: ProcessRunner, log: Logger, udeva
     for (const listener of listeners) listener(event);
   });
   let ready!: () => void;
-  const listening = new Promise<void>((resolve) => { ready = resolve; });
-  let closing = false;
-  const proc: RunningProcess = await runner.start(udevadm, ['monitor', '--kernel', '--subsystem-match=block', '--property'], {
-    onLine: (line, stream) => {
-      if (stream === 'stderr') log.warn({ process: 'udevadm' }, line);
-      else if (line.startsWith(BANNER)) ready();
-      else parse(line);
-    },
+  const listening = new Promise<void>((resolve) => {
+    ready = resolve;
   });
+  let closing = false;
+  const proc: RunningProcess = await runner.start(
+    udevadm,
+    ['monitor', '--kernel', '--subsystem-match=block', '--property'],
+    {
+      onLine: (line, stream) => {
+        if (stream === 'stderr') log.warn({ process: 'udevadm' }, line);
+        else if (line.startsWith(BANNER)) ready();
+        else parse(line);
+      },
+    },
+  );
   void proc.exited.then((exit) => {
     ready();
     if (!closing) log.warn({ exit }, 'udevadm monitor exited: NBD devices are now watched by polling sysfs only');

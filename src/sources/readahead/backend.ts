@@ -91,9 +91,13 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     // handles every failure, so read-ahead nobody reads raises no unhandled rejection; the read
     // that needs a failed chunk still sees the error through chunk.data
     chunk.data.then(
-      () => { chunk.settled = true; },
+      () => {
+        chunk.settled = true;
+      },
       // a failed fetch is forgotten so the next read tries again (the retry filter below may recover)
-      () => { if (chunks.get(index) === chunk) chunks.delete(index); },
+      () => {
+        if (chunks.get(index) === chunk) chunks.delete(index);
+      },
     );
     return chunk;
   }
@@ -164,7 +168,9 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     // every connection reads through the same chunks, and writes drop them: one view of the image
     multiConn: true,
     preferredBlockBytes: chunkBytes,
-    get chunkReads() { return chunkReads; },
+    get chunkReads() {
+      return chunkReads;
+    },
     async read(offset, length) {
       if (length === 0) return new Uint8Array(0);
       const first = Math.floor(offset / chunkBytes);
@@ -192,9 +198,16 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     },
   };
   const { write, writeZeroes, trim } = primary;
-  if (write) backend.write = (offset, data, fua) => writeThrough(offset, data.length, () => write.call(primary, offset, data, fua));
-  if (writeZeroes) backend.writeZeroes = (offset, length) => writeThrough(offset, length, () => writeZeroes.call(primary, offset, length));
+  if (write)
+    backend.write = (offset, data, fua) =>
+      writeThrough(offset, data.length, () => write.call(primary, offset, data, fua));
+  if (writeZeroes)
+    backend.writeZeroes = (offset, length) =>
+      writeThrough(offset, length, () => writeZeroes.call(primary, offset, length));
   if (trim) backend.trim = (offset, length) => writeThrough(offset, length, () => trim.call(primary, offset, length));
-  if (primary.flush) backend.flush = async () => { await Promise.all(upstreams.map((u) => u.flush?.())); };
+  if (primary.flush)
+    backend.flush = async () => {
+      await Promise.all(upstreams.map((u) => u.flush?.()));
+    };
   return backend;
 }

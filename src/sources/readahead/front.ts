@@ -24,8 +24,9 @@ export interface ReadaheadFront {
 }
 
 export async function startReadaheadFront(opts: ReadaheadFrontOptions): Promise<ReadaheadFront> {
-  const settled = await Promise.allSettled(Array.from({ length: opts.connections }, async () =>
-    NbdClient.connect(await connectUnix(opts.upstreamSocket))));
+  const settled = await Promise.allSettled(
+    Array.from({ length: opts.connections }, async () => NbdClient.connect(await connectUnix(opts.upstreamSocket))),
+  );
   const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {

@@ -49,8 +49,10 @@ export class Authenticator {
         resolution: `Too many failed logins for this user from this address; retry in ${wait} seconds.`,
       }).withHeader('Retry-After', String(wait));
     }
-    const role = user.length <= MAX_CREDENTIAL_LENGTH && password.length <= MAX_CREDENTIAL_LENGTH
-      ? await this.users.verify(user, password) : undefined;
+    const role =
+      user.length <= MAX_CREDENTIAL_LENGTH && password.length <= MAX_CREDENTIAL_LENGTH
+        ? await this.users.verify(user, password)
+        : undefined;
     if (!role) {
       this.throttle.failed(address, user);
       throw redfishError(401, 'ResourceAtUriUnauthorized', [resource, 'Invalid username or password']);

@@ -6,7 +6,11 @@ import { redfishError } from '../redfish/messages.js';
 import { sendJson } from '../redfish/route.js';
 import { clientAddress, SESSION_COOKIE, XSRF_COOKIE } from './authenticate.js';
 
-interface LoginBody { username?: unknown; password?: unknown; data?: unknown }
+interface LoginBody {
+  username?: unknown;
+  password?: unknown;
+  data?: unknown;
+}
 
 /** {"username","password"}, or the older webui form {"data": [user, password]}. */
 function credentialsOf(body: LoginBody | undefined): { user: string; password: string } {
@@ -26,18 +30,25 @@ function setCookies(res: Response, session: string, xsrf: string, maxAge?: numbe
 }
 
 export function registerCookieLogin({ router, routes, auth }: WebContext): void {
-  router.post('/login', routes.open(async (req, res) => {
-    const { user, password } = credentialsOf(req.body as LoginBody | undefined);
-    const role = await auth.login(clientAddress(req), user, password, '/login');
-    const session = auth.sessions.create('cookie', user, role, clientAddress(req));
-    if (!session) throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], { resolution: 'Too many open sessions.' });
-    setCookies(res, session.token, session.xsrfToken);
-    sendJson(res, 200, { token: session.xsrfToken });
-  }));
+  router.post(
+    '/login',
+    routes.open(async (req, res) => {
+      const { user, password } = credentialsOf(req.body as LoginBody | undefined);
+      const role = await auth.login(clientAddress(req), user, password, '/login');
+      const session = auth.sessions.create('cookie', user, role, clientAddress(req));
+      if (!session)
+        throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], { resolution: 'Too many open sessions.' });
+      setCookies(res, session.token, session.xsrfToken);
+      sendJson(res, 200, { token: session.xsrfToken });
+    }),
+  );
 
-  router.post('/logout', routes.guarded('Login', (_req, res, principal) => {
-    if (principal.session) auth.sessions.delete(principal.session);
-    setCookies(res, '', '', 0);
-    sendJson(res, 200, {});
-  }));
+  router.post(
+    '/logout',
+    routes.guarded('Login', (_req, res, principal) => {
+      if (principal.session) auth.sessions.delete(principal.session);
+      setCookies(res, '', '', 0);
+      sendJson(res, 200, {});
+    }),
+  );
 }

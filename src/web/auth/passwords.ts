@@ -9,7 +9,8 @@ const DEFAULT_PARAMS = { N: 32768, r: 8, p: 1 };
 function scrypt(password: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scryptCb(password, salt, KEY_LENGTH, { ...params, maxmem: 256 * 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key));
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 
@@ -20,7 +21,11 @@ export async function hashPassword(password: string): Promise<string> {
   return `$scrypt$N=${N},r=${r},p=${p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-interface ParsedHash { params: ScryptOptions; salt: Buffer; key: Buffer }
+interface ParsedHash {
+  params: ScryptOptions;
+  salt: Buffer;
+  key: Buffer;
+}
 
 /** Throws with a reason when the string is not a hash this module writes. */
 export function parsePasswordHash(hash: string): ParsedHash {

@@ -33,15 +33,26 @@ export function sameSecret(a: string, b: string): boolean {
 export class SessionStore {
   private readonly byToken = new Map<string, Session>();
 
-  constructor(readonly idleTimeoutSeconds: number, readonly maxSessions = 64, private readonly now = () => Date.now()) {}
+  constructor(
+    readonly idleTimeoutSeconds: number,
+    readonly maxSessions = 64,
+    private readonly now = () => Date.now(),
+  ) {}
 
   /** Undefined when the limit is reached (after dropping expired sessions). */
   create(kind: SessionKind, user: string, role: Role, clientAddress: string): Session | undefined {
     this.expire();
     if (this.byToken.size >= this.maxSessions) return undefined;
     const session: Session = {
-      id: randomBytes(8).toString('hex'), token: secret(), xsrfToken: secret(), kind, user, role, clientAddress,
-      createdAt: new Date(this.now()), lastUsed: this.now(),
+      id: randomBytes(8).toString('hex'),
+      token: secret(),
+      xsrfToken: secret(),
+      kind,
+      user,
+      role,
+      clientAddress,
+      createdAt: new Date(this.now()),
+      lastUsed: this.now(),
     };
     this.byToken.set(session.token, session);
     return session;

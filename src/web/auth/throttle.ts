@@ -1,16 +1,26 @@
 // Failed logins are rate limited per client address and user name: after `maxFailures` within
 // `windowSeconds`, that pair is refused without checking the password for `lockoutSeconds`.
 // Keyed on the pair so a guesser elsewhere cannot lock the real admin out.
-export interface ThrottleOptions { maxFailures: number; windowSeconds: number; lockoutSeconds: number }
+export interface ThrottleOptions {
+  maxFailures: number;
+  windowSeconds: number;
+  lockoutSeconds: number;
+}
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, windowSeconds: 300, lockoutSeconds: 60 };
 
-interface Entry { failures: number[]; lockedUntil: number }
+interface Entry {
+  failures: number[];
+  lockedUntil: number;
+}
 
 export class LoginThrottle {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly opts: ThrottleOptions = DEFAULT_THROTTLE, private readonly now = () => Date.now()) {}
+  constructor(
+    private readonly opts: ThrottleOptions = DEFAULT_THROTTLE,
+    private readonly now = () => Date.now(),
+  ) {}
 
   /** Seconds the caller must wait before trying again; 0 when a try is allowed. */
   retryAfter(address: string, user: string): number {

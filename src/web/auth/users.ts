@@ -21,7 +21,10 @@ export function roleHas(role: Role, privilege: Privilege): boolean {
   return ROLE_PRIVILEGES[role].includes(privilege);
 }
 
-interface UserRecord { role: Role; hash: ReturnType<typeof parsePasswordHash> }
+interface UserRecord {
+  role: Role;
+  hash: ReturnType<typeof parsePasswordHash>;
+}
 
 export class UserDirectory {
   private constructor(private readonly users: ReadonlyMap<string, UserRecord>) {}
@@ -66,7 +69,10 @@ export class UserDirectory {
   }
 
   /** The development default: `root` (Administrator, as on OpenBMC). */
-  static async defaultAdmin(runtimeDir: string, env = process.env): Promise<{ users: UserDirectory; passwordSource: string }> {
+  static async defaultAdmin(
+    runtimeDir: string,
+    env = process.env,
+  ): Promise<{ users: UserDirectory; passwordSource: string }> {
     let password = env.VMEDIA_PASSWORD;
     let passwordSource = 'the VMEDIA_PASSWORD environment variable';
     if (!password) {
@@ -90,4 +96,5 @@ export const DEFAULT_ADMIN = 'root';
 
 /** Checked for unknown users too, so a login's timing does not tell whether the name exists. */
 const DUMMY_HASH = parsePasswordHash(
-  `$scrypt$N=32768,r=8,p=1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`);
+  `$scrypt$N=32768,r=8,p=1$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`,
+);

@@ -67,7 +67,10 @@ export class NbdBridge {
         return;
       }
       this.opts.log.info({ slot: slot.name, user: principal.user }, 'bridge client connected');
-      this.busy.set(slot.name, this.serve(ws, slot).finally(() => this.busy.delete(slot.name)));
+      this.busy.set(
+        slot.name,
+        this.serve(ws, slot).finally(() => this.busy.delete(slot.name)),
+      );
     });
   }
 
@@ -79,24 +82,32 @@ export class NbdBridge {
     let server: Server | undefined;
     let conn: Socket | undefined;
     // the NBD client must see the end at once (not hang in a handshake until its timeout)
-    const wsClosed = new Promise<void>((resolve) => ws.once('close', () => {
-      conn?.destroy();
-      resolve();
-    }));
+    const wsClosed = new Promise<void>((resolve) =>
+      ws.once('close', () => {
+        conn?.destroy();
+        resolve();
+      }),
+    );
     try {
       server = await listenUnix(slot.socket);
       server.on('connection', (c) => {
         if (conn || ws.readyState !== ws.OPEN) return void c.destroy();
         conn = c;
         splice(ws, c, this.opts.splice ?? DEFAULT_SPLICE);
-        c.on('error', () => { /* the close that follows ends the session */ });
+        c.on('error', () => {
+          /* the close that follows ends the session */
+        });
         c.once('close', () => ws.close(CLOSE.normal, 'the host side disconnected (media ejected)'));
       });
-      ws.on('error', () => { /* 'close' follows */ });
-      const errno = await this.opts.daemon.operate(slot, 'Mount', undefined, (slot.timeout + 10) * 1000).catch((err: unknown) => {
-        if (err instanceof DaemonCallError) return err;
-        throw err;
+      ws.on('error', () => {
+        /* 'close' follows */
       });
+      const errno = await this.opts.daemon
+        .operate(slot, 'Mount', undefined, (slot.timeout + 10) * 1000)
+        .catch((err: unknown) => {
+          if (err instanceof DaemonCallError) return err;
+          throw err;
+        });
       if (errno instanceof DaemonCallError || errno !== 0) {
         const why = errno instanceof DaemonCallError ? `${errno.errorName}: ${errno.message}` : errnoText(errno);
         log.warn({ why }, 'bridge mount failed');
@@ -142,7 +153,10 @@ async function listenUnix(path: string): Promise<Server> {
 
 function rejectUpgrade(socket: Duplex, status: number, body: object): void {
   const text = JSON.stringify(body);
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'Error';
+  const reason =
+    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ?? 'Error';
   const extra = status === 401 ? 'WWW-Authenticate: Basic realm="vmedia"\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`,
+  );
 }

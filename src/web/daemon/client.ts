@@ -22,7 +22,10 @@ export interface SlotState {
 
 /** A D-Bus error reply: `errno` is the name sd-bus style errors carry (System.Error.EBUSY → EBUSY). */
 export class DaemonCallError extends Error {
-  constructor(readonly errorName: string, message: string) {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'DaemonCallError';
   }
@@ -72,11 +75,16 @@ export class DaemonClient {
   /** `bus`: "system", "session" or a D-Bus address. */
   static async connect(busChoice: BusChoice): Promise<DaemonClient> {
     const bus = await connectBus(busChoice, { fdPassing: true });
-    bus.on('error', () => { /* a dropped bus fails the calls in flight; nothing else to do */ });
+    bus.on('error', () => {
+      /* a dropped bus fails the calls in flight; nothing else to do */
+    });
     const client = new DaemonClient(bus);
     await client.call({
-      destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus',
-      member: 'AddMatch', signature: 's',
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
       body: [`type='signal',sender='${BUS_NAME}',member='Completion',path_namespace='${ROOT_PATH}'`],
     });
     return client;
@@ -88,7 +96,10 @@ export class DaemonClient {
 
   async slots(): Promise<SlotState[]> {
     const reply = await this.call({
-      destination: BUS_NAME, path: ROOT_PATH, interface: IFACE.objectManager, member: 'GetManagedObjects',
+      destination: BUS_NAME,
+      path: ROOT_PATH,
+      interface: IFACE.objectManager,
+      member: 'GetManagedObjects',
     });
     const objects = (reply?.body[0] ?? {}) as ManagedObjects;
     return Object.entries(objects)
@@ -106,22 +117,37 @@ export class DaemonClient {
    * (0 = success). Rejects with DaemonCallError when the daemon refuses the call outright, or
    * CompletionTimeout when no Completion arrives within `waitMs`.
    */
-  async operate(slot: SlotState, member: 'Mount' | 'Unmount', args: LegacyMountArgs | undefined, waitMs: number): Promise<number> {
+  async operate(
+    slot: SlotState,
+    member: 'Mount' | 'Unmount',
+    args: LegacyMountArgs | undefined,
+    waitMs: number,
+  ): Promise<number> {
     const iface = slot.mode === 'Proxy' ? IFACE.proxy : IFACE.legacy;
     let onCompletion!: (errno: number) => void;
-    const completed = new Promise<number>((resolve) => { onCompletion = resolve; });
+    const completed = new Promise<number>((resolve) => {
+      onCompletion = resolve;
+    });
     const waiters = this.completionWaiters.get(slot.path) ?? new Set();
     waiters.add(onCompletion);
     this.completionWaiters.set(slot.path, waiters);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const body = args ? [args.url, args.rw, args.fd === undefined ? new Variant('i', -1) : new Variant('h', args.fd)] : [];
+      const body = args
+        ? [args.url, args.rw, args.fd === undefined ? new Variant('i', -1) : new Variant('h', args.fd)]
+        : [];
       await this.call({
-        destination: BUS_NAME, path: slot.path, interface: iface, member,
+        destination: BUS_NAME,
+        path: slot.path,
+        interface: iface,
+        member,
         ...(args ? { signature: 'sbv', body } : {}),
       });
       const timeout = new Promise<never>((_r, reject) => {
-        timer = setTimeout(() => reject(new CompletionTimeout(`no Completion from ${slot.name} within ${waitMs} ms`)), waitMs);
+        timer = setTimeout(
+          () => reject(new CompletionTimeout(`no Completion from ${slot.name} within ${waitMs} ms`)),
+          waitMs,
+        );
       });
       return await Promise.race([completed, timeout]);
     } finally {

@@ -14,11 +14,20 @@ export interface CredentialsPipe {
   close(): void;
 }
 
-export async function openCredentialsPipe(runtimeDir: string, user: string, password: string): Promise<CredentialsPipe> {
+export async function openCredentialsPipe(
+  runtimeDir: string,
+  user: string,
+  password: string,
+): Promise<CredentialsPipe> {
   const dir = mkdtempSync(path.join(runtimeDir, 'cred-'));
   const fifo = path.join(dir, 'pipe');
   let fd: number | undefined;
-  const payload = Buffer.concat([Buffer.from(user, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8'), Buffer.from([0])]);
+  const payload = Buffer.concat([
+    Buffer.from(user, 'utf8'),
+    Buffer.from([0]),
+    Buffer.from(password, 'utf8'),
+    Buffer.from([0]),
+  ]);
   try {
     await run('mkfifo', ['-m', '600', fifo]);
     fd = openSync(fifo, constants.O_RDWR);

@@ -33,7 +33,8 @@ export function checkBody(body: unknown, spec: BodySpec): Record<string, string 
     if (typeof value !== type) {
       const shown = spec.secret?.includes(key) ? '<hidden>' : show(value);
       throw redfishError(400, 'PropertyValueTypeError', [shown, key], {
-        related: [`#/${key}`], resolution: `The property ${key} must be a ${type}.`,
+        related: [`#/${key}`],
+        resolution: `The property ${key} must be a ${type}.`,
       });
     }
     out[key] = value as string | boolean;

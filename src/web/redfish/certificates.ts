@@ -13,7 +13,15 @@ import { findSlot, VIRTUAL_MEDIA } from './virtual-media.js';
 
 /** "CN=x\nO=y" → {CommonName: "x", Organization: "y"} (Certificate.Identifier). */
 function identifier(dn: string): Record<string, string> {
-  const names: Record<string, string> = { CN: 'CommonName', O: 'Organization', OU: 'OrganizationalUnit', L: 'City', ST: 'State', C: 'Country', emailAddress: 'Email' };
+  const names: Record<string, string> = {
+    CN: 'CommonName',
+    O: 'Organization',
+    OU: 'OrganizationalUnit',
+    L: 'City',
+    ST: 'State',
+    C: 'Country',
+    emailAddress: 'Email',
+  };
   const out: Record<string, string> = {};
   for (const line of dn.split('\n')) {
     const eq = line.indexOf('=');
@@ -26,52 +34,82 @@ function identifier(dn: string): Record<string, string> {
 function certificateJson(collection: string, c: StoredCertificate): object {
   const x: X509Certificate = c.x509;
   return {
-    '@odata.id': `${collection}/${c.id}`, '@odata.type': '#Certificate.v1_8_0.Certificate',
-    Id: c.id, Name: 'Trusted CA Certificate',
-    CertificateString: c.pem, CertificateType: 'PEM',
-    Issuer: identifier(x.issuer), Subject: identifier(x.subject),
-    ValidNotBefore: new Date(x.validFrom).toISOString(), ValidNotAfter: new Date(x.validTo).toISOString(),
+    '@odata.id': `${collection}/${c.id}`,
+    '@odata.type': '#Certificate.v1_8_0.Certificate',
+    Id: c.id,
+    Name: 'Trusted CA Certificate',
+    CertificateString: c.pem,
+    CertificateType: 'PEM',
+    Issuer: identifier(x.issuer),
+    Subject: identifier(x.subject),
+    ValidNotBefore: new Date(x.validFrom).toISOString(),
+    ValidNotAfter: new Date(x.validTo).toISOString(),
     SerialNumber: x.serialNumber,
-    Fingerprint: x.fingerprint256, FingerprintHashAlgorithm: 'TPM_ALG_SHA256',
+    Fingerprint: x.fingerprint256,
+    FingerprintHashAlgorithm: 'TPM_ALG_SHA256',
   };
 }
 
-interface CollectionPlace { odataId: string; prefix: string }
+interface CollectionPlace {
+  odataId: string;
+  prefix: string;
+}
 
 function registerCollection(ctx: WebContext, route: string, place: (slot?: string) => Promise<CollectionPlace>): void {
   const { router, routes } = ctx;
   const store = (): TrustStoreDir => {
     if (!ctx.trustStore) {
-      throw redfishError(405, 'OperationNotAllowed', [], { resolution: 'This service runs without a trust store (vmedia web --truststore DIR).' });
+      throw redfishError(405, 'OperationNotAllowed', [], {
+        resolution: 'This service runs without a trust store (vmedia web --truststore DIR).',
+      });
     }
     return ctx.trustStore;
   };
   const slotOf = (params: Record<string, unknown>) => (typeof params.slot === 'string' ? params.slot : undefined);
 
-  router.get(route, routes.guarded('Login', async (req, res) => {
-    const { odataId, prefix } = await place(slotOf(req.params));
-    const members = (ctx.trustStore?.list(prefix) ?? []).map((c) => `${odataId}/${c.id}`);
-    sendJson(res, 200, { ...collection(odataId, 'CertificateCollection', 'Certificates', members), '@Redfish.SupportedCertificates': ['PEM'] });
-  }));
-  router.post(route, routes.guarded('ConfigureManager', async (req, res) => {
-    const { odataId, prefix } = await place(slotOf(req.params));
-    const body = checkBody(req.body, { fields: { CertificateString: 'string', CertificateType: 'string' }, required: ['CertificateString'] });
-    if (body.CertificateType !== undefined && body.CertificateType !== 'PEM') {
-      throw redfishError(400, 'PropertyValueNotInList', [body.CertificateType as string, 'CertificateType'], { related: ['#/CertificateType'] });
-    }
-    let added: StoredCertificate;
-    try {
-      added = store().add(prefix, body.CertificateString as string);
-    } catch (err) {
-      if (!(err instanceof CertificateRejected)) throw err;
-      const status = err.message.startsWith('already stored') ? 409 : 400;
-      throw status === 409
-        ? redfishError(409, 'ResourceAlreadyExists', ['Certificate', 'CertificateString', '<certificate>'], { resolution: `This certificate is ${err.message}.` })
-        : redfishError(400, 'PropertyValueFormatError', ['<certificate>', 'CertificateString'], { related: ['#/CertificateString'], resolution: err.message });
-    }
-    res.set('Location', `${odataId}/${added.id}`);
-    sendJson(res, 201, certificateJson(odataId, added));
-  }));
+  router.get(
+    route,
+    routes.guarded('Login', async (req, res) => {
+      const { odataId, prefix } = await place(slotOf(req.params));
+      const members = (ctx.trustStore?.list(prefix) ?? []).map((c) => `${odataId}/${c.id}`);
+      sendJson(res, 200, {
+        ...collection(odataId, 'CertificateCollection', 'Certificates', members),
+        '@Redfish.SupportedCertificates': ['PEM'],
+      });
+    }),
+  );
+  router.post(
+    route,
+    routes.guarded('ConfigureManager', async (req, res) => {
+      const { odataId, prefix } = await place(slotOf(req.params));
+      const body = checkBody(req.body, {
+        fields: { CertificateString: 'string', CertificateType: 'string' },
+        required: ['CertificateString'],
+      });
+      if (body.CertificateType !== undefined && body.CertificateType !== 'PEM') {
+        throw redfishError(400, 'PropertyValueNotInList', [body.CertificateType as string, 'CertificateType'], {
+          related: ['#/CertificateType'],
+        });
+      }
+      let added: StoredCertificate;
+      try {
+        added = store().add(prefix, body.CertificateString as string);
+      } catch (err) {
+        if (!(err instanceof CertificateRejected)) throw err;
+        const status = err.message.startsWith('already stored') ? 409 : 400;
+        throw status === 409
+          ? redfishError(409, 'ResourceAlreadyExists', ['Certificate', 'CertificateString', '<certificate>'], {
+              resolution: `This certificate is ${err.message}.`,
+            })
+          : redfishError(400, 'PropertyValueFormatError', ['<certificate>', 'CertificateString'], {
+              related: ['#/CertificateString'],
+              resolution: err.message,
+            });
+      }
+      res.set('Location', `${odataId}/${added.id}`);
+      sendJson(res, 201, certificateJson(odataId, added));
+    }),
+  );
   const one = async (params: Record<string, unknown>) => {
     const { odataId, prefix } = await place(slotOf(params));
     const id = String(params.id);
@@ -79,15 +117,21 @@ function registerCollection(ctx: WebContext, route: string, place: (slot?: strin
     if (!cert) throw redfishError(404, 'ResourceNotFound', ['Certificate', id]);
     return { odataId, prefix, cert };
   };
-  router.get(`${route}/:id`, routes.guarded('Login', async (req, res) => {
-    const { odataId, cert } = await one(req.params);
-    sendJson(res, 200, certificateJson(odataId, cert));
-  }));
-  router.delete(`${route}/:id`, routes.guarded('ConfigureManager', async (req, res) => {
-    const { prefix, cert } = await one(req.params);
-    store().remove(prefix, cert.id);
-    res.status(204).end();
-  }));
+  router.get(
+    `${route}/:id`,
+    routes.guarded('Login', async (req, res) => {
+      const { odataId, cert } = await one(req.params);
+      sendJson(res, 200, certificateJson(odataId, cert));
+    }),
+  );
+  router.delete(
+    `${route}/:id`,
+    routes.guarded('ConfigureManager', async (req, res) => {
+      const { prefix, cert } = await one(req.params);
+      store().remove(prefix, cert.id);
+      res.status(204).end();
+    }),
+  );
   router.all(route, methodNotAllowed('GET, POST'));
   router.all(`${route}/:id`, methodNotAllowed('GET, DELETE'));
 }
@@ -97,7 +141,8 @@ export function registerCertificates(ctx: WebContext): void {
   registerCollection(ctx, truststore, async () => ({ odataId: truststore, prefix: '' }));
   registerCollection(ctx, `${VIRTUAL_MEDIA}/:slot/Certificates`, async (name) => {
     const slot = await findSlot(ctx, name ?? '');
-    if (slot.mode !== 'Legacy') throw redfishError(404, 'ResourceNotFound', ['CertificateCollection', `${slot.name}/Certificates`]);
+    if (slot.mode !== 'Legacy')
+      throw redfishError(404, 'ResourceNotFound', ['CertificateCollection', `${slot.name}/Certificates`]);
     return { odataId: `${VIRTUAL_MEDIA}/${slot.name}/Certificates`, prefix: `${slot.name}-` };
   });
 }

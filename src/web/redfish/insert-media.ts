@@ -17,7 +17,8 @@ export interface InsertRequest {
 
 function notInList(value: string, property: string, allowed: readonly string[]) {
   return redfishError(400, 'PropertyValueNotInList', [value, property], {
-    related: [`#/${property}`], resolution: `Use one of: ${allowed.join(', ')}.`,
+    related: [`#/${property}`],
+    resolution: `Use one of: ${allowed.join(', ')}.`,
   });
 }
 
@@ -36,8 +37,13 @@ export function parseInsertMedia(body: unknown, schemes: readonly string[]): Ins
   const p = checkBody(body, {
     action: ACTION,
     fields: {
-      Image: 'string', Inserted: 'boolean', WriteProtected: 'boolean', UserName: 'string', Password: 'string',
-      TransferMethod: 'string', TransferProtocolType: 'string',
+      Image: 'string',
+      Inserted: 'boolean',
+      WriteProtected: 'boolean',
+      UserName: 'string',
+      Password: 'string',
+      TransferMethod: 'string',
+      TransferProtocolType: 'string',
     },
     required: ['Image'],
     secret: ['Password'],
@@ -46,19 +52,26 @@ export function parseInsertMedia(body: unknown, schemes: readonly string[]): Ins
   if (image === '') throw redfishError(400, 'PropertyValueFormatError', ['', 'Image'], { related: ['#/Image'] });
   if (p.Inserted === false) {
     throw redfishError(400, 'ActionParameterNotSupported', ['Inserted', ACTION], {
-      related: ['#/Inserted'], resolution: 'Media is always inserted by InsertMedia; omit Inserted or set it to true.',
+      related: ['#/Inserted'],
+      resolution: 'Media is always inserted by InsertMedia; omit Inserted or set it to true.',
     });
   }
   if (p.TransferMethod !== undefined && p.TransferMethod !== 'Stream') {
-    if (p.TransferMethod !== 'Upload') throw notInList(p.TransferMethod as string, 'TransferMethod', ['Stream', 'Upload']);
+    if (p.TransferMethod !== 'Upload')
+      throw notInList(p.TransferMethod as string, 'TransferMethod', ['Stream', 'Upload']);
     throw redfishError(400, 'ActionParameterNotSupported', ['TransferMethod', ACTION], {
-      related: ['#/TransferMethod'], resolution: 'Only TransferMethod Stream is supported.',
+      related: ['#/TransferMethod'],
+      resolution: 'Only TransferMethod Stream is supported.',
     });
   }
   const offered = protocolsOf(schemes);
   const type = p.TransferProtocolType as string | undefined;
   if (type !== undefined && !offered.includes(type)) {
-    throw notInList(type, 'TransferProtocolType', (DMTF_TRANSFER_PROTOCOLS as readonly string[]).includes(type) ? offered : DMTF_TRANSFER_PROTOCOLS);
+    throw notInList(
+      type,
+      'TransferProtocolType',
+      (DMTF_TRANSFER_PROTOCOLS as readonly string[]).includes(type) ? offered : DMTF_TRANSFER_PROTOCOLS,
+    );
   }
   checkCredential(p.UserName as string | undefined, 'UserName');
   checkCredential(p.Password as string | undefined, 'Password');
@@ -88,7 +101,8 @@ function withScheme(image: string, type: string | undefined, schemes: readonly s
     const protocol = protocolOfScheme(scheme);
     if (!protocol || !offered.includes(protocol)) {
       throw redfishError(400, 'ResourceAtUriInUnknownFormat', [image], {
-        related: ['#/Image'], resolution: `The Image URL scheme must be one of: ${schemes.join(', ') || '(none available)'}.`,
+        related: ['#/Image'],
+        resolution: `The Image URL scheme must be one of: ${schemes.join(', ') || '(none available)'}.`,
       });
     }
     if (type !== undefined && type !== protocol) {
@@ -109,7 +123,8 @@ function withScheme(image: string, type: string | undefined, schemes: readonly s
   if (parsed.username || parsed.password) {
     // the URL becomes the ImageURL property on D-Bus and the Image in every GET: no secrets in it
     throw redfishError(400, 'PropertyValueError', ['Image'], {
-      related: ['#/Image'], resolution: 'Do not put credentials in the Image URL; send them as UserName and Password.',
+      related: ['#/Image'],
+      resolution: 'Do not put credentials in the Image URL; send them as UserName and Password.',
     });
   }
   return url;

@@ -22,74 +22,104 @@ export function registerMediaActions(ctx: WebContext): void {
   const { router, routes, daemon } = ctx;
   const member = `${VIRTUAL_MEDIA}/:slot`;
 
-  router.get(`${member}/InsertMediaActionInfo`, routes.guarded('Login', async (req, res) => {
-    const slot = await findSlot(ctx, String(req.params.slot));
-    if (slot.mode !== 'Legacy') throw redfishError(404, 'ResourceNotFound', ['ActionInfo', 'InsertMediaActionInfo']);
-    const base = `${VIRTUAL_MEDIA}/${slot.name}`;
-    sendJson(res, 200, {
-      '@odata.id': `${base}/InsertMediaActionInfo`, '@odata.type': '#ActionInfo.v1_4_0.ActionInfo',
-      Id: 'InsertMediaActionInfo', Name: 'InsertMedia Action Info',
-      Parameters: [
-        { Name: 'Image', Required: true, DataType: 'String' },
-        { Name: 'Inserted', Required: false, DataType: 'Boolean', AllowableValues: ['true'] },
-        { Name: 'WriteProtected', Required: false, DataType: 'Boolean' },
-        { Name: 'UserName', Required: false, DataType: 'String', MaximumLength: 512 },
-        { Name: 'Password', Required: false, DataType: 'String', MaximumLength: 512 },
-        { Name: 'TransferMethod', Required: false, DataType: 'String', AllowableValues: ['Stream'] },
-        { Name: 'TransferProtocolType', Required: false, DataType: 'String', AllowableValues: protocolsOf(slot.schemes) },
-      ],
-    });
-  }));
+  router.get(
+    `${member}/InsertMediaActionInfo`,
+    routes.guarded('Login', async (req, res) => {
+      const slot = await findSlot(ctx, String(req.params.slot));
+      if (slot.mode !== 'Legacy') throw redfishError(404, 'ResourceNotFound', ['ActionInfo', 'InsertMediaActionInfo']);
+      const base = `${VIRTUAL_MEDIA}/${slot.name}`;
+      sendJson(res, 200, {
+        '@odata.id': `${base}/InsertMediaActionInfo`,
+        '@odata.type': '#ActionInfo.v1_4_0.ActionInfo',
+        Id: 'InsertMediaActionInfo',
+        Name: 'InsertMedia Action Info',
+        Parameters: [
+          { Name: 'Image', Required: true, DataType: 'String' },
+          { Name: 'Inserted', Required: false, DataType: 'Boolean', AllowableValues: ['true'] },
+          { Name: 'WriteProtected', Required: false, DataType: 'Boolean' },
+          { Name: 'UserName', Required: false, DataType: 'String', MaximumLength: 512 },
+          { Name: 'Password', Required: false, DataType: 'String', MaximumLength: 512 },
+          { Name: 'TransferMethod', Required: false, DataType: 'String', AllowableValues: ['Stream'] },
+          {
+            Name: 'TransferProtocolType',
+            Required: false,
+            DataType: 'String',
+            AllowableValues: protocolsOf(slot.schemes),
+          },
+        ],
+      });
+    }),
+  );
 
-  router.post(`${member}/Actions/VirtualMedia.InsertMedia`, routes.guarded('ConfigureComponents', async (req, res, principal) => {
-    const slot = await findSlot(ctx, String(req.params.slot));
-    if (slot.mode !== 'Legacy') {
-      throw redfishError(405, 'ActionNotSupported', ['#VirtualMedia.InsertMedia'], {
-        resolution: `${slot.name} is a Proxy slot: its media comes from a browser over ${slot.endpointId}, not from a URL.`,
-      }).withHeader('Allow', '');
-    }
-    const insert = parseInsertMedia(req.body, slot.schemes);
-    if (slot.active) {
-      throw redfishError(409, 'ResourceInUse', [], { resolution: `${slot.name} already holds ${slot.imageUrl || 'media'}; eject it first.` });
-    }
-    const pipe = insert.credentials
-      ? await openCredentialsPipe(ctx.runtimeDir, insert.credentials.user, insert.credentials.password)
-      : undefined;
-    let errno: number;
-    try {
-      errno = await daemon.operate(slot, 'Mount', { url: insert.url, rw: insert.writable, fd: pipe?.fd }, completionWaitMs(slot));
-    } catch (err) {
-      throw refusedCall(err, insert.url);
-    } finally {
-      pipe?.close();
-    }
-    // an audit trail: who inserted what (the URL never holds credentials: parseInsertMedia refuses them)
-    const audit = { user: principal.user, slot: slot.name, url: insert.url, withCredentials: insert.credentials !== undefined };
-    if (errno !== 0) {
-      ctx.log.warn({ ...audit, errno: errnoText(errno) }, 'InsertMedia failed');
-      throw insertFailed(errno, insert.url);
-    }
-    ctx.log.info(audit, 'media inserted');
-    res.status(204).end();
-  }));
+  router.post(
+    `${member}/Actions/VirtualMedia.InsertMedia`,
+    routes.guarded('ConfigureComponents', async (req, res, principal) => {
+      const slot = await findSlot(ctx, String(req.params.slot));
+      if (slot.mode !== 'Legacy') {
+        throw redfishError(405, 'ActionNotSupported', ['#VirtualMedia.InsertMedia'], {
+          resolution: `${slot.name} is a Proxy slot: its media comes from a browser over ${slot.endpointId}, not from a URL.`,
+        }).withHeader('Allow', '');
+      }
+      const insert = parseInsertMedia(req.body, slot.schemes);
+      if (slot.active) {
+        throw redfishError(409, 'ResourceInUse', [], {
+          resolution: `${slot.name} already holds ${slot.imageUrl || 'media'}; eject it first.`,
+        });
+      }
+      const pipe = insert.credentials
+        ? await openCredentialsPipe(ctx.runtimeDir, insert.credentials.user, insert.credentials.password)
+        : undefined;
+      let errno: number;
+      try {
+        errno = await daemon.operate(
+          slot,
+          'Mount',
+          { url: insert.url, rw: insert.writable, fd: pipe?.fd },
+          completionWaitMs(slot),
+        );
+      } catch (err) {
+        throw refusedCall(err, insert.url);
+      } finally {
+        pipe?.close();
+      }
+      // an audit trail: who inserted what (the URL never holds credentials: parseInsertMedia refuses them)
+      const audit = {
+        user: principal.user,
+        slot: slot.name,
+        url: insert.url,
+        withCredentials: insert.credentials !== undefined,
+      };
+      if (errno !== 0) {
+        ctx.log.warn({ ...audit, errno: errnoText(errno) }, 'InsertMedia failed');
+        throw insertFailed(errno, insert.url);
+      }
+      ctx.log.info(audit, 'media inserted');
+      res.status(204).end();
+    }),
+  );
 
-  router.post(`${member}/Actions/VirtualMedia.EjectMedia`, routes.guarded('ConfigureComponents', async (req, res, principal) => {
-    const slot = await findSlot(ctx, String(req.params.slot));
-    checkBody(req.body, { action: 'EjectMedia', fields: {} });
-    let errno: number;
-    try {
-      errno = await daemon.operate(slot, 'Unmount', undefined, completionWaitMs(slot));
-    } catch (err) {
-      // Unmount on an empty (Ready) slot is EPERM: ejecting nothing is done already
-      if (err instanceof DaemonCallError && err.errno === 'EPERM') return void res.status(204).end();
-      throw refusedCall(err);
-    }
-    if (errno !== 0) {
-      throw redfishError(500, 'GeneralError', [], { resolution: `Ejecting ${slot.name} ended with ${errnoText(errno)}.` });
-    }
-    ctx.log.info({ user: principal.user, slot: slot.name }, 'media ejected');
-    res.status(204).end();
-  }));
+  router.post(
+    `${member}/Actions/VirtualMedia.EjectMedia`,
+    routes.guarded('ConfigureComponents', async (req, res, principal) => {
+      const slot = await findSlot(ctx, String(req.params.slot));
+      checkBody(req.body, { action: 'EjectMedia', fields: {} });
+      let errno: number;
+      try {
+        errno = await daemon.operate(slot, 'Unmount', undefined, completionWaitMs(slot));
+      } catch (err) {
+        // Unmount on an empty (Ready) slot is EPERM: ejecting nothing is done already
+        if (err instanceof DaemonCallError && err.errno === 'EPERM') return void res.status(204).end();
+        throw refusedCall(err);
+      }
+      if (errno !== 0) {
+        throw redfishError(500, 'GeneralError', [], {
+          resolution: `Ejecting ${slot.name} ended with ${errnoText(errno)}.`,
+        });
+      }
+      ctx.log.info({ user: principal.user, slot: slot.name }, 'media ejected');
+      res.status(204).end();
+    }),
+  );
 
   for (const action of ['InsertMedia', 'EjectMedia']) {
     router.all(`${member}/Actions/VirtualMedia.${action}`, methodNotAllowed('POST'));

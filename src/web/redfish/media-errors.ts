@@ -13,11 +13,18 @@ export function refusedCall(err: unknown, url?: string): RedfishError {
   switch (err.errno) {
     case 'EBUSY':
     case 'EPERM':
-      return redfishError(409, 'ResourceInUse', [], { resolution: `The slot is busy (${err.errno}: ${err.message}); eject first or retry later.` });
+      return redfishError(409, 'ResourceInUse', [], {
+        resolution: `The slot is busy (${err.errno}: ${err.message}); eject first or retry later.`,
+      });
     case 'EINVAL':
-      return redfishError(400, 'PropertyValueFormatError', [url ?? '', 'Image'], { related: ['#/Image'], resolution: err.message });
+      return redfishError(400, 'PropertyValueFormatError', [url ?? '', 'Image'], {
+        related: ['#/Image'],
+        resolution: err.message,
+      });
     default:
-      return redfishError(500, 'InternalError', [], { resolution: `The virtual media daemon refused the request: ${err.errorName}: ${err.message}` });
+      return redfishError(500, 'InternalError', [], {
+        resolution: `The virtual media daemon refused the request: ${err.errorName}: ${err.message}`,
+      });
   }
 }
 

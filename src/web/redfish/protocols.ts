@@ -2,7 +2,13 @@
 export const DMTF_TRANSFER_PROTOCOLS = ['CIFS', 'FTP', 'SFTP', 'HTTP', 'HTTPS', 'NFS', 'SCP', 'TFTP', 'OEM'] as const;
 
 const PROTOCOL_OF_SCHEME: Record<string, string> = {
-  https: 'HTTPS', http: 'HTTP', ftp: 'FTP', sftp: 'SFTP', smb: 'CIFS', cifs: 'CIFS', nfs: 'NFS',
+  https: 'HTTPS',
+  http: 'HTTP',
+  ftp: 'FTP',
+  sftp: 'SFTP',
+  smb: 'CIFS',
+  cifs: 'CIFS',
+  nfs: 'NFS',
 };
 
 export function protocolOfScheme(scheme: string): string | undefined {

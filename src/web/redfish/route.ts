@@ -27,7 +27,10 @@ export function sendError(res: Response, err: RedfishError): void {
 }
 
 export class Routes {
-  constructor(private readonly auth: Authenticator, private readonly log: Logger) {}
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly log: Logger,
+  ) {}
 
   /** An authenticated route needing `privilege`. */
   guarded(privilege: Privilege, fn: Handler): RequestHandler {

@@ -5,18 +5,26 @@ import { sendJson } from './route.js';
 
 export function registerServiceRoot({ router, routes }: WebContext): void {
   const uuid = randomUUID();
-  router.get('/redfish', routes.open((_req, res) => sendJson(res, 200, { v1: '/redfish/v1/' })));
-  router.get('/redfish/v1', routes.open((_req, res) => sendJson(res, 200, {
-    '@odata.id': '/redfish/v1',
-    '@odata.type': '#ServiceRoot.v1_15_0.ServiceRoot',
-    Id: 'RootService',
-    Name: 'Root Service',
-    RedfishVersion: '1.17.0',
-    UUID: uuid,
-    Product: 'vmedia',
-    Managers: { '@odata.id': '/redfish/v1/Managers' },
-    Systems: { '@odata.id': '/redfish/v1/Systems' },
-    SessionService: { '@odata.id': '/redfish/v1/SessionService' },
-    Links: { Sessions: { '@odata.id': '/redfish/v1/SessionService/Sessions' } },
-  })));
+  router.get(
+    '/redfish',
+    routes.open((_req, res) => sendJson(res, 200, { v1: '/redfish/v1/' })),
+  );
+  router.get(
+    '/redfish/v1',
+    routes.open((_req, res) =>
+      sendJson(res, 200, {
+        '@odata.id': '/redfish/v1',
+        '@odata.type': '#ServiceRoot.v1_15_0.ServiceRoot',
+        Id: 'RootService',
+        Name: 'Root Service',
+        RedfishVersion: '1.17.0',
+        UUID: uuid,
+        Product: 'vmedia',
+        Managers: { '@odata.id': '/redfish/v1/Managers' },
+        Systems: { '@odata.id': '/redfish/v1/Systems' },
+        SessionService: { '@odata.id': '/redfish/v1/SessionService' },
+        Links: { Sessions: { '@odata.id': '/redfish/v1/SessionService/Sessions' } },
+      }),
+    ),
+  );
 }

@@ -31,43 +31,68 @@ function visibleTo(p: Principal, s: Session): boolean {
 }
 
 export function registerSessionService({ router, routes, auth }: WebContext): void {
-  router.get('/redfish/v1/SessionService', routes.guarded('Login', (_req, res) => sendJson(res, 200, {
-    '@odata.id': '/redfish/v1/SessionService',
-    '@odata.type': '#SessionService.v1_1_8.SessionService',
-    Id: 'SessionService',
-    Name: 'Session Service',
-    ServiceEnabled: true,
-    SessionTimeout: auth.sessions.idleTimeoutSeconds,
-    Sessions: { '@odata.id': SESSIONS },
-  })));
+  router.get(
+    '/redfish/v1/SessionService',
+    routes.guarded('Login', (_req, res) =>
+      sendJson(res, 200, {
+        '@odata.id': '/redfish/v1/SessionService',
+        '@odata.type': '#SessionService.v1_1_8.SessionService',
+        Id: 'SessionService',
+        Name: 'Session Service',
+        ServiceEnabled: true,
+        SessionTimeout: auth.sessions.idleTimeoutSeconds,
+        Sessions: { '@odata.id': SESSIONS },
+      }),
+    ),
+  );
 
-  router.get(SESSIONS, routes.guarded('Login', (_req, res, principal) => {
-    const members = auth.sessions.list().filter((s) => visibleTo(principal, s)).map((s) => `${SESSIONS}/${s.id}`);
-    sendJson(res, 200, collection(SESSIONS, 'SessionCollection', 'Session Collection', members));
-  }));
+  router.get(
+    SESSIONS,
+    routes.guarded('Login', (_req, res, principal) => {
+      const members = auth.sessions
+        .list()
+        .filter((s) => visibleTo(principal, s))
+        .map((s) => `${SESSIONS}/${s.id}`);
+      sendJson(res, 200, collection(SESSIONS, 'SessionCollection', 'Session Collection', members));
+    }),
+  );
 
-  router.post(SESSIONS, routes.open(async (req, res) => {
-    const body = checkBody(req.body, {
-      fields: { UserName: 'string', Password: 'string' }, required: ['UserName', 'Password'], secret: ['Password'],
-    });
-    const user = body.UserName as string;
-    const role = await auth.login(clientAddress(req), user, body.Password as string, SESSIONS);
-    const session = auth.sessions.create('token', user, role, clientAddress(req));
-    if (!session) throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], { resolution: 'Too many open sessions; delete unused ones.' });
-    res.set('X-Auth-Token', session.token).set('Location', `${SESSIONS}/${session.id}`);
-    sendJson(res, 201, sessionJson(session));
-  }));
+  router.post(
+    SESSIONS,
+    routes.open(async (req, res) => {
+      const body = checkBody(req.body, {
+        fields: { UserName: 'string', Password: 'string' },
+        required: ['UserName', 'Password'],
+        secret: ['Password'],
+      });
+      const user = body.UserName as string;
+      const role = await auth.login(clientAddress(req), user, body.Password as string, SESSIONS);
+      const session = auth.sessions.create('token', user, role, clientAddress(req));
+      if (!session)
+        throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], {
+          resolution: 'Too many open sessions; delete unused ones.',
+        });
+      res.set('X-Auth-Token', session.token).set('Location', `${SESSIONS}/${session.id}`);
+      sendJson(res, 201, sessionJson(session));
+    }),
+  );
 
   const find = (id: string, principal: Principal): Session => {
     const session = auth.sessions.byId(id);
     if (!session || !visibleTo(principal, session)) throw redfishError(404, 'ResourceNotFound', ['Session', id]);
     return session;
   };
-  router.get(`${SESSIONS}/:id`, routes.guarded('Login', (req, res, principal) => {
-    sendJson(res, 200, sessionJson(find(String(req.params.id), principal)));
-  }));
-  router.delete(`${SESSIONS}/:id`, routes.guarded('Login', (req, res: Response, principal) => {
-    auth.sessions.delete(find(String(req.params.id), principal));
-    res.status(204).end();
-  }));
+  router.get(
+    `${SESSIONS}/:id`,
+    routes.guarded('Login', (req, res, principal) => {
+      sendJson(res, 200, sessionJson(find(String(req.params.id), principal)));
+    }),
+  );
+  router.delete(
+    `${SESSIONS}/:id`,
+    routes.guarded('Login', (req, res: Response, principal) => {
+      auth.sessions.delete(find(String(req.params.id), principal));
+      res.status(204).end();
+    }),
+  );
 }

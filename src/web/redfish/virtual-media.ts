@@ -12,7 +12,12 @@ import { methodNotAllowed, sendJson } from './route.js';
 export const VIRTUAL_MEDIA = `${MANAGER}/VirtualMedia`;
 
 export function virtualMediaCollection(odataId: string, slots: SlotState[]): object {
-  return collection(odataId, 'VirtualMediaCollection', 'Virtual Media Services', slots.map((s) => `${VIRTUAL_MEDIA}/${s.name}`));
+  return collection(
+    odataId,
+    'VirtualMediaCollection',
+    'Virtual Media Services',
+    slots.map((s) => `${VIRTUAL_MEDIA}/${s.name}`),
+  );
 }
 
 function imageName(url: string): string | null {
@@ -51,13 +56,21 @@ export function virtualMediaMember(slot: SlotState): object {
     WriteProtected: slot.writeProtected,
     ConnectedVia: !slot.active ? 'NotConnected' : legacy ? 'URI' : 'Applet',
     TransferMethod: 'Stream',
-    TransferProtocolType: legacy ? (image ? protocolOfScheme(image.slice(0, Math.max(0, image.indexOf(':')))) ?? null : null) : 'OEM',
-    ...(legacy ? {
-      VerifyCertificate: true,
-      Certificates: { '@odata.id': `${base}/Certificates` },
-    } : {
-      Oem: { OpenBMC: { '@odata.type': '#OemVirtualMedia.v1_0_0.VirtualMedia', WebSocketEndpoint: slot.endpointId } },
-    }),
+    TransferProtocolType: legacy
+      ? image
+        ? (protocolOfScheme(image.slice(0, Math.max(0, image.indexOf(':')))) ?? null)
+        : null
+      : 'OEM',
+    ...(legacy
+      ? {
+          VerifyCertificate: true,
+          Certificates: { '@odata.id': `${base}/Certificates` },
+        }
+      : {
+          Oem: {
+            OpenBMC: { '@odata.type': '#OemVirtualMedia.v1_0_0.VirtualMedia', WebSocketEndpoint: slot.endpointId },
+          },
+        }),
     Actions: actions,
   };
 }
@@ -69,36 +82,61 @@ export async function findSlot(ctx: WebContext, name: string): Promise<SlotState
   return slot;
 }
 
-const READ_ONLY_MEMBER_PROPERTIES = ['Id', 'Name', 'MediaTypes', 'Image', 'ImageName', 'Inserted', 'WriteProtected',
-  'ConnectedVia', 'TransferMethod', 'TransferProtocolType', 'UserName', 'Password', 'Oem', 'Actions', 'Certificates'];
+const READ_ONLY_MEMBER_PROPERTIES = [
+  'Id',
+  'Name',
+  'MediaTypes',
+  'Image',
+  'ImageName',
+  'Inserted',
+  'WriteProtected',
+  'ConnectedVia',
+  'TransferMethod',
+  'TransferProtocolType',
+  'UserName',
+  'Password',
+  'Oem',
+  'Actions',
+  'Certificates',
+];
 
 export function registerVirtualMedia(ctx: WebContext): void {
   const { router, routes } = ctx;
-  router.get(VIRTUAL_MEDIA, routes.guarded('Login', async (_req, res) => {
-    sendJson(res, 200, virtualMediaCollection(VIRTUAL_MEDIA, await ctx.daemon.slots()));
-  }));
-  router.get(`${VIRTUAL_MEDIA}/:slot`, routes.guarded('Login', async (req, res) => {
-    sendJson(res, 200, virtualMediaMember(await findSlot(ctx, String(req.params.slot))));
-  }));
+  router.get(
+    VIRTUAL_MEDIA,
+    routes.guarded('Login', async (_req, res) => {
+      sendJson(res, 200, virtualMediaCollection(VIRTUAL_MEDIA, await ctx.daemon.slots()));
+    }),
+  );
+  router.get(
+    `${VIRTUAL_MEDIA}/:slot`,
+    routes.guarded('Login', async (req, res) => {
+      sendJson(res, 200, virtualMediaMember(await findSlot(ctx, String(req.params.slot))));
+    }),
+  );
   // Certificates are always verified: VerifyCertificate=true is accepted as a no-op, false is
   // refused rather than silently ignored. Media is changed through the actions, not PATCH.
-  router.patch(`${VIRTUAL_MEDIA}/:slot`, routes.guarded('ConfigureComponents', async (req, res) => {
-    const slot = await findSlot(ctx, String(req.params.slot));
-    const given = typeof req.body === 'object' && req.body !== null ? Object.keys(req.body as object) : [];
-    const readOnly = given.find((k) => READ_ONLY_MEMBER_PROPERTIES.includes(k));
-    if (readOnly) {
-      throw redfishError(400, 'PropertyNotWritable', [readOnly], {
-        related: [`#/${readOnly}`], resolution: 'Use the InsertMedia and EjectMedia actions to change the media.',
-      });
-    }
-    const body = checkBody(req.body, { fields: slot.mode === 'Legacy' ? { VerifyCertificate: 'boolean' } : {} });
-    if (body.VerifyCertificate === false) {
-      throw redfishError(400, 'PropertyValueNotInList', ['false', 'VerifyCertificate'], {
-        related: ['#/VerifyCertificate'],
-        resolution: `This service always verifies image servers' certificates; add the server's CA to ${VIRTUAL_MEDIA}/${slot.name}/Certificates instead.`,
-      });
-    }
-    res.status(204).end();
-  }));
+  router.patch(
+    `${VIRTUAL_MEDIA}/:slot`,
+    routes.guarded('ConfigureComponents', async (req, res) => {
+      const slot = await findSlot(ctx, String(req.params.slot));
+      const given = typeof req.body === 'object' && req.body !== null ? Object.keys(req.body as object) : [];
+      const readOnly = given.find((k) => READ_ONLY_MEMBER_PROPERTIES.includes(k));
+      if (readOnly) {
+        throw redfishError(400, 'PropertyNotWritable', [readOnly], {
+          related: [`#/${readOnly}`],
+          resolution: 'Use the InsertMedia and EjectMedia actions to change the media.',
+        });
+      }
+      const body = checkBody(req.body, { fields: slot.mode === 'Legacy' ? { VerifyCertificate: 'boolean' } : {} });
+      if (body.VerifyCertificate === false) {
+        throw redfishError(400, 'PropertyValueNotInList', ['false', 'VerifyCertificate'], {
+          related: ['#/VerifyCertificate'],
+          resolution: `This service always verifies image servers' certificates; add the server's CA to ${VIRTUAL_MEDIA}/${slot.name}/Certificates instead.`,
+        });
+      }
+      res.status(204).end();
+    }),
+  );
   router.all(`${VIRTUAL_MEDIA}/:slot`, methodNotAllowed('GET, PATCH'));
 }

@@ -13,7 +13,11 @@ export interface FtpServer {
   close(): Promise<void>;
 }
 
-export async function startFtpServer(opts: { files: Map<string, string>; user: string; password: string }): Promise<FtpServer> {
+export async function startFtpServer(opts: {
+  files: Map<string, string>;
+  user: string;
+  password: string;
+}): Promise<FtpServer> {
   const commands: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((control) => {
@@ -40,27 +44,58 @@ export async function startFtpServer(opts: { files: Map<string, string>; user: s
         const cmd = verb.toUpperCase();
         commands.push(cmd === 'PASS' ? 'PASS ***' : line);
         const file = opts.files.get(path.posix.resolve(cwd, arg));
-        if (cmd === 'USER') { user = arg; reply('331 password please'); continue; }
+        if (cmd === 'USER') {
+          user = arg;
+          reply('331 password please');
+          continue;
+        }
         if (cmd === 'PASS') {
           authed = user === opts.user && arg === opts.password;
           reply(authed ? '230 logged in' : '530 login incorrect');
           continue;
         }
-        if (cmd === 'QUIT') { reply('221 bye'); control.end(); continue; }
-        if (!authed) { reply('530 log in first'); continue; }
+        if (cmd === 'QUIT') {
+          reply('221 bye');
+          control.end();
+          continue;
+        }
+        if (!authed) {
+          reply('530 log in first');
+          continue;
+        }
         switch (cmd) {
-          case 'PWD': reply(`257 "${cwd}"`); break;
-          case 'CWD': cwd = path.posix.resolve(cwd, arg); reply('250 ok'); break;
-          case 'TYPE': reply('200 ok'); break;
-          case 'SIZE': reply(file ? `213 ${statSync(file).size}` : '550 no such file'); break;
-          case 'MDTM': reply(file ? '213 20260101000000' : '550 no such file'); break;
-          case 'REST': offset = Number(arg); reply(`350 restarting at ${offset}`); break;
+          case 'PWD':
+            reply(`257 "${cwd}"`);
+            break;
+          case 'CWD':
+            cwd = path.posix.resolve(cwd, arg);
+            reply('250 ok');
+            break;
+          case 'TYPE':
+            reply('200 ok');
+            break;
+          case 'SIZE':
+            reply(file ? `213 ${statSync(file).size}` : '550 no such file');
+            break;
+          case 'MDTM':
+            reply(file ? '213 20260101000000' : '550 no such file');
+            break;
+          case 'REST':
+            offset = Number(arg);
+            reply(`350 restarting at ${offset}`);
+            break;
           case 'EPSV':
           case 'PASV': {
             passive?.close();
             const listener = net.createServer();
             passive = listener;
-            dataSocket = new Promise((resolve) => listener.once('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); resolve(s); }));
+            dataSocket = new Promise((resolve) =>
+              listener.once('connection', (s) => {
+                sockets.add(s);
+                s.on('close', () => sockets.delete(s));
+                resolve(s);
+              }),
+            );
             listener.listen(0, '127.0.0.1', () => {
               const p = (listener.address() as AddressInfo).port;
               reply(cmd === 'EPSV' ? `229 passive (|||${p}|)` : `227 passive (127,0,0,1,${p >> 8},${p & 255})`);
@@ -68,7 +103,10 @@ export async function startFtpServer(opts: { files: Map<string, string>; user: s
             break;
           }
           case 'RETR': {
-            if (!file || !dataSocket) { reply('550 no such file'); break; }
+            if (!file || !dataSocket) {
+              reply('550 no such file');
+              break;
+            }
             const start = offset;
             offset = 0;
             reply('150 sending');
@@ -82,8 +120,11 @@ export async function startFtpServer(opts: { files: Map<string, string>; user: s
             dataSocket = undefined;
             break;
           }
-          case 'ABOR': reply('226 aborted'); break;
-          default: reply('502 not implemented');
+          case 'ABOR':
+            reply('226 aborted');
+            break;
+          default:
+            reply('502 not implemented');
         }
       }
     });

@@ -64,7 +64,9 @@ export async function startImageServer(opts: ImageServerOptions): Promise<ImageS
     if (req.headers.authorization) log.authorization = req.headers.authorization;
     requests.push(log);
     const reply = () => {
-      const status = respond(req, res, url, opts.files, switches, (n) => { sent += n; });
+      const status = respond(req, res, url, opts.files, switches, (n) => {
+        sent += n;
+      });
       log.status = status;
     };
     if (switches.latencyMs) setTimeout(reply, switches.latencyMs);
@@ -78,7 +80,9 @@ export async function startImageServer(opts: ImageServerOptions): Promise<ImageS
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('tlsClientError', () => { /* clients that reject our CA close the handshake */ });
+  server.on('tlsClientError', () => {
+    /* clients that reject our CA close the handshake */
+  });
   const host = opts.host ?? '127.0.0.1';
   await listen(server, 0, host);
   const port = (server.address() as AddressInfo).port;
@@ -113,8 +117,14 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 }
 
 /** Answers one request; returns the status. */
-function respond(req: http.IncomingMessage, res: http.ServerResponse, url: URL, files: Map<string, string>,
-  sw: ImageServerSwitches, count: (n: number) => void): number {
+function respond(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  files: Map<string, string>,
+  sw: ImageServerSwitches,
+  count: (n: number) => void,
+): number {
   const finish = (status: number, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'Content-Length': '0', ...headers });
     res.end();

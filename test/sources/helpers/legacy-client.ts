@@ -25,7 +25,11 @@ export interface LegacyClient {
   close(): void;
 }
 
-export async function legacyClient(busAddress: string, slot: string, opts: { completionTimeoutMs?: number } = {}): Promise<LegacyClient> {
+export async function legacyClient(
+  busAddress: string,
+  slot: string,
+  opts: { completionTimeoutMs?: number } = {},
+): Promise<LegacyClient> {
   const path = slotPath('Legacy', slot);
   const bus: dbus.MessageBus = await connectBus(busAddress);
   const completions: number[] = [];
@@ -56,12 +60,19 @@ export async function legacyClient(busAddress: string, slot: string, opts: { com
   return {
     busctl,
     mount: (url) => call(busctlReply('call', BUS_NAME, path, IFACE.legacy, 'Mount', 'sbv', url, 'false', 'i', '-1')),
-    mountWithPipe: (url, user, password, form) => call(new Promise<string>((resolve) => {
-      const child = execFile('/usr/bin/python3', [MOUNT_CLIENT, busAddress, path, url, 'false', user, form], (err, stdout, stderr) => {
-        resolve(err ? `${stdout}${stderr}`.trim() : stdout.trim());
-      });
-      child.stdin!.end(password);
-    })),
+    mountWithPipe: (url, user, password, form) =>
+      call(
+        new Promise<string>((resolve) => {
+          const child = execFile(
+            '/usr/bin/python3',
+            [MOUNT_CLIENT, busAddress, path, url, 'false', user, form],
+            (err, stdout, stderr) => {
+              resolve(err ? `${stdout}${stderr}`.trim() : stdout.trim());
+            },
+          );
+          child.stdin!.end(password);
+        }),
+      ),
     unmount: () => call(busctlReply('call', BUS_NAME, path, IFACE.legacy, 'Unmount')),
     imageUrl: () => busctlReply('get-property', BUS_NAME, path, IFACE.mountPoint, 'ImageURL'),
     close: () => bus.disconnect(),

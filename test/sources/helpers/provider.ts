@@ -22,17 +22,27 @@ export interface ProviderHarness {
   /** Every log line so far, as JSON text. */
   logText(): string;
   /** Starts a source for `url` on a fresh socket. */
-  mount(url: string, opts?: { writable?: boolean; credentials?: Credentials; slot?: string }): Promise<{ socket: string; source: RunningSource; exits: MountError[] }>;
+  mount(
+    url: string,
+    opts?: { writable?: boolean; credentials?: Credentials; slot?: string },
+  ): Promise<{ socket: string; source: RunningSource; exits: MountError[] }>;
   /** The MountError that start() rejects with (fails the test when it resolves). */
   mountError(url: string, opts?: { writable?: boolean; credentials?: Credentials }): Promise<MountError>;
   assertNothingLeft(): void;
   close(): Promise<void>;
 }
 
-export async function startProvider(opts: { sources?: Record<string, unknown>; trustStore?: string; allowPrivate?: boolean; slotTimeout?: number } = {}): Promise<ProviderHarness> {
+export async function startProvider(
+  opts: { sources?: Record<string, unknown>; trustStore?: string; allowPrivate?: boolean; slotTimeout?: number } = {},
+): Promise<ProviderHarness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-src-'));
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
   const log = pino({ level: 'debug' }, sink);
   const config: ServiceConfig = {
     inactivityTimeout: 0,
@@ -40,7 +50,9 @@ export async function startProvider(opts: { sources?: Record<string, unknown>; t
     ...(opts.trustStore ? { trustStore: opts.trustStore } : {}),
     allowPrivateSourceHosts: opts.allowPrivate ?? true,
     nbdClient: { path: 'nbd-client' },
-    sysRoot: '/sys', devRoot: '/dev', configfsRoot: '/sys/kernel/config',
+    sysRoot: '/sys',
+    devRoot: '/dev',
+    configfsRoot: '/sys/kernel/config',
     runtimeDir: path.join(dir, 'run'),
     sources: normalizeSourcesConfig(opts.sources),
     slots: [],
@@ -49,11 +61,23 @@ export async function startProvider(opts: { sources?: Record<string, unknown>; t
   const running = new Set<RunningSource>();
   let n = 0;
   const slot = (name: string): SlotConfig => ({
-    name, mode: 'legacy', endpointId: '', nbdDevice: 'nbd9', unixSocket: path.join(dir, `${name}.sock`), timeout: opts.slotTimeout ?? 20, mediaType: 'CD',
+    name,
+    mode: 'legacy',
+    endpointId: '',
+    nbdDevice: 'nbd9',
+    unixSocket: path.join(dir, `${name}.sock`),
+    timeout: opts.slotTimeout ?? 20,
+    mediaType: 'CD',
   });
   const request = (url: string, o: { writable?: boolean; credentials?: Credentials; slot?: string }) => {
     const s = slot(o.slot ?? `Slot_${n++}`);
-    return { slot: s, url, writable: o.writable ?? false, socket: s.unixSocket, ...(o.credentials ? { credentials: o.credentials } : {}) };
+    return {
+      slot: s,
+      url,
+      writable: o.writable ?? false,
+      socket: s.unixSocket,
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+    };
   };
   const harness: ProviderHarness = {
     dir,
@@ -120,7 +144,9 @@ export function procFilesContaining(secret: string): string[] {
     for (const what of ['cmdline', 'environ']) {
       try {
         if (readFileSync(`/proc/${pid}/${what}`).includes(secret)) hits.push(`/proc/${pid}/${what}`);
-      } catch { /* exited meanwhile */ }
+      } catch {
+        /* exited meanwhile */
+      }
     }
   }
   return hits;
@@ -129,20 +155,32 @@ export function procFilesContaining(secret: string): string[] {
 export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
   });
 }
 
 // Debian's Python first: nbdsh needs its nbd module, which the pyenv python3 on PATH lacks
 const DEBIAN_PATH = `/usr/bin:${process.env.PATH ?? ''}`;
 
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env, PATH: DEBIAN_PATH };
-    execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -18,8 +18,11 @@ const sh = (cmd: string, args: string[], input?: string) =>
 
 export async function startShareServers(dir: string, smbUser: string, smbPassword: string): Promise<ShareServers> {
   const d = (n: string) => path.join(dir, n);
-  for (const n of ['share', 'export', 'private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'bind']) mkdirSync(d(n), { recursive: true });
-  writeFileSync(d('smb.conf'), `[global]
+  for (const n of ['share', 'export', 'private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'bind'])
+    mkdirSync(d(n), { recursive: true });
+  writeFileSync(
+    d('smb.conf'),
+    `[global]
   server role = standalone server
   interfaces = lo
   bind interfaces only = yes
@@ -41,7 +44,8 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
   read only = no
   valid users = ${smbUser}
   force user = root
-`);
+`,
+  );
   try {
     sh('id', [smbUser]);
   } catch {
@@ -61,7 +65,8 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
   // the clients' modules too: loading them under TCG takes seconds a Mount should not pay
   for (const m of ['nfsd', 'cifs', 'nfs', 'nfsv3']) sh('modprobe', [m]);
   // a second test file in the same VM finds it mounted already (mount(8) then fails)
-  if (!readFileSync('/proc/self/mounts', 'utf8').includes(' /proc/fs/nfsd nfsd ')) sh('mount', ['-t', 'nfsd', 'nfsd', '/proc/fs/nfsd']);
+  if (!readFileSync('/proc/self/mounts', 'utf8').includes(' /proc/fs/nfsd nfsd '))
+    sh('mount', ['-t', 'nfsd', 'nfsd', '/proc/fs/nfsd']);
   mkdirSync('/var/lib/nfs/v4recovery', { recursive: true });
   daemon('rpcbind', ['-f', '-w']);
   await waitForPort(111, 20_000);
@@ -77,11 +82,16 @@ export async function startShareServers(dir: string, smbUser: string, smbPasswor
     async stop() {
       sh('rpc.nfsd', ['0']);
       sh('exportfs', ['-ua']);
-      await Promise.all(daemons.map((child) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      })));
+      await Promise.all(
+        daemons.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }
@@ -91,7 +101,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;

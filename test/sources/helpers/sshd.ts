@@ -40,34 +40,75 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
 
   const uid = freeUid();
   const hash = execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: opts.password }).toString().trim();
-  writeFileSync(path.join(dir, 'passwd'), `${readFileSync('/etc/passwd', 'utf8')}${opts.user}:x:${uid}:${uid}::${opts.home}:/bin/sh\n`);
-  writeFileSync(path.join(dir, 'shadow'), `${readFileSync('/etc/shadow', 'utf8')}${opts.user}:${hash}:19000:0:99999:7:::\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, 'passwd'),
+    `${readFileSync('/etc/passwd', 'utf8')}${opts.user}:x:${uid}:${uid}::${opts.home}:/bin/sh\n`,
+  );
+  writeFileSync(
+    path.join(dir, 'shadow'),
+    `${readFileSync('/etc/shadow', 'utf8')}${opts.user}:${hash}:19000:0:99999:7:::\n`,
+    { mode: 0o600 },
+  );
 
   const port = await freePort();
   const config = path.join(dir, 'sshd_config');
-  writeFileSync(config, [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', 'ListenAddress ::1',
-    `HostKey ${hostKey}`, `PidFile ${path.join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
-    'UsePAM no', 'AuthenticationMethods password', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no',
-    'PermitRootLogin no', `AllowUsers ${opts.user}`, 'Subsystem sftp internal-sftp', 'ForceCommand internal-sftp',
-    'StrictModes no', 'UseDNS no', 'LogLevel VERBOSE', '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      'ListenAddress ::1',
+      `HostKey ${hostKey}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'UsePAM no',
+      'AuthenticationMethods password',
+      'PasswordAuthentication yes',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin no',
+      `AllowUsers ${opts.user}`,
+      'Subsystem sftp internal-sftp',
+      'ForceCommand internal-sftp',
+      'StrictModes no',
+      'UseDNS no',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+  );
 
   // $1..$3: the passwd and shadow copies and the config (paths never go through the shell's parser)
-  const script = 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd'
-    + ' && mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && exec "$4" -D -e -f "$3"';
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh',
-    path.join(dir, 'passwd'), path.join(dir, 'shadow'), config, SSHD], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const script =
+    'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd' +
+    ' && mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && exec "$4" -D -e -f "$3"';
+  const child = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/sh',
+      '-c',
+      script,
+      'sh',
+      path.join(dir, 'passwd'),
+      path.join(dir, 'shadow'),
+      config,
+      SSHD,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   await waitListening(child, () => log, port, exited);
   const namespace = readlinkSync(`/proc/${child.pid}/ns/mnt`);
   // close() ends every process in this namespace: it must be sshd's own, never ours
   if (namespace === readlinkSync('/proc/self/ns/mnt')) {
     child.kill('SIGKILL');
-    throw new Error('sshd runs in the test\'s own mount namespace');
+    throw new Error("sshd runs in the test's own mount namespace");
   }
 
   return {
@@ -83,9 +124,16 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   };
 }
 
-async function waitListening(child: ChildProcess, log: () => string, port: number, exited: Promise<void>): Promise<void> {
+async function waitListening(
+  child: ChildProcess,
+  log: () => string,
+  port: number,
+  exited: Promise<void>,
+): Promise<void> {
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const listening = (addr: string) => log().includes(`Server listening on ${addr} port ${port}.`);
   for (const deadline = Date.now() + 10_000; !gone && Date.now() < deadline;) {
     if (listening('127.0.0.1') && listening('::1')) return;
@@ -97,7 +145,11 @@ async function waitListening(child: ChildProcess, log: () => string, port: numbe
 
 /** A uid that no system user has (the test user's files then belong to nobody real). */
 function freeUid(): number {
-  const used = new Set(readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => Number(l.split(':')[2])));
+  const used = new Set(
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => Number(l.split(':')[2])),
+  );
   let uid = 64_123;
   while (used.has(uid)) uid++;
   return uid;
@@ -117,12 +169,16 @@ function freePort(): Promise<number> {
 /** SIGTERM to the processes of `namespace` that `which` picks; returns how many got it. */
 function killInNamespace(namespace: string, which: (pid: number) => boolean): number {
   let killed = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)) {
+  for (const pid of readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)) {
     try {
       if (readlinkSync(`/proc/${pid}/ns/mnt`) !== namespace || !which(pid)) continue;
       process.kill(pid, 'SIGTERM');
       killed++;
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return killed;
 }

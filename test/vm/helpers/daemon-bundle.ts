@@ -29,10 +29,16 @@ export function daemonBundle(): Promise<string> {
     const esbuild = path.join(CHECKOUT, 'node_modules', '.bin', 'esbuild');
     if (!existsSync(esbuild)) throw new Error(`${esbuild} is missing: run npm ci`);
     await run(esbuild, [
-      path.join(CHECKOUT, 'src/cli/main.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20',
-      `--outfile=${partial}`, '--log-level=warning',
+      path.join(CHECKOUT, 'src/cli/main.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      `--outfile=${partial}`,
+      '--log-level=warning',
       // a native addon, and an optional X11 transport of dbus-next that is not installed
-      '--external:usocket', '--external:x11',
+      '--external:usocket',
+      '--external:x11',
       // CommonJS packages inside an ESM bundle need a require
       "--banner:js=import { createRequire as __vmediaRequire } from 'node:module'; const require = __vmediaRequire(import.meta.url);",
     ]);

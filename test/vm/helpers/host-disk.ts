@@ -45,13 +45,23 @@ export function findHostDisk(serial: string): HostDisk | undefined {
 }
 
 export function waitForHostDisk(serial: string, timeoutMs = 60_000): Promise<HostDisk> {
-  return waitFor(`a USB disk with serial ${serial} on the VM's host side`, () => findHostDisk(serial) ?? false, timeoutMs, 200);
+  return waitFor(
+    `a USB disk with serial ${serial} on the VM's host side`,
+    () => findHostDisk(serial) ?? false,
+    timeoutMs,
+    200,
+  );
 }
 
 /** Waits until no block device of this USB serial is left. */
 export async function waitForHostDiskGone(serial: string, timeoutMs = 30_000): Promise<void> {
-  const present = () => readdirSync('/sys/block').some((name) => {
-    try { return usbSerialOf(name) === serial; } catch { return false; }
-  });
+  const present = () =>
+    readdirSync('/sys/block').some((name) => {
+      try {
+        return usbSerialOf(name) === serial;
+      } catch {
+        return false;
+      }
+    });
   await waitFor(`the USB disk with serial ${serial} to go away`, () => !present(), timeoutMs, 200);
 }

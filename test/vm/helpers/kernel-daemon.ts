@@ -46,7 +46,12 @@ export class KernelDaemon {
     mkdirSync(path.join(opts.dir, 'run'), { recursive: true });
     const bus = await startTestBus();
     try {
-      const daemon = await startDaemon({ busAddress: bus.address, config: KernelDaemon.config(opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS, entry: await daemonBundle() });
+      const daemon = await startDaemon({
+        busAddress: bus.address,
+        config: KernelDaemon.config(opts),
+        startTimeoutMs: DAEMON_START_TIMEOUT_MS,
+        entry: await daemonBundle(),
+      });
       return new KernelDaemon(opts, bus, daemon, await BusClient.connect(bus.address));
     } catch (err) {
       await bus.stop();
@@ -62,15 +67,20 @@ export class KernelDaemon {
       InactivityTimeout: opts.inactivityTimeout ?? 0,
       ...(opts.trustStore ? { TrustStore: opts.trustStore } : {}),
       ...opts.extra,
-      MountPoints: Object.fromEntries(opts.slots.map((s) => [s.name, {
-        Mode: s.mode === 'Proxy' ? 0 : 1,
-        EndpointId: s.mode === 'Proxy' ? `/nbd/${s.nbdDevice.slice(3)}` : '',
-        NBDDevice: s.nbdDevice,
-        UnixSocket: `${s.nbdDevice}.sock`,
-        Timeout: 30,
-        ...(s.mediaType ? { MediaType: s.mediaType } : {}),
-        ...(s.udc ? { UDC: s.udc } : {}),
-      }])),
+      MountPoints: Object.fromEntries(
+        opts.slots.map((s) => [
+          s.name,
+          {
+            Mode: s.mode === 'Proxy' ? 0 : 1,
+            EndpointId: s.mode === 'Proxy' ? `/nbd/${s.nbdDevice.slice(3)}` : '',
+            NBDDevice: s.nbdDevice,
+            UnixSocket: `${s.nbdDevice}.sock`,
+            Timeout: 30,
+            ...(s.mediaType ? { MediaType: s.mediaType } : {}),
+            ...(s.udc ? { UDC: s.udc } : {}),
+          },
+        ]),
+      ),
     };
   }
 
@@ -100,9 +110,12 @@ export class KernelDaemon {
   /** Mount (Proxy: Mount(); Legacy: Mount(sbv url rw i -1) as bmcweb sends it); resolves with the Completion code. */
   mount(name: string, url = '', writable = false): Promise<number> {
     const slot = this.slot(name);
-    return this.callForCompletion(name, slot.mode === 'Proxy'
-      ? ['call', BUS_NAME, this.path(name), IFACE.proxy, 'Mount']
-      : ['call', BUS_NAME, this.path(name), IFACE.legacy, 'Mount', 'sbv', url, String(writable), 'i', '-1']);
+    return this.callForCompletion(
+      name,
+      slot.mode === 'Proxy'
+        ? ['call', BUS_NAME, this.path(name), IFACE.proxy, 'Mount']
+        : ['call', BUS_NAME, this.path(name), IFACE.legacy, 'Mount', 'sbv', url, String(writable), 'i', '-1'],
+    );
   }
 
   unmount(name: string): Promise<number> {
@@ -160,7 +173,14 @@ export class KernelDaemon {
   private async nameReleased(): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const [owned] = await this.client.callOn('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [BUS_NAME]);
+      const [owned] = await this.client.callOn(
+        'org.freedesktop.DBus',
+        '/org/freedesktop/DBus',
+        'org.freedesktop.DBus',
+        'NameHasOwner',
+        's',
+        [BUS_NAME],
+      );
       if (owned === false) return;
       if (Date.now() > deadline) throw new Error(`${BUS_NAME} still has an owner 10 s after the daemon died`);
       await new Promise((r) => setTimeout(r, 50));
@@ -171,7 +191,12 @@ export class KernelDaemon {
   async restart(changes: Partial<KernelDaemonOptions> = {}): Promise<void> {
     Object.assign(this.opts, changes);
     this.client.close();
-    this.daemon = await startDaemon({ busAddress: this.bus.address, config: KernelDaemon.config(this.opts), startTimeoutMs: DAEMON_START_TIMEOUT_MS, entry: await daemonBundle() });
+    this.daemon = await startDaemon({
+      busAddress: this.bus.address,
+      config: KernelDaemon.config(this.opts),
+      startTimeoutMs: DAEMON_START_TIMEOUT_MS,
+      entry: await daemonBundle(),
+    });
     this.client = await BusClient.connect(this.bus.address);
   }
 
@@ -184,6 +209,7 @@ export class KernelDaemon {
     if (!stopped) await this.kill();
     this.client.close();
     await this.bus.stop();
-    if (!stopped) throw new Error(`the daemon did not stop within 60 s of SIGTERM:\n${this.daemon.output().slice(-4000)}`);
+    if (!stopped)
+      throw new Error(`the daemon did not stop within 60 s of SIGTERM:\n${this.daemon.output().slice(-4000)}`);
   }
 }

@@ -51,7 +51,10 @@ export function pidsOf(program: string, arg: string): number[] {
 /** The slot left nothing behind: no gadget, its UDC free, the NBD device empty, no nbd-client. */
 export function assertSlotReleased(slot: string, nbdDevice: string): void {
   assert.ok(!gadgetNames().includes(`mass-storage-${slot}`), `gadget mass-storage-${slot} still exists`);
-  assert.ok(![...boundUdcs().values()].includes(`mass-storage-${slot}`), `a UDC is still bound to mass-storage-${slot}`);
+  assert.ok(
+    ![...boundUdcs().values()].includes(`mass-storage-${slot}`),
+    `a UDC is still bound to mass-storage-${slot}`,
+  );
   assert.equal(nbdSize(nbdDevice), 0, `/dev/${nbdDevice} still has a size`);
   assert.deepEqual(pidsOf('nbd-client', `/dev/${nbdDevice}`), [], `nbd-client for /dev/${nbdDevice} still runs`);
 }

@@ -15,15 +15,29 @@ export interface NbdkitServer {
   stop(): Promise<void>;
 }
 
-export async function startNbdkitFile(opts: { socket: string; file: string; readonly?: boolean }): Promise<NbdkitServer> {
-  const args = ['--foreground', '--exit-with-parent', '--unix', opts.socket, ...(opts.readonly ? ['--readonly'] : []), 'file', opts.file];
+export async function startNbdkitFile(opts: {
+  socket: string;
+  file: string;
+  readonly?: boolean;
+}): Promise<NbdkitServer> {
+  const args = [
+    '--foreground',
+    '--exit-with-parent',
+    '--unix',
+    opts.socket,
+    ...(opts.readonly ? ['--readonly'] : []),
+    'file',
+    opts.file,
+  ];
   rmSync(opts.socket, { force: true }); // nbdkit does not remove its socket when it is stopped
   const child = spawn('nbdkit', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   await waitFor(`nbdkit socket ${opts.socket}`, () => existsSync(opts.socket) || gone, 10_000, 20);
   if (gone) throw new Error(`nbdkit ${args.join(' ')} exited at start`);
   const kill = async () => {

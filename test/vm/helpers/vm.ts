@@ -6,7 +6,9 @@ import path from 'node:path';
 /** Throws unless running inside the VM; call it first in every test file. */
 export function requireVm(): void {
   if (process.env.VMEDIA_IN_VM !== '1') {
-    throw new Error('test/vm runs only inside the QEMU VM: bash ../shared/vm/run-in-vm.sh -- node --import tsx --test test/vm/*.test.ts');
+    throw new Error(
+      'test/vm runs only inside the QEMU VM: bash ../shared/vm/run-in-vm.sh -- node --import tsx --test test/vm/*.test.ts',
+    );
   }
 }
 
@@ -16,8 +18,12 @@ export function vmTempDir(prefix: string): string {
 }
 
 /** Polls `probe` until it returns something other than undefined/false; throws after timeoutMs. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
