@@ -16,5 +16,5 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
 const argv = hideBin(process.argv);
 const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
 let cli = yargs(argv).scriptName('vmedia');
-for (const name of named) cli = cli.command(await commands[name]!());
+for (const name of named) cli = cli.command(await commands[name]());
 await cli.strict().demandCommand(1, 'name a command; see --help').help().parseAsync();

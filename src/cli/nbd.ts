@@ -77,7 +77,7 @@ const serveCommand: CommandModule<object, ServeArgs> = {
         if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535))
           throw new Error(`--port must be 0..65535, got ${a.port}`);
         return true;
-      }) as unknown as Argv<ServeArgs>,
+      }),
   handler: serve,
 };
 

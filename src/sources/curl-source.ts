@@ -1,7 +1,7 @@
 // https://, http:// and ftp:// images: nbdkit's curl plugin serves ranged reads of the URL (never
 // a full download), under the filter chain (retry, cache, decompression, copy-on-write).
 import type { RunningSource } from './types.js';
-import { MountError } from '../errno.js';
+import type { MountError } from '../errno.js';
 import { buildFilterChain } from './filter-chain.js';
 import { classifyCurlFailure } from './curl-errors.js';
 import { diagnoseRedirect } from './redirect-check.js';

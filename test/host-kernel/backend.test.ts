@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
 import type { SlotConfig } from '../../src/config/types.js';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { createKernelBackend } from '../../src/host/kernel/backend.js';
 import { createConfigfsGadget } from '../../src/host/kernel/gadget.js';
 import { createNbdDevice } from '../../src/host/kernel/nbd-device.js';
@@ -175,7 +175,7 @@ test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cl
   sys.setSectors('nbd0', 0); // what the kernel does when the link goes
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(lost.length, 1);
-  assert.equal(lost[0]!.errno, 'ECONNREFUSED');
+  assert.equal(lost[0].errno, 'ECONNREFUSED');
   await attachment.detach();
   assert.equal(existsSync(gadgetDir()), false);
 });

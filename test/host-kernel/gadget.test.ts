@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { createConfigfsGadget, type Gadget, type MassStorageGadgetSpec } from '../../src/host/kernel/gadget.js';
 import { createConfigfsTree, type ConfigfsTree } from './configfs-tree.js';
 

@@ -5,7 +5,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { createNbdDevice, parseBlockStat, type NbdDevice } from '../../src/host/kernel/nbd-device.js';
 import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { connectBus } from '../../src/dbus/connect.js';
 import { createProcessRunner, describeExit } from '../../src/host/kernel/process-runner.js';
 import { startTestBus } from '../helpers/private-bus.js';

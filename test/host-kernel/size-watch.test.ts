@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { createNbdDevice, type NbdDevice } from '../../src/host/kernel/nbd-device.js';
 import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
 import { waitForSize, watchSize } from '../../src/host/kernel/size-watch.js';

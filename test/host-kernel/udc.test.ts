@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { listUdcs, pickUdc } from '../../src/host/kernel/udc.js';
 
 const UDCS = ['1e6a0000.usb-vhub:p1', '1e6a0000.usb-vhub:p2', '1e6a0000.usb-vhub:p3'];

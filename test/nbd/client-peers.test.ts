@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { NbdError } from '../../src/nbd/backend.js';
+import type { NbdError } from '../../src/nbd/backend.js';
 import { clientBackend } from '../../src/nbd/client-backend.js';
 import { NbdClient } from '../../src/nbd/client.js';
 import { NbdServer } from '../../src/nbd/server.js';

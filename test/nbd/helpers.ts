@@ -70,7 +70,7 @@ async function waitForSocket(child: ChildProcess, socket: string, what: string, 
 async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {
   const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => {
+  child.stderr.on('data', (d) => {
     stderr += String(d);
   });
   const spawnError = new Promise<never>((_, reject) =>

@@ -42,7 +42,7 @@ test('every file of src/nbd bundles for the browser without Node imports', async
   assert.deepEqual(result.errors, []);
   const external = imported.filter((p) => !p.startsWith('.'));
   assert.deepEqual(external, [], `src/nbd imports outside itself: ${external.join(', ')}`);
-  const inputs = Object.keys(result.metafile!.inputs);
+  const inputs = Object.keys(result.metafile.inputs);
   assert.ok(
     inputs.every((p) => p.startsWith('src/nbd/')),
     `bundle pulled in ${inputs.filter((p) => !p.startsWith('src/nbd/')).join(', ')}`,

@@ -160,7 +160,7 @@ test('credentials: what HTTP basic auth and nbdkit can carry; the secret line is
     ['a', 'x'.repeat(513)],
   ]) {
     assert.throws(
-      () => checkCredentials({ user: user!, password: enc(password!) }),
+      () => checkCredentials({ user: user, password: enc(password) }),
       (e: unknown) => e instanceof MountError && e.errno === 'EINVAL',
       user,
     );

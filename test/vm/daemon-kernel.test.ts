@@ -184,8 +184,8 @@ test('two slots mounted at once bind the two UDCs; both disks read right', async
       `${name}: ${disk.path} ends with its image`,
     );
   }
-  await unmountAndCheck('Slot_0', serials[0]!);
-  await unmountAndCheck('Slot_2', serials[1]!);
+  await unmountAndCheck('Slot_0', serials[0]);
+  await unmountAndCheck('Slot_2', serials[1]);
   await stopProxyServer();
 });
 

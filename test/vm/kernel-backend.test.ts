@@ -11,7 +11,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { ServiceConfig, SlotConfig } from '../../src/config/types.js';
-import { MountError } from '../../src/errno.js';
+import type { MountError } from '../../src/errno.js';
 import { createKernelHostBackend } from '../../src/host/kernel/index.js';
 import type { HostAttachment, HostBackend } from '../../src/host/types.js';
 import { findHostDisk, waitForHostDisk, waitForHostDiskGone, type HostDisk } from './helpers/host-disk.js';

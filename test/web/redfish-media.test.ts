@@ -70,7 +70,7 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
       'xyz.openbmc_project.VirtualMedia.Sources',
       'Schemes',
     ]);
-    const schemes = [...stdout.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+    const schemes = [...stdout.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     const dmtfOf: Record<string, string> = {
       https: 'HTTPS',
       http: 'HTTP',
@@ -228,7 +228,7 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
       ),
       'the image server saw the credentials (they went through the pipe fd)',
     );
-    const { stdout } = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${stack.slots[2]!.exportSocket}`]);
+    const { stdout } = await run('nbdinfo', ['--size', `nbd+unix:///?socket=${stack.slots[2].exportSocket}`]);
     assert.equal(Number(stdout.trim()), 4 * 1024 * 1024);
 
     expectError(await insert({ Image: `${server.origin}/images/boot.iso` }), 409, 'ResourceInUse');

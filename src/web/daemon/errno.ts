@@ -12,7 +12,7 @@ export function describeErrno(errno: number): { name: string; text: string } {
   const entry = getSystemErrorMap().get(-Math.abs(errno));
   if (entry) return { name: entry[0], text: entry[1] };
   for (const [name, text] of Object.entries(LINUX_ONLY)) {
-    if (errnoNumber(name as ErrnoName) === errno) return { name, text: text! };
+    if (errnoNumber(name as ErrnoName) === errno) return { name, text: text };
   }
   return { name: `errno ${errno}`, text: 'unknown error' };
 }

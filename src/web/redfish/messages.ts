@@ -227,7 +227,7 @@ export class RedfishError extends Error {
 
   body(): object {
     const [first] = this.messages;
-    return { error: { code: first!.MessageId, message: first!.Message, '@Message.ExtendedInfo': this.messages } };
+    return { error: { code: first.MessageId, message: first.Message, '@Message.ExtendedInfo': this.messages } };
   }
 }
 

@@ -99,7 +99,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     log += d.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
