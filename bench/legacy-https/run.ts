@@ -97,11 +97,10 @@ const uri = (socket: string) => `nbd+unix:///?socket=${path.join(runtime, socket
 /** Runs `read` on a fresh Mount of the image. */
 async function mounted<T>(read: () => Promise<T>): Promise<T> {
   if ((await slot.mount(url)) !== 0) throw new Error(`Mount failed:\n${daemon.output().slice(-2000)}`);
-  try {
-    return await read();
-  } finally {
+  const result = await read().finally(async () => {
     if ((await slot.unmount()) !== 0) throw new Error('Unmount failed');
-  }
+  });
+  return result;
 }
 
 /** MiB/s of sequential-read.py (128 KiB requests, 2 in flight) over the whole export. */

@@ -6,6 +6,8 @@ import { hideBin } from 'yargs/helpers';
 // Each command's module is loaded only when that command runs: the daemon must not pay for
 // express, nor the web frontend for nbdkit probing (start-up time is a measured target).
 // All are loaded for `--help` or an unknown command, so yargs can list them.
+// yargs' CommandModule is invariant in its argument type, and each command has its own.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
   daemon: async () => (await import('./daemon.js')).daemonCommand,
   start: async () => (await import('./start.js')).startCommand,
@@ -16,5 +18,6 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
 const argv = hideBin(process.argv);
 const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
 let cli = yargs(argv).scriptName('vmedia');
+// eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- see the table above
 for (const name of named) cli = cli.command(await commands[name]());
 await cli.strict().demandCommand(1, 'name a command; see --help').help().parseAsync();

@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import dbus from 'dbus-next';
 
-export type BusChoice = 'system' | 'session' | string;
+/** "system", "session" or a D-Bus address. */
+export type BusChoice = string;
 
 export function busAddress(choice: BusChoice): string {
   if (choice === 'system') return process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';

@@ -47,6 +47,7 @@ class World {
   readonly mp: MountPoint;
 
   constructor(opts: { inactivityTimeout?: number } = {}) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the fakes below record into this world
     const world = this;
     const sources: SourceProvider = {
       schemes: () => ['https'],

@@ -36,6 +36,7 @@ export interface HttpResponse {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** The body parsed as JSON (undefined when empty or not JSON). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests check its shape with assertions
   json: any;
 }
 

@@ -26,7 +26,7 @@ test('each output line is logged with the program and stream; exit code reported
   assert.deepEqual(exit, { code: 3, signal: null });
   const logged = lines
     .filter((l) => l.process === 'sh' && l.stream)
-    .map((l) => `${l.stream}:${l.msg}`)
+    .map((l) => `${String(l.stream)}:${String(l.msg)}`)
     .sort();
   assert.deepEqual(logged, ['stderr:two', 'stdout:one', 'stdout:three']);
 });

@@ -1,5 +1,6 @@
 // An nbdkit without the curl plugin (as some BMC builds have): the provider says so in the log,
 // does not offer http(s)/ftp, and a Mount of an https URL ends in EINVAL naming the reason.
+import type { ProviderHarness } from './helpers/provider.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ exec nbdkit "$@"
 chmodSync(fake, 0o755);
 process.env.VMEDIA_NBDKIT = fake; // read when the modules load, hence the dynamic import below
 
-let harness: import('./helpers/provider.js').ProviderHarness;
+let harness: ProviderHarness;
 
 before(async () => {
   const { startProvider } = await import('./helpers/provider.js');

@@ -75,7 +75,7 @@ export function waitForSize(opts: WaitForSizeOptions, accept: (bytes: number) =>
       opts.signal?.removeEventListener('abort', onAbort);
       settle();
     };
-    const onAbort = (): void => finish(() => reject(opts.signal!.reason));
+    const onAbort = (): void => finish(() => reject(opts.signal!.reason as Error));
     const timer = setTimeout(
       () =>
         finish(() =>

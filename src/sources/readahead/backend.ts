@@ -194,20 +194,18 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     },
     async close() {
       chunks.clear();
-      await Promise.all(upstreams.map((u) => u.close?.()));
+      await Promise.all(upstreams.map(async (u) => u.close?.()));
     },
   };
-  const { write, writeZeroes, trim } = primary;
-  if (write)
-    backend.write = (offset, data, fua) =>
-      writeThrough(offset, data.length, () => write.call(primary, offset, data, fua));
-  if (writeZeroes)
-    backend.writeZeroes = (offset, length) =>
-      writeThrough(offset, length, () => writeZeroes.call(primary, offset, length));
-  if (trim) backend.trim = (offset, length) => writeThrough(offset, length, () => trim.call(primary, offset, length));
+  if (primary.write)
+    backend.write = (offset, data, fua) => writeThrough(offset, data.length, () => primary.write!(offset, data, fua));
+  if (primary.writeZeroes)
+    backend.writeZeroes = (offset, length) => writeThrough(offset, length, () => primary.writeZeroes!(offset, length));
+  if (primary.trim)
+    backend.trim = (offset, length) => writeThrough(offset, length, () => primary.trim!(offset, length));
   if (primary.flush)
     backend.flush = async () => {
-      await Promise.all(upstreams.map((u) => u.flush?.()));
+      await Promise.all(upstreams.map(async (u) => u.flush?.()));
     };
   return backend;
 }

@@ -14,7 +14,9 @@ interface LoginBody {
 
 /** {"username","password"}, or the older webui form {"data": [user, password]}. */
 function credentialsOf(body: LoginBody | undefined): { user: string; password: string } {
-  const [user, password] = Array.isArray(body?.data) ? body.data : [body?.username, body?.password];
+  const [user, password]: unknown[] = Array.isArray(body?.data)
+    ? (body.data as unknown[])
+    : [body?.username, body?.password];
   if (typeof user !== 'string' || typeof password !== 'string') {
     throw redfishError(400, 'PropertyMissing', ['username'], {
       resolution: 'Send {"username": "...", "password": "..."} as JSON.',

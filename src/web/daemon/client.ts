@@ -67,7 +67,7 @@ export class DaemonClient {
     bus.on('message', (msg: Message) => {
       if (msg.type !== MessageType.SIGNAL || msg.member !== 'Completion') return;
       if (msg.interface !== IFACE.proxy && msg.interface !== IFACE.legacy) return;
-      const errno = msg.body[0];
+      const errno: unknown = msg.body[0];
       for (const waiter of this.completionWaiters.get(msg.path) ?? []) waiter(typeof errno === 'number' ? errno : -1);
     });
   }
