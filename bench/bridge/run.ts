@@ -192,12 +192,12 @@ async function throughput(): Promise<void> {
       if (!best[name] || got.mibps > best[name].mibps) best[name] = got;
     }
     process.stdout.write(
-      `   ${name.padEnd(10)} ${best[name].mibps.toFixed(0).padStart(6)} MiB/s   relay CPU ${best[name].cpuSecondsPerGiB.toFixed(2)} s/GiB   peak RSS ${best[name].peakRssMiB.toFixed(0)} MiB (idle ${best[name].idleRssMiB.toFixed(0)} MiB)\n`,
+      `   ${name.padEnd(10)} ${best[name]!.mibps.toFixed(0).padStart(6)} MiB/s   relay CPU ${best[name]!.cpuSecondsPerGiB.toFixed(2)} s/GiB   peak RSS ${best[name]!.peakRssMiB.toFixed(0)} MiB (idle ${best[name]!.idleRssMiB.toFixed(0)} MiB)\n`,
     );
   }
-  const ours = best.vmedia.mibps;
-  process.stdout.write(`   vmedia / websockify = ${(ours / best.websockify.mibps).toFixed(2)}x (target >= 2)\n`);
-  process.stdout.write(`   vmedia / socat      = ${(ours / best.socat.mibps).toFixed(2)}x (target >= 0.7)\n`);
+  const ours = best.vmedia!.mibps;
+  process.stdout.write(`   vmedia / websockify = ${(ours / best.websockify!.mibps).toFixed(2)}x (target >= 2)\n`);
+  process.stdout.write(`   vmedia / socat      = ${(ours / best.socat!.mibps).toFixed(2)}x (target >= 0.7)\n`);
 }
 
 async function stalledConsumer(): Promise<void> {
@@ -241,7 +241,7 @@ async function stalledConsumer(): Promise<void> {
         'sh',
         [
           '-c',
-          `nbdcopy 'nbd+unix:///?socket=${stack.slots[0].exportSocket}' - 2>/dev/null | head -c ${64 * MiB} > /dev/null`,
+          `nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - 2>/dev/null | head -c ${64 * MiB} > /dev/null`,
         ],
         { stdio: 'inherit' },
       ),
@@ -261,7 +261,7 @@ async function stalledConsumer(): Promise<void> {
     }, 50);
     const copy = spawn(
       'sh',
-      ['-c', `exec nbdcopy 'nbd+unix:///?socket=${stack.slots[0].exportSocket}' - > /dev/null`],
+      ['-c', `exec nbdcopy 'nbd+unix:///?socket=${stack.slots[0]!.exportSocket}' - > /dev/null`],
       { stdio: 'inherit' },
     );
     await new Promise((r) => setTimeout(r, 3000));

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { rmSync } from 'node:fs';
 
 const [sockPath, sizeArg] = process.argv.slice(2);
+if (!sockPath || !sizeArg) throw new Error('usage: sink.ts SOCKET BYTES');
 const size = Number(sizeArg);
 rmSync(sockPath, { force: true });
 let got = 0;

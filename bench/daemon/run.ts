@@ -94,7 +94,7 @@ async function measureBareNode(): Promise<{ ms: number; rss: number }> {
   return { ms, rss };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // the compiled daemon, as `npm start` builds it (tsc emits even if a part in progress has type
 // errors); inside the checkout so that it finds node_modules
@@ -122,8 +122,8 @@ for (let i = 0; i < runs; i++) {
     await measureService(BUS_NAME, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...daemonArgs]),
   ];
   Object.values(rows).forEach((row, k) => {
-    row.ms.push(results[k].ms);
-    row.rss.push(results[k].rss);
+    row.ms.push(results[k]!.ms);
+    row.rss.push(results[k]!.rss);
   });
 }
 watcher.disconnect();
@@ -131,8 +131,8 @@ await bus.stop();
 rmSync(work, { recursive: true, force: true });
 rmSync(dist, { recursive: true, force: true });
 
-const bare = rows['bare node -e'];
-const floor = rows['node -e + dbus-next name'];
+const bare = rows['bare node -e']!;
+const floor = rows['node -e + dbus-next name']!;
 const report = Object.entries(rows).map(([what, r]) => ({
   what,
   startupMs: Math.round(median(r.ms)),

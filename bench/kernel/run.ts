@@ -63,7 +63,7 @@ try {
   const reference = await measure('nbdcopy from the socket (reference)', () =>
     run('nbdcopy', [`nbd+unix:///?socket=${socket}`, 'null:']),
   );
-  const slot = config.slots[0];
+  const slot = config.slots[0]!;
   const attachStart = performance.now();
   const attachment = await backend.attach({ slot, socket, writable: false, mediaType: 'USBStick' }, () => undefined);
   const attachMs = performance.now() - attachStart;

@@ -164,7 +164,7 @@ try {
     `daemon memory: ${idleRss.toFixed(0)} MiB resident idle, peak ${daemonMib('VmHWM').toFixed(0)} MiB over all the reads`,
   );
   rows.push(
-    `Mount → Completion(0): median ${mountMs[Math.floor(mounts / 2)].toFixed(0)} ms of ${mounts} (min ${mountMs[0].toFixed(0)}, max ${mountMs[mounts - 1].toFixed(0)})`,
+    `Mount → Completion(0): median ${mountMs[Math.floor(mounts / 2)]!.toFixed(0)} ms of ${mounts} (min ${mountMs[0]!.toFixed(0)}, max ${mountMs[mounts - 1]!.toFixed(0)})`,
   );
   console.log(`\n${sizeMib} MiB image over HTTPS on loopback\n${rows.join('\n')}`);
 } finally {

@@ -19,5 +19,5 @@ const argv = hideBin(process.argv);
 const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
 let cli = yargs(argv).scriptName('vmedia');
 // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- see the table above
-for (const name of named) cli = cli.command(await commands[name]());
+for (const name of named) cli = cli.command(await commands[name]!());
 await cli.strict().demandCommand(1, 'name a command; see --help').help().parseAsync();

@@ -85,7 +85,7 @@ function children(runtimeDir: string, busAddress: string): Child[] {
 
 /** Runs `vmedia ARGS` the way this process was run (from dist/, or from source under tsx). */
 function spawnVmedia(args: string[]): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], { stdio: 'inherit' });
+  return spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit' });
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {

@@ -23,7 +23,7 @@ function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new Error(`--listen ${listen}: expected HOST:PORT, e.g. 127.0.0.1:8443`);
-  return { host: m[1] ?? m[2], port };
+  return { host: m[1] ?? m[2]!, port };
 }
 
 async function runWeb(args: WebArgs): Promise<void> {

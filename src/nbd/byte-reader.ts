@@ -116,7 +116,7 @@ export class ByteReader {
   private take(n: number): Uint8Array {
     this.queued -= n;
     if (n === 0) return EMPTY;
-    const c0 = this.chunks[this.first];
+    const c0 = this.chunks[this.first]!; // queued >= n > 0
     if (c0.length - this.head >= n) {
       const out = c0.subarray(this.head, this.head + n);
       this.head += n;
@@ -126,7 +126,7 @@ export class ByteReader {
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[this.first];
+      const c = this.chunks[this.first]!;
       const m = Math.min(c.length - this.head, n - filled);
       out.set(c.subarray(this.head, this.head + m), filled);
       filled += m;
@@ -140,7 +140,7 @@ export class ByteReader {
   private drop(n: number): number {
     let dropped = 0;
     while (dropped < n && this.first < this.chunks.length) {
-      const c = this.chunks[this.first];
+      const c = this.chunks[this.first]!;
       const m = Math.min(c.length - this.head, n - dropped);
       dropped += m;
       this.head += m;

@@ -72,7 +72,7 @@ const ERRNO_NAMES = new Map<number, ErrnoName>(
       'ENOTSUP',
       'EPROTO',
     ] as const
-  ).map((n) => [(constants.errno as Record<string, number>)[n], n]),
+  ).map((n) => [constants.errno[n], n]),
 );
 
 /** mount.cifs prints "mount error(13): Permission denied"; mount.nfs prints words only. */

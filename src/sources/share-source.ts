@@ -83,7 +83,7 @@ export async function startShareSource(ctx: SourceContext, onExit: (err: MountEr
 
 async function cifsPlan(ctx: SourceContext, segments: string[], credFile: string): Promise<SharePlan> {
   const { url, req } = ctx;
-  const file = segments[segments.length - 1];
+  const file = segments[segments.length - 1]!; // at least `minimum` segments
   const unc = `//${url.url.hostname}/${segments.slice(0, -1).join('/')}`;
   const auth = req.credentials ? [`credentials=${await writeCifsCredentials(credFile, req.credentials)}`] : ['guest'];
   const base = [
@@ -107,7 +107,7 @@ function nfsPlan(ctx: SourceContext, segments: string[]): SharePlan {
   const options = ['ro', ...HARDENING, 'soft', 'timeo=100', 'retrans=3', ...(url.url.port ? [`port=${url.port}`] : [])];
   return {
     attempts: [{ fstype: 'nfs', device: `${host}:/${segments.slice(0, -1).join('/')}`, options }],
-    file: segments[segments.length - 1],
+    file: segments[segments.length - 1]!,
     writable: false,
   };
 }

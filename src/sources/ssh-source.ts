@@ -24,10 +24,10 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  */
 export function takeSftpUrlUser(text: string): { text: string; user?: string } {
   const m = /^(sftp:\/\/)([^/?#]*)@/i.exec(text);
-  if (!m || m[2].includes(':')) return { text };
+  if (!m || m[2]!.includes(':')) return { text };
   let user: string;
   try {
-    user = decodeURIComponent(m[2]);
+    user = decodeURIComponent(m[2]!);
   } catch {
     throw new MountError('EINVAL', 'the user name in the image URL is not valid percent-encoding');
   }

@@ -24,7 +24,7 @@ export function forbiddenAddressReason(address: string): string | undefined {
   // ::ffff:127.0.0.1 reaches 127.0.0.1
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   const [addr, type] = mapped
-    ? [mapped[1], 'ipv4' as const]
+    ? [mapped[1]!, 'ipv4' as const]
     : [address, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
   if (FORBIDDEN.check(addr, type)) return 'loopback, link-local or multicast address';
   if (ownAddresses().has(addr.toLowerCase())) return 'an address of this BMC';

@@ -44,7 +44,7 @@ test('blob backend: every read equals the bytes of the file, whatever the window
         const backend = blobBackend(countingBlob(), { windowBytes, windows });
         const results = await Promise.all(reads.map((r) => backend.read(r.offset, r.length)));
         results.forEach((got, i) =>
-          assert.deepEqual(got, image.subarray(reads[i].offset, reads[i].offset + reads[i].length)),
+          assert.deepEqual(got, image.subarray(reads[i]!.offset, reads[i]!.offset + reads[i]!.length)),
         );
       },
     ),

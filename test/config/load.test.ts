@@ -42,7 +42,7 @@ test("OpenBMC's default config loads with its values and our defaults", () => {
       ['Slot_3', 'legacy', '', 'nbd3', '/run/virtual-media/nbd3.sock', 90, undefined],
     ],
   );
-  assert.equal(config.slots[0].blockSize, 512);
+  assert.equal(config.slots[0]!.blockSize, 512);
 });
 
 test('dev.json: export backend, sockets under the runtime dir, which the caller may replace', () => {

@@ -81,7 +81,7 @@ export class BusClient {
       if (Date.now() > deadline) throw new Error(`no Completion #${nth} on ${path} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    return this.completions(path)[nth - 1];
+    return this.completions(path)[nth - 1]!;
   }
 
   /** The PropertiesChanged values seen for one property, in order. */
@@ -90,7 +90,7 @@ export class BusClient {
       .filter((s) => s.path === path && s.member === 'PropertiesChanged')
       .flatMap((s) => {
         const changed = s.body[1] as Record<string, dbus.Variant>;
-        return property in changed ? [changed[property].value] : [];
+        return property in changed ? [changed[property]!.value] : [];
       });
   }
 

@@ -51,7 +51,7 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   // one value per stats poll (1 s): 2, 1, 0 — a poll delayed by a busy machine may skip one
   assert.equal(remaining[0], 2, `countdown seen: ${JSON.stringify(remaining)}`);
   assert.ok(
-    remaining.every((v, i) => i === 0 || v < remaining[i - 1]),
+    remaining.every((v, i) => i === 0 || v < remaining[i - 1]!),
     `counts down: ${JSON.stringify(remaining)}`,
   );
   assert.equal(remaining.at(-1), 0);

@@ -378,7 +378,7 @@ test('the credentials password is zeroed once the source started; properties fol
   const w = new World();
   t.after(() => release(w));
   await w.enter('Active');
-  assert.deepEqual([...w.passwords[0]], [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...w.passwords[0]!], [0, 0, 0, 0, 0, 0]);
   assert.equal(w.mp.status.imageUrl, 'https://127.0.0.1/a.iso');
   assert.equal(w.mp.status.writeProtected, true);
   w.mp.unmount();

@@ -124,8 +124,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             EndpointId: s.endpoint,
             Mode: s.mode,
             NBDDevice: `nbd${i}`,
-            UnixSocket: slots[i].socket,
-            ExportSocket: slots[i].exportSocket,
+            UnixSocket: slots[i]!.socket,
+            ExportSocket: slots[i]!.exportSocket,
             Timeout: opts.slotTimeout ?? 10,
           },
         ]),
@@ -185,7 +185,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const onData = (d: Buffer) => {
         output += d.toString();
         const m = /listening on (https:\/\/\S+)/.exec(output);
-        if (m) resolve(m[1]);
+        if (m) resolve(m[1]!);
       };
       web.stdout.on('data', onData);
       web.stderr.on('data', (d: Buffer) => {

@@ -175,7 +175,7 @@ test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cl
   sys.setSectors('nbd0', 0); // what the kernel does when the link goes
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(lost.length, 1);
-  assert.equal(lost[0].errno, 'ECONNREFUSED');
+  assert.equal(lost[0]?.errno, 'ECONNREFUSED');
   await attachment.detach();
   assert.equal(existsSync(gadgetDir()), false);
 });

@@ -56,8 +56,8 @@ test('parser: one event per block, device from DEVNAME (or DEVPATH), banner igno
       ['add', 'sda'],
     ],
   );
-  assert.equal(events[1].properties.SYNTH_UUID, '0');
-  assert.equal(events[0].properties.MINOR, '0');
+  assert.equal(events[1]?.properties.SYNTH_UUID, '0');
+  assert.equal(events[0]?.properties.MINOR, '0');
 });
 
 test('parser: an event cut off before its blank line is not reported, the next one is', () => {

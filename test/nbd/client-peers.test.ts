@@ -166,7 +166,7 @@ describe('over WebSockets (ws)', () => {
       await client.write(100, new Uint8Array([1, 2, 3]));
       await client.flush();
       assert.equal(backend.flushes, 1);
-      assert.equal(hex(await client.read(99, 5)), hex(new Uint8Array([image[99], 1, 2, 3, image[103]])));
+      assert.equal(hex(await client.read(99, 5)), hex(new Uint8Array([image[99]!, 1, 2, 3, image[103]!])));
       await client.disconnect();
       await Promise.all(served);
       assert.equal(server.counters.bytesWritten, 3);

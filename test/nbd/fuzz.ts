@@ -40,7 +40,7 @@ class Gen {
     return this.rnd() < p;
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
+    return xs[this.int(xs.length)]!;
   }
   bytes(n: number): Uint8Array {
     const at = this.int(NOISE.length - n + 1);
@@ -166,7 +166,7 @@ export function generateCase(seed: number): Uint8Array[] {
   for (let m = 0; m < mutations; m++) {
     switch (g.int(4)) {
       case 0:
-        if (bytes.length > 0) bytes[g.int(bytes.length)] ^= 1 << g.int(8);
+        if (bytes.length > 0) bytes[g.int(bytes.length)]! ^= 1 << g.int(8);
         break; // bit flip
       case 1:
         bytes = bytes.subarray(0, g.int(bytes.length + 1));
@@ -225,7 +225,7 @@ class ScriptedStream implements ByteStream {
 
   pump(): void {
     while (!this.paused && !this.closed && this.next < this.chunks.length) {
-      const c = this.chunks[this.next++];
+      const c = this.chunks[this.next++]!;
       for (const cb of this.dataCb) cb(c);
     }
   }

@@ -42,14 +42,14 @@ describe('handshake', () => {
       assert.equal(r.type, C.REP_INFO);
       infos[view(r.data).getUint16(0)] = view(r.data);
     }
-    assert.equal(infos[C.INFO_EXPORT].getUint32(6), 5000);
-    assert.equal(infos[C.INFO_EXPORT].getUint16(10) & (C.FLAG_HAS_FLAGS | C.FLAG_READ_ONLY), C.FLAG_HAS_FLAGS);
+    assert.equal(infos[C.INFO_EXPORT]!.getUint32(6), 5000);
+    assert.equal(infos[C.INFO_EXPORT]!.getUint16(10) & (C.FLAG_HAS_FLAGS | C.FLAG_READ_ONLY), C.FLAG_HAS_FLAGS);
     assert.equal(
-      new TextDecoder().decode(new Uint8Array(infos[C.INFO_NAME].buffer, infos[C.INFO_NAME].byteOffset + 2, 4)),
+      new TextDecoder().decode(new Uint8Array(infos[C.INFO_NAME]!.buffer, infos[C.INFO_NAME]!.byteOffset + 2, 4)),
       'disk',
     );
     assert.deepEqual(
-      [1, 4096, 32 * MiB].map((_, i) => infos[C.INFO_BLOCK_SIZE].getUint32(2 + 4 * i)),
+      [1, 4096, 32 * MiB].map((_, i) => infos[C.INFO_BLOCK_SIZE]!.getUint32(2 + 4 * i)),
       [1, 4096, 32 * MiB],
     );
     peer.option(C.OPT_INFO, nameInfo('nope'));
@@ -319,7 +319,7 @@ describe('transmission', () => {
   test('bad request magic is a hard disconnect', async () => {
     const peer = await new RawPeer(serverFor(memoryBackend(new Uint8Array(10)))).open();
     const req = encodeRequest(0, C.CMD_READ, 1, 0, 1);
-    req[0] ^= 0xff;
+    req[0]! ^= 0xff;
     peer.send(req);
     await peer.served;
     assert.equal(peer.closed, true);
@@ -519,7 +519,7 @@ describe('ByteReader', () => {
     for (let i = 0; i < 300_000; i++) deliver(new Uint8Array([i & 0xff]));
     const started = performance.now();
     let sum = 0;
-    for (let i = 0; i < 300_000 / 30; i++) sum += (await reader.read(30))[29];
+    for (let i = 0; i < 300_000 / 30; i++) sum += (await reader.read(30))[29]!;
     assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
     assert.ok(sum > 0);
   });

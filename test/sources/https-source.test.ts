@@ -240,7 +240,7 @@ test('nbdkit dying while serving → onExit once with an errno, nothing left', a
   const deadline = Date.now() + 5000;
   while (exits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(exits.length, 1);
-  assert.equal(exits[0].errno, 'ECONNRESET');
+  assert.equal(exits[0]?.errno, 'ECONNRESET');
   harness.assertNothingLeft();
   await source.stop();
 });

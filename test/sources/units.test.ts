@@ -151,7 +151,7 @@ test('Sources config: every key optional, defaults for an operator, bad combinat
 test('credentials: what HTTP basic auth and nbdkit can carry; the secret line is a copy', () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   checkCredentials({ user: 'alice', password: enc('a,b=c "d" \'e\' ü') });
-  for (const [user, password] of [
+  for (const [user, password] of <[string, string][]>[
     ['a:b', 'x'],
     ['a\nb', 'x'],
     ['a', 'x\ny'],

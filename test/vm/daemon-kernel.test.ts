@@ -172,7 +172,7 @@ test('two slots mounted at once bind the two UDCs; both disks read right', async
   const bound = boundUdcs();
   assert.deepEqual([...bound.values()].sort(), ['mass-storage-Slot_0', 'mass-storage-Slot_2']);
   assert.deepEqual([...bound.keys()].sort(), ['dummy_udc.0', 'dummy_udc.1']);
-  const serials = ['Slot_0', 'Slot_2'].map((n) => vm.serial(n));
+  const [serial0, serial2] = ['Slot_0', 'Slot_2'].map((n) => vm.serial(n)) as [string, string];
   for (const [name, image] of [
     ['Slot_0', proxyImage],
     ['Slot_2', httpsImage],
@@ -184,8 +184,8 @@ test('two slots mounted at once bind the two UDCs; both disks read right', async
       `${name}: ${disk.path} ends with its image`,
     );
   }
-  await unmountAndCheck('Slot_0', serials[0]);
-  await unmountAndCheck('Slot_2', serials[1]);
+  await unmountAndCheck('Slot_0', serial0);
+  await unmountAndCheck('Slot_2', serial2);
   await stopProxyServer();
 });
 

@@ -106,7 +106,7 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     assert.equal(refused.code, 4409);
     assert.match(refused.reason ?? '', /Slot_0 is already in use/);
 
-    const slot = stack.slots[0];
+    const slot = stack.slots[0]!;
     const started = Date.now();
     const { stdout } = await run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | sha256sum`, {
       maxBuffer: 1024,
@@ -141,7 +141,7 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     });
     assert.equal(browser.protocol, token);
     await until('Slot_1 inserted', async () => ((await inserted('Slot_1')) ? true : undefined));
-    const { stdout } = await run(`nbdinfo --size 'nbd+unix:///?socket=${stack.slots[1].exportSocket}'`);
+    const { stdout } = await run(`nbdinfo --size 'nbd+unix:///?socket=${stack.slots[1]!.exportSocket}'`);
     assert.equal(Number(stdout.trim()), IMAGE_BYTES);
     browser.ws.close();
     await until('Slot_1 ejected', async () => ((await inserted('Slot_1')) ? undefined : true));
@@ -154,7 +154,7 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
       headers: basicAuth(stack.admin.user, stack.admin.password),
     });
     await until('Slot_0 inserted', async () => ((await inserted('Slot_0')) ? true : undefined));
-    const slot = stack.slots[0];
+    const slot = stack.slots[0]!;
     const copy = run(`nbdcopy 'nbd+unix:///?socket=${slot.exportSocket}' - | wc -c`);
     await new Promise((r) => setTimeout(r, 300));
     browser.ws.terminate();

@@ -44,7 +44,7 @@ export function parseBlockStat(text: string): HostStats {
   if (fields.length < 9 || fields.some((n) => !Number.isSafeInteger(n))) {
     throw new Error(`unexpected block stat format: ${JSON.stringify(text)}`);
   }
-  return { readBytes: fields[2] * SECTOR, writeBytes: fields[6] * SECTOR, inFlight: fields[8] };
+  return { readBytes: fields[2]! * SECTOR, writeBytes: fields[6]! * SECTOR, inFlight: fields[8]! };
 }
 
 export interface SysfsNbdDeviceOptions {

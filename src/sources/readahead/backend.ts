@@ -75,12 +75,12 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
   async function fetchData(index: number): Promise<Uint8Array> {
     await fetchSlot();
     const up = busy.indexOf(Math.min(...busy));
-    busy[up] += 1;
+    busy[up]! += 1;
     try {
       const start = index * chunkBytes;
-      return await upstreams[up].read(start, Math.min(chunkBytes, size - start));
+      return await upstreams[up]!.read(start, Math.min(chunkBytes, size - start));
     } finally {
-      busy[up] -= 1;
+      busy[up]! -= 1;
       releaseFetchSlot();
     }
   }
@@ -181,7 +181,7 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       if (sequential) prefetchAfter(last);
       const datas = await Promise.all(parts);
       const skip = offset - first * chunkBytes;
-      if (datas.length === 1) return datas[0].subarray(skip, skip + length);
+      if (datas.length === 1) return datas[0]!.subarray(skip, skip + length);
       const out = new Uint8Array(length);
       let at = 0;
       for (const [k, data] of datas.entries()) {

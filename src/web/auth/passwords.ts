@@ -33,9 +33,9 @@ export function parsePasswordHash(hash: string): ParsedHash {
   if (!m) throw new Error('not a $scrypt$N=..,r=..,p=..$salt$hash string');
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (N < 2 || (N & (N - 1)) !== 0) throw new Error('scrypt N must be a power of two');
-  const key = Buffer.from(m[5], 'base64');
+  const key = Buffer.from(m[5]!, 'base64');
   if (key.length < 16) throw new Error('scrypt hash is too short');
-  return { params: { N, r, p }, salt: Buffer.from(m[4], 'base64'), key };
+  return { params: { N, r, p }, salt: Buffer.from(m[4]!, 'base64'), key };
 }
 
 export async function verifyPassword(password: string, hash: ParsedHash): Promise<boolean> {

@@ -47,7 +47,7 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
   const str = (v: Variantish | undefined) => (typeof v?.value === 'string' ? v.value : '');
   const schemes = ifaces[IFACE.sources]?.Schemes?.value;
   return {
-    name: m[2],
+    name: m[2]!,
     mode: m[1] as SlotModeName,
     path,
     endpointId: str(mp.EndpointId),

@@ -226,7 +226,7 @@ export class RedfishError extends Error {
   }
 
   body(): object {
-    const [first] = this.messages;
+    const first = this.messages[0]!; // the constructor takes at least one
     return { error: { code: first.MessageId, message: first.Message, '@Message.ExtendedInfo': this.messages } };
   }
 }

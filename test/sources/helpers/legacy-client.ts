@@ -44,7 +44,7 @@ export async function legacyClient(
       if (Date.now() > deadline) throw new Error(`no Completion within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    return completions[since];
+    return completions[since]!;
   };
   const call = async (expectTrue: Promise<string>): Promise<number> => {
     const since = completions.length;
