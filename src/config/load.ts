@@ -1,5 +1,5 @@
 // Load and validate the daemon's config file. Every problem names the key path and the reason;
-// the daemon refuses to start on any of them (ARCHITECTURE §5).
+// the daemon refuses to start on any of them (docs/config.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';

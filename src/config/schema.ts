@@ -1,4 +1,4 @@
-// The JSON schema of /etc/virtual-media.json: OpenBMC's keys (compat) plus ours (ARCHITECTURE §5).
+// The JSON schema of /etc/virtual-media.json: OpenBMC's keys (compat) plus ours (docs/config.md).
 // Unknown keys are refused everywhere, so a typo never silently falls back to a default.
 import { sourcesConfigSchema } from '../sources/config.js';
 

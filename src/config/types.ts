@@ -1,5 +1,5 @@
 // The daemon's configuration after loading and validation (src/config/load.ts): the JSON of
-// /etc/virtual-media.json (OpenBMC's keys plus ours, ARCHITECTURE §5) with defaults applied.
+// /etc/virtual-media.json (OpenBMC's keys plus ours, docs/config.md) with defaults applied.
 import type { SourcesConfig } from '../sources/config.js';
 
 export type HostBackendName = 'kernel' | 'export';

@@ -1,4 +1,4 @@
-// The D-Bus contract (ARCHITECTURE §3, compatible with OpenBMC): shared by the daemon that
+// The D-Bus contract (docs/dbus.md, compatible with OpenBMC): shared by the daemon that
 // serves it and the web frontend that calls it.
 
 export const BUS_NAME = 'xyz.openbmc_project.VirtualMedia';

@@ -1,4 +1,4 @@
-// The contract between the mount point and its states (one file per state, ARCHITECTURE §4).
+// The contract between the mount point and its states (one file per state, docs/state-machine.md).
 // A state answers the two client requests (throwing MountError to refuse them) and runs the
 // work of its own phase; async results reach the mount point only while the state is current.
 import type { Logger } from '../log.js';

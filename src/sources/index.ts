@@ -7,18 +7,18 @@ import type { Logger } from '../log.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { SourceProvider } from './types.js';
 import { MountError } from '../errno.js';
-import { parseSourceUrl } from './source-url.js';
-import { startCurlSource } from './curl-source.js';
-import { startShareSource } from './share-source.js';
-import { startSshSource, takeSftpUrlUser } from './ssh-source.js';
-import { findExecutable } from './find-executable.js';
-import { kernelCanMount } from './kernel-mount.js';
+import { parseSourceUrl } from './guards/source-url.js';
+import { startCurlSource } from './schemes/curl-source.js';
+import { startShareSource } from './schemes/share-source.js';
+import { startSshSource, takeSftpUrlUser } from './schemes/ssh-source.js';
+import { findExecutable } from './nbdkit/find-executable.js';
+import { kernelCanMount } from './schemes/kernel-mount.js';
 import { clearStaleState } from './stale-state.js';
-import { probeNbdkit } from './nbdkit-probe.js';
+import { probeNbdkit } from './nbdkit/probe.js';
 import { openTrustStore, type TrustStore } from './trust-store.js';
-import { checkSourceHost } from './ssrf-guard.js';
-import { checkCredentials } from './credentials.js';
-import type { SourcesRuntime } from './nbdkit-source.js';
+import { checkSourceHost } from './guards/ssrf-guard.js';
+import { checkCredentials } from './guards/credentials.js';
+import type { SourcesRuntime } from './nbdkit/source.js';
 
 export async function createSourceProvider(config: ServiceConfig, log: Logger): Promise<SourceProvider> {
   const caps = await probeNbdkit();

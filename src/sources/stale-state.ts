@@ -5,7 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import { unmountAndRemove } from './kernel-mount.js';
+import { unmountAndRemove } from './schemes/kernel-mount.js';
 
 export async function clearStaleState(stateDir: string, tempDir: string, log: Logger): Promise<void> {
   const stale: string[] = [];

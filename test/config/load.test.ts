@@ -1,4 +1,4 @@
-// Config loading (ARCHITECTURE §5): OpenBMC's file loads as is, our keys get their defaults,
+// Config loading (docs/config.md): OpenBMC's file loads as is, our keys get their defaults,
 // and every bad or unknown key is reported with its path and the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The credentials pipe parser and reader (ARCHITECTURE §3) at its limits, on real pipes and
+// The credentials pipe parser and reader (docs/dbus.md) at its limits, on real pipes and
 // FIFOs: it never waits for EOF and never blocks the event loop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MountError } from '../../src/errno.js';
-import { parseCredentials, readCredentials } from '../../src/dbus/credentials-pipe.js';
+import { parseCredentials, readCredentials } from '../../src/daemon/credentials-reader.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -1,4 +1,4 @@
-// Every state × event cell of the mount point state machine (ARCHITECTURE §4): the real
+// Every state × event cell of the mount point state machine (docs/state-machine.md): the real
 // MountPoint and states, driven through the HostBackend and SourceProvider interfaces by a
 // scripted backend and provider whose every step the test releases by hand.
 import { test } from 'node:test';

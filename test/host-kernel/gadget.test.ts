@@ -29,7 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => tree.remove());
 
-test('create writes the mass-storage gadget of ARCHITECTURE §6 and binds the UDC last', async () => {
+test('create writes the mass-storage gadget of docs/architecture.md and binds the UDC last', async () => {
   await gadget.create(SPEC);
   assert.equal(attr('idVendor'), '0x1d6b\n');
   assert.equal(attr('idProduct'), '0x0104\n');

@@ -2,12 +2,12 @@
 // errno, the filter chain per config, and the Sources config defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSourceUrl } from '../../src/sources/source-url.js';
-import { forbiddenAddressReason } from '../../src/sources/ssrf-guard.js';
-import { classifyCurlFailure } from '../../src/sources/curl-errors.js';
-import { buildFilterChain } from '../../src/sources/filter-chain.js';
+import { parseSourceUrl } from '../../src/sources/guards/source-url.js';
+import { forbiddenAddressReason } from '../../src/sources/guards/ssrf-guard.js';
+import { classifyCurlFailure } from '../../src/sources/schemes/curl-errors.js';
+import { buildFilterChain } from '../../src/sources/nbdkit/filter-chain.js';
 import { normalizeSourcesConfig, SOURCES_DEFAULTS } from '../../src/sources/config.js';
-import { checkCredentials, secretLine } from '../../src/sources/credentials.js';
+import { checkCredentials, secretLine } from '../../src/sources/guards/credentials.js';
 import { MountError } from '../../src/errno.js';
 
 const HTTP = ['https', 'http'];

@@ -1,4 +1,4 @@
-// The export host backend (ARCHITECTURE §6), for dev machines, CI and VMs without /dev/nbd:
+// The export host backend (docs/architecture.md), for dev machines, CI and VMs without /dev/nbd:
 // our NBD client connects to the slot socket and our NBD server re-serves the image on the
 // slot's ExportSocket (QEMU, nbdinfo and nbdcopy read it). Active once the handshake gave a size.
 import { mkdirSync, rmSync } from 'node:fs';

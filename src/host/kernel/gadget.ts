@@ -1,4 +1,4 @@
-// USB mass-storage gadgets in configfs (usb_gadget/<name>, ARCHITECTURE §6): created attribute by
+// USB mass-storage gadgets in configfs (usb_gadget/<name>, docs/architecture.md): created attribute by
 // attribute, removed strictly in reverse. The root is a parameter; tests run this same code
 // against a temporary tree laid out like configfs.
 import { lstat, mkdir, readdir, readFile, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// The kernel host backend (ARCHITECTURE §6) with its real parts: nbd-client on /dev/nbdN, the
+// The kernel host backend (docs/architecture.md) with its real parts: nbd-client on /dev/nbdN, the
 // udev monitor, the configfs gadget and the UDCs of sysfs, all under the roots of the config.
 import type { Logger } from '../../log.js';
 import type { ServiceConfig } from '../../config/types.js';

@@ -1,4 +1,4 @@
-// The web's only way into the daemon (ARCHITECTURE §3, like bmcweb): read the slots from the
+// The web's only way into the daemon (docs/dbus.md, like bmcweb): read the slots from the
 // ObjectManager, call Mount/Unmount and wait for the Completion(errno) signal that reports the
 // outcome. Every read goes to the bus, so a GET right after an action sees the daemon's state.
 import { DBusError, Message, MessageType, Variant, type MessageBus, type MessageLike } from 'dbus-next';

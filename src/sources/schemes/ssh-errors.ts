@@ -1,8 +1,8 @@
 // What went wrong with an sftp:// source, from what nbdkit's ssh plugin wrote to stderr (the plugin
 // and libssh name the cause there and nowhere else): each cause gets its own errno and a message
 // that names it.
-import type { MountError } from '../errno.js';
-import { causeInStderr, type StderrCause } from './stderr-causes.js';
+import type { MountError } from '../../errno.js';
+import { causeInStderr, type StderrCause } from '../nbdkit/stderr-causes.js';
 
 /** What a message may name besides the server's text. */
 export interface SshFailureContext {

@@ -3,7 +3,7 @@
 // InterfacesAdded/InterfacesRemoved.
 import dbus from 'dbus-next';
 import { interfaceName, propertiesOf } from './interface-info.js';
-import { IFACE } from './names.js';
+import { IFACE } from '../dbus/names.js';
 
 type InterfaceProperties = Record<string, Record<string, dbus.Variant>>;
 

@@ -1,4 +1,4 @@
-// The Legacy Mount credentials pipe (ARCHITECTURE §3): the fd carries `user\0password\0`, each
+// The Legacy Mount credentials pipe (docs/dbus.md): the fd carries `user\0password\0`, each
 // part ≤ 512 bytes, exactly two NULs, at most 1024 bytes read. A sender may keep its write end
 // open (a FIFO opened O_RDWR never reaches EOF), so reading stops at a complete message, at the
 // size limit or after a short wait — never waiting for EOF and never blocking the event loop.

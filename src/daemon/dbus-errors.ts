@@ -2,7 +2,7 @@
 // human-readable message as the error text.
 import { DBusError } from 'dbus-next';
 import { MountError } from '../errno.js';
-import { errnoErrorName } from './names.js';
+import { errnoErrorName } from '../dbus/names.js';
 
 export function toDBusError(err: unknown): DBusError {
   if (err instanceof DBusError) return err;

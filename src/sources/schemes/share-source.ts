@@ -3,12 +3,12 @@
 // NFS: read-only), then `nbdkit file` serves the file. Teardown stops nbdkit, then unmounts.
 import path from 'node:path';
 import { open, rm, stat } from 'node:fs/promises';
-import type { RunningSource } from './types.js';
-import type { Credentials } from './types.js';
-import { MountError } from '../errno.js';
-import { buildFilterChain } from './filter-chain.js';
+import type { RunningSource } from '../types.js';
+import type { Credentials } from '../types.js';
+import { MountError } from '../../errno.js';
+import { buildFilterChain } from '../nbdkit/filter-chain.js';
 import { kernelMount, type MountAttempt } from './kernel-mount.js';
-import { serveWithNbdkit, type SourceContext } from './nbdkit-source.js';
+import { serveWithNbdkit, type SourceContext } from '../nbdkit/source.js';
 
 interface SharePlan {
   attempts: MountAttempt[];

@@ -1,6 +1,6 @@
 // Parses and checks the URL of a Legacy Mount: only the schemes we can serve, a host, a path,
 // no credentials in the URL (they would end up in argv and logs), no control characters.
-import { MountError } from '../errno.js';
+import { MountError } from '../../errno.js';
 
 export interface SourceUrl {
   /** Lower-case scheme without ':' (e.g. "https"). */

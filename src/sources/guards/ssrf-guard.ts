@@ -4,7 +4,7 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { MountError } from '../errno.js';
+import { MountError } from '../../errno.js';
 
 const FORBIDDEN = new BlockList();
 FORBIDDEN.addSubnet('127.0.0.0', 8, 'ipv4'); // loopback

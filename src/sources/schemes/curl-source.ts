@@ -1,12 +1,12 @@
 // https://, http:// and ftp:// images: nbdkit's curl plugin serves ranged reads of the URL (never
 // a full download), under the filter chain (retry, cache, decompression, copy-on-write).
-import type { RunningSource } from './types.js';
-import type { MountError } from '../errno.js';
-import { buildFilterChain } from './filter-chain.js';
+import type { RunningSource } from '../types.js';
+import type { MountError } from '../../errno.js';
+import { buildFilterChain } from '../nbdkit/filter-chain.js';
 import { classifyCurlFailure } from './curl-errors.js';
-import { diagnoseRedirect } from './redirect-check.js';
-import { secretLine } from './credentials.js';
-import { serveWithNbdkit, type SourceContext } from './nbdkit-source.js';
+import { diagnoseRedirect } from '../guards/redirect-check.js';
+import { secretLine } from '../guards/credentials.js';
+import { serveWithNbdkit, type SourceContext } from '../nbdkit/source.js';
 
 /** The protocols curl may use for each scheme (redirect targets included). */
 const PROTOCOLS: Record<string, string> = { https: 'https', http: 'http,https', ftp: 'ftp' };

@@ -1,7 +1,7 @@
 // What went wrong with an HTTP(S) source, from what nbdkit's curl plugin wrote to stderr (libcurl
 // names the cause there and nowhere else): each cause gets its own errno and a message that names it.
-import type { MountError } from '../errno.js';
-import { causeInStderr, type StderrCause } from './stderr-causes.js';
+import type { MountError } from '../../errno.js';
+import { causeInStderr, type StderrCause } from '../nbdkit/stderr-causes.js';
 
 // Ordered: the first match wins. Texts are libcurl's (CURLE_* strerror and detail lines).
 const CAUSES: StderrCause<void>[] = [

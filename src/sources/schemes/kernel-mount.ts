@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { release } from 'node:os';
-import { MountError, type ErrnoName } from '../errno.js';
+import { MountError, type ErrnoName } from '../../errno.js';
 
 export interface KernelMount {
   dir: string;

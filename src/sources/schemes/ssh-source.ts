@@ -2,12 +2,12 @@
 // download), under the same filter chain as curl. The server's host key must already be in the
 // configured known_hosts file: there is no trust on first use.
 import { access, constants } from 'node:fs/promises';
-import type { Credentials, RunningSource } from './types.js';
-import { MountError } from '../errno.js';
-import { buildFilterChain } from './filter-chain.js';
+import type { Credentials, RunningSource } from '../types.js';
+import { MountError } from '../../errno.js';
+import { buildFilterChain } from '../nbdkit/filter-chain.js';
 import { classifySshFailure } from './ssh-errors.js';
-import { secretLine } from './credentials.js';
-import { serveWithNbdkit, type SourceContext } from './nbdkit-source.js';
+import { secretLine } from '../guards/credentials.js';
+import { serveWithNbdkit, type SourceContext } from '../nbdkit/source.js';
 
 export interface SshSourceContext extends SourceContext {
   /** The login named in the URL (sftp://user@host/...), taken out before the URL check. */

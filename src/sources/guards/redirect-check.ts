@@ -2,7 +2,7 @@
 // missing Range support. One HEAD request without credentials tells the two apart.
 import http from 'node:http';
 import https from 'node:https';
-import { MountError } from '../errno.js';
+import { MountError } from '../../errno.js';
 
 const TIMEOUT_MS = 5000;
 

@@ -2,14 +2,14 @@
 // socket, open the export once (where network and permission errors show up), turn a failure
 // into the errno of its cause, watch the process, and leave nothing behind on any path.
 import path from 'node:path';
-import type { Logger } from '../log.js';
-import type { RunningSource, SourceRequest } from './types.js';
-import type { SourcesConfig } from './config.js';
-import type { SourceUrl } from './source-url.js';
-import { MountError } from '../errno.js';
-import { startNbdkit, lastLine, NbdkitStartError, type NbdkitProcess } from './nbdkit-process.js';
+import type { Logger } from '../../log.js';
+import type { RunningSource, SourceRequest } from '../types.js';
+import type { SourcesConfig } from '../config.js';
+import type { SourceUrl } from '../guards/source-url.js';
+import { MountError } from '../../errno.js';
+import { startNbdkit, lastLine, NbdkitStartError, type NbdkitProcess } from './process.js';
 import { probeExport } from './export-probe.js';
-import { startReadaheadFront, type ReadaheadFront } from './readahead/front.js';
+import { startReadaheadFront, type ReadaheadFront } from '../readahead/front.js';
 
 export interface SourcesRuntime {
   config: SourcesConfig;

@@ -5,7 +5,7 @@ import dbus from 'dbus-next';
 import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
 import type { SourceProvider } from '../sources/types.js';
-import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from './names.js';
+import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../dbus/names.js';
 import { interfaceName, propertyTable } from './interface-info.js';
 import { ObjectManagerInterface } from './object-manager.js';
 import { slotInterfaces, type LegacyInterface } from './slot-interfaces.js';

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { MountError } from '../errno.js';
+import { MountError } from '../../errno.js';
 
 export interface NbdkitLaunch {
   /** Everything after the common options: [--filter=..., plugin, key=value...]. */

@@ -1,4 +1,4 @@
-// The D-Bus interfaces of one slot object (ARCHITECTURE §3, compat with OpenBMC): MountPoint,
+// The D-Bus interfaces of one slot object (docs/dbus.md, compat with OpenBMC): MountPoint,
 // Process, Stats, and Proxy or Legacy (+ our Sources on Legacy). They read the mount point's
 // status and forward its changes as PropertiesChanged and its outcomes as Completion(i).
 import dbus from 'dbus-next';
@@ -6,9 +6,9 @@ import { MountError } from '../errno.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
 import type { MountPointStatus } from '../mountpoint/types.js';
 import type { Credentials, SourceProvider } from '../sources/types.js';
-import { readCredentials } from './credentials-pipe.js';
-import { toDBusError } from './errors.js';
-import { IFACE } from './names.js';
+import { readCredentials } from './credentials-reader.js';
+import { toDBusError } from './dbus-errors.js';
+import { IFACE } from '../dbus/names.js';
 
 const { Interface } = dbus.interface;
 

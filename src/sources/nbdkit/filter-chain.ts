@@ -5,8 +5,8 @@
 //   retry        a network error or server restart reopens the plugin instead of failing the read
 // cache and retry only over network plugins (a kernel mount caches and retries itself). Each is
 // skipped when configured off or when the installed nbdkit lacks it.
-import type { SourcesConfig } from './config.js';
-import { MountError } from '../errno.js';
+import type { SourcesConfig } from '../config.js';
+import { MountError } from '../../errno.js';
 
 export interface FilterChainInput {
   sources: SourcesConfig;

@@ -1,6 +1,6 @@
 // Naming why an nbdkit plugin failed from what it wrote to stderr (the plugin and its library name
 // the cause there and nowhere else): each source lists its causes, this finds the one that applies.
-import { MountError, type ErrnoName } from '../errno.js';
+import { MountError, type ErrnoName } from '../../errno.js';
 
 export interface StderrCause<Ctx> {
   test: RegExp;

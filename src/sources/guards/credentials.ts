@@ -1,7 +1,7 @@
 // Credentials from the Mount pipe on their way to nbdkit: checked for what HTTP basic auth and
 // nbdkit's password reader can carry, and turned into the line nbdkit reads from its fd 3.
-import type { Credentials } from './types.js';
-import { MountError } from '../errno.js';
+import type { Credentials } from '../types.js';
+import { MountError } from '../../errno.js';
 
 const MAX_BYTES = 512;
 const NEWLINE = 0x0a;
