@@ -1,5 +1,5 @@
 // Where the kernel chain loses read speed (a script, not a test; inside the QEMU VM only):
-//   bash ../shared/vm/run-in-vm.sh --mem 2G --cpus 2 -- node --import tsx bench/kernel/run.ts [--mib 64] [--runs 2]
+//   bash test/vm/harness/run-in-vm.sh --mem 2G --cpus 2 -- node --import tsx bench/kernel/run.ts [--mib 64] [--runs 2]
 // One image served by nbdkit on a Unix socket, read three ways, page caches dropped before each:
 //   1. nbdcopy from the socket (the reference: NBD alone, no kernel block layer)
 //   2. /dev/nbdN after nbd-client (kernel NBD client + block layer), dd bs=1M iflag=direct

@@ -149,7 +149,8 @@ async function runStart(): Promise<void> {
       `    nbdinfo 'nbd+unix:///?socket=${path.join(runtimeDir, 'export/Slot_0.sock')}'`,
       `    ${busctl} call ${BUS_NAME} ${proxy0} xyz.openbmc_project.VirtualMedia.Proxy Unmount`,
       '  a Legacy URL on Slot_2 (credentials need a pipe fd: python3-dbus or Redfish):',
-      `    ${busctl} call ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
+      // busctl 252 takes -1 for an option unless -- ends the options
+      `    ${busctl} call -- ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -152,6 +152,14 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
       ])
     ).stdout;
     assert.equal(socket.trim(), `s "${path.join(runtimeDir, 'nbd0.sock')}"`);
+    // the printed Legacy Mount line works as pasted (busctl 252 needs `--` before the -1)
+    const mountLine = out.split('\n').find((l) => l.includes('Legacy Mount sbv'));
+    assert.ok(mountLine, out);
+    const pasted = await run('sh', [
+      '-c',
+      mountLine.trim().replace('https://HOST/IMAGE.iso', 'https://host.invalid/os.iso'),
+    ]);
+    assert.equal(pasted.stdout.trim(), 'b true');
     assert.match(out, new RegExp(`Web: +https://${listen}/`));
     assert.match(out, new RegExp(`user: root, password from ${path.join(runtimeDir, 'web-password')}`));
     const root = await getServiceRoot(`https://${listen}/redfish/v1`);

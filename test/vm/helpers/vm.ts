@@ -1,4 +1,4 @@
-// Basics of every test under test/vm: they run only inside the QEMU VM (../shared/vm), where
+// Basics of every test under test/vm: they run only inside the QEMU VM (test/vm/harness), where
 // nbd, configfs and dummy_hcd exist, and fail loudly anywhere else instead of skipping.
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import path from 'node:path';
 export function requireVm(): void {
   if (process.env.VMEDIA_IN_VM !== '1') {
     throw new Error(
-      'test/vm runs only inside the QEMU VM: bash ../shared/vm/run-in-vm.sh -- node --import tsx --test test/vm/*.test.ts',
+      'test/vm runs only inside the QEMU VM: bash test/vm/harness/run-in-vm.sh -- node --import tsx --test test/vm/*.test.ts',
     );
   }
 }
