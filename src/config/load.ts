@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { normalizeSourcesConfig } from '../sources/config.js';
+import { normalizeSourcesConfig, sourcesConfigProblems } from '../sources/config.js';
 import { configSchema, type RawConfig, type RawSlotConfig } from './schema.js';
 import type { HostBackendName, ServiceConfig, SlotConfig } from './types.js';
 
@@ -54,7 +54,8 @@ export function parseConfig(raw: unknown, baseDir: string, file: string, opts: L
   const hostBackend: HostBackendName = raw.HostBackend ?? 'kernel';
   const runtimeDir = path.resolve(baseDir, opts.runtimeDir ?? raw.RuntimeDir ?? '/run/virtual-media');
   const slots = Object.entries(raw.MountPoints).map(([name, s]) => slotConfig(name, s, runtimeDir, hostBackend));
-  const problems = crossSlotProblems(slots);
+  const sources = normalizeSourcesConfig(raw.Sources);
+  const problems = [...crossSlotProblems(slots), ...sourcesConfigProblems(sources)];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     inactivityTimeout: raw.InactivityTimeout ?? 1800,
@@ -66,7 +67,7 @@ export function parseConfig(raw: unknown, baseDir: string, file: string, opts: L
     devRoot: raw.DevRoot ?? '/dev',
     configfsRoot: raw.ConfigfsRoot ?? '/sys/kernel/config',
     runtimeDir,
-    sources: normalizeSourcesConfig(raw.Sources),
+    sources,
     slots,
   };
 }
@@ -98,10 +99,12 @@ function crossSlotProblems(slots: SlotConfig[]): string[] {
   };
   for (const slot of slots) {
     const at = `MountPoints.${slot.name}`;
-    if (slot.mode === 'proxy' && slot.endpointId === '') {
-      problems.push(`${at}.EndpointId: a Proxy slot (Mode 0) needs the web endpoint, e.g. "/nbd/0"`);
+    if (slot.mode === 'proxy' && !/^\/nbd\/\d+$/.test(slot.endpointId)) {
+      // the web serves Proxy slots at /nbd/<n> only (as bmcweb does)
+      problems.push(`${at}.EndpointId: a Proxy slot (Mode 0) needs the web endpoint /nbd/<n>, e.g. "/nbd/0"`);
     }
     claim('device', slot.nbdDevice, `${at}.NBDDevice`);
+    if (slot.mode === 'proxy') claim('endpoint', slot.endpointId, `${at}.EndpointId`);
     for (const [key, socket] of [
       ['UnixSocket', slot.unixSocket],
       ['ExportSocket', slot.exportSocket],

@@ -109,6 +109,15 @@ export const sourcesConfigSchema = {
   },
 } as const;
 
+/** What the schema cannot say about a Sources block: each problem names its key path. */
+export function sourcesConfigProblems(sources: SourcesConfig): string[] {
+  const { blockSizeKiB, maxSizeMiB } = sources.cache;
+  if (maxSizeMiB * 1024 >= 2 * blockSizeKiB) return [];
+  return [
+    `Sources.Cache.MaxSizeMiB: ${maxSizeMiB} must hold at least two blocks of Sources.Cache.BlockSizeKiB (${blockSizeKiB})`,
+  ];
+}
+
 /** `raw` has passed sourcesConfigSchema; absent keys take the defaults. */
 export function normalizeSourcesConfig(raw: Record<string, unknown> | undefined): SourcesConfig {
   const r = (raw ?? {}) as {
@@ -126,11 +135,6 @@ export function normalizeSourcesConfig(raw: Record<string, unknown> | undefined)
   const d = SOURCES_DEFAULTS;
   const blockSizeKiB = r.Cache?.BlockSizeKiB ?? d.cache.blockSizeKiB;
   const maxSizeMiB = r.Cache?.MaxSizeMiB ?? d.cache.maxSizeMiB;
-  if (maxSizeMiB * 1024 < 2 * blockSizeKiB) {
-    throw new Error(
-      `Sources.Cache.MaxSizeMiB (${maxSizeMiB}) must hold at least two blocks of Sources.Cache.BlockSizeKiB (${blockSizeKiB})`,
-    );
-  }
   return {
     followRedirects: r.FollowRedirects ?? d.followRedirects,
     requestTimeoutSeconds: r.RequestTimeoutSeconds ?? d.requestTimeoutSeconds,

@@ -166,6 +166,16 @@ test('every bad or unknown key is named with the reason', () => {
       /^MountPoints\.Slot_0\.EndpointId: a Proxy slot/,
     ],
     [
+      'Proxy endpoint the web cannot serve',
+      { MountPoints: { Slot_0: slot({ EndpointId: '/media/0' }) } },
+      /^MountPoints\.Slot_0\.EndpointId: a Proxy slot \(Mode 0\) needs the web endpoint \/nbd\/<n>/,
+    ],
+    [
+      'shared Proxy endpoint',
+      { MountPoints: { Slot_0: slot(), Slot_1: slot({ NBDDevice: 'nbd1', UnixSocket: 'b.sock' }) } },
+      /^MountPoints\.Slot_1\.EndpointId: "\/nbd\/0" is already used by MountPoints\.Slot_0\.EndpointId$/,
+    ],
+    [
       'shared device',
       {
         MountPoints: {

@@ -104,6 +104,20 @@ test('connect runs nbd-client -t T -u SOCK DEV -n -L (device after the socket, a
   assert.equal(device.linkOutlivesClient, false, 'ioctl mode: the process carries the link');
 });
 
+test("the slot's BlockSize goes to nbd-client as -b, before the socket", async () => {
+  await (
+    await device.connect('/run/vm/nbd3.sock', 30, 2048)
+  ).exited;
+  assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n').slice(0, 6), [
+    '-t',
+    '30',
+    '-b',
+    '2048',
+    '-u',
+    '/run/vm/nbd3.sock',
+  ]);
+});
+
 test('configured flags replace -n -L; disconnect runs -d DEV and reports failure', async () => {
   const custom = createNbdDevice({
     name: 'nbd3',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, afterEach, before, test } from 'node:test';
@@ -121,10 +121,16 @@ async function assertFullRead(name: string, expectType: number, image: Image): P
   );
 }
 
+/** The block size the kernel's NBD device got (the slot's BlockSize, via nbd-client -b). */
+function logicalBlockSize(device: string): number {
+  return Number(readFileSync(`/sys/block/${device}/queue/logical_block_size`, 'utf8').trim());
+}
+
 test('Legacy HTTPS, USBStick: Completion(0), /dev/sdX has the image (sha256), ReadIO counts it; Unmount releases everything', async () => {
   assert.equal(await vm.mount('Slot_2', url), 0, vm.daemon.output().slice(-3000));
   assert.equal(await vm.active('Slot_2'), true);
   assert.equal(await vm.property('Slot_2', IFACE.mountPoint, 'WriteProtected'), 'b true');
+  assert.equal(logicalBlockSize('nbd2'), 512, 'BlockSize reaches the kernel through nbd-client -b');
   const serial = vm.serial('Slot_2');
   await assertFullRead('Slot_2', 0, httpsImage);
   await unmountAndCheck('Slot_2', serial);
@@ -134,6 +140,7 @@ test('Proxy, CD: an NBD server on the slot socket, Mount → the host sees a CD-
   await startProxyServer();
   assert.equal(await vm.mount('Slot_0'), 0, vm.daemon.output().slice(-3000));
   const serial = vm.serial('Slot_0');
+  assert.equal(logicalBlockSize('nbd0'), 2048, 'a CD slot configured with BlockSize 2048');
   assert.match((await vm.hostDisk('Slot_0')).name, /^sr\d+$/);
   await assertFullRead('Slot_0', 5, proxyImage);
   await unmountAndCheck('Slot_0', serial);

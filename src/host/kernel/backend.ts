@@ -91,7 +91,7 @@ export function createKernelBackend(parts: KernelParts, timing: KernelTiming = D
   /** Starts nbd-client and waits for the device to get a size. Returns the process while it
    *  carries the link (ioctl mode), undefined when it hands the link to the kernel (netlink). */
   async function connect(device: NbdDevice, req: HostAttachRequest): Promise<RunningProcess | undefined> {
-    const client = await device.connect(req.socket, req.slot.timeout);
+    const client = await device.connect(req.socket, req.slot.timeout, req.slot.blockSize);
     const abort = new AbortController();
     const exited = client.exited.then((exit) => {
       // netlink: exiting 0 is how nbd-client says it connected; ioctl: any exit is a failure

@@ -32,7 +32,7 @@ export interface NbdDevice {
   /** Pid of the process that configured the device, or undefined when it is free. */
   owner(): Promise<number | undefined>;
   /** Starts nbd-client for `socket`; it keeps running while the link is up (ioctl mode). */
-  connect(socket: string, timeoutSeconds: number): Promise<RunningProcess>;
+  connect(socket: string, timeoutSeconds: number, blockSize?: number): Promise<RunningProcess>;
   /** Asks the kernel to drop the link (`nbd-client -d`); returns whether nbd-client succeeded. */
   disconnect(): Promise<boolean>;
 }
@@ -85,9 +85,10 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
         throw err;
       }
     },
-    connect(socket, timeoutSeconds) {
+    connect(socket, timeoutSeconds, blockSize) {
       // nbd-client 3.24 wants the device after `-u SOCK`; the other order fails to open it
-      const args = ['-t', String(timeoutSeconds), '-u', socket, devPath, ...flags];
+      const sizeArgs = blockSize === undefined ? [] : ['-b', String(blockSize)];
+      const args = ['-t', String(timeoutSeconds), ...sizeArgs, '-u', socket, devPath, ...flags];
       return opts.runner.start(client, args);
     },
     async disconnect() {

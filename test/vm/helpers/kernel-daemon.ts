@@ -76,6 +76,7 @@ export class KernelDaemon {
             NBDDevice: s.nbdDevice,
             UnixSocket: `${s.nbdDevice}.sock`,
             Timeout: 30,
+            BlockSize: s.mediaType === 'CD' ? 2048 : 512,
             ...(s.mediaType ? { MediaType: s.mediaType } : {}),
             ...(s.udc ? { UDC: s.udc } : {}),
           },
