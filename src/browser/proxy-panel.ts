@@ -6,7 +6,7 @@ import { formatBytes, formatRate } from './format.js';
 import type { Notice, NoticeKind } from './notice.js';
 import { ProxySession, type SessionFigures } from './proxy-session.js';
 import type { Slot } from './slots.js';
-import { OVERLAY_MAX_BYTES, type EndedMessage } from './worker-protocol.js';
+import type { EndedMessage } from './worker-protocol.js';
 
 const NORMAL_CLOSURE = 1000;
 
@@ -53,7 +53,6 @@ export interface ProxyPanelHost {
 export class ProxyPanel {
   readonly root = el('div', { class: 'panel' });
   private readonly fileInput: HTMLInputElement;
-  private readonly writable: HTMLInputElement;
   private readonly mountButton = el('button', { type: 'submit', class: 'primary', disabled: true }, 'Mount');
   private readonly form: HTMLFormElement;
   private readonly serving = el('div', { class: 'serving', hidden: true });
@@ -76,21 +75,14 @@ export class ProxyPanel {
   ) {
     this.slot = slot;
     const fileId = uniqueId('file');
-    const rwId = uniqueId('writable');
     const hintId = uniqueId('hint');
-    this.fileInput = el('input', { id: fileId, type: 'file', class: 'file' });
-    this.writable = el('input', { id: rwId, type: 'checkbox', 'aria-describedby': hintId });
+    this.fileInput = el('input', { id: fileId, type: 'file', class: 'file', 'aria-describedby': hintId });
     this.form = el(
       'form',
       { class: 'proxy-form' },
       el('label', { for: fileId }, 'Image file on this computer'),
       this.fileInput,
-      el('div', { class: 'check' }, this.writable, el('label', { for: rwId }, 'Writable')),
-      el(
-        'p',
-        { id: hintId, class: 'hint' },
-        `Offers the host write access (the BMC may still mount it read-only). Writes stay in this tab’s memory (up to ${formatBytes(OVERLAY_MAX_BYTES)}) and are discarded on Stop; your file is never changed.`,
-      ),
+      el('p', { id: hintId, class: 'hint' }, 'The host sees it read-only; your file is never changed.'),
       this.mountButton,
     );
     this.serving.append(
@@ -162,11 +154,11 @@ export class ProxyPanel {
     if (!file || !endpoint || this.active) return;
     const { notice } = this.host;
     notice.clear();
-    this.servingFile.textContent = `${file.name} (${formatBytes(file.size)}, ${this.writable.checked ? 'writable' : 'read-only'})`;
+    this.servingFile.textContent = `${file.name} (${formatBytes(file.size)}, read-only)`;
     this.setPhase('connecting');
     this.stopButton.disabled = false;
     this.showFigures({ bytesRead: 0, bytesWritten: 0, fileErrors: 0, rate: 0 });
-    this.session = new ProxySession(file, this.writable.checked, endpoint, this.host.api.xsrfToken, {
+    this.session = new ProxySession(file, endpoint, this.host.api.xsrfToken, {
       opened: () => this.setPhase('mounting'),
       figures: (f) => this.showFigures(f),
       ended: (end) => {

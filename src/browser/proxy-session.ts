@@ -32,7 +32,6 @@ export class ProxySession {
 
   constructor(
     readonly file: File,
-    writable: boolean,
     endpoint: string,
     xsrfToken: string,
     private readonly events: SessionEvents,
@@ -51,7 +50,7 @@ export class ProxySession {
         error: `the page's NBD worker failed: ${ev.message || 'could not load worker.js'}`,
       });
     };
-    this.send({ type: 'start', file, writable, url: webSocketUrl(endpoint), xsrfToken });
+    this.send({ type: 'start', file, url: webSocketUrl(endpoint), xsrfToken });
   }
 
   get running(): boolean {

@@ -5,13 +5,9 @@ import { NbdServer } from '../nbd/server.js';
 import type { TransferCounters } from '../nbd/server-transmission.js';
 import { webSocketStream, type WebSocketLike } from '../nbd/websocket-stream.js';
 import { blobBackend, type BlobLike } from './blob-backend.js';
-import { overlayBackend } from './overlay-backend.js';
-import { OVERLAY_MAX_BYTES } from './worker-protocol.js';
 
 export interface ServeFileOptions {
   file: BlobLike;
-  /** Let the BMC write; writes stay in memory (see overlay-backend), never reach the file. */
-  writable: boolean;
   /** Called once the WebSocket is open (the bridge accepted us). */
   onOpen?: () => void;
   /** A connection that broke on a protocol or backend error (not a plain close). */
@@ -47,7 +43,8 @@ export interface FileSession {
 export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSession {
   const fileErrors: FileErrors = { count: 0 };
   const blob = blobBackend(opts.file);
-  const base: BlockBackend = {
+  // read-only (no write method): the daemon mounts Proxy slots read-only
+  const backend: BlockBackend = {
     ...blob,
     read: (offset, length) =>
       blob.read(offset, length).catch((err: unknown) => {
@@ -56,7 +53,6 @@ export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSessio
         throw err;
       }),
   };
-  const backend: BlockBackend = opts.writable ? overlayBackend(base, { maxBytes: OVERLAY_MAX_BYTES }) : base;
   // any export name the BMC asks for is this file: the slot has exactly one image
   const server = new NbdServer({ exports: () => backend, onError: opts.onError });
   const stream = webSocketStream(ws);

@@ -3,7 +3,6 @@
 export interface StartMessage {
   type: 'start';
   file: File;
-  writable: boolean;
   /** wss://host/nbd/<n> */
   url: string;
   /** The XSRF token: the bridge takes it as the WebSocket subprotocol (as webui-vue sends it). */
@@ -38,9 +37,6 @@ export interface EndedMessage {
   bytesWritten: number;
 }
 export type FromWorker = OpenedMessage | StatsMessage | EndedMessage;
-
-/** Most bytes a writable session keeps in memory (see overlay-backend) before writes fail with ENOSPC. */
-export const OVERLAY_MAX_BYTES = 256 * 1024 * 1024;
 
 /** How often the worker reports its counters while serving. */
 export const STATS_INTERVAL_MS = 500;

@@ -23,7 +23,6 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const ws = new WebSocket(msg.url, msg.xsrfToken ? [msg.xsrfToken] : []);
   const current = serveFile(ws, {
     file: msg.file,
-    writable: msg.writable,
     onOpen: () => post({ type: 'opened' }),
     onError: (err) => {
       failure = err.message;
