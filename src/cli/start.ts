@@ -1,6 +1,5 @@
 // `vmedia start` (what `npm start` runs): a private dbus-daemon in the runtime dir, then the
 // service's processes as children; Ctrl-C / SIGTERM stops them all and leaves nothing behind.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,8 @@ import type { CommandModule } from 'yargs';
 import { BUS_NAME, ROOT_PATH, slotPath } from '../dbus/names.js';
 import { startPrivateBus } from '../dbus/private-bus.js';
 import { waitForBusName } from '../dbus/wait-name.js';
+import { createLogger } from '../log.js';
+import { createProcessRunner, describeExit, type RunningProcess } from '../process/runner.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,6 +18,8 @@ interface Child {
   name: string;
   /** Arguments of the vmedia command this child runs. */
   args: string[];
+  /** Variables of ours this child needs (the runner passes no others). */
+  env: Record<string, string | undefined>;
   /** Resolves when the child is ready to be used. */
   ready(busAddress: string, exited: Promise<unknown>): Promise<void>;
 }
@@ -47,6 +50,10 @@ async function waitForWeb(listen: string, exited: Promise<unknown>): Promise<voi
   }
 }
 
+/** What every vmedia process reads from the environment (log format; the nbdkit binary, for tests). */
+const COMMON_ENV = ['VMEDIA_LOG_LEVEL', 'VMEDIA_LOG_FORMAT', 'VMEDIA_NBDKIT', 'VMEDIA_DBUS_TIMEOUT_MS'];
+const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, process.env[n]]));
+
 function children(runtimeDir: string, busAddress: string): Child[] {
   // relative to the runtime dir as config/dev.json's TrustStore: CAs added over Redfish reach the daemon
   const trustStore = path.join(runtimeDir, 'truststore');
@@ -63,6 +70,7 @@ function children(runtimeDir: string, busAddress: string): Child[] {
         '--runtime-dir',
         runtimeDir,
       ],
+      env: pick(COMMON_ENV),
       ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
     },
     {
@@ -78,26 +86,28 @@ function children(runtimeDir: string, busAddress: string): Child[] {
         '--truststore',
         trustStore,
       ],
+      // only the web needs the admin password
+      env: pick([...COMMON_ENV, 'VMEDIA_PASSWORD']),
       ready: (_address, exited) => waitForWeb(WEB_LISTEN, exited),
     },
   ];
 }
 
-/** Runs `vmedia ARGS` the way this process was run (from dist/, or from source under tsx). */
-function spawnVmedia(args: string[]): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: 'inherit' });
-}
+const runner = createProcessRunner(createLogger('vmedia-start'));
 
-function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/** Runs `vmedia ARGS` the way this process was run (from dist/, or from source under tsx). */
+function startVmedia(child: Child): Promise<RunningProcess> {
+  return runner.start(process.execPath, [...process.execArgv, process.argv[1]!, ...child.args], {
+    inheritOutput: true,
+    env: child.env,
+  });
 }
 
 async function runStart(): Promise<void> {
   const runtimeDir = path.resolve(process.env.VMEDIA_RUNTIME_DIR ?? path.join(CHECKOUT, 'run'));
   mkdirSync(runtimeDir, { recursive: true });
   const bus = await startPrivateBus(path.join(runtimeDir, 'bus.sock'));
-  const running: { name: string; process: ChildProcess; exited: Promise<number | null> }[] = [];
+  const running: { name: string; process: RunningProcess }[] = [];
 
   let stopping = false;
   const stopAll = async (exitCode: number) => {
@@ -105,8 +115,8 @@ async function runStart(): Promise<void> {
     stopping = true;
     // reverse start order: the frontend goes before the daemon it talks to
     for (const child of [...running].reverse()) {
-      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGTERM');
-      await child.exited;
+      child.process.kill('SIGTERM');
+      await child.process.exited;
     }
     await bus.stop();
     process.exitCode = exitCode;
@@ -116,12 +126,12 @@ async function runStart(): Promise<void> {
 
   try {
     for (const child of children(runtimeDir, bus.address)) {
-      const proc = spawnVmedia(child.args);
-      const exited = exitOf(proc);
-      running.push({ name: child.name, process: proc, exited });
-      void exited.then((code) => {
+      const proc = await startVmedia(child);
+      const exited = proc.exited;
+      running.push({ name: child.name, process: proc });
+      void exited.then((exit) => {
         if (stopping) return;
-        process.stderr.write(`vmedia start: ${child.name} exited (${code}); stopping everything\n`);
+        process.stderr.write(`vmedia start: ${child.name} exited (${describeExit(exit)}); stopping everything\n`);
         void stopAll(1);
       });
       await child.ready(bus.address, exited);

@@ -1,9 +1,10 @@
 // A private dbus-daemon with our own bus config: what `npm start` and the tests run instead of
 // the system bus of a BMC. Its socket lives in a directory the caller owns.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { createLogger } from '../log.js';
+import { createProcessRunner, describeExit, type ProcessRunner } from '../process/runner.js';
 
 const CONFIG = fileURLToPath(new URL('../../config/dbus/private-bus.conf', import.meta.url));
 
@@ -14,31 +15,38 @@ export interface PrivateBus {
   stop(): Promise<void>;
 }
 
-export async function startPrivateBus(socketPath: string): Promise<PrivateBus> {
+export async function startPrivateBus(
+  socketPath: string,
+  runner: ProcessRunner = createProcessRunner(createLogger('dbus-daemon')),
+): Promise<PrivateBus> {
   rmSync(socketPath, { force: true });
   const address = `unix:path=${path.resolve(socketPath)}`;
-  const child: ChildProcess = spawn(
-    'dbus-daemon',
-    [`--config-file=${CONFIG}`, `--address=${address}`, '--nofork', '--nopidfile', '--print-address=1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
+  let announced: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (announced = resolve));
+  const child = await runner
+    .start(
+      'dbus-daemon',
+      [`--config-file=${CONFIG}`, `--address=${address}`, '--nofork', '--nopidfile', '--print-address=1'],
+      {
+        // dbus-daemon prints its address once it listens
+        onLine: (line, stream) => (stream === 'stdout' ? announced() : (stderr += `${line}\n`)),
+      },
+    )
+    .catch((err: Error) => {
+      throw new Error(`cannot start dbus-daemon: ${err.message}`);
+    });
+  const exitedEarly = child.exited.then((exit) => {
+    throw new Error(`dbus-daemon ended (${describeExit(exit)}): ${stderr.trim()}`);
   });
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', (err) => reject(new Error(`cannot start dbus-daemon: ${err.message}`)));
-    child.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}: ${stderr.trim()}`)));
-    child.stdout!.once('data', () => resolve());
-  });
-  child.removeAllListeners('exit');
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([ready, exitedEarly]);
+  exitedEarly.catch(() => undefined); // after start-up, an exit is stop()'s business
   return {
     address,
     socketPath,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      child.kill('SIGTERM');
+      await child.exited;
       if (existsSync(socketPath)) rmSync(socketPath, { force: true });
     },
   };

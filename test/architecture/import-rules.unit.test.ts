@@ -13,16 +13,17 @@ const SHARED_FILES = new Set(['errno.ts', 'log.ts']);
 
 const ALLOWED: Record<string, string[]> = {
   nbd: [],
+  process: [], // the one child-process runner, for every Node layer
   'nbd-node': ['nbd'],
   browser: ['nbd'],
   config: ['sources'], // the Sources block's schema lives with the sources
-  sources: ['config', 'nbd', 'nbd-node'],
-  host: ['config', 'nbd', 'nbd-node'],
+  sources: ['config', 'nbd', 'nbd-node', 'process'],
+  host: ['config', 'nbd', 'nbd-node', 'process'],
   mountpoint: ['config', 'host', 'sources'],
-  dbus: [],
+  dbus: ['process'],
   daemon: ['config', 'dbus', 'host', 'mountpoint', 'sources'],
-  web: ['dbus'],
-  cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'web'],
+  web: ['dbus', 'process'],
+  cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'process', 'web'],
 };
 
 /** Folders whose modules a layer may import only as types (`import type`). */

@@ -12,9 +12,10 @@ import type { MountError } from '../../src/errno.js';
 import { createKernelBackend } from '../../src/host/kernel/backend.js';
 import { createConfigfsGadget } from '../../src/host/kernel/gadget.js';
 import { createNbdDevice } from '../../src/host/kernel/nbd-device.js';
-import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
+import { createProcessRunner } from '../../src/process/runner.js';
 import { listUdcs } from '../../src/host/kernel/udc.js';
 import type { HostBackend } from '../../src/host/types.js';
+import { waitFor } from '../helpers/wait.js';
 import { createConfigfsTree, type ConfigfsTree } from './configfs-tree.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';
 
@@ -31,6 +32,8 @@ let sys: SysfsTree;
 let cfs: ConfigfsTree;
 let backend: HostBackend;
 let makeBackend: (nbdArgs?: string[]) => HostBackend;
+/** Reads of a device's size so far: the size watch's polls (every 20 ms), for a test to wait on. */
+let sizeReads = 0;
 const gadgetDir = () => path.join(cfs.root, 'usb_gadget', 'mass-storage-Slot_0');
 
 /**
@@ -71,8 +74,22 @@ beforeEach(() => {
       {
         gadget: createConfigfsGadget(cfs.root, cfs.ops),
         monitor: undefined,
-        device: (name) =>
-          createNbdDevice({ name, sysRoot: sys.root, devRoot: '/dev', nbdClient: { path: client, args }, runner }),
+        device: (name) => {
+          const device = createNbdDevice({
+            name,
+            sysRoot: sys.root,
+            devRoot: '/dev',
+            nbdClient: { path: client, args },
+            runner,
+          });
+          return {
+            ...device,
+            size: () => {
+              sizeReads++;
+              return device.size();
+            },
+          };
+        },
         udcs: () => listUdcs(sys.root),
         log,
       },
@@ -90,6 +107,13 @@ afterEach(async () => {
 function foreignGadgetOn(udc: string): void {
   mkdirSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid'));
   writeFileSync(path.join(cfs.root, 'usb_gadget', 'kvm-hid', 'UDC'), `${udc}\n`);
+}
+
+/** Resolves once the size watch has read the size `n` more times and handled each read (reads run
+ *  one at a time: the next starts only after the last was handled). */
+async function polls(n: number): Promise<void> {
+  const from = sizeReads;
+  await waitFor(`${n} more reads of the device size`, () => sizeReads >= from + n + 1);
 }
 
 const nbdSectors = () => Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'size'), 'utf8'));
@@ -171,9 +195,9 @@ test('nbd-client dies while attached: onLost(ECONNREFUSED) once; detach still cl
   );
   const pid = Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'pid'), 'utf8'));
   process.kill(pid, 'SIGKILL');
-  while (lost.length === 0) await new Promise((r) => setTimeout(r, 10));
+  await waitFor('onLost', () => lost.length > 0, { intervalMs: 10 });
   sys.setSectors('nbd0', 0); // what the kernel does when the link goes
-  await new Promise((r) => setTimeout(r, 100));
+  await polls(2);
   assert.equal(lost.length, 1);
   assert.equal(lost[0]?.errno, 'ECONNREFUSED');
   await attachment.detach();
@@ -215,7 +239,7 @@ test('netlink flags: nbd-client exiting 0 after connecting is success, not a los
     { slot, socket: slot.unixSocket, writable: false, mediaType: 'USBStick' },
     (e) => lost.push(e),
   );
-  await new Promise((r) => setTimeout(r, 200));
+  await polls(3);
   assert.deepEqual(lost, []);
   assert.equal(nbdSectors(), 2048);
   await attachment.detach();

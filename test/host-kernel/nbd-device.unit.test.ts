@@ -7,7 +7,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
 import type { MountError } from '../../src/errno.js';
 import { createNbdDevice, parseBlockStat, type NbdDevice } from '../../src/host/kernel/nbd-device.js';
-import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
+import { createProcessRunner } from '../../src/process/runner.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';
 
 let sys: SysfsTree;

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
 import type { MountError } from '../../src/errno.js';
 import { createNbdDevice, type NbdDevice } from '../../src/host/kernel/nbd-device.js';
-import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
+import { createProcessRunner } from '../../src/process/runner.js';
 import { waitForSize, watchSize } from '../../src/host/kernel/size-watch.js';
 import type { BlockEventListener, UdevMonitor } from '../../src/host/kernel/udev-monitor.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { createProcessRunner } from '../../src/host/kernel/process-runner.js';
+import { createProcessRunner } from '../../src/process/runner.js';
 import { createUdevEventParser, startUdevMonitor, type BlockEvent } from '../../src/host/kernel/udev-monitor.js';
 
 // udevadm 252 in the Debian 6.1 VM, nbd-client connecting then disconnecting /dev/nbd0

@@ -8,7 +8,7 @@ import type { SlotConfig } from '../../config/types.js';
 import type { HostAttachment, HostAttachRequest, HostBackend, HostStats } from '../types.js';
 import type { Gadget } from './gadget.js';
 import type { NbdDevice } from './nbd-device.js';
-import { describeExit, type RunningProcess } from './process-runner.js';
+import { describeExit, type RunningProcess } from '../../process/runner.js';
 import { waitForSize, watchSize } from './size-watch.js';
 import { pickUdc } from './udc.js';
 import type { UdevMonitor } from './udev-monitor.js';

@@ -6,7 +6,7 @@ import type { HostBackend } from '../types.js';
 import { createKernelBackend } from './backend.js';
 import { createConfigfsGadget } from './gadget.js';
 import { createNbdDevice } from './nbd-device.js';
-import { createProcessRunner } from './process-runner.js';
+import { createProcessRunner } from '../../process/runner.js';
 import { listUdcs } from './udc.js';
 import { startUdevMonitor, type UdevMonitor } from './udev-monitor.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { MountError } from '../../errno.js';
 import type { NbdClientConfig } from '../../config/types.js';
 import type { HostStats } from '../types.js';
-import type { ProcessRunner, RunningProcess } from './process-runner.js';
+import type { ProcessRunner, RunningProcess } from '../../process/runner.js';
 
 /** nbd-client flags after the device when the config names none: stay in the foreground
  *  (-n) and use the ioctl interface (-L), so the process lives exactly as long as the link. */

@@ -2,7 +2,7 @@
 // --property` parsed as a stream. Events only say "look again": the size in sysfs is the truth
 // (see size-watch.ts), so a lost event or a dead monitor delays a slot but cannot stick it.
 import type { Logger } from '../../log.js';
-import type { ProcessRunner, RunningProcess } from './process-runner.js';
+import type { ProcessRunner, RunningProcess } from '../../process/runner.js';
 
 export interface BlockEvent {
   /** "add", "change", "remove", ... */

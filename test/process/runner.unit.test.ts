@@ -1,12 +1,13 @@
 // The process runner with real processes: output logged line by line, exit reported, a program
-// that cannot start turns into ECANCELED, no descriptor leaks into a child.
+// that cannot start turns into ECANCELED, no descriptor or environment variable leaks into a
+// child but those asked for, a timeout ends it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { MountError } from '../../src/errno.js';
 import { connectBus } from '../../src/dbus/connect.js';
-import { createProcessRunner, describeExit } from '../../src/host/kernel/process-runner.js';
+import { createProcessRunner, describeExit, ENV_ALLOWLIST } from '../../src/process/runner.js';
 import { startTestBus } from '../helpers/private-bus.js';
 
 function capturingLog() {
@@ -23,7 +24,7 @@ function capturingLog() {
 test('each output line is logged with the program and stream; exit code reported', async () => {
   const { log, lines } = capturingLog();
   const exit = await createProcessRunner(log).run('sh', ['-c', 'echo one; echo two >&2; printf three; exit 3']);
-  assert.deepEqual(exit, { code: 3, signal: null });
+  assert.deepEqual(exit, { code: 3, signal: null, stdout: 'one\nthree\n', stderr: 'two\n', timedOut: false });
   const logged = lines
     .filter((l) => l.process === 'sh' && l.stream)
     .map((l) => `${String(l.stream)}:${String(l.msg)}`)
@@ -75,4 +76,56 @@ test('a child inherits no descriptor but stdio, not even the D-Bus socket of uso
     connection.disconnect();
     await bus.stop();
   }
+});
+
+test('a child sees only the allowlisted environment and what the caller adds', async () => {
+  const { log } = capturingLog();
+  process.env.VMEDIA_PASSWORD = 'not-for-children';
+  process.env.https_proxy = 'http://proxy.invalid:3128';
+  try {
+    const result = await createProcessRunner(log).run('sh', ['-c', 'env | cut -d= -f1 | sort'], {
+      env: { NBDKIT_EXTRA: 'yes', DROPPED: undefined },
+    });
+    const names = result.stdout.trim().split('\n');
+    assert.ok(names.includes('PATH') && names.includes('NBDKIT_EXTRA'), names.join(' '));
+    // sh adds PWD, SHLVL and _ itself; nothing else may come from us
+    const allowed = new Set<string>([...ENV_ALLOWLIST, 'NBDKIT_EXTRA', 'PWD', 'SHLVL', '_']);
+    assert.deepEqual(
+      names.filter((n) => !allowed.has(n)),
+      [],
+    );
+  } finally {
+    delete process.env.VMEDIA_PASSWORD;
+    delete process.env.https_proxy;
+  }
+});
+
+test('pipes: the caller writes a secret the child reads on fd 3, and the child keeps no other fd', async () => {
+  const { log } = capturingLog();
+  const runner = createProcessRunner(log);
+  const seen: string[] = [];
+  const proc = await runner.start('sh', ['-c', 'read -r secret <&3; echo "got $secret"; ls /proc/self/fd'], {
+    pipes: 1,
+    onLine: (l) => seen.push(l),
+  });
+  proc.pipe(3).end('s3cret\n');
+  assert.deepEqual(await proc.exited, { code: 0, signal: null });
+  assert.equal(seen[0], 'got s3cret');
+  assert.deepEqual(
+    seen
+      .slice(1)
+      .map(Number)
+      .sort((a, b) => a - b),
+    [0, 1, 2, 3, 4], // 3: the pipe, 4: the directory ls reads
+  );
+  assert.throws(() => proc.pipe(4), /no pipe at fd 4/);
+});
+
+test('timeoutMs ends a child that runs too long', async () => {
+  const { log } = capturingLog();
+  const started = Date.now();
+  const result = await createProcessRunner(log).run('sleep', ['30'], { timeoutMs: 200 });
+  assert.equal(result.timedOut, true);
+  assert.equal(result.signal, 'SIGTERM');
+  assert.ok(Date.now() - started < 5_000);
 });
