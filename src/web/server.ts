@@ -18,11 +18,12 @@ import { registerCertificates } from './redfish/certificates.js';
 import { registerManagers } from './redfish/managers.js';
 import { registerMediaActions } from './redfish/media-actions.js';
 import { redfishError } from './redfish/messages.js';
-import { bodyErrorHandler, Routes, sendError } from './redfish/route.js';
+import { bodyErrorHandler, refuseNonJsonBody, Routes, sendError } from './redfish/route.js';
 import { registerServiceRoot } from './redfish/service-root.js';
 import { registerSessionService } from './redfish/session-service.js';
 import { registerSystems } from './redfish/systems.js';
 import { registerVirtualMedia } from './redfish/virtual-media.js';
+import { refuseCrossSiteChanges } from './origin.js';
 import { loadTlsIdentity } from './tls.js';
 import { TrustStoreDir } from './truststore.js';
 
@@ -93,7 +94,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     });
     next();
   });
-  app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024, type: () => true }));
+  app.use(refuseCrossSiteChanges);
+  app.use(refuseNonJsonBody);
+  app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024 }));
   app.use(bodyErrorHandler);
 
   const router = express.Router();

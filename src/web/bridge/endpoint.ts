@@ -11,6 +11,7 @@ import type { Logger } from '../../log.js';
 import { requirePrivilege, type Authenticator } from '../auth/authenticate.js';
 import { DaemonCallError, type DaemonClient, type SlotState } from '../daemon/client.js';
 import { errnoText } from '../daemon/errno.js';
+import { crossSiteRefused, fromOtherSite } from '../origin.js';
 import { RedfishError } from '../redfish/messages.js';
 import { DEFAULT_SPLICE, splice, type SpliceOptions } from './splice.js';
 
@@ -53,6 +54,7 @@ export class NbdBridge {
   }
 
   private async accept(req: IncomingMessage, socket: Duplex, head: Buffer, endpoint: string): Promise<void> {
+    if (fromOtherSite(req)) throw crossSiteRefused();
     // webui-vue sends the XSRF token as the (only) subprotocol; ws echoes the first one offered
     const offered = req.headers['sec-websocket-protocol']?.split(',')[0]?.trim();
     const principal = await this.opts.auth.authenticate(req, true, offered);

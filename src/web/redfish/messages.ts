@@ -28,6 +28,11 @@ const DEFS = {
     severity: 'Critical',
     resolution: 'Ensure that the request body is valid JSON and resubmit the request.',
   },
+  UnrecognizedRequestBody: {
+    text: 'The service detected a malformed request body that it was unable to interpret.',
+    severity: 'Warning',
+    resolution: 'Correct the request body and resubmit the request if it failed.',
+  },
   PayloadTooLarge: {
     text: 'The supplied payload exceeds the maximum size supported by the service.',
     severity: 'Critical',

@@ -19,8 +19,11 @@ export function sendJson(res: Response, status: number, body: unknown): void {
 
 export function sendError(res: Response, err: RedfishError): void {
   for (const [k, v] of Object.entries(err.headers)) res.set(k, v);
-  if (err.status === 401 && !res.req.headers['x-requested-with']) {
-    // API clients learn they may use Basic; the page (X-Requested-With) gets no browser dialog.
+  const { headers } = res.req;
+  if (err.status === 401 && !headers['x-requested-with'] && !/\btext\/html\b/i.test(headers.accept ?? '')) {
+    // API clients learn they may use Basic. The page (X-Requested-With) and browser navigations
+    // (Accept: text/html) get no challenge: a dialog would have the browser cache the credentials
+    // and attach them to any other site's request to this BMC.
     res.set('WWW-Authenticate', 'Basic realm="vmedia"');
   }
   sendJson(res, err.status, err.body());
@@ -56,6 +59,22 @@ export class Routes {
       sendError(res, redfishError(500, 'InternalError'));
     });
   }
+}
+
+/**
+ * Express middleware: a body that is not application/json is refused rather than parsed, so a
+ * form's text/plain or urlencoded body cannot pass for JSON. No body at all is fine (sushy's
+ * EjectMedia sends none).
+ */
+export function refuseNonJsonBody(req: Request, res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody || req.is('application/json')) return next();
+  sendError(
+    res,
+    redfishError(400, 'UnrecognizedRequestBody', [], {
+      resolution: 'Send the request body as JSON with Content-Type: application/json.',
+    }),
+  );
 }
 
 /** Express error middleware for body-parser failures (too large, not JSON). */
