@@ -24,6 +24,7 @@ import { registerSessionService } from './redfish/session-service.js';
 import { registerSystems } from './redfish/systems.js';
 import { registerVirtualMedia } from './redfish/virtual-media.js';
 import { refuseCrossSiteChanges } from './origin.js';
+import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
 import { TrustStoreDir } from './truststore.js';
 
@@ -124,7 +125,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   app.use(router);
   app.use('/redfish', (req, res) => sendError(res, redfishError(404, 'InvalidURI', [req.originalUrl])));
   if (opts.staticDir && existsSync(opts.staticDir)) {
-    app.use(express.static(opts.staticDir, { index: 'index.html' }));
+    app.use(
+      express.static(opts.staticDir, {
+        index: 'index.html',
+        setHeaders: (res) => res.set('Content-Security-Policy', pageSecurityPolicy(res.req.headers.host)),
+      }),
+    );
   } else {
     log.warn(
       { staticDir: opts.staticDir },

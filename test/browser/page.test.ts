@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
 
@@ -38,6 +38,21 @@ let images: ImageServer;
 /** Every request the page made: where secrets must not show up. */
 const requests: Array<{ method: string; url: string; headers: string; body: string }> = [];
 const remote = { user: 'media', password: `pw-${randomBytes(9).toString('base64url')}` };
+/** Everything the Content-Security-Policy refused, on any page or worker of any context. */
+const cspViolations: string[] = [];
+
+/** Collects CSP violations: Chromium logs each to the console of the page or worker concerned. */
+async function watchCsp(context: BrowserContext): Promise<void> {
+  const onConsole = (m: ConsoleMessage) => {
+    if (/Content Security Policy|CSP violation/i.test(m.text())) cspViolations.push(m.text());
+  };
+  context.on('console', onConsole);
+  context.on('page', (p) => p.on('worker', (w) => w.on('console', onConsole)));
+  // and the DOM's own report, in case a violation is not logged
+  await context.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`))",
+  );
+}
 
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -56,7 +71,9 @@ before(async () => {
   });
   stack = await startStack();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  await watchCsp(context);
+  page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => console.log(`page error: ${err.message}`));
   page.on('request', (r) =>
@@ -96,6 +113,7 @@ async function waitForState(id: string, state: 'Inserted' | 'Not inserted', time
 /** A second browser session (own cookies), logged in as `who`; its clock can be paused. */
 async function secondPage(who: { user: string; password: string }): Promise<{ page: Page; close(): Promise<void> }> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  await watchCsp(context);
   const other = await context.newPage();
   other.setDefaultTimeout(15_000);
   await other.clock.install();
@@ -296,4 +314,23 @@ test('Log out returns to the login form and ends the session', async () => {
         .status,
   );
   assert.equal(status, 401);
+});
+
+test('the page is served with a strict Content-Security-Policy, and nothing above was refused by it', async () => {
+  assert.deepEqual(cspViolations, []);
+  for (const file of ['/', '/app.js', '/worker.js']) {
+    const r = await stack.request(file);
+    assert.equal(r.status, 200, file);
+    const csp = String(r.headers['content-security-policy']);
+    for (const directive of [
+      "default-src 'self'",
+      "worker-src 'self'",
+      `connect-src 'self' wss://127.0.0.1:${stack.port}`,
+      "frame-ancestors 'none'",
+      "object-src 'none'",
+    ]) {
+      assert.ok(csp.split(/;\s*/).includes(directive), `${file}: ${directive} in ${csp}`);
+    }
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', file);
+  }
 });
