@@ -53,4 +53,10 @@ export class MountError extends Error {
   get code(): number {
     return errnoNumber(this.errno);
   }
+
+  /** Anything thrown becomes a MountError: itself when it is one, else `errno` with its message. */
+  static from(err: unknown, errno: ErrnoName = 'EIO'): MountError {
+    if (err instanceof MountError) return err;
+    return new MountError(errno, err instanceof Error ? err.message : String(err), { cause: err });
+  }
 }

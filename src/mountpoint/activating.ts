@@ -2,7 +2,7 @@
 // Success → Active + Completion(0); any failure undoes what was set up → Ready + Completion(errno).
 import { MountError } from '../errno.js';
 import { ActiveState } from './active.js';
-import { asMountError, MountedMedia } from './mounted-media.js';
+import { MountedMedia } from './mounted-media.js';
 import { ReadyState } from './ready.js';
 import type { MountContext, MountState } from './state.js';
 import type { MountRequest } from './types.js';
@@ -61,7 +61,7 @@ export class ActivatingState implements MountState {
       );
       this.throwIfLost();
     } catch (err) {
-      const failure = asMountError(err);
+      const failure = MountError.from(err);
       ctx.log.warn({ errno: failure.errno }, `mount failed: ${failure.message}`);
       await media.teardown(ctx.log);
       ctx.transition(new ReadyState(ctx));

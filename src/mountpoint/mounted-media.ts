@@ -40,7 +40,7 @@ export class MountedMedia {
       try {
         await stop();
       } catch (err) {
-        const e = asMountError(err);
+        const e = MountError.from(err); // unexpected failures below the mount point are EIO
         log.error({ err: e.message }, `tearing down the ${what} failed`);
         failure ??= e;
       }
@@ -49,10 +49,4 @@ export class MountedMedia {
     this.source = undefined;
     return failure;
   }
-}
-
-/** Anything thrown below the mount point becomes a MountError; unexpected ones are EIO. */
-export function asMountError(err: unknown): MountError {
-  if (err instanceof MountError) return err;
-  return new MountError('EIO', err instanceof Error ? err.message : String(err), { cause: err });
 }
