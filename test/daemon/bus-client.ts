@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import dbus from 'dbus-next';
 import { connectBus } from '../../src/dbus/connect.js';
 import { BUS_NAME } from '../../src/dbus/names.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -76,12 +77,7 @@ export class BusClient {
 
   /** Waits for the nth Completion signal (1-based) on path and returns its value. */
   async completion(path: string, nth: number, timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.completions(path).length < nth) {
-      if (Date.now() > deadline) throw new Error(`no Completion #${nth} on ${path} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return this.completions(path)[nth - 1]!;
+    return waitFor(`Completion #${nth} on ${path}`, () => this.completions(path)[nth - 1], { timeoutMs });
   }
 
   /** The PropertiesChanged values seen for one property, in order. */

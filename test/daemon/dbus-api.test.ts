@@ -13,6 +13,7 @@ import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../src/dbus/names.js';
 import { BusClient, busctl } from './bus-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const SEND_CREDENTIALS = fileURLToPath(new URL('./send-credentials.py', import.meta.url));
@@ -70,11 +71,7 @@ async function startNbdkit(
   const proc = spawn('nbdkit', ['--foreground', '--unix', socket, '--filter=log', 'file', image, `logfile=${log}`], {
     stdio: 'inherit',
   });
-  const deadline = Date.now() + 5000;
-  while (!existsSync(socket)) {
-    if (Date.now() > deadline) throw new Error('nbdkit did not create its socket');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(`nbdkit to create ${socket}`, () => existsSync(socket));
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   return {
     proc,
@@ -88,16 +85,6 @@ async function startNbdkit(
 
 async function prop(objPath: string, iface: string, name: string): Promise<string> {
   return (await busctl(bus.address, 'get-property', BUS_NAME, objPath, iface, name)).trim();
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: last value ${String(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** `busctl introspect` rows of our interfaces: "iface.member type signature". */
@@ -210,10 +197,14 @@ test('Proxy Mount end to end: Completion(0), Active, nbdcopy sha256 through the 
 
     const copy = await run('sh', ['-c', `nbdcopy 'nbd+unix:///?socket=${exportSocket}' - | sha256sum`]);
     assert.equal(copy.stdout.split(' ')[0], imageSha);
+    let lastReadIo = '';
     const readIo = await waitFor(
-      'ReadIO',
-      () => prop(PROXY0, IFACE.stats, 'ReadIO'),
-      (v) => Number(v.split(' ')[1]) >= 4 * 1024 * 1024 + 512,
+      () => `ReadIO to count the copy (last ${lastReadIo})`,
+      async () => {
+        lastReadIo = await prop(PROXY0, IFACE.stats, 'ReadIO');
+        return Number(lastReadIo.split(' ')[1]) >= 4 * 1024 * 1024 + 512 && lastReadIo;
+      },
+      { intervalMs: 50 },
     );
     assert.equal(readIo, `t ${4 * 1024 * 1024 + 512}`);
     assert.equal(await prop(PROXY0, IFACE.stats, 'WriteIO'), 't 0');

@@ -9,6 +9,7 @@ import { startTestBus } from '../helpers/private-bus.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { BUS_NAME, IFACE, slotPath } from '../../src/dbus/names.js';
 import { BusClient, busctl } from './bus-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; RemainingInactivityTimeout counts down', async (t) => {
   const bus = await startTestBus();
@@ -34,10 +35,7 @@ test('InactivityTimeout: no IO for 2 s → eject, Completion(0), Active false; R
   cleanups.push(() => daemon.stop());
   const client = await BusClient.connect(bus.address);
   cleanups.push(() => client.close());
-  for (let i = 0; !existsSync(socket); i++) {
-    assert.ok(i < 250, 'nbdkit did not create its socket');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(`nbdkit to create ${socket}`, () => existsSync(socket));
 
   const slot = slotPath('Proxy', 'Slot_0');
   const mounted = Date.now();

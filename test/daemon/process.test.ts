@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { spawnDaemon, startDaemon } from '../helpers/daemon.js';
 import { BUS_NAME } from '../../src/dbus/names.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -129,11 +130,16 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('Ctrl-C stops everything')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`vmedia start did not come up:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const up = () => out.includes('Ctrl-C stops everything');
+    await waitFor(
+      () => `vmedia start to come up:\n${out}`,
+      () => up() || child.exitCode !== null,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
+    if (!up()) throw new Error(`vmedia start exited with ${child.exitCode} before coming up:\n${out}`);
     const address = `unix:path=${path.join(runtimeDir, 'bus.sock')}`;
     assert.match(out, new RegExp(`busctl --address=${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} tree`));
     const tree = (await run('busctl', [`--address=${address}`, 'tree', '--list', BUS_NAME])).stdout;

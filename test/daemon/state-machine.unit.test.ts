@@ -10,6 +10,7 @@ import type { HostAttachment, HostBackend } from '../../src/host/types.js';
 import type { RunningSource, SourceProvider } from '../../src/sources/types.js';
 import { MountPoint } from '../../src/mountpoint/mount-point.js';
 import type { CompletionResult, StateName } from '../../src/mountpoint/types.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TIMER_MS = 40;
 
@@ -111,7 +112,7 @@ class World {
       return;
     }
     this.mount();
-    await until(() => this.mp.state === 'Active');
+    await until('Active', () => this.mp.state === 'Active');
     this.completions.length = 0;
     if (state === 'Deactivating') {
       this.detachGate = new Gate();
@@ -120,13 +121,9 @@ class World {
   }
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Polls a condition of the scripted world; 2 s by default. */
+const until = (what: string | (() => string), cond: () => boolean, timeoutMs = 2000) =>
+  waitFor(what, cond, { timeoutMs, intervalMs: 5 });
 
 const settle = () => new Promise((r) => setTimeout(r, 10));
 
@@ -284,7 +281,7 @@ const cells: Cell[] = [
     event: 'device removed and process exited',
     act: async (w) => {
       w.detachGate!.resolve();
-      await until(() => w.stopped === 1);
+      await until('the source to be stopped', () => w.stopped === 1);
     },
     next: 'Ready',
     completions: [0],
@@ -328,7 +325,10 @@ for (const cell of cells) {
     const thrown = await thrownErrno(() => cell.act(w));
     assert.equal(thrown, cell.throws);
     // outcomes come asynchronously (gates, timers): wait for the expected state and Completions
-    await until(() => w.mp.state === cell.next && w.completions.length >= cell.completions.length);
+    await until(
+      () => `${cell.next} and ${cell.completions.length} Completion(s) (now ${w.mp.state}, ${w.completions.length})`,
+      () => w.mp.state === cell.next && w.completions.length >= cell.completions.length,
+    );
     await settle();
     assert.equal(w.mp.state, cell.next);
     assert.deepEqual(w.completions, cell.completions);
@@ -337,24 +337,36 @@ for (const cell of cells) {
 }
 
 test('Active × inactivity timeout → Deactivating → Ready, Completion(0); IO restarts the countdown', async (t) => {
+  // the countdown runs on the stats timer (every 20 ms) and Date: both mocked, seconds pass at once;
+  // one stats interval per tick (Node 20's mock keeps firing an interval cleared within a tick)
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  const advance = (ms: number) => {
+    for (let i = 0; i < ms; i += 20) t.mock.timers.tick(20);
+  };
   const w = new World({ inactivityTimeout: 2 });
   t.after(() => release(w));
   await w.enter('Active');
   assert.equal(w.mp.status.remainingInactivityTimeout, 2);
   const states: StateName[] = [];
   w.mp.on('state', (s) => states.push(s));
-  await until(() => w.mp.status.remainingInactivityTimeout === 1, 3000);
+  advance(1000);
+  assert.equal(w.mp.status.remainingInactivityTimeout, 1);
   w.io = { readBytes: 4096, writeBytes: 0, inFlight: 0 };
-  await until(() => w.mp.status.readBytes === 4096n);
+  advance(20);
+  assert.equal(w.mp.status.readBytes, 4096n);
   assert.equal(w.mp.status.remainingInactivityTimeout, 2, 'IO restarts the countdown');
   assert.equal(w.mp.state, 'Active');
   // a host waiting on a slow source: no bytes move, but its request is in flight
   w.io = { readBytes: 4096, writeBytes: 0, inFlight: 1 };
-  await new Promise((r) => setTimeout(r, 3000));
+  advance(3000);
   assert.equal(w.mp.state, 'Active', 'a request in flight is not inactivity');
   assert.equal(w.mp.status.remainingInactivityTimeout, 2);
   w.io = { readBytes: 4096, writeBytes: 0, inFlight: 0 };
-  await until(() => w.mp.state === 'Ready', 5000);
+  advance(1900);
+  assert.equal(w.mp.state, 'Active', 'not before 2 s without IO');
+  assert.equal(w.mp.status.remainingInactivityTimeout, 1);
+  advance(100);
+  await until('Ready', () => w.mp.state === 'Ready');
   assert.deepEqual(states, ['Deactivating', 'Ready']);
   assert.deepEqual(w.completions, [0]);
   assert.equal(w.detached, 1);
@@ -367,7 +379,7 @@ test('Deactivating after a loss × teardown done → Ready, Completion(ECONNREFU
   await w.enter('Active');
   assert.equal(w.mp.status.exitCode, -1, 'ExitCode is -1 while running');
   w.onHostLost!(new MountError('ENODEV', 'nbd2 is gone'));
-  await until(() => w.mp.state === 'Ready');
+  await until('Ready', () => w.mp.state === 'Ready');
   assert.deepEqual(w.completions, ['ECONNREFUSED']);
   assert.equal(w.mp.status.exitCode, 111);
   assert.equal(w.detached, 1, 'the host attachment is torn down');
@@ -382,7 +394,7 @@ test('the credentials password is zeroed once the source started; properties fol
   assert.equal(w.mp.status.imageUrl, 'https://127.0.0.1/a.iso');
   assert.equal(w.mp.status.writeProtected, true);
   w.mp.unmount();
-  await until(() => w.mp.state === 'Ready');
+  await until('Ready', () => w.mp.state === 'Ready');
   assert.equal(w.mp.status.imageUrl, '');
   assert.equal(w.mp.status.exitCode, 0);
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { NbdError, type BlockBackend } from '../../src/nbd/backend.js';
 import type { ByteStream } from '../../src/nbd/stream.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(repoRoot, 'src/cli/main.ts');
@@ -59,12 +60,12 @@ export interface Child {
 }
 
 async function waitForSocket(child: ChildProcess, socket: string, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(socket)) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before listening: ${output()}`);
-    if (Date.now() > deadline) throw new Error(`${what} did not create ${socket} within 15 s: ${output()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(
+    () => `${what} to create ${socket}: ${output()}`,
+    () => existsSync(socket) || child.exitCode !== null,
+    { timeoutMs: 15_000, intervalMs: 25 },
+  );
+  if (!existsSync(socket)) throw new Error(`${what} exited with ${child.exitCode} before listening: ${output()}`);
 }
 
 async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {

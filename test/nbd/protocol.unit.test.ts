@@ -10,12 +10,28 @@ import { NbdServer } from '../../src/nbd/server.js';
 import { ByteReader } from '../../src/nbd/byte-reader.js';
 import { encodeGreeting, encodeOption, encodeOptionReply, encodeRequest, view } from '../../src/nbd/wire.js';
 import { hex, memoryBackend, memoryStreamPair } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { RawPeer } from './raw-peer.js';
 
 const MiB = 1024 * 1024;
 
 function serverFor(backend: BlockBackend, opts: { name?: string } = {}): NbdServer {
   return new NbdServer({ exports: new Map([[opts.name ?? '', backend]]) });
+}
+
+/** Waits until `count` stays the same over three probes 20 ms apart: the server has done all it
+ *  will with what it was sent (it runs on microtasks over the in-memory streams). */
+async function settled(what: string, count: () => number): Promise<void> {
+  let last = -1;
+  let same = 0;
+  await waitFor(
+    () => `${what} to stop growing (last ${last})`,
+    () => {
+      same = count() === last ? same + 1 : 0;
+      last = count();
+      return same >= 2;
+    },
+  );
 }
 
 function nameInfo(name: string, infos: number[] = []): Uint8Array {
@@ -142,7 +158,7 @@ describe('handshake', () => {
     a.write(new Uint8Array(4));
     const info = encodeOption(C.OPT_INFO, nameInfo(''));
     for (let i = 0; i < 20_000; i++) a.write(info);
-    await new Promise((r) => setTimeout(r, 200));
+    await settled('the replies', () => output);
     assert.ok(output < 256 * 1024, `${output} bytes of replies queued for a client that reads nothing`);
     a.close();
   });
@@ -342,7 +358,7 @@ describe('transmission', () => {
       peer.request(C.CMD_READ, { handle: i, offset: 0, length: MiB });
       accepted++;
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await settled('the reads', () => reads);
     // 400 × 1 MiB were requested; the server answered only until the transport was full
     assert.ok(reads < 80, `${reads} reads served to a peer that reads nothing`);
     assert.equal(accepted, 400);
@@ -374,7 +390,7 @@ describe('transmission', () => {
     a.pause();
     const bad = encodeRequest(0, 99, 1, 0, 0);
     for (let i = 0; i < 50_000; i++) a.write(bad);
-    await new Promise((r) => setTimeout(r, 200));
+    await settled('the error replies', () => output);
     assert.ok(output < 256 * 1024, `${output} bytes of error replies queued for a peer that reads nothing`);
     a.close();
   });
@@ -400,8 +416,7 @@ describe('transmission', () => {
       full = !peer.request(C.CMD_WRITE, { handle: i, offset: i * MiB, data: new Uint8Array(MiB) });
     assert.equal(full, true, 'the transport reported back-pressure to the flooding writer');
     release();
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(writes > 0);
+    await waitFor('a write to be served', () => writes > 0);
   });
 });
 
@@ -493,8 +508,8 @@ describe('ByteReader', () => {
     );
     const bytes = new Uint8Array(randomBytes(5000));
     for (let i = 0; i < bytes.length; i += 7) a.write(bytes.subarray(i, i + 7));
-    await new Promise((r) => setTimeout(r, 10));
-    assert.ok(pauses >= 1 && reader.buffered < 1100, `paused at ${reader.buffered} bytes`);
+    await waitFor('the reader to pause', () => pauses >= 1);
+    assert.ok(reader.buffered < 1100, `paused at ${reader.buffered} bytes`);
     const got: Uint8Array[] = [];
     for (let left = bytes.length; left > 0; left -= Math.min(left, 999))
       got.push(await reader.read(Math.min(left, 999)));

@@ -19,7 +19,8 @@ import { createRandomImage, MiB, readAt, sha256Of } from './helpers/image.js';
 import { KernelDaemon, type KernelSlot } from './helpers/kernel-daemon.js';
 import { assertSlotReleased, boundUdcs, gadgetNames, nbdSize, pidsOf } from './helpers/kernel-state.js';
 import { startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
-import { requireVm, vmTempDir, waitFor } from './helpers/vm.js';
+import { requireVm, vmTempDir } from './helpers/vm.js';
+import { waitFor } from '../helpers/wait.js';
 
 requireVm();
 
@@ -113,12 +114,10 @@ async function assertFullRead(name: string, expectType: number, image: Image): P
   assert.equal(disk.size, image.size);
   assert.equal(await sha256Of(disk.path), image.sha, `sha256 of ${disk.path}`);
   // the BMC's page cache may serve the few blocks the kernel read at connect
-  await waitFor(
-    `ReadIO of ${name} to count the read`,
-    async () => (await vm.readIO(name)) >= image.size - 4 * MiB,
-    10_000,
-    250,
-  );
+  await waitFor(`ReadIO of ${name} to count the read`, async () => (await vm.readIO(name)) >= image.size - 4 * MiB, {
+    timeoutMs: 10_000,
+    intervalMs: 250,
+  });
 }
 
 /** The block size the kernel's NBD device got (the slot's BlockSize, via nbd-client -b). */
@@ -168,7 +167,10 @@ test('Legacy writable (WriteProtected false): what the host writes reaches the N
     { encoding: 'buffer', maxBuffer: 2 * MiB, env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } },
   ); // Debian's python3 has the nbd module
   assert.ok(Buffer.from(stdout).equals(bytes), 'the source has the bytes the host wrote');
-  await waitFor('WriteIO to count the write', async () => (await vm.writeIO('Slot_2')) >= MiB, 10_000, 250);
+  await waitFor('WriteIO to count the write', async () => (await vm.writeIO('Slot_2')) >= MiB, {
+    timeoutMs: 10_000,
+    intervalMs: 250,
+  });
   await unmountAndCheck('Slot_2', vm.serial('Slot_2'));
 });
 
@@ -206,7 +208,10 @@ test('Proxy: the NBD server killed mid-read → Ready with Completion(ECONNREFUS
     (err: Error) => err,
   );
   const lost = vm.nextCompletion('Slot_0');
-  await waitFor('the host to be reading', async () => (await vm.readIO('Slot_0')) > 4 * MiB, 30_000, 100);
+  await waitFor('the host to be reading', async () => (await vm.readIO('Slot_0')) > 4 * MiB, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
   await nbdkit.kill();
   proxyServer = undefined;
   assert.equal(await lost, errnoNumber('ECONNREFUSED'));

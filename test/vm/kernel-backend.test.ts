@@ -18,7 +18,8 @@ import { findHostDisk, waitForHostDisk, waitForHostDiskGone, type HostDisk } fro
 import { createRandomImage, MiB, readAt, sha256Of } from './helpers/image.js';
 import { assertSlotReleased, boundUdcs, gadgetAttr, nbdSize, pidsOf, udcs } from './helpers/kernel-state.js';
 import { startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
-import { requireVm, vmTempDir, waitFor } from './helpers/vm.js';
+import { requireVm, vmTempDir } from './helpers/vm.js';
+import { waitFor } from '../helpers/wait.js';
 
 requireVm();
 
@@ -201,7 +202,10 @@ test('nbdkit killed mid-read: onLost(ECONNREFUSED), the read fails, detach clean
     () => 'the whole disk was read',
     (err: Error) => err,
   );
-  await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, 30_000, 50);
+  await waitFor('the host to read', () => m.attachment.stats().readBytes > 4 * MiB, {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+  });
   await m.server.kill();
   assert.equal((await m.lost).errno, 'ECONNREFUSED');
   await unmount(slot0, m);
@@ -229,7 +233,10 @@ test('cleanupStale removes the gadget and NBD link an earlier run left behind', 
     await next.cleanupStale(config.slots);
     assert.equal(findHostDisk(m.serial), undefined);
     assert.equal(nbdSize('nbd0'), 0);
-    await waitFor('the old nbd-client to exit', () => pidsOf('nbd-client', '/dev/nbd0').length === 0, 5000);
+    await waitFor('the old nbd-client to exit', () => pidsOf('nbd-client', '/dev/nbd0').length === 0, {
+      timeoutMs: 5000,
+      intervalMs: 100,
+    });
     assertSlotReleased(slot0.name, slot0.nbdDevice);
   } finally {
     await next.close();

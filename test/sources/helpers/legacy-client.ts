@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type dbus from 'dbus-next';
 import { connectBus } from '../../../src/dbus/connect.js';
 import { BUS_NAME, IFACE, slotPath } from '../../../src/dbus/names.js';
+import { waitFor } from '../../helpers/wait.js';
 import { run } from './provider.js';
 
 const MOUNT_CLIENT = fileURLToPath(new URL('./legacy-mount.py', import.meta.url));
@@ -37,14 +38,9 @@ export async function legacyClient(
   legacy.on('Completion', (code: number) => completions.push(code));
 
   const busctl = (...args: string[]) => run('busctl', [`--address=${busAddress}`, '--', ...args]);
-  const nextCompletion = async (since: number): Promise<number> => {
+  const nextCompletion = (since: number): Promise<number> => {
     const timeoutMs = opts.completionTimeoutMs ?? 30_000;
-    const deadline = Date.now() + timeoutMs;
-    while (completions.length <= since) {
-      if (Date.now() > deadline) throw new Error(`no Completion within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return completions[since]!;
+    return waitFor(`a Completion on ${path}`, () => completions[since], { timeoutMs, intervalMs: 5 });
   };
   const call = async (expectTrue: Promise<string>): Promise<number> => {
     const since = completions.length;

@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface Sshd {
   port: number;
@@ -135,10 +136,10 @@ async function waitListening(
     gone = true;
   });
   const listening = (addr: string) => log().includes(`Server listening on ${addr} port ${port}.`);
-  for (const deadline = Date.now() + 10_000; !gone && Date.now() < deadline;) {
-    if (listening('127.0.0.1') && listening('::1')) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const up = () => listening('127.0.0.1') && listening('::1');
+  // a time-out is reported below, with sshd's log
+  await waitFor('sshd to listen', () => up() || gone, { timeoutMs: 10_000 }).catch(() => undefined);
+  if (!gone && up()) return;
   child.kill('SIGKILL');
   throw new Error(`sshd did not start listening on port ${port}: ${log().trim() || '(no output)'}`);
 }

@@ -2,7 +2,7 @@
 // USB host, so a slot's media shows up as /dev/sdX (disk) or /dev/srN (CD-ROM) here.
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor } from './vm.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface HostDisk {
   /** Kernel name, e.g. "sda" or "sr0". */
@@ -45,12 +45,10 @@ export function findHostDisk(serial: string): HostDisk | undefined {
 }
 
 export function waitForHostDisk(serial: string, timeoutMs = 60_000): Promise<HostDisk> {
-  return waitFor(
-    `a USB disk with serial ${serial} on the VM's host side`,
-    () => findHostDisk(serial) ?? false,
+  return waitFor(`a USB disk with serial ${serial} on the VM's host side`, () => findHostDisk(serial), {
     timeoutMs,
-    200,
-  );
+    intervalMs: 200,
+  });
 }
 
 /** Waits until no block device of this USB serial is left. */
@@ -63,5 +61,5 @@ export async function waitForHostDiskGone(serial: string, timeoutMs = 30_000): P
         return false;
       }
     });
-  await waitFor(`the USB disk with serial ${serial} to go away`, () => !present(), timeoutMs, 200);
+  await waitFor(`the USB disk with serial ${serial} to go away`, () => !present(), { timeoutMs, intervalMs: 200 });
 }

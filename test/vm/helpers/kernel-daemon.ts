@@ -7,6 +7,7 @@ import { BUS_NAME, IFACE, slotPath, type SlotModeName } from '../../../src/dbus/
 import { BusClient, busctl } from '../../daemon/bus-client.js';
 import { startDaemon, type RunningDaemon } from '../../helpers/daemon.js';
 import { startTestBus, type TestBus } from '../../helpers/private-bus.js';
+import { waitFor } from '../../helpers/wait.js';
 import { daemonBundle } from './daemon-bundle.js';
 import { gadgetAttr } from './kernel-state.js';
 import { waitForHostDisk, type HostDisk } from './host-disk.js';
@@ -172,20 +173,21 @@ export class KernelDaemon {
 
   /** The bus drops a dead daemon's name a little after its exit; a restart must not see the old owner. */
   private async nameReleased(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const [owned] = await this.client.callOn(
-        'org.freedesktop.DBus',
-        '/org/freedesktop/DBus',
-        'org.freedesktop.DBus',
-        'NameHasOwner',
-        's',
-        [BUS_NAME],
-      );
-      if (owned === false) return;
-      if (Date.now() > deadline) throw new Error(`${BUS_NAME} still has an owner 10 s after the daemon died`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(
+      `the bus to drop ${BUS_NAME} after the daemon died`,
+      async () => {
+        const [owned] = await this.client.callOn(
+          'org.freedesktop.DBus',
+          '/org/freedesktop/DBus',
+          'org.freedesktop.DBus',
+          'NameHasOwner',
+          's',
+          [BUS_NAME],
+        );
+        return owned === false;
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
   }
 
   /** Starts the daemon again on the same bus (after stop or kill), with changed options. */

@@ -2,7 +2,7 @@
 // Proxy slot, or a Legacy source) in the VM tests.
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { waitFor } from './vm.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface NbdkitServer {
   pid: number;
@@ -38,7 +38,7 @@ export async function startNbdkitFile(opts: {
   void exited.then(() => {
     gone = true;
   });
-  await waitFor(`nbdkit socket ${opts.socket}`, () => existsSync(opts.socket) || gone, 10_000, 20);
+  await waitFor(`nbdkit socket ${opts.socket}`, () => existsSync(opts.socket) || gone, { timeoutMs: 10_000 });
   if (gone) throw new Error(`nbdkit ${args.join(' ')} exited at start`);
   const kill = async () => {
     if (!gone) child.kill('SIGKILL');

@@ -16,19 +16,3 @@ export function requireVm(): void {
 export function vmTempDir(prefix: string): string {
   return mkdtempSync(path.join('/tmp', `${prefix}-`));
 }
-
-/** Polls `probe` until it returns something other than undefined/false; throws after timeoutMs. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
