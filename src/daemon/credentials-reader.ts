@@ -78,7 +78,15 @@ function readStreamFd(fd: number, waitMs: number): Promise<Uint8Array> {
     const received = new Uint8Array(MAX_CREDENTIALS_BYTES + 1);
     let length = 0;
     let nuls = 0;
-    const stream = new net.Socket({ fd, readable: true, writable: false });
+    let stream: net.Socket;
+    try {
+      stream = new net.Socket({ fd, readable: true, writable: false });
+    } catch (err) {
+      // libuv streams only pipes and stream sockets: a datagram socket is refused and stays ours
+      closeSync(fd);
+      reject(new MountError('EINVAL', `cannot read the credentials fd: ${(err as Error).message}`));
+      return;
+    }
     const finish = () => {
       clearTimeout(timer);
       stream.destroy();

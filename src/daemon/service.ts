@@ -1,6 +1,5 @@
 // Publishes the mount points on the bus as xyz.openbmc_project.VirtualMedia: the ObjectManager
-// at the root, one object per slot, the Legacy Mount(sbh) call form, then the bus name.
-import { closeSync } from 'node:fs';
+// at the root, one object per slot, the Legacy Mount calls that carry an fd, then the bus name.
 import dbus from 'dbus-next';
 import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
@@ -33,9 +32,9 @@ export async function publishVirtualMedia(
     manager.add(path, all);
     interfacesByPath.set(path, all);
   }
-  const mountSbh = legacyMountSbhHandler(bus, legacyByPath);
+  const mountWithFd = legacyMountFdHandler(bus, legacyByPath);
   const readOnly = readOnlyPropertyHandler(bus, interfacesByPath);
-  bus.addMethodHandler(mountSbh);
+  bus.addMethodHandler(mountWithFd);
   bus.addMethodHandler(readOnly);
 
   const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE);
@@ -47,7 +46,7 @@ export async function publishVirtualMedia(
   return {
     async unpublish() {
       await bus.releaseName(BUS_NAME).catch(() => undefined);
-      bus.removeMethodHandler(mountSbh);
+      bus.removeMethodHandler(mountWithFd);
       bus.removeMethodHandler(readOnly);
       for (const path of interfacesByPath.keys()) {
         manager.remove(path);
@@ -60,25 +59,33 @@ export async function publishVirtualMedia(
 }
 
 /**
- * D-Bus introspection shows one signature per member (Mount sbv, as phosphor-dbus-interfaces
- * defines it); newer bmcweb calls Mount(s, b, h). dbus-next dispatches by exact signature, so
- * that form is taken here, before signature dispatch.
+ * Legacy Mount calls that carry the credentials fd: Mount(s, b, v) with v = h, and Mount(s, b, h)
+ * of newer bmcweb (introspection shows one signature per member, Mount sbv as
+ * phosphor-dbus-interfaces defines it, and dbus-next dispatches by exact signature). They are
+ * taken here, before dbus-next's dispatch, because only a handler that sees the message can take
+ * its fd: our patched dbus-next closes every received fd nobody took (patches/dbus-next+*.patch).
  */
-function legacyMountSbhHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
+function legacyMountFdHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
   return (msg: dbus.Message): boolean => {
-    if (msg.interface !== IFACE.legacy || msg.member !== 'Mount' || msg.signature !== 'sbh') return false;
-    const [url, rw, fd] = msg.body as [string, boolean, number];
+    if (msg.interface !== IFACE.legacy || msg.member !== 'Mount') return false;
+    const fd = credentialsFdArgument(msg);
     const legacy = legacyByPath.get(msg.path);
-    if (!legacy) {
-      closeSync(fd); // received with the call: ours to close, even when nobody takes the call
-      return false;
-    }
-    legacy.mountWithCredentialsFd(url, rw, fd).then(
+    if (fd === undefined || !legacy) return false;
+    const [url, rw] = msg.body as [string, boolean];
+    legacy.mountWithCredentialsFd(url, rw, msg.takeUnixFd(fd)).then(
       (accepted) => bus.send(dbus.Message.newMethodReturn(msg, 'b', [accepted])),
       (err: dbus.DBusError) => bus.send(dbus.Message.newError(msg as unknown as string, err.type, err.text)),
     );
     return true;
   };
+}
+
+/** The fd argument of Mount(s, b, h) or of Mount(s, b, v) holding an h; undefined otherwise. */
+function credentialsFdArgument(msg: dbus.Message): number | undefined {
+  const third: unknown = msg.body[2];
+  if (msg.signature === 'sbh') return third as number;
+  if (msg.signature === 'sbv' && third instanceof dbus.Variant && third.signature === 'h') return third.value as number;
+  return undefined;
 }
 
 /**

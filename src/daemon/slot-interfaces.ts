@@ -143,9 +143,11 @@ export class LegacyInterface extends MountControlInterface {
   constructor(mp: MountPoint) {
     super(IFACE.legacy, mp);
   }
-  /** Mount(s url, b rw, v fd): v is h (credentials pipe) or i -1 (none). */
-  async Mount(url: string, rw: boolean, fd: dbus.Variant): Promise<boolean> {
-    if (fd.signature === 'h') return this.mountWithCredentialsFd(url, rw, fd.value as number);
+  /**
+   * Mount(s url, b rw, v fd) without credentials: v is i -1. With a credentials pipe (v is h)
+   * the daemon's low-level handler takes the call and its fd to mountWithCredentialsFd.
+   */
+  Mount(url: string, rw: boolean, fd: dbus.Variant): boolean {
     if (fd.signature === 'i' && fd.value === -1) return this.mountWithCredentials(url, rw, undefined);
     throw toDBusError(
       new MountError(
@@ -154,7 +156,7 @@ export class LegacyInterface extends MountControlInterface {
       ),
     );
   }
-  /** The newer bmcweb form Mount(s, b, h), dispatched here by the daemon's low-level handler. */
+  /** Mount with a credentials pipe, Mount(s, b, h) or Mount(s, b, v = h): `fd` is now ours to close. */
   async mountWithCredentialsFd(url: string, rw: boolean, fd: number): Promise<boolean> {
     let credentials: Credentials;
     try {
