@@ -68,8 +68,15 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
       const missing = unavailable.get(url.scheme);
       if (missing) throw new MountError('EINVAL', `${url.scheme}:// sources are unavailable: ${missing}`);
       if (req.credentials) checkCredentials(req.credentials);
-      if (!config.allowPrivateSourceHosts) await checkSourceHost(url.host);
-      const ctx = { sources: runtime, log, req, url, filters: caps.filters };
+      const checkedAddresses = config.allowPrivateSourceHosts ? undefined : await checkSourceHost(url.host);
+      const ctx = {
+        sources: runtime,
+        log,
+        req,
+        url,
+        filters: caps.filters,
+        ...(checkedAddresses ? { checkedAddresses } : {}),
+      };
       switch (url.scheme) {
         case 'https':
         case 'http':

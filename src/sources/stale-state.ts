@@ -1,6 +1,7 @@
 // What a daemon that crashed or was killed left in the sources' state dir: kernel mounts of
-// shares, pid and credentials files, nbdkit's sockets behind the read-ahead, cache and overlay
-// files. nbdkit itself exits with its parent (--exit-with-parent), so only these remain.
+// shares, pid and credentials files, nbdkit's sockets behind the read-ahead, the SSRF guard's
+// relay sockets and ssh_config files, cache and overlay files. nbdkit itself exits with its
+// parent (--exit-with-parent), so only these remain.
 // Cleared once at startup.
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,8 @@ export async function clearStaleState(stateDir: string, tempDir: string, log: Lo
   for (const name of await readdir(stateDir)) {
     const file = path.join(stateDir, name);
     if (name.endsWith('.mnt')) await unmountAndRemove(file);
-    else if (name.endsWith('.pid') || name.endsWith('.cred') || name.endsWith('.sock')) await rm(file, { force: true });
+    else if (['.pid', '.cred', '.sock', '.socks', '.ssh_config'].some((suffix) => name.endsWith(suffix)))
+      await rm(file, { force: true });
     else continue;
     stale.push(name);
   }

@@ -1,10 +1,12 @@
 // Server-side request forgery guard: a Redfish user must not make the BMC fetch from itself
 // (loopback, its own addresses) or from link-local services (cloud metadata at 169.254.169.254).
-// Checked on every address the host name resolves to.
+// Checked on every address the host name resolves to, as the IPv4 address it reaches when it
+// embeds one (address.ts).
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { MountError } from '../../errno.js';
+import { reachedAddress } from './address.js';
 
 const FORBIDDEN = new BlockList();
 FORBIDDEN.addSubnet('127.0.0.0', 8, 'ipv4'); // loopback
@@ -19,28 +21,31 @@ FORBIDDEN.addSubnet('ff00::', 8, 'ipv6'); // multicast
 
 /** Why this address may not be a source host, or undefined when it may. */
 export function forbiddenAddressReason(address: string): string | undefined {
-  const family = isIP(address);
-  if (family === 0) return 'not an IP address';
-  // ::ffff:127.0.0.1 reaches 127.0.0.1
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const [addr, type] = mapped
-    ? [mapped[1]!, 'ipv4' as const]
-    : [address, family === 4 ? ('ipv4' as const) : ('ipv6' as const)];
-  if (FORBIDDEN.check(addr, type)) return 'loopback, link-local or multicast address';
-  if (ownAddresses().has(addr.toLowerCase())) return 'an address of this BMC';
+  const reached = reachedAddress(address);
+  if (!reached) return 'not an IP address';
+  if (FORBIDDEN.check(reached.address, reached.family)) return 'loopback, link-local or multicast address';
+  if (ownAddresses().has(reached.address)) return 'an address of this BMC';
   return undefined;
 }
 
+/** The interfaces' addresses, in reachedAddress's form (so that one address has one text). */
 function ownAddresses(): Set<string> {
   const own = new Set<string>();
   for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) own.add(a.address.toLowerCase().replace(/%.*$/, ''));
+    for (const a of list ?? []) {
+      const reached = reachedAddress(a.address);
+      if (reached) own.add(reached.address);
+    }
   }
   return own;
 }
 
-/** Rejects with EINVAL when `host` is or resolves to a forbidden address (EHOSTUNREACH when it does not resolve). */
-export async function checkSourceHost(host: string): Promise<void> {
+/**
+ * The addresses `host` is or resolves to, all allowed. Rejects with EINVAL when one is forbidden
+ * (EHOSTUNREACH when it does not resolve). A connection must go to one of these, never to a second
+ * resolution of the name: that may answer differently (DNS rebinding).
+ */
+export async function checkSourceHost(host: string): Promise<string[]> {
   let addresses: string[];
   if (isIP(host)) {
     addresses = [host];
@@ -60,4 +65,17 @@ export async function checkSourceHost(host: string): Promise<void> {
       );
     }
   }
+  return addresses;
 }
+
+/** A `lookup` for node:net connections that yields only addresses checkSourceHost allows. */
+export const checkedLookup: LookupFunction = (host, options, callback) => {
+  checkSourceHost(host).then(
+    (addresses) => {
+      const all = addresses.map((address) => ({ address, family: isIP(address) }));
+      if (options.all) callback(null, all);
+      else callback(null, all[0]?.address ?? '', all[0]?.family);
+    },
+    (err: Error) => callback(new Error(err.message, { cause: err }), '', 0),
+  );
+};

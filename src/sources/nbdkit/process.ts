@@ -58,7 +58,7 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   ];
   const child = spawn(NBDKIT, argv, {
     stdio: ['ignore', 'ignore', 'pipe', launch.secretOnFd3 ? 'pipe' : 'ignore'],
-    env: { ...process.env, ...launch.env },
+    env: { ...withoutProxyVariables(process.env), ...launch.env },
   });
   let stderr = '';
   let partial = '';
@@ -131,6 +131,12 @@ export class NbdkitStartError extends Error {
     super(`nbdkit exited (${exit.signal ?? exit.code}) before listening: ${lastLine(stderr)}`);
     this.name = 'NbdkitStartError';
   }
+}
+
+/** libcurl obeys http_proxy, ALL_PROXY, NO_PROXY, ... (any case): a proxy, or an exception from
+ *  ours, would take connections past the SSRF guard's relay. Where images come from is the config's. */
+function withoutProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/_proxy$/i.test(name)));
 }
 
 export function lastLine(text: string): string {

@@ -26,6 +26,9 @@ export interface SourceContext {
   url: SourceUrl;
   /** nbdkit filters that load on this machine. */
   filters: ReadonlySet<string>;
+  /** With the SSRF guard on: the addresses of the URL's host it allowed at Mount. Every connection
+   *  of the source must then go to an address the guard checked (never to a second resolution). */
+  checkedAddresses?: readonly string[];
 }
 
 export interface NbdkitSourceLaunch {
@@ -34,6 +37,8 @@ export interface NbdkitSourceLaunch {
   readOnly: boolean;
   /** Written to nbdkit's fd 3 (`password=-3`), zeroed afterwards. */
   secret?: Uint8Array;
+  /** Added to nbdkit's environment. */
+  env?: Record<string, string>;
   /** The cause of a failure, from nbdkit's stderr (undefined: not recognised). */
   classify(stderr: string): MountError | undefined;
   /** A second look at a failed start's cause (e.g. ask the server), when stderr is ambiguous. */
@@ -76,7 +81,7 @@ export async function serveWithNbdkit(
       pidFile: path.join(ctx.sources.stateDir, `${req.slot.name}.pid`),
       readOnly: launch.readOnly,
       secretOnFd3: launch.secret,
-      env: { TMPDIR: ctx.sources.tempDir },
+      env: { TMPDIR: ctx.sources.tempDir, ...launch.env },
       // while serving, this is where a failing read says why (the host only sees EIO)
       onStderrLine: (line) => {
         const cause = launch.classify(line);

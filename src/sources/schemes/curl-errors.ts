@@ -58,6 +58,22 @@ const CAUSES: StderrCause<void>[] = [
     errno: 'ECONNRESET',
     message: () => 'the image server dropped the connection mid-transfer',
   },
+  // the SSRF guard's relay answered curl's SOCKS request with this reply code (guards/socks5.ts)
+  {
+    test: /Can't complete SOCKS5 connection to (\S+)\. \(2\)/,
+    errno: 'EINVAL',
+    message: (m) => `the SSRF guard refused a connection to ${m[1]} (AllowPrivateSourceHosts)`,
+  },
+  {
+    test: /Can't complete SOCKS5 connection to (\S+)\. \(4\)/,
+    errno: 'EHOSTUNREACH',
+    message: (m) => `${m[1]} does not resolve or is unreachable`,
+  },
+  {
+    test: /Can't complete SOCKS5 connection to (\S+)\. \(\d+\)/,
+    errno: 'ECONNREFUSED',
+    message: (m) => `the connection to ${m[1]} failed`,
+  },
   { test: /SSL|TLS|handshake/i, errno: 'EPROTO', message: () => 'the TLS handshake with the image server failed' },
 ];
 

@@ -1,12 +1,14 @@
 // sftp:// images: nbdkit's ssh plugin reads the file over SFTP (ranged reads, never a full
 // download), under the same filter chain as curl. The server's host key must already be in the
-// configured known_hosts file: there is no trust on first use.
+// configured known_hosts file: there is no trust on first use. With the SSRF guard on, the
+// connection goes through the slot's relay (ssh-proxy.ts), so that it reaches a checked address.
 import { access, constants } from 'node:fs/promises';
 import type { Credentials, RunningSource } from '../types.js';
 import { MountError } from '../../errno.js';
 import { buildFilterChain } from '../nbdkit/filter-chain.js';
 import { classifySshFailure } from './ssh-errors.js';
 import { secretLine } from '../guards/credentials.js';
+import { startSshProxy } from '../guards/ssh-proxy.js';
 import { serveWithNbdkit, type SourceContext } from '../nbdkit/source.js';
 
 export interface SshSourceContext extends SourceContext {
@@ -50,6 +52,7 @@ export async function startSshSource(ctx: SshSourceContext, onExit: (err: MountE
     plugin: { network: true, writable: false },
   });
   const password = req.credentials && req.credentials.password.length > 0 ? req.credentials : undefined;
+  const proxy = ctx.checkedAddresses ? await startSshProxy(ctx) : undefined;
   const args = [
     ...chain.filters,
     'ssh',
@@ -57,8 +60,9 @@ export async function startSshSource(ctx: SshSourceContext, onExit: (err: MountE
     `port=${url.port}`,
     `user=${user}`,
     `path=${file}`,
-    // no ssh_config: a Host block there could turn off host key checking or send us elsewhere
-    'config=',
+    // not the system's ssh_config: a Host block there could turn off host key checking or send us
+    // elsewhere; ours (with the guard) only sets the ProxyCommand
+    `config=${proxy?.configFile ?? ''}`,
     `known-hosts=${knownHosts}`,
     'verify-remote-host=true',
     `timeout=${sources.config.requestTimeoutSeconds}`,
@@ -73,6 +77,14 @@ export async function startSshSource(ctx: SshSourceContext, onExit: (err: MountE
       network: true,
       secret: password ? secretLine(password) : undefined,
       classify: (stderr) => classifySshFailure(stderr, { knownHosts }),
+      ...(proxy
+        ? {
+            env: proxy.env,
+            // the relay knows why its latest connection failed (libssh only sees the ProxyCommand end)
+            refine: async (cause: MountError) => proxy.relay.lastFailure() ?? cause,
+            cleanup: () => proxy.close(),
+          }
+        : {}),
     },
     onExit,
   );

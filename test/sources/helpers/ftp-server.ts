@@ -17,7 +17,10 @@ export async function startFtpServer(opts: {
   files: Map<string, string>;
   user: string;
   password: string;
+  /** IPv4 address to listen on (control and passive data); default 127.0.0.1. */
+  host?: string;
 }): Promise<FtpServer> {
+  const host = opts.host ?? '127.0.0.1';
   const commands: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((control) => {
@@ -96,9 +99,13 @@ export async function startFtpServer(opts: {
                 resolve(s);
               }),
             );
-            listener.listen(0, '127.0.0.1', () => {
+            listener.listen(0, host, () => {
               const p = (listener.address() as AddressInfo).port;
-              reply(cmd === 'EPSV' ? `229 passive (|||${p}|)` : `227 passive (127,0,0,1,${p >> 8},${p & 255})`);
+              reply(
+                cmd === 'EPSV'
+                  ? `229 passive (|||${p}|)`
+                  : `227 passive (${host.replaceAll('.', ',')},${p >> 8},${p & 255})`,
+              );
             });
             break;
           }
@@ -130,7 +137,7 @@ export async function startFtpServer(opts: {
     });
     control.on('close', () => passive?.close());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,
     commands,

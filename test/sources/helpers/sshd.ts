@@ -28,6 +28,8 @@ export interface SshdOptions {
   password: string;
   /** The user's home directory (readable by the user). */
   home: string;
+  /** Addresses to listen on; default 127.0.0.1 and ::1. */
+  listen?: string[];
 }
 
 const SSHD = '/usr/sbin/sshd';
@@ -52,13 +54,13 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   );
 
   const port = await freePort();
+  const listen = opts.listen ?? ['127.0.0.1', '::1'];
   const config = path.join(dir, 'sshd_config');
   writeFileSync(
     config,
     [
       `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      'ListenAddress ::1',
+      ...listen.map((address) => `ListenAddress ${address}`),
       `HostKey ${hostKey}`,
       `PidFile ${path.join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
@@ -104,7 +106,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     log += d.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await waitListening(child, () => log, port, exited);
+  await waitListening(child, () => log, port, listen, exited);
   const namespace = readlinkSync(`/proc/${child.pid}/ns/mnt`);
   // close() ends every process in this namespace: it must be sshd's own, never ours
   if (namespace === readlinkSync('/proc/self/ns/mnt')) {
@@ -129,6 +131,7 @@ async function waitListening(
   child: ChildProcess,
   log: () => string,
   port: number,
+  addresses: string[],
   exited: Promise<void>,
 ): Promise<void> {
   let gone = false;
@@ -136,7 +139,7 @@ async function waitListening(
     gone = true;
   });
   const listening = (addr: string) => log().includes(`Server listening on ${addr} port ${port}.`);
-  const up = () => listening('127.0.0.1') && listening('::1');
+  const up = () => addresses.every(listening);
   // a time-out is reported below, with sshd's log
   await waitFor('sshd to listen', () => up() || gone, { timeoutMs: 10_000 }).catch(() => undefined);
   if (!gone && up()) return;

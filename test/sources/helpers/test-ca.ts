@@ -12,7 +12,8 @@ export interface TestCa {
   serverCert: string;
 }
 
-export function createTestCa(dir: string, name = 'vmedia test CA'): TestCa {
+/** `dnsNames`: more host names the server certificate is for. */
+export function createTestCa(dir: string, name = 'vmedia test CA', dnsNames: string[] = []): TestCa {
   mkdirSync(dir, { recursive: true });
   const f = (n: string) => path.join(dir, n);
   const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -51,7 +52,8 @@ export function createTestCa(dir: string, name = 'vmedia test CA'): TestCa {
     '-out',
     f('server.csr'),
   );
-  writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n');
+  const names = ['localhost', ...dnsNames].map((n) => `DNS:${n}`).join(',');
+  writeFileSync(f('server.ext'), `subjectAltName=${names},IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n`);
   ossl(
     'x509',
     '-req',
