@@ -6,7 +6,7 @@ import { parseSourceUrl } from '../../src/sources/guards/source-url.js';
 import { forbiddenAddressReason } from '../../src/sources/guards/ssrf-guard.js';
 import { classifyCurlFailure } from '../../src/sources/schemes/curl-errors.js';
 import { buildFilterChain } from '../../src/sources/nbdkit/filter-chain.js';
-import { normalizeSourcesConfig, SOURCES_DEFAULTS } from '../../src/sources/config.js';
+import { normalizeSourcesConfig, SOURCES_DEFAULTS, sourcesConfigProblems } from '../../src/sources/config.js';
 import { checkCredentials, secretLine } from '../../src/sources/guards/credentials.js';
 import { MountError } from '../../src/errno.js';
 
@@ -145,7 +145,10 @@ test('Sources config: every key optional, defaults for an operator, bad combinat
   assert.equal(c.cache.blockSizeKiB, 1024);
   assert.equal(c.cache.maxSizeMiB, SOURCES_DEFAULTS.cache.maxSizeMiB);
   assert.equal(c.tempDir, '/var/tmp');
-  assert.throws(() => normalizeSourcesConfig({ Cache: { BlockSizeKiB: 32768, MaxSizeMiB: 32 } }), /MaxSizeMiB/);
+  assert.deepEqual(sourcesConfigProblems(c), []);
+  assert.deepEqual(sourcesConfigProblems(normalizeSourcesConfig({ Cache: { BlockSizeKiB: 32768, MaxSizeMiB: 32 } })), [
+    'Sources.Cache.MaxSizeMiB: 32 must hold at least two blocks of Sources.Cache.BlockSizeKiB (32768)',
+  ]);
 });
 
 test('credentials: what HTTP basic auth and nbdkit can carry; the secret line is a copy', () => {
