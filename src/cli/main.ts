@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
   start: async () => (await import('./start.js')).startCommand,
   web: async () => (await import('./web.js')).webCommand,
   nbd: async () => (await import('./nbd.js')).nbdCommand,
+  host: async () => (await import('./host.js')).hostCommand,
 };
 
 const argv = hideBin(process.argv);

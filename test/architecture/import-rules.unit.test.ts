@@ -23,7 +23,8 @@ const ALLOWED: Record<string, string[]> = {
   dbus: ['process'],
   daemon: ['config', 'dbus', 'host', 'mountpoint', 'sources'],
   web: ['dbus', 'process'],
-  cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'process', 'web'],
+  'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects
+  cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'process', 'virtual-host', 'web'],
 };
 
 /** Folders whose modules a layer may import only as types (`import type`). */
