@@ -18,7 +18,7 @@ import { registerCertificates } from './redfish/certificates.js';
 import { registerManagers } from './redfish/managers.js';
 import { registerMediaActions } from './redfish/media-actions.js';
 import { redfishError } from './redfish/messages.js';
-import { bodyErrorHandler, refuseNonJsonBody, Routes, sendError } from './redfish/route.js';
+import { bodyErrorHandler, lastErrorHandler, refuseNonJsonBody, Routes, sendError } from './redfish/route.js';
 import { registerServiceRoot } from './redfish/service-root.js';
 import { registerSessionService } from './redfish/session-service.js';
 import { registerSystems } from './redfish/systems.js';
@@ -137,6 +137,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       'no page to serve (run scripts/build.sh); Redfish and the bridge work without it',
     );
   }
+
+  app.use(lastErrorHandler(log));
 
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
   const bridge = new NbdBridge({ daemon, auth, log, ...(opts.splice ? { splice: opts.splice } : {}) });

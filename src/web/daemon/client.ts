@@ -1,9 +1,22 @@
 // The web's only way into the daemon (docs/dbus.md, like bmcweb): read the slots from the
 // ObjectManager, call Mount/Unmount and wait for the Completion(errno) signal that reports the
 // outcome. Every read goes to the bus, so a GET right after an action sees the daemon's state.
+// Only the daemon's own signals count, and no call waits longer than a bounded time.
 import { DBusError, Message, MessageType, Variant, type MessageBus, type MessageLike } from 'dbus-next';
 import { connectBus, type BusChoice } from '../../dbus/connect.js';
 import { BUS_NAME, IFACE, ROOT_PATH, type SlotModeName } from '../../dbus/names.js';
+import { NameOwnerWatch } from './name-owner.js';
+
+/** How long a call may wait for its reply: sd-bus's default; VMEDIA_DBUS_TIMEOUT_MS for tests. */
+const CALL_TIMEOUT_MS = Number(process.env.VMEDIA_DBUS_TIMEOUT_MS) || 25_000;
+
+/** Replies meaning nobody owns the daemon's name, or its owner left before answering. */
+const DAEMON_ABSENT_ERRORS = new Set([
+  'org.freedesktop.DBus.Error.ServiceUnknown',
+  'org.freedesktop.DBus.Error.NameHasNoOwner',
+  'org.freedesktop.DBus.Error.NoReply',
+  'org.freedesktop.DBus.Error.Disconnected',
+]);
 
 export interface SlotState {
   name: string;
@@ -37,6 +50,21 @@ export class DaemonCallError extends Error {
 /** The operation's outcome did not arrive in time. */
 export class CompletionTimeout extends Error {}
 
+/** The daemon is not on the bus, did not answer in time (stopped, overloaded) or left mid-operation. */
+export class DaemonUnavailable extends Error {}
+
+/** A pending wait for a slot's next Completion; `cancel` stops it (idempotent). */
+export interface CompletionWait {
+  /** The errno (0 = success); rejects with CompletionTimeout or DaemonUnavailable. */
+  result: Promise<number>;
+  cancel(): void;
+}
+
+interface CompletionWaiter {
+  resolve(errno: number): void;
+  reject(err: Error): void;
+}
+
 type Variantish = { value: unknown };
 type ManagedObjects = Record<string, Record<string, Record<string, Variantish>>>;
 
@@ -61,14 +89,25 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
 }
 
 export class DaemonClient {
-  private readonly completionWaiters = new Map<string, Set<(errno: number) => void>>();
+  private readonly completionWaiters = new Map<string, Set<CompletionWaiter>>();
 
-  private constructor(private readonly bus: MessageBus) {
+  private constructor(
+    private readonly bus: MessageBus,
+    daemon: NameOwnerWatch,
+  ) {
     bus.on('message', (msg: Message) => {
       if (msg.type !== MessageType.SIGNAL || msg.member !== 'Completion') return;
       if (msg.interface !== IFACE.proxy && msg.interface !== IFACE.legacy) return;
+      // any peer can send a signal, even addressed to us past the match rule: only the daemon's count
+      if (msg.sender === undefined || msg.sender !== daemon.owner) return;
       const errno: unknown = msg.body[0];
-      for (const waiter of this.completionWaiters.get(msg.path) ?? []) waiter(typeof errno === 'number' ? errno : -1);
+      for (const waiter of this.completionWaiters.get(msg.path) ?? []) {
+        waiter.resolve(typeof errno === 'number' ? errno : -1);
+      }
+    });
+    daemon.onOwnerLost(() => {
+      const gone = new DaemonUnavailable('the virtual media daemon left the bus before the operation completed');
+      for (const waiters of this.completionWaiters.values()) for (const waiter of waiters) waiter.reject(gone);
     });
   }
 
@@ -76,9 +115,9 @@ export class DaemonClient {
   static async connect(busChoice: BusChoice): Promise<DaemonClient> {
     const bus = await connectBus(busChoice, { fdPassing: true });
     bus.on('error', () => {
-      /* a dropped bus fails the calls in flight; nothing else to do */
+      /* a dropped bus: the calls in flight fail at their deadline; nothing else to do */
     });
-    const client = new DaemonClient(bus);
+    const client = new DaemonClient(bus, await NameOwnerWatch.start(bus, BUS_NAME));
     await client.call({
       destination: 'org.freedesktop.DBus',
       path: '/org/freedesktop/DBus',
@@ -114,8 +153,8 @@ export class DaemonClient {
 
   /**
    * Calls Mount/Unmount and resolves with the errno of the Completion signal that follows
-   * (0 = success). Rejects with DaemonCallError when the daemon refuses the call outright, or
-   * CompletionTimeout when no Completion arrives within `waitMs`.
+   * (0 = success). Rejects with DaemonCallError when the daemon refuses the call outright,
+   * CompletionTimeout when no Completion arrives within `waitMs`, or DaemonUnavailable.
    */
   async operate(
     slot: SlotState,
@@ -123,45 +162,73 @@ export class DaemonClient {
     args: LegacyMountArgs | undefined,
     waitMs: number,
   ): Promise<number> {
-    const iface = slot.mode === 'Proxy' ? IFACE.proxy : IFACE.legacy;
-    let onCompletion!: (errno: number) => void;
-    const completed = new Promise<number>((resolve) => {
-      onCompletion = resolve;
+    const completion = this.nextCompletion(slot, waitMs);
+    const body = args
+      ? [args.url, args.rw, args.fd === undefined ? new Variant('i', -1) : new Variant('h', args.fd)]
+      : [];
+    const called = this.call({
+      destination: BUS_NAME,
+      path: slot.path,
+      interface: slot.mode === 'Proxy' ? IFACE.proxy : IFACE.legacy,
+      member,
+      ...(args ? { signature: 'sbv', body } : {}),
     });
-    const waiters = this.completionWaiters.get(slot.path) ?? new Set();
-    waiters.add(onCompletion);
-    this.completionWaiters.set(slot.path, waiters);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const body = args
-        ? [args.url, args.rw, args.fd === undefined ? new Variant('i', -1) : new Variant('h', args.fd)]
-        : [];
-      await this.call({
-        destination: BUS_NAME,
-        path: slot.path,
-        interface: iface,
-        member,
-        ...(args ? { signature: 'sbv', body } : {}),
-      });
-      const timeout = new Promise<never>((_r, reject) => {
-        timer = setTimeout(
-          () => reject(new CompletionTimeout(`no Completion from ${slot.name} within ${waitMs} ms`)),
-          waitMs,
-        );
-      });
-      return await Promise.race([completed, timeout]);
+      await called;
+      return await completion.result;
     } finally {
-      clearTimeout(timer);
-      waiters.delete(onCompletion);
+      completion.cancel();
     }
   }
 
+  /**
+   * Listens for the slot's next Completion from the daemon, from now on: call it before doing
+   * what causes the Completion. The wait fails after `waitMs` or when the daemon leaves the bus.
+   */
+  nextCompletion(slot: SlotState, waitMs: number): CompletionWait {
+    const waiters = this.completionWaiters.get(slot.path) ?? new Set<CompletionWaiter>();
+    this.completionWaiters.set(slot.path, waiters);
+    let waiter!: CompletionWaiter;
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      clearTimeout(timer);
+      waiters.delete(waiter);
+    };
+    const result = new Promise<number>((resolve, reject) => {
+      waiter = { resolve, reject };
+      timer = setTimeout(
+        () => reject(new CompletionTimeout(`no Completion from ${slot.name} within ${waitMs} ms`)),
+        waitMs,
+      );
+    });
+    waiters.add(waiter);
+    // settled is done; this also keeps a rejection before the caller awaits from counting as unhandled
+    void result.then(cancel, cancel);
+    return { result, cancel };
+  }
+
+  /** One call with a reply deadline; an absent or silent daemon is DaemonUnavailable. */
   private async call(msg: MessageLike): Promise<Message | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new DaemonUnavailable(`the virtual media daemon did not answer ${msg.member} within ${CALL_TIMEOUT_MS} ms`),
+          ),
+        CALL_TIMEOUT_MS,
+      );
+    });
     try {
-      return await this.bus.call(new Message(msg));
+      return await Promise.race([this.bus.call(new Message(msg)), deadline]);
     } catch (err) {
-      if (err instanceof DBusError) throw new DaemonCallError(err.type, err.text ?? err.message);
-      throw err;
+      if (!(err instanceof DBusError)) throw err;
+      if (DAEMON_ABSENT_ERRORS.has(err.type)) {
+        throw new DaemonUnavailable(`the virtual media daemon is not on the bus (${err.type})`);
+      }
+      throw new DaemonCallError(err.type, err.text ?? err.message);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

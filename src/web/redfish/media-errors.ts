@@ -1,8 +1,18 @@
 // What the daemon answered, as a Redfish error: a refused call (D-Bus error) or a failed
 // operation (Completion(errno)). The errno's name and meaning always reach the client.
-import { CompletionTimeout, DaemonCallError } from '../daemon/client.js';
+import { CompletionTimeout, DaemonCallError, type DaemonUnavailable } from '../daemon/client.js';
 import { describeErrno, errnoText } from '../daemon/errno.js';
 import { redfishError, type RedfishError } from './messages.js';
+
+/** How long a client should wait before retrying while the daemon is unavailable. */
+const RETRY_AFTER_SECONDS = 10;
+
+/** The daemon is absent, stopped or went away: the service may well be back shortly. */
+export function daemonUnavailable(err: DaemonUnavailable): RedfishError {
+  return redfishError(503, 'ServiceTemporarilyUnavailable', [String(RETRY_AFTER_SECONDS)], {
+    resolution: `${err.message}; retry in ${RETRY_AFTER_SECONDS} seconds.`,
+  }).withHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+}
 
 /** The daemon refused Mount/Unmount outright (wrong state, bad arguments). */
 export function refusedCall(err: unknown, url?: string): RedfishError {
@@ -22,8 +32,9 @@ export function refusedCall(err: unknown, url?: string): RedfishError {
         resolution: err.message,
       });
     default:
+      // only the first line: a D-Bus library's error text can carry its stack trace
       return redfishError(500, 'InternalError', [], {
-        resolution: `The virtual media daemon refused the request: ${err.errorName}: ${err.message}`,
+        resolution: `The virtual media daemon refused the request: ${err.errorName}: ${err.message.split('\n')[0]}`,
       });
   }
 }

@@ -1,9 +1,11 @@
 // Express glue for Redfish handlers: authenticate (unless public), check the privilege, run the
 // handler, and turn any RedfishError (or surprise) into a DMTF error body.
-import type { NextFunction, Request, Response, RequestHandler } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, Response, RequestHandler } from 'express';
 import type { Logger } from '../../log.js';
 import { requirePrivilege, XSRF_HEADER, type Authenticator, type Principal } from '../auth/authenticate.js';
 import type { Privilege } from '../auth/users.js';
+import { DaemonUnavailable } from '../daemon/client.js';
+import { daemonUnavailable } from './media-errors.js';
 import { redfishError, RedfishError } from './messages.js';
 
 export type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
@@ -55,6 +57,7 @@ export class Routes {
   private run(res: Response, body: () => Promise<void>): void {
     body().catch((err: unknown) => {
       if (err instanceof RedfishError) return sendError(res, err);
+      if (err instanceof DaemonUnavailable) return sendError(res, daemonUnavailable(err));
       this.log.error({ err, url: res.req.originalUrl }, 'request failed');
       sendError(res, redfishError(500, 'InternalError'));
     });
@@ -85,6 +88,28 @@ export function bodyErrorHandler(err: unknown, _req: Request, res: Response, nex
     return sendError(res, redfishError(400, 'MalformedJSON'));
   }
   next(err);
+}
+
+/**
+ * Express's last error handler: what reaches it (a URL that does not decode, a body that could
+ * not be read) still gets a DMTF error body. Express's own handler would show the stack trace.
+ */
+export function lastErrorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof URIError) {
+      return sendError(
+        res,
+        redfishError(400, 'InvalidURI', [req.originalUrl], { resolution: 'Percent-encode the URI correctly.' }),
+      );
+    }
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return sendError(res, redfishError(status, 'GeneralError'));
+    }
+    log.error({ err, url: req.originalUrl }, 'request failed');
+    sendError(res, redfishError(500, 'InternalError'));
+  };
 }
 
 /** 405 for a known resource with a method it does not take. */
