@@ -1,6 +1,7 @@
 // CA certificates for HTTPS image sources, kept as PEM files in the TrustStore directory that
 // the daemon's sources watch. Files are named `<prefix><n>.pem`: prefix "" for the manager's
 // Truststore, "<Slot>-" for a slot's Certificates collection (the daemon trusts them all).
+// Only CA certificates, and a bounded number per collection: each one widens whom the daemon trusts.
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,18 @@ export interface StoredCertificate {
   x509: X509Certificate;
 }
 
-export class CertificateRejected extends Error {}
+/** Certificates one collection may hold. */
+const MAX_CERTIFICATES = 32;
+
+export class CertificateRejected extends Error {
+  constructor(
+    /** invalid: not a (CA) certificate; duplicate: stored already; full: the collection holds MAX_CERTIFICATES. */
+    readonly reason: 'invalid' | 'duplicate' | 'full',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export class TrustStoreDir {
   constructor(readonly dir: string) {
@@ -42,17 +54,27 @@ export class TrustStoreDir {
   add(prefix: string, pem: string): StoredCertificate {
     const blocks = pem.match(/-----BEGIN [A-Z0-9 ]+-----/g) ?? [];
     if (blocks.length !== 1 || blocks[0] !== '-----BEGIN CERTIFICATE-----') {
-      throw new CertificateRejected('CertificateString must hold exactly one PEM certificate (and no key)');
+      throw new CertificateRejected('invalid', 'CertificateString must hold exactly one PEM certificate (and no key)');
     }
     let x509: X509Certificate;
     try {
       x509 = new X509Certificate(pem);
     } catch (err) {
-      throw new CertificateRejected(`not a valid X.509 certificate: ${(err as Error).message}`);
+      throw new CertificateRejected('invalid', `not a valid X.509 certificate: ${(err as Error).message}`);
     }
-    const existing = this.list(prefix).find((c) => c.x509.fingerprint256 === x509.fingerprint256);
-    if (existing) throw new CertificateRejected(`already stored as ${existing.id}`);
-    const used = new Set(this.list(prefix).map((c) => Number(c.id)));
+    if (!x509.ca) {
+      throw new CertificateRejected(
+        'invalid',
+        `${x509.subject.replace(/\n/g, ', ')} is not a CA certificate (basicConstraints CA:TRUE): store the CA that signed it`,
+      );
+    }
+    const stored = this.list(prefix);
+    const existing = stored.find((c) => c.x509.fingerprint256 === x509.fingerprint256);
+    if (existing) throw new CertificateRejected('duplicate', `already stored as ${existing.id}`);
+    if (stored.length >= MAX_CERTIFICATES) {
+      throw new CertificateRejected('full', `the collection holds the most it may, ${MAX_CERTIFICATES} certificates`);
+    }
+    const used = new Set(stored.map((c) => Number(c.id)));
     let n = 1;
     while (used.has(n)) n++;
     const normalized = x509.toString();

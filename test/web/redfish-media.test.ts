@@ -3,8 +3,8 @@
 // errors from the daemon's Completion, EjectMedia, the Truststore, and that no password ever
 // shows up in a response or a log line.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +19,33 @@ const INSERT = `${VM}/Slot_2/Actions/VirtualMedia.InsertMedia`;
 const EJECT = `${VM}/Slot_2/Actions/VirtualMedia.EjectMedia`;
 const IMAGE_USER = 'imguser';
 const IMAGE_PASSWORD = 'S3cret-image-pa55word';
+/** A presigned URL's token: never in a log line. */
+const URL_TOKEN = 'X-Amz-Signature=5ecret70ken';
+
+/** `count` distinct self-signed CA certificates (one key, different subjects). */
+function caCertificates(dir: string, count: number): string[] {
+  mkdirSync(dir, { recursive: true });
+  const key = path.join(dir, 'ca.key');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+  return Array.from({ length: count }, (_, i) =>
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-key',
+        key,
+        '-days',
+        '2',
+        '-subj',
+        `/CN=CA ${i}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
+}
 
 describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, () => {
   let stack: Stack;
@@ -125,6 +152,15 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
       ['UserName too long', { Image: url, UserName: 'u'.repeat(513), Password: 'p' }, 400, 'PropertyValueError'],
       ['Password with NUL', { Image: url, UserName: 'u', Password: `${IMAGE_PASSWORD}\0x` }, 400, 'PropertyValueError'],
       ['credentials in the URL', { Image: `https://u:${IMAGE_PASSWORD}@127.0.0.1/x.iso` }, 400, 'PropertyValueError'],
+      ['Image with NUL', { Image: `${url}\0.iso` }, 400, 'PropertyValueFormatError'],
+      ['Image with a control character', { Image: `${url}\x1b[2J` }, 400, 'PropertyValueFormatError'],
+      [
+        'credentials over HTTP',
+        { Image: 'http://127.0.0.1/x.iso', UserName: 'u', Password: 'p' },
+        400,
+        'PropertyValueConflict',
+      ],
+      ['a password over FTP', { Image: 'ftp://127.0.0.1/x.iso', Password: 'p' }, 400, 'PropertyValueConflict'],
       ['body not JSON', '{"Image": ', 400, 'MalformedJSON'],
       ['body an array', '[]', 400, 'MalformedJSON'],
       ['body too large', { Image: url, Pad: 'x'.repeat(100_000) }, 413, 'PayloadTooLarge'],
@@ -135,6 +171,13 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     const related = (await insert({ Image: url, Inserted: 'yes' })).json.error['@Message.ExtendedInfo'][0];
     assert.deepEqual(related.RelatedProperties, ['#/Inserted']);
     assert.deepEqual(related.MessageArgs, ['yes', 'Inserted']);
+    const nul = (await insert({ Image: `${url}\0.iso` })).json.error['@Message.ExtendedInfo'][0];
+    assert.deepEqual(nul.RelatedProperties, ['#/Image']);
+    assert.equal(nul.MessageArgs[1], 'Image');
+    const plain = (await insert({ Image: 'http://127.0.0.1/x.iso', UserName: 'u', Password: 'p' })).json.error;
+    assert.deepEqual(plain['@Message.ExtendedInfo'][0].MessageArgs, ['UserName', 'Image']);
+    assert.deepEqual(plain['@Message.ExtendedInfo'][0].RelatedProperties, ['#/UserName', '#/Password', '#/Image']);
+    assert.match(plain['@Message.ExtendedInfo'][0].Resolution, /unencrypted/);
     expectError(
       await req(`${VM}/Slot_0/Actions/VirtualMedia.InsertMedia`, { method: 'POST', body: { Image: url } }),
       405,
@@ -145,13 +188,22 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
       404,
       'ResourceNotFound',
     );
+    expectError(await req(`${VM}/Slot_2/Certificates/%ZZ`), 400, 'InvalidURI'); // Express's own page has a stack trace
     assert.equal((await member()).Inserted, false);
   });
 
   it('reports what the daemon could not do: unreachable server, untrusted certificate', async () => {
-    const refused = await insert({ Image: 'https://127.0.0.1:1/images/boot.iso' });
+    const refused = await insert({ Image: `https://127.0.0.1:1/images/boot.iso?${URL_TOKEN}` });
     expectError(refused, 400, 'CouldNotEstablishConnection');
     assert.match(refused.json.error['@Message.ExtendedInfo'][0].Resolution, /ECONNREFUSED/);
+    // the audit line names the image without its query string (the final test checks the token)
+    const audited = async () => {
+      for (let i = 0; i < 50 && !stack.webOutput().includes('InsertMedia failed'); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return stack.webOutput();
+    };
+    assert.match(await audited(), /"url":"https:\/\/127\.0\.0\.1:1\/images\/boot\.iso"/);
 
     const untrusted = await insert({
       Image: `${server.origin}/images/boot.iso`,
@@ -204,6 +256,29 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     assert.equal((await req(`${slotCerts}/1`, { method: 'DELETE' })).status, 204);
     expectError(await req(`${slotCerts}/1`), 404, 'ResourceNotFound');
     assert.deepEqual((await req(store)).json.Members, [{ '@odata.id': `${store}/1` }]);
+  });
+
+  it('Truststore: takes only CA certificates, and at most 32 per collection', async () => {
+    const slotCerts = `${VM}/Slot_3/Certificates`;
+    const leaf = await req(slotCerts, { method: 'POST', body: { CertificateString: ca.serverCert } });
+    expectError(leaf, 400, 'PropertyValueFormatError');
+    assert.match(leaf.json.error['@Message.ExtendedInfo'][0].Resolution, /not a CA certificate/);
+
+    // a session token: 33 Basic logins would cost a scrypt each
+    const login = await stack.request('/redfish/v1/SessionService/Sessions', {
+      method: 'POST',
+      body: { UserName: stack.admin.user, Password: stack.admin.password },
+    });
+    const token = { 'X-Auth-Token': login.headers['x-auth-token'] as string };
+    const post = (pem: string) => req(slotCerts, { method: 'POST', body: { CertificateString: pem }, headers: token });
+    const pems = caCertificates(path.join(dir, 'many'), 33);
+    for (const pem of pems.slice(0, 32)) assert.equal((await post(pem)).status, 201);
+    const over = await post(pems[32]!);
+    expectError(over, 400, 'CreateLimitReachedForResource');
+    assert.match(over.json.error['@Message.ExtendedInfo'][0].Resolution, /32/);
+    for (const member of (await req(slotCerts, { headers: token })).json.Members) {
+      assert.equal((await req(member['@odata.id'], { method: 'DELETE', headers: token })).status, 204);
+    }
   });
 
   it('inserts an HTTPS image with credentials, refuses a double insert, ejects; every GET consistent', async () => {
@@ -262,11 +337,14 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     expectError(await req(`${VM}/Slot_2`, { method: 'PATCH', body: { Bogus: 1 } }), 400, 'PropertyUnknown');
   });
 
-  it('never shows a password in a response or a log line', () => {
+  it('never shows a password in a response or a log line, nor a URL token in a log line, nor a stack trace', () => {
     for (const secret of [IMAGE_PASSWORD, stack.admin.password, stack.operator.password]) {
       assert.ok(!seen.some((t) => t.includes(secret)), 'a response contains a password');
-      assert.ok(!stack.webOutput().includes(secret), 'the web log contains a password');
-      assert.ok(!stack.daemon.output().includes(secret), 'the daemon log contains a password');
     }
+    for (const secret of [IMAGE_PASSWORD, stack.admin.password, stack.operator.password, URL_TOKEN]) {
+      assert.ok(!stack.webOutput().includes(secret), `the web log contains ${secret}`);
+      assert.ok(!stack.daemon.output().includes(secret), `the daemon log contains ${secret}`);
+    }
+    assert.ok(!seen.some((t) => /\n\s+at /.test(t) || t.includes('.js:')), 'a response contains a stack trace');
   });
 });

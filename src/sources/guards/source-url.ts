@@ -1,6 +1,7 @@
 // Parses and checks the URL of a Legacy Mount: only the schemes we can serve, a host, a path,
 // no credentials in the URL (they would end up in argv and logs), no control characters.
 import { MountError } from '../../errno.js';
+import { redactUrl } from '../../log.js';
 
 export interface SourceUrl {
   /** Lower-case scheme without ':' (e.g. "https"). */
@@ -46,6 +47,6 @@ export function parseSourceUrl(text: string, schemes: readonly string[]): Source
     url,
     host,
     port,
-    redacted: `${url.origin === 'null' ? `${scheme}://${url.host}` : url.origin}${url.pathname}`,
+    redacted: redactUrl(url),
   };
 }

@@ -96,15 +96,21 @@ function registerCollection(ctx: WebContext, route: string, place: (slot?: strin
         added = store().add(prefix, body.CertificateString as string);
       } catch (err) {
         if (!(err instanceof CertificateRejected)) throw err;
-        const status = err.message.startsWith('already stored') ? 409 : 400;
-        throw status === 409
-          ? redfishError(409, 'ResourceAlreadyExists', ['Certificate', 'CertificateString', '<certificate>'], {
+        switch (err.reason) {
+          case 'duplicate':
+            throw redfishError(409, 'ResourceAlreadyExists', ['Certificate', 'CertificateString', '<certificate>'], {
               resolution: `This certificate is ${err.message}.`,
-            })
-          : redfishError(400, 'PropertyValueFormatError', ['<certificate>', 'CertificateString'], {
+            });
+          case 'full':
+            throw redfishError(400, 'CreateLimitReachedForResource', [], {
+              resolution: `${odataId}: ${err.message}; delete one first.`,
+            });
+          case 'invalid':
+            throw redfishError(400, 'PropertyValueFormatError', ['<certificate>', 'CertificateString'], {
               related: ['#/CertificateString'],
               resolution: err.message,
             });
+        }
       }
       res.set('Location', `${odataId}/${added.id}`);
       sendJson(res, 201, certificateJson(odataId, added));

@@ -1,13 +1,16 @@
 // InsertMedia's parameters checked the way bmcweb does (Image required; Inserted=false and
 // TransferMethod other than Stream not supported; the Image scheme and TransferProtocolType
 // must agree, a missing scheme is filled from the type; credentials ≤ 512 bytes, no NUL), but
-// every refusal is the 4xx DMTF message that names the parameter.
+// every refusal is the 4xx DMTF message that names the parameter. Credentials go only to images
+// fetched over an encrypted transfer.
 import { checkBody } from './body.js';
 import { redfishError } from './messages.js';
 import { DMTF_TRANSFER_PROTOCOLS, protocolOfScheme, protocolsOf, schemeForProtocol } from './protocols.js';
 
 const ACTION = 'InsertMedia';
 const MAX_CREDENTIAL_BYTES = 512;
+/** Schemes whose transfer is encrypted: a UserName/Password sent with them cannot be read on the wire. */
+const ENCRYPTED_SCHEMES = ['https', 'sftp', 'smb'];
 
 export interface InsertRequest {
   url: string;
@@ -32,6 +35,17 @@ function checkCredential(value: string | undefined, property: string): void {
   }
 }
 
+/** The credentials would cross the network in the clear (e.g. HTTP Basic): refused, not sent. */
+function refuseUnencryptedCredentials(url: string, withUser: boolean, withPassword: boolean): void {
+  const scheme = new URL(url).protocol.slice(0, -1);
+  if (ENCRYPTED_SCHEMES.includes(scheme)) return;
+  const given = [...(withUser ? ['UserName'] : []), ...(withPassword ? ['Password'] : [])];
+  throw redfishError(400, 'PropertyValueConflict', [given[0] ?? 'UserName', 'Image'], {
+    related: [...given.map((g) => `#/${g}`), '#/Image'],
+    resolution: `${given.join(' and ')} would travel unencrypted over ${scheme}; use an https, sftp or smb Image, or send no credentials.`,
+  });
+}
+
 /** `schemes`: what the daemon serves on this slot now (Sources.Schemes). */
 export function parseInsertMedia(body: unknown, schemes: readonly string[]): InsertRequest {
   const p = checkBody(body, {
@@ -50,6 +64,13 @@ export function parseInsertMedia(body: unknown, schemes: readonly string[]): Ins
   });
   const image = (p.Image as string).trim();
   if (image === '') throw redfishError(400, 'PropertyValueFormatError', ['', 'Image'], { related: ['#/Image'] });
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (/[\x00-\x1f\x7f]/.test(image)) {
+    throw redfishError(400, 'PropertyValueFormatError', [image, 'Image'], {
+      related: ['#/Image'],
+      resolution: 'The Image URL must not contain control characters; percent-encode them.',
+    });
+  }
   if (p.Inserted === false) {
     throw redfishError(400, 'ActionParameterNotSupported', ['Inserted', ACTION], {
       related: ['#/Inserted'],
@@ -79,6 +100,7 @@ export function parseInsertMedia(body: unknown, schemes: readonly string[]): Ins
   const url = withScheme(image, type, schemes, offered);
   const user = (p.UserName as string | undefined) ?? '';
   const password = (p.Password as string | undefined) ?? '';
+  if (user !== '' || password !== '') refuseUnencryptedCredentials(url, user !== '', password !== '');
   return {
     url,
     writable: p.WriteProtected === false,

@@ -1,6 +1,7 @@
 // InsertMedia / EjectMedia and InsertMedia's ActionInfo. Both actions wait (bounded by the
 // slot's Timeout) for the daemon's Completion, so the response tells the outcome and the next
 // GET shows it.
+import { redactUrl } from '../../log.js';
 import type { WebContext } from '../context.js';
 import { DaemonCallError, type SlotState } from '../daemon/client.js';
 import { openCredentialsPipe } from '../daemon/credentials-pipe.js';
@@ -82,11 +83,11 @@ export function registerMediaActions(ctx: WebContext): void {
       } finally {
         pipe?.close();
       }
-      // an audit trail: who inserted what (the URL never holds credentials: parseInsertMedia refuses them)
+      // an audit trail: who inserted what, without the URL's query string (a presigned URL's token)
       const audit = {
         user: principal.user,
         slot: slot.name,
-        url: insert.url,
+        url: redactUrl(new URL(insert.url)),
         withCredentials: insert.credentials !== undefined,
       };
       if (errno !== 0) {

@@ -118,6 +118,12 @@ const DEFS = {
     severity: 'Critical',
     resolution: 'Do not repeat the create operation as the resource was already created.',
   },
+  CreateLimitReachedForResource: {
+    text: 'The create operation failed because the resource has reached the limit of possible resources.',
+    severity: 'Critical',
+    resolution:
+      'Either delete resources and resubmit the request if the operation failed or do not resubmit the request.',
+  },
   ResourceMissingAtURI: {
     text: "The resource at the URI '%1' was not found.",
     severity: 'Critical',
