@@ -1,14 +1,17 @@
 // The WebSocket NBD bridge end to end: a `ws` client serving a 256 MiB image as NBD over
 // /nbd/0, the daemon (export backend) mounting it, nbdcopy reading the slot's ExportSocket.
 import assert from 'node:assert/strict';
-import { exec } from 'node:child_process';
+import { exec, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { IFACE, slotPath } from '../../src/dbus/names.js';
+import { BusClient } from '../daemon/bus-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { WebSocket } from 'ws';
 import { basicAuth, connectWsNbdServer } from './ws-nbd-server.js';
 
 const run = promisify(exec);
@@ -28,6 +31,26 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The Proxy Mount/Unmount calls on the bus, as dbus-monitor sees them ("Unmount Slot_0"). */
+async function watchProxyCalls(address: string): Promise<{ calls(): string[]; stop(): void }> {
+  const monitor = spawn('dbus-monitor', ['--address', address, `type='method_call',interface='${IFACE.proxy}'`]);
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    monitor.once('error', reject);
+    monitor.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      resolve(); // its first line (NameAcquired) says it is monitoring
+    });
+  });
+  return {
+    calls: () =>
+      [...seen.matchAll(/path=[^;]*\/(\w+); interface=([^;]+); member=(\w+)/g)]
+        .filter((m) => m[2] === IFACE.proxy)
+        .map((m) => `${m[3]} ${m[1]}`),
+    stop: () => monitor.kill(),
+  };
 }
 
 describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
@@ -182,5 +205,77 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     const ended = await again.ended;
     assert.equal(ended.code, 1000);
     assert.equal(await inserted('Slot_0'), false);
+  });
+
+  it('a client gone while Active ends the mount as lost (Completion ECONNREFUSED) without an Unmount racing it; EjectMedia completes with 0', async () => {
+    const bus = await BusClient.connect(stack.busAddress);
+    const proxyCalls = await watchProxyCalls(stack.busAddress);
+    const path0 = slotPath('Proxy', 'Slot_0');
+    try {
+      const before = bus.completions(path0).length;
+      const browser = await connectWsNbdServer(wsUrl(0), {
+        ca: stack.ca,
+        image,
+        headers: basicAuth(stack.admin.user, stack.admin.password),
+      });
+      assert.equal(await bus.completion(path0, before + 1), 0, 'mounted');
+      browser.ws.terminate(); // what a SIGKILLed browser looks like
+      assert.equal(await bus.completion(path0, before + 2), 111, 'the mount ended as lost');
+      await until('socket removed', async () => (existsSync(stack.slots[0]!.socket) ? undefined : true));
+      assert.deepEqual(proxyCalls.calls(), ['Mount Slot_0'], 'no Unmount after the client left');
+
+      const again = await connectWsNbdServer(wsUrl(0), {
+        ca: stack.ca,
+        image,
+        headers: basicAuth(stack.admin.user, stack.admin.password),
+      });
+      assert.equal(await bus.completion(path0, before + 3), 0, 'mounted again');
+      const eject = await stack.request(
+        '/redfish/v1/Managers/bmc/VirtualMedia/Slot_0/Actions/VirtualMedia.EjectMedia',
+        {
+          method: 'POST',
+          auth: stack.admin,
+          body: {},
+        },
+      );
+      assert.equal(eject.status, 204);
+      assert.equal(await bus.completion(path0, before + 4), 0, 'a requested eject completes with 0');
+      assert.equal((await again.ended).code, 1000);
+    } finally {
+      proxyCalls.stop();
+      bus.close();
+    }
+  });
+
+  it('reports why a client that never sent NBD went away: a text frame, or closing at once', async () => {
+    const bridgeLines = (slot: string) =>
+      stack
+        .webOutput()
+        .split('\n')
+        .filter((l) => l.includes(`"slot":"${slot}"`) && /ended before|mount failed/.test(l));
+    const logged = (slot: string) =>
+      until(`a log line on why ${slot}'s client left`, async () => bridgeLines(slot).at(-1));
+    const connect = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl(1), {
+          ca: stack.ca,
+          headers: basicAuth(stack.admin.user, stack.admin.password),
+        });
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      });
+
+    const texter = await connect();
+    texter.send('hello');
+    texter.close();
+    const text = await logged('Slot_1');
+    assert.match(text, /text frame/);
+    assert.doesNotMatch(text, /did not finish within/);
+    await until('Slot_1 released', async () => (existsSync(stack.slots[1]!.socket) ? undefined : true));
+
+    const count = bridgeLines('Slot_1').length;
+    (await connect()).close();
+    await until('a second log line', async () => (bridgeLines('Slot_1').length > count ? true : undefined));
+    assert.match(bridgeLines('Slot_1').at(-1)!, /closed the connection/);
   });
 });

@@ -19,13 +19,22 @@ function toBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
 
-/** Starts copying (resuming a paused WebSocket); ending either side is for the caller to handle. */
-export function splice(ws: WebSocket, sock: Socket, opts: SpliceOptions = DEFAULT_SPLICE): void {
+/**
+ * Starts copying (resuming a paused WebSocket); ending either side is for the caller to handle.
+ * A text frame closes the WebSocket (1003); `onTextFrame` lets the caller log that reason.
+ */
+export function splice(
+  ws: WebSocket,
+  sock: Socket,
+  opts: SpliceOptions = DEFAULT_SPLICE,
+  onTextFrame?: () => void,
+): void {
   const lowWater = opts.highWaterBytes / 2;
   let waitingForDrain = false;
 
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
+      onTextFrame?.();
       ws.close(1003, 'NBD travels in binary frames only');
       return;
     }

@@ -1,0 +1,183 @@
+// One browser's session on one Proxy slot, from the upgrade until the slot is free again: listen
+// on the slot socket, Mount (the daemon's NBD client connects to us), splice the WebSocket to
+// that connection, and end it so that the daemon's Completion says what happened:
+//  - the browser went away while Active: the NBD client sees its server gone and the daemon
+//    ends the mount as lost (Completion(ECONNREFUSED)). No Unmount: it would race the loss and,
+//    when first, make a vanished browser look like an eject that went well (Completion(0));
+//  - the host side let go (EjectMedia, inactivity): the daemon is ejecting already;
+//  - the web shuts down: Unmount, a requested eject (Completion(0)), then the WebSocket closes.
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../log.js';
+import { DaemonCallError, type CompletionWait, type DaemonClient, type SlotState } from '../daemon/client.js';
+import { errnoText } from '../daemon/errno.js';
+import { splice, type SpliceOptions } from './splice.js';
+
+/** WebSocket close codes the page can show (4000-4999 are ours to define). */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  mountFailed: 1011,
+  slotInUse: 4409,
+} as const;
+
+/** Who ended the session first, and why (in words for the log). */
+interface Ending {
+  by: 'client' | 'host' | 'server';
+  why: string;
+}
+
+export class BridgeSession {
+  private readonly log: Logger;
+  /** Bounds each wait for a Completion: the daemon gives up at Timeout + 5 s. */
+  private readonly waitMs: number;
+  private conn?: Socket;
+  private active = false;
+  private ending?: Ending;
+  /** Set when the client left while Active: the daemon's report of the loss. */
+  private loss?: CompletionWait;
+  /** Resolves once everything is cleaned up and the slot is free. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly slot: SlotState,
+    private readonly daemon: DaemonClient,
+    log: Logger,
+    private readonly spliceOptions: SpliceOptions,
+  ) {
+    this.log = log.child({ slot: slot.name });
+    this.waitMs = (slot.timeout + 10) * 1000;
+    this.done = this.run();
+  }
+
+  /** The web is shutting down: eject (Completion(0)), then close the WebSocket. */
+  async shutdown(): Promise<void> {
+    this.end({ by: 'server', why: 'the server is shutting down' });
+    if (this.active) await this.unmount();
+    this.ws.close(CLOSE.goingAway, 'server shutting down');
+    await this.done;
+  }
+
+  private end(ending: Ending): void {
+    this.ending ??= ending;
+  }
+
+  private async run(): Promise<void> {
+    const { ws, slot, log } = this;
+    // the browser speaks first (the NBD greeting): hold its frames until the NBD client connects
+    ws.pause();
+    let server: Server | undefined;
+    const wsClosed = new Promise<void>((resolve) =>
+      ws.once('close', (code, reason) => {
+        this.end({ by: 'client', why: `the client closed the connection (${closeText(code, reason)})` });
+        // listen for the daemon's report of the loss before its NBD client can see it
+        if (this.active && this.ending?.by === 'client') this.loss = this.daemon.nextCompletion(slot, this.waitMs);
+        // the NBD client must see the end at once (not hang in a handshake until its timeout)
+        this.conn?.destroy();
+        resolve();
+      }),
+    );
+    ws.on('error', () => {
+      /* 'close' follows */
+    });
+    try {
+      server = await listenUnix(slot.socket);
+      server.on('connection', (c) => this.connect(c));
+      const mounted = await this.mount();
+      if (mounted) {
+        this.active = true;
+        log.info('bridge mounted');
+      }
+      await wsClosed;
+      if (mounted) await this.release();
+    } catch (err) {
+      log.error({ err: String(err) }, 'bridge session failed');
+      ws.close(CLOSE.mountFailed, 'bridge failed on the server');
+      await wsClosed;
+    } finally {
+      this.conn?.destroy();
+      if (server) await closeServer(server);
+      rmSync(slot.socket, { force: true });
+      log.info('bridge client gone; slot released');
+    }
+  }
+
+  /** The daemon's NBD client: spliced to the WebSocket; a second connection is refused. */
+  private connect(c: Socket): void {
+    const { ws } = this;
+    if (this.conn || ws.readyState !== ws.OPEN) return void c.destroy();
+    this.conn = c;
+    splice(ws, c, this.spliceOptions, () =>
+      this.end({ by: 'client', why: 'the client sent a text frame; NBD travels in binary frames only' }),
+    );
+    c.on('error', () => {
+      /* the close that follows ends the session */
+    });
+    c.once('close', () => {
+      this.end({ by: 'host', why: 'the host side disconnected (media ejected)' });
+      // on shutdown, shutdown() closes the WebSocket with its own code
+      if (this.ending?.by !== 'server') ws.close(CLOSE.normal, 'the host side disconnected (media ejected)');
+    });
+  }
+
+  /** Mount; false (the WebSocket closed or closing, the reason logged) when it did not succeed. */
+  private async mount(): Promise<boolean> {
+    const result = await this.daemon.operate(this.slot, 'Mount', undefined, this.waitMs).catch((err: unknown) => {
+      if (err instanceof DaemonCallError) return err;
+      throw err;
+    });
+    if (result === 0) return true;
+    const why = result instanceof DaemonCallError ? `${result.errorName}: ${result.message}` : errnoText(result);
+    if (this.ending) {
+      // the session's end failed the mount: its reason is the one worth reading
+      this.log.warn({ why: this.ending.why, mount: why }, 'bridge session ended before the mount completed');
+    } else {
+      this.log.warn({ why }, 'bridge mount failed');
+      this.ws.close(CLOSE.mountFailed, `mount failed: ${why}`.slice(0, 120));
+    }
+    return false;
+  }
+
+  /** After an Active session: make sure the daemon lets go of the slot (see the top of the file). */
+  private async release(): Promise<void> {
+    if (this.ending?.by !== 'client') return;
+    const loss = this.loss;
+    if (loss) {
+      const reported = await loss.result.then(
+        () => true,
+        () => false,
+      );
+      if (reported) return;
+    }
+    // the client left while the mount was completing, or the daemon never reported the loss
+    await this.unmount();
+  }
+
+  private async unmount(): Promise<void> {
+    await this.daemon.operate(this.slot, 'Unmount', undefined, this.waitMs).catch((err: unknown) => {
+      // EPERM/EBUSY: the daemon already saw the connection end and is tearing down itself
+      if (!(err instanceof DaemonCallError)) this.log.warn({ err: String(err) }, 'bridge unmount failed');
+    });
+  }
+}
+
+function closeText(code: number, reason: Buffer): string {
+  return reason.length > 0 ? `code ${code}: ${reason.toString()}` : `code ${code}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function listenUnix(path: string): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o600);
+  return server;
+}
