@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log.js';
+import { createProcessRunner } from '../process/runner.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { SourceProvider } from './types.js';
 import { MountError } from '../errno.js';
@@ -21,7 +22,8 @@ import { checkCredentials } from './guards/credentials.js';
 import type { SourcesRuntime } from './nbdkit/source.js';
 
 export async function createSourceProvider(config: ServiceConfig, log: Logger): Promise<SourceProvider> {
-  const caps = await probeNbdkit();
+  const runner = createProcessRunner(log);
+  const caps = await probeNbdkit(runner);
   const schemes: string[] = [];
   const unavailable = new Map<string, string>();
   const offer = (scheme: string, plugin: string) => {
@@ -52,12 +54,13 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
     tempDir: config.sources.tempDir
       ? path.join(config.sources.tempDir, 'vmedia-sources')
       : path.join(config.runtimeDir, 'sources', 'tmp'),
+    runner,
   };
   await mkdir(runtime.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(runtime.tempDir, { recursive: true, mode: 0o700 });
-  await clearStaleState(runtime.stateDir, runtime.tempDir, log);
+  await clearStaleState(runtime.stateDir, runtime.tempDir, log, runner);
   const trust: TrustStore | undefined = config.trustStore
-    ? await openTrustStore(config.trustStore, path.join(runtime.stateDir, 'capath'), log)
+    ? await openTrustStore(config.trustStore, path.join(runtime.stateDir, 'capath'), log, runner)
     : undefined;
 
   return {

@@ -6,13 +6,19 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import type { ProcessRunner } from '../process/runner.js';
 import { unmountAndRemove } from './schemes/kernel-mount.js';
 
-export async function clearStaleState(stateDir: string, tempDir: string, log: Logger): Promise<void> {
+export async function clearStaleState(
+  stateDir: string,
+  tempDir: string,
+  log: Logger,
+  runner: ProcessRunner,
+): Promise<void> {
   const stale: string[] = [];
   for (const name of await readdir(stateDir)) {
     const file = path.join(stateDir, name);
-    if (name.endsWith('.mnt')) await unmountAndRemove(file);
+    if (name.endsWith('.mnt')) await unmountAndRemove(file, runner);
     else if (['.pid', '.cred', '.sock', '.socks', '.ssh_config'].some((suffix) => name.endsWith(suffix)))
       await rm(file, { force: true });
     else continue;

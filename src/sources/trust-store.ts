@@ -2,12 +2,12 @@
 // configured TrustStore directory; we keep a copy of the valid certificates in a directory of our
 // own with the hashed links (`openssl rehash`) that curl's `capath` needs, and refresh it whenever
 // the TrustStore changes, so a new CA works for the next Mount without a restart.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
+import type { ProcessRunner } from '../process/runner.js';
 
 export interface TrustStore {
   /** Directory for curl's `capath`. */
@@ -21,7 +21,12 @@ const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----
 const MAX_PEM_BYTES = 1024 * 1024;
 const DEBOUNCE_MS = 100;
 
-export async function openTrustStore(sourceDir: string, capath: string, log: Logger): Promise<TrustStore> {
+export async function openTrustStore(
+  sourceDir: string,
+  capath: string,
+  log: Logger,
+  runner: ProcessRunner,
+): Promise<TrustStore> {
   await mkdir(sourceDir, { recursive: true });
   await rm(capath, { recursive: true, force: true });
   await mkdir(capath, { recursive: true, mode: 0o755 });
@@ -32,7 +37,7 @@ export async function openTrustStore(sourceDir: string, capath: string, log: Log
   const refresh = (): Promise<void> => {
     pending ??= running.then(() => {
       pending = undefined;
-      return syncCopy(sourceDir, capath, log);
+      return syncCopy(sourceDir, capath, log, runner);
     });
     running = pending.catch((err: Error) =>
       log.error({ err: err.message, dir: sourceDir }, 'trust store refresh failed'),
@@ -65,7 +70,7 @@ export async function openTrustStore(sourceDir: string, capath: string, log: Log
   };
 }
 
-async function syncCopy(sourceDir: string, capath: string, log: Logger): Promise<void> {
+async function syncCopy(sourceDir: string, capath: string, log: Logger, runner: ProcessRunner): Promise<void> {
   const wanted = new Map<string, string>();
   for (const entry of await readdir(sourceDir, { withFileTypes: true })) {
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
@@ -81,7 +86,7 @@ async function syncCopy(sourceDir: string, capath: string, log: Logger): Promise
     if (!wanted.has(name)) await rm(path.join(capath, name), { force: true });
   }
   for (const [name, pem] of wanted) await writeFile(path.join(capath, name), pem, { mode: 0o644 });
-  await rehash(capath);
+  await rehash(capath, runner);
   log.info({ dir: sourceDir, certificates: wanted.size }, 'trust store loaded');
 }
 
@@ -94,11 +99,7 @@ async function readValidCertificates(file: string): Promise<string> {
   return blocks.map((b) => new X509Certificate(b).toString()).join('');
 }
 
-function rehash(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', ['rehash', dir], (err, _out, stderr) => {
-      if (err) reject(new Error(`openssl rehash: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-  });
+async function rehash(dir: string, runner: ProcessRunner): Promise<void> {
+  const r = await runner.run('openssl', ['rehash', dir], { timeoutMs: 30_000, onLine: () => undefined });
+  if (r.code !== 0) throw new Error(`openssl rehash: ${r.stderr.trim() || `exit code ${r.code}`}`);
 }

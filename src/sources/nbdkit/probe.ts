@@ -1,6 +1,6 @@
 // What the installed nbdkit can do: which plugins and filters load. Checked once at startup so
 // Redfish advertises only schemes that work and a missing piece is named in the log.
-import { execFile } from 'node:child_process';
+import type { ProcessRunner } from '../../process/runner.js';
 
 export interface NbdkitCapabilities {
   plugins: Set<string>;
@@ -13,7 +13,13 @@ const NBDKIT = process.env.VMEDIA_NBDKIT ?? 'nbdkit';
 const PLUGINS = ['curl', 'file', 'ssh'] as const;
 const FILTERS = ['retry', 'retry-request', 'cache', 'cow', 'xz', 'gzip'] as const;
 
-export async function probeNbdkit(): Promise<NbdkitCapabilities> {
+export async function probeNbdkit(runner: ProcessRunner): Promise<NbdkitCapabilities> {
+  /** undefined when nbdkit ran fine, else why not. */
+  const run = async (args: string[]): Promise<string | undefined> => {
+    const r = await runner.run(NBDKIT, args, { timeoutMs: 10_000, onLine: () => undefined });
+    if (r.code === 0) return undefined;
+    return r.stderr.trim().split('\n').pop() || (r.timedOut ? 'timed out' : `exit code ${r.code}`);
+  };
   const caps: NbdkitCapabilities = { plugins: new Set(), filters: new Set(), missing: [] };
   const checks = [
     ...PLUGINS.map(async (p) => {
@@ -29,15 +35,4 @@ export async function probeNbdkit(): Promise<NbdkitCapabilities> {
   ];
   await Promise.all(checks);
   return caps;
-}
-
-/** undefined when nbdkit ran fine, else why not. */
-function run(args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(NBDKIT, args, { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (!err) return resolve(undefined);
-      const why = stderr.trim().split('\n').pop() || err.message;
-      resolve(why);
-    });
-  });
 }

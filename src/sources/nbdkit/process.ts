@@ -1,10 +1,9 @@
 // One nbdkit server process on a Unix socket: spawn it in the foreground (so we own its life),
 // wait until it listens, keep its stderr (the cause of most failures is only written there),
 // and stop it leaving no socket or pid file behind.
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
 import { MountError } from '../../errno.js';
+import type { ProcessExit, ProcessRunner } from '../../process/runner.js';
 
 export interface NbdkitLaunch {
   /** Everything after the common options: [--filter=..., plugin, key=value...]. */
@@ -13,6 +12,7 @@ export interface NbdkitLaunch {
   /** Pid file path; its appearance tells that nbdkit listens (nbdkit writes it after binding). */
   pidFile: string;
   readOnly: boolean;
+  runner: ProcessRunner;
   /** Bytes written to nbdkit's fd 3, then closed: how a password reaches it (`password=-3`)
    *  without touching argv, the environment or the disk. Zeroed once written. */
   secretOnFd3?: Uint8Array;
@@ -24,10 +24,7 @@ export interface NbdkitLaunch {
   startTimeoutMs?: number;
 }
 
-export interface NbdkitExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type NbdkitExit = ProcessExit;
 
 export interface NbdkitProcess {
   readonly pid: number;
@@ -35,13 +32,12 @@ export interface NbdkitProcess {
   stderr(): string;
   /** Resolves once, when the process has exited. */
   readonly exited: Promise<NbdkitExit>;
-  /** SIGTERM, then SIGKILL after 2 s; removes the socket and pid file. Idempotent. */
+  /** SIGTERM, then SIGKILL after the runner's grace period; removes the socket and pid file. Idempotent. */
   stop(): Promise<void>;
 }
 
 const NBDKIT = process.env.VMEDIA_NBDKIT ?? 'nbdkit';
 const STDERR_KEEP = 64 * 1024;
-const KILL_AFTER_MS = 2000;
 
 export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> {
   await Promise.all([rm(launch.socket, { force: true }), rm(launch.pidFile, { force: true })]);
@@ -56,27 +52,21 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
     ...(launch.readOnly ? ['--readonly'] : []),
     ...launch.args,
   ];
-  const child = spawn(NBDKIT, argv, {
-    stdio: ['ignore', 'ignore', 'pipe', launch.secretOnFd3 ? 'pipe' : 'ignore'],
-    env: { ...withoutProxyVariables(process.env), ...launch.env },
-  });
   let stderr = '';
-  let partial = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    const text = d.toString();
-    stderr = (stderr + text).slice(-STDERR_KEEP);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim() !== '') launch.onStderrLine?.(line);
+  // the runner gives nbdkit only the allowlisted environment: no *_proxy variable (libcurl obeys
+  // them, and a proxy would take connections past the SSRF guard's relay), no secret of ours
+  const child = await launch.runner.start(NBDKIT, argv, {
+    pipes: launch.secretOnFd3 ? 1 : 0,
+    env: launch.env,
+    onLine: (line, stream) => {
+      if (stream !== 'stderr') return;
+      stderr = (stderr + line + '\n').slice(-STDERR_KEEP);
+      if (line.trim() !== '') launch.onStderrLine?.(line);
+    },
   });
-  // 'close', not 'exit': by then stderr is read to the end, so the cause of a failure is in it
-  const exited = new Promise<NbdkitExit>((resolve) => {
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const secretPipe = child.stdio[3] as Writable | null;
-  if (launch.secretOnFd3 && secretPipe) {
+  if (launch.secretOnFd3) {
     const secret = launch.secretOnFd3;
+    const secretPipe = child.pipe(3);
     secretPipe.on('error', () => {
       /* nbdkit died before reading; its exit is reported below */
     });
@@ -88,16 +78,10 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
   };
   let stopping: Promise<void> | undefined;
   const stop = () => {
+    // SIGTERM; the runner sends SIGKILL when nbdkit is still there after its grace period
     stopping ??= (async () => {
-      if (child.pid !== undefined) {
-        let timer: NodeJS.Timeout | undefined;
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          timer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-        }
-        await exited;
-        clearTimeout(timer);
-      }
+      child.kill('SIGTERM');
+      await child.exited;
       await cleanup();
     })();
     return stopping;
@@ -108,17 +92,13 @@ export async function startNbdkit(launch: NbdkitLaunch): Promise<NbdkitProcess> 
       () => 'listening' as const,
       (e: Error) => e,
     ),
-    exited.then((e) => e),
-    spawnError.then((e) => e),
+    child.exited,
   ]);
   if (outcome === 'listening') {
-    return { pid: child.pid!, stderr: () => stderr, exited, stop };
+    return { pid: child.pid, stderr: () => stderr, exited: child.exited, stop };
   }
   await stop();
-  if (outcome instanceof MountError) throw outcome;
-  if (outcome instanceof Error) {
-    throw new MountError('ECANCELED', `cannot run ${NBDKIT}: ${outcome.message}`, { cause: outcome });
-  }
+  if (outcome instanceof Error) throw outcome;
   throw new NbdkitStartError(stderr, outcome);
 }
 
@@ -131,12 +111,6 @@ export class NbdkitStartError extends Error {
     super(`nbdkit exited (${exit.signal ?? exit.code}) before listening: ${lastLine(stderr)}`);
     this.name = 'NbdkitStartError';
   }
-}
-
-/** libcurl obeys http_proxy, ALL_PROXY, NO_PROXY, ... (any case): a proxy, or an exception from
- *  ours, would take connections past the SSRF guard's relay. Where images come from is the config's. */
-function withoutProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !/_proxy$/i.test(name)));
 }
 
 export function lastLine(text: string): string {

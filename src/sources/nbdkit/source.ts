@@ -3,6 +3,7 @@
 // into the errno of its cause, watch the process, and leave nothing behind on any path.
 import path from 'node:path';
 import type { Logger } from '../../log.js';
+import type { ProcessRunner } from '../../process/runner.js';
 import type { RunningSource, SourceRequest } from '../types.js';
 import type { SourcesConfig } from '../config.js';
 import type { SourceUrl } from '../guards/source-url.js';
@@ -17,6 +18,8 @@ export interface SourcesRuntime {
   stateDir: string;
   /** nbdkit's TMPDIR: cache and copy-on-write overlay files. */
   tempDir: string;
+  /** Starts nbdkit and the mount helpers. */
+  runner: ProcessRunner;
 }
 
 export interface SourceContext {
@@ -80,6 +83,7 @@ export async function serveWithNbdkit(
       socket: nbdkitSocket,
       pidFile: path.join(ctx.sources.stateDir, `${req.slot.name}.pid`),
       readOnly: launch.readOnly,
+      runner: ctx.sources.runner,
       secretOnFd3: launch.secret,
       env: { TMPDIR: ctx.sources.tempDir, ...launch.env },
       // while serving, this is where a failing read says why (the host only sees EIO)
@@ -93,7 +97,7 @@ export async function serveWithNbdkit(
     });
   } catch (err) {
     launch.secret?.fill(0);
-    if (!(err instanceof NbdkitStartError)) return fail(asMountError(err));
+    if (!(err instanceof NbdkitStartError)) return fail(MountError.from(err, 'ECANCELED'));
     return fail(await startFailure(err.stderr, (line) => new MountError('EINVAL', `nbdkit did not start: ${line}`)));
   }
 
@@ -153,12 +157,6 @@ export async function serveWithNbdkit(
       return stopping;
     },
   };
-}
-
-function asMountError(err: unknown): MountError {
-  return err instanceof MountError
-    ? err
-    : new MountError('ECANCELED', err instanceof Error ? err.message : String(err));
 }
 
 /** nbdkit prints URLs in full; query strings of presigned URLs carry tokens. */

@@ -1,10 +1,10 @@
 // A kernel mount (CIFS, NFS) of the directory that holds a Legacy image, under the runtime dir:
 // mount with the mount(8) helpers, map their failures to errnos, unmount and remove on teardown.
-import { execFile } from 'node:child_process';
 import { constants } from 'node:os';
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { release } from 'node:os';
 import { MountError, type ErrnoName } from '../../errno.js';
+import type { ProcessRunner } from '../../process/runner.js';
 
 export interface KernelMount {
   dir: string;
@@ -20,15 +20,21 @@ export interface MountAttempt {
 }
 
 /** Mounts with the first attempt that works (e.g. SMB 3.1.1, then 3.0); rejects with the last failure's errno. */
-export async function kernelMount(dir: string, attempts: MountAttempt[], timeoutMs: number): Promise<KernelMount> {
-  await unmountIfMounted(dir);
+export async function kernelMount(
+  dir: string,
+  attempts: MountAttempt[],
+  timeoutMs: number,
+  runner: ProcessRunner,
+): Promise<KernelMount> {
+  const run = mountRunner(runner);
+  await unmountIfMounted(dir, runner);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const failures: MountError[] = [];
   for (const a of attempts) {
     const r = await run('mount', ['-t', a.fstype, '-o', a.options.join(','), a.device, dir], timeoutMs);
     if (r.ok) {
       let released: Promise<void> | undefined;
-      return { dir, release: () => (released ??= unmountAndRemove(dir)) };
+      return { dir, release: () => (released ??= unmountAndRemove(dir, runner)) };
     }
     const failure = classifyMountFailure(a.fstype, r.output);
     failures.push(failure);
@@ -36,7 +42,7 @@ export async function kernelMount(dir: string, attempts: MountAttempt[], timeout
     if (failure.errno === 'EACCES' || failure.errno === 'ENOENT') break;
   }
   // a helper killed on timeout may still have got its mount through
-  await unmountAndRemove(dir);
+  await unmountAndRemove(dir, runner);
   // the first attempt's cause is the telling one (later ones only try older protocol versions)
   const [first] = failures;
   if (!first) throw new MountError('EINVAL', 'no mount attempt');
@@ -99,13 +105,14 @@ export function classifyMountFailure(fstype: string, output: string): MountError
 }
 
 /** Unmounts whatever is mounted on `dir` (lazily when busy) and removes the directory. */
-export async function unmountAndRemove(dir: string): Promise<void> {
-  await unmountIfMounted(dir);
+export async function unmountAndRemove(dir: string, runner: ProcessRunner): Promise<void> {
+  await unmountIfMounted(dir, runner);
   await rmdir(dir).catch(() => undefined);
 }
 
 /** Unmounts `dir` if something is mounted there (left from a crash, or ours); lazily when busy. */
-async function unmountIfMounted(dir: string): Promise<void> {
+async function unmountIfMounted(dir: string, runner: ProcessRunner): Promise<void> {
+  const run = mountRunner(runner);
   const mounts = await readFile('/proc/self/mounts', 'utf8');
   const escaped = dir.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
   if (!mounts.split('\n').some((l) => l.split(' ')[1] === escaped)) return;
@@ -113,11 +120,11 @@ async function unmountIfMounted(dir: string): Promise<void> {
   if (!r.ok) await run('umount', ['-l', dir], 30_000);
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const timedOut = err && (err as NodeJS.ErrnoException & { killed?: boolean }).killed;
-      resolve({ ok: !err, output: `${stdout}${stderr}${timedOut ? '\nmount timed out' : ''}` });
-    });
-  });
+/** mount/umount to completion: whether it worked, and what it said (the cause of a failure). */
+function mountRunner(runner: ProcessRunner) {
+  return async (cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> => {
+    // the output is classified, not logged: a mount.cifs line may name the share's user
+    const r = await runner.run(cmd, args, { timeoutMs, onLine: () => undefined });
+    return { ok: r.code === 0, output: `${r.stdout}${r.stderr}${r.timedOut ? '\nmount timed out' : ''}` };
+  };
 }

@@ -37,7 +37,7 @@ export async function startShareSource(ctx: SourceContext, onExit: (err: MountEr
   const mountDir = path.join(sources.stateDir, `${req.slot.name}.mnt`);
   let mount;
   try {
-    mount = await kernelMount(mountDir, plan.attempts, req.slot.timeout * 1000);
+    mount = await kernelMount(mountDir, plan.attempts, req.slot.timeout * 1000, ctx.sources.runner);
   } catch (err) {
     if (err instanceof MountError)
       ctx.log.error(
