@@ -1,6 +1,7 @@
 // What the Redfish resources and the bridge share: built once by the server.
 import type { Router } from 'express';
 import type { Logger } from '../log.js';
+import type { ProcessRunner } from '../process/runner.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { DaemonClient } from './daemon/client.js';
 import type { Routes } from './redfish/route.js';
@@ -15,5 +16,7 @@ export interface WebContext {
   trustStore?: TrustStoreDir;
   /** Private scratch space (credential FIFOs live here briefly). */
   runtimeDir: string;
+  /** Starts the few helper programs the web needs (mkfifo). */
+  runner: ProcessRunner;
   log: Logger;
 }

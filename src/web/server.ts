@@ -27,6 +27,7 @@ import { refuseCrossSiteChanges } from './origin.js';
 import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
 import { TrustStoreDir } from './truststore.js';
+import { createProcessRunner } from '../process/runner.js';
 
 export interface WebServerOptions {
   /** The bus the daemon is on: "system", "session" or a D-Bus address. */
@@ -107,6 +108,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     auth,
     daemon,
     runtimeDir: opts.runtimeDir,
+    runner: createProcessRunner(log),
     log,
     ...(opts.trustStore ? { trustStore: new TrustStoreDir(opts.trustStore) } : {}),
   };

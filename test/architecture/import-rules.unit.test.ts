@@ -105,3 +105,11 @@ test('src/nbd uses no Node or DOM module', () => {
   );
   assert.deepEqual(nodeImports, []);
 });
+
+test('every child process goes through src/process/runner.ts', () => {
+  const direct = sourceFiles(SRC)
+    .filter((f) => !f.endsWith(path.join('process', 'runner.ts')))
+    .filter((f) => /from\s+['"](node:)?child_process['"]|from\s+['"]execa['"]/.test(readFileSync(f, 'utf8')))
+    .map((f) => path.relative(SRC, f));
+  assert.deepEqual(direct, []);
+});

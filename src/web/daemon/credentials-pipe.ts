@@ -2,12 +2,9 @@
 // `user\0password\0`. Node has no pipe(2), so: a FIFO made 0600 inside a fresh 0700 directory,
 // opened O_RDWR (never blocks), written (≤ 1026 bytes, below PIPE_BUF, so one atomic write),
 // unlinked at once, and its fd passed; nothing of it stays on disk.
-import { execFile } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync, constants } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import type { ProcessRunner } from '../../process/runner.js';
 
 export interface CredentialsPipe {
   fd: number;
@@ -15,6 +12,7 @@ export interface CredentialsPipe {
 }
 
 export async function openCredentialsPipe(
+  runner: ProcessRunner,
   runtimeDir: string,
   user: string,
   password: string,
@@ -29,7 +27,8 @@ export async function openCredentialsPipe(
     Buffer.from([0]),
   ]);
   try {
-    await run('mkfifo', ['-m', '600', fifo]);
+    const made = await runner.run('mkfifo', ['-m', '600', fifo], { timeoutMs: 10_000 });
+    if (made.code !== 0) throw new Error(`mkfifo failed: ${made.stderr.trim() || `exit code ${made.code}`}`);
     fd = openSync(fifo, constants.O_RDWR);
     writeSync(fd, payload);
   } catch (err) {

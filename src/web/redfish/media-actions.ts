@@ -68,7 +68,7 @@ export function registerMediaActions(ctx: WebContext): void {
         });
       }
       const pipe = insert.credentials
-        ? await openCredentialsPipe(ctx.runtimeDir, insert.credentials.user, insert.credentials.password)
+        ? await openCredentialsPipe(ctx.runner, ctx.runtimeDir, insert.credentials.user, insert.credentials.password)
         : undefined;
       let errno: number;
       try {
