@@ -52,7 +52,13 @@ describe('web authentication', { timeout: 60_000 }, () => {
       runtimeDir: path.join(dir, 'run'),
       usersFile,
       sessionTimeoutSeconds: 2,
-      throttle: { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 30 },
+      throttle: {
+        freeFailuresPerUser: 2,
+        freeFailuresPerPrefix: 50,
+        firstDelaySeconds: 30,
+        maxDelaySeconds: 30,
+        forgetAfterSeconds: 60,
+      },
       log: pino({ level: 'debug' }, sink),
     });
     ca = readFileSync(web.certPath, 'utf8');

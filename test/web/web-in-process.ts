@@ -1,0 +1,124 @@
+// `vmedia web` in this process on a private bus (logins and sessions need no daemon), with an
+// admin, an operator and a read-only user, and an HTTPS client that can speak from any loopback
+// address (127.0.0.2 is "another client" to the server's per-address accounting).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest, type Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { hashPassword } from '../../src/web/auth/passwords.js';
+import { startWebServer, type WebServerOptions, type WebServer } from '../../src/web/server.js';
+import type { Credentials, HttpResponse } from '../helpers/stack.js';
+import { startTestBus } from '../helpers/private-bus.js';
+
+export interface WebRequest {
+  method?: string;
+  /** Basic auth with these credentials. */
+  auth?: Credentials;
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** The client's source address (any of 127.0.0.0/8); default 127.0.0.1. */
+  from?: string;
+  /** E.g. a keep-alive agent, so a measurement does not include a TLS handshake. */
+  agent?: Agent;
+}
+
+export interface InProcessWeb {
+  web: WebServer;
+  ca: string;
+  admin: Credentials;
+  operator: Credentials;
+  reader: Credentials;
+  /** `extraUsers` more Operators (user-0, user-1, ...): logins not made yet (nothing cached), to time. */
+  extra: Credentials[];
+  request(pathname: string, opts?: WebRequest): Promise<HttpResponse>;
+  stop(): Promise<void>;
+}
+
+export async function startWebInProcess(
+  opts: Partial<Pick<WebServerOptions, 'throttle' | 'sessionTimeoutSeconds'>> & { extraUsers?: number } = {},
+): Promise<InProcessWeb> {
+  const { extraUsers = 0, ...webOpts } = opts;
+  const bus = await startTestBus();
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-web-'));
+  const users = {
+    admin: { user: 'root', password: 'admin-Pa55word' },
+    operator: { user: 'operator', password: 'operator-Pa55word' },
+    reader: { user: 'reader', password: 'reader-Pa55word' },
+  };
+  // the extra users share one password, so one hash (scrypt takes long on a busy machine)
+  const extra = Array.from({ length: extraUsers }, (_, i) => ({ user: `user-${i}`, password: 'extra-Pa55word' }));
+  const [adminHash, operatorHash, readerHash, extraHash] = await Promise.all(
+    [users.admin, users.operator, users.reader, { password: 'extra-Pa55word' }].map((c) => hashPassword(c.password)),
+  );
+  const entries = [
+    [users.admin.user, { Role: 'Administrator', PasswordHash: adminHash }],
+    [users.operator.user, { Role: 'Operator', PasswordHash: operatorHash }],
+    [users.reader.user, { Role: 'ReadOnly', PasswordHash: readerHash }],
+    ...extra.map((c) => [c.user, { Role: 'Operator', PasswordHash: extraHash }]),
+  ];
+  const usersFile = path.join(dir, 'users.json');
+  writeFileSync(usersFile, JSON.stringify({ Users: Object.fromEntries(entries) }));
+  const web = await startWebServer({
+    bus: bus.address,
+    host: '127.0.0.1',
+    port: 0,
+    runtimeDir: path.join(dir, 'run'),
+    usersFile,
+    log: pino({ level: 'silent' }),
+    ...webOpts,
+  });
+  const ca = readFileSync(web.certPath, 'utf8');
+  return {
+    web,
+    ca,
+    ...users,
+    extra,
+    request: (pathname, ro = {}) => httpsRequestJson(web.url, ca, pathname, ro),
+    async stop() {
+      await web.close();
+      await bus.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function httpsRequestJson(baseUrl: string, ca: string, pathname: string, opts: WebRequest): Promise<HttpResponse> {
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.auth)
+    headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      new URL(pathname, baseUrl),
+      {
+        method: opts.method ?? 'GET',
+        headers,
+        ca,
+        localAddress: opts.from ?? '127.0.0.1',
+        ...(opts.agent ? { agent: opts.agent } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
