@@ -6,9 +6,9 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import net from 'node:net';
 import { MountError } from '../errno.js';
 import type { Credentials } from '../sources/types.js';
+import { MAX_CREDENTIAL_PART_BYTES } from '../contract.js';
 
 export const MAX_CREDENTIALS_BYTES = 1024;
-export const MAX_CREDENTIAL_PART_BYTES = 512;
 
 /** Reads and parses the credentials on fd, then closes fd. Rejects with MountError(EINVAL). */
 export async function readCredentials(fd: number, waitMs = 2000): Promise<Credentials> {

@@ -10,6 +10,7 @@ import type { SourceProvider } from '../sources/types.js';
 import { ReadyState } from './ready.js';
 import type { MountContext, MountState } from './state.js';
 import type { CompletionResult, MountPointStatus, MountRequest, StateName } from './types.js';
+import { completionTimerMs } from '../contract.js';
 
 export interface MountPointOptions {
   slot: SlotConfig;
@@ -57,7 +58,7 @@ export class MountPoint implements MountContext {
     this.log = opts.log;
     this.inactivityTimeout = opts.inactivityTimeout;
     this.statsIntervalMs = opts.statsIntervalMs ?? 1000;
-    this.completionTimerMs = opts.completionTimerMs ?? (opts.slot.timeout + 5) * 1000;
+    this.completionTimerMs = opts.completionTimerMs ?? completionTimerMs(opts.slot.timeout);
     this.current = new ReadyState(this);
     this.current.enter();
   }

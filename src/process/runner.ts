@@ -150,7 +150,7 @@ export function createProcessRunner(log: Logger): ProcessRunner {
         });
     const exitStatus = child.then((result) => {
       timedOut = result.timedOut;
-      return { code: result.exitCode ?? null, signal: (result.signal ?? null) };
+      return { code: result.exitCode ?? null, signal: result.signal ?? null };
     });
     return new Promise((resolve, reject) => {
       child.once('error', (err) => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 const SRC = path.resolve(import.meta.dirname, '../../src');
 
 /** Top-level files shared by every layer. */
-const SHARED_FILES = new Set(['errno.ts', 'log.ts']);
+const SHARED_FILES = new Set(['contract.ts', 'errno.ts', 'log.ts']);
 
 const ALLOWED: Record<string, string[]> = {
   nbd: [],

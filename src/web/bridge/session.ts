@@ -13,6 +13,7 @@ import type { Logger } from '../../log.js';
 import { DaemonCallError, type CompletionWait, type DaemonClient, type SlotState } from '../daemon/client.js';
 import { errnoText } from '../daemon/errno.js';
 import { splice, type SpliceOptions } from './splice.js';
+import { completionWaitMs } from '../../contract.js';
 
 /** WebSocket close codes the page can show (4000-4999 are ours to define). */
 export const CLOSE = {
@@ -48,7 +49,7 @@ export class BridgeSession {
     private readonly spliceOptions: SpliceOptions,
   ) {
     this.log = log.child({ slot: slot.name });
-    this.waitMs = (slot.timeout + 10) * 1000;
+    this.waitMs = completionWaitMs(slot.timeout);
     this.done = this.run();
   }
 

@@ -6,9 +6,9 @@
 import { checkBody } from './body.js';
 import { redfishError } from './messages.js';
 import { DMTF_TRANSFER_PROTOCOLS, protocolOfScheme, protocolsOf, schemeForProtocol } from './protocols.js';
+import { MAX_CREDENTIAL_PART_BYTES } from '../../contract.js';
 
 const ACTION = 'InsertMedia';
-const MAX_CREDENTIAL_BYTES = 512;
 /** Schemes whose transfer is encrypted: a UserName/Password sent with them cannot be read on the wire. */
 const ENCRYPTED_SCHEMES = ['https', 'sftp', 'smb'];
 
@@ -27,10 +27,10 @@ function notInList(value: string, property: string, allowed: readonly string[]) 
 
 function checkCredential(value: string | undefined, property: string): void {
   if (value === undefined) return;
-  if (Buffer.byteLength(value, 'utf8') > MAX_CREDENTIAL_BYTES || value.includes('\0')) {
+  if (Buffer.byteLength(value, 'utf8') > MAX_CREDENTIAL_PART_BYTES || value.includes('\0')) {
     throw redfishError(400, 'PropertyValueError', [property], {
       related: [`#/${property}`],
-      resolution: `${property} must be at most ${MAX_CREDENTIAL_BYTES} bytes and must not contain NUL characters.`,
+      resolution: `${property} must be at most ${MAX_CREDENTIAL_PART_BYTES} bytes and must not contain NUL characters.`,
     });
   }
 }

@@ -3,7 +3,7 @@
 // GET shows it.
 import { redactUrl } from '../../log.js';
 import type { WebContext } from '../context.js';
-import { DaemonCallError, type SlotState } from '../daemon/client.js';
+import { DaemonCallError } from '../daemon/client.js';
 import { openCredentialsPipe } from '../daemon/credentials-pipe.js';
 import { errnoText } from '../daemon/errno.js';
 import { checkBody } from './body.js';
@@ -13,12 +13,7 @@ import { redfishError } from './messages.js';
 import { protocolsOf } from './protocols.js';
 import { methodNotAllowed, sendJson } from './route.js';
 import { findSlot, VIRTUAL_MEDIA } from './virtual-media.js';
-
-/** The daemon gives up at Timeout + 5 s (Completion(EBUSY)); wait a little longer than that. */
-function completionWaitMs(slot: SlotState): number {
-  return (slot.timeout + 10) * 1000;
-}
-
+import { completionWaitMs, MAX_CREDENTIAL_PART_BYTES } from '../../contract.js';
 export function registerMediaActions(ctx: WebContext): void {
   const { router, routes, daemon } = ctx;
   const member = `${VIRTUAL_MEDIA}/:slot`;
@@ -38,8 +33,8 @@ export function registerMediaActions(ctx: WebContext): void {
           { Name: 'Image', Required: true, DataType: 'String' },
           { Name: 'Inserted', Required: false, DataType: 'Boolean', AllowableValues: ['true'] },
           { Name: 'WriteProtected', Required: false, DataType: 'Boolean' },
-          { Name: 'UserName', Required: false, DataType: 'String', MaximumLength: 512 },
-          { Name: 'Password', Required: false, DataType: 'String', MaximumLength: 512 },
+          { Name: 'UserName', Required: false, DataType: 'String', MaximumLength: MAX_CREDENTIAL_PART_BYTES },
+          { Name: 'Password', Required: false, DataType: 'String', MaximumLength: MAX_CREDENTIAL_PART_BYTES },
           { Name: 'TransferMethod', Required: false, DataType: 'String', AllowableValues: ['Stream'] },
           {
             Name: 'TransferProtocolType',
@@ -76,7 +71,7 @@ export function registerMediaActions(ctx: WebContext): void {
           slot,
           'Mount',
           { url: insert.url, rw: insert.writable, fd: pipe?.fd },
-          completionWaitMs(slot),
+          completionWaitMs(slot.timeout),
         );
       } catch (err) {
         throw refusedCall(err, insert.url);
@@ -106,7 +101,7 @@ export function registerMediaActions(ctx: WebContext): void {
       checkBody(req.body, { action: 'EjectMedia', fields: {} });
       let errno: number;
       try {
-        errno = await daemon.operate(slot, 'Unmount', undefined, completionWaitMs(slot));
+        errno = await daemon.operate(slot, 'Unmount', undefined, completionWaitMs(slot.timeout));
       } catch (err) {
         // Unmount on an empty (Ready) slot is EPERM: ejecting nothing is done already
         if (err instanceof DaemonCallError && err.errno === 'EPERM') return void res.status(204).end();
