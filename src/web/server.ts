@@ -7,6 +7,7 @@ import express from 'express';
 import { createLogger, type Logger } from '../log.js';
 import { Authenticator } from './auth/authenticate.js';
 import { registerCookieLogin } from './auth/cookie-login.js';
+import { PasswordChecker } from './auth/password-checker.js';
 import { SessionStore } from './auth/sessions.js';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './auth/throttle.js';
 import { DEFAULT_ADMIN, UserDirectory } from './auth/users.js';
@@ -78,7 +79,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     defaultAdmin = { user: DEFAULT_ADMIN, passwordSource: made.passwordSource };
   }
   const auth = new Authenticator(
-    users,
+    new PasswordChecker(users),
     new SessionStore(opts.sessionTimeoutSeconds ?? 1800),
     new LoginThrottle(opts.throttle ?? DEFAULT_THROTTLE),
   );

@@ -1,7 +1,7 @@
 // Failed logins cost delays, not lockouts (finding 11): after a few failures for a user from an
 // address prefix (IPv4 /32, IPv6 /64) the next try must wait 1 s, then 2, 4, ... up to 30 s; a
 // correct password from another address is never refused; rotating addresses inside a /64 buys
-// nothing.
+// nothing, and neither do concurrent tries.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_THROTTLE, LoginThrottle } from '../../src/web/auth/throttle.js';
@@ -77,6 +77,20 @@ describe('login delays', { timeout: 60_000 }, () => {
       assert.equal((await basic(w.admin.password, '127.0.0.1')).status, 200, 'the admin elsewhere is not refused');
       await new Promise((r) => setTimeout(r, wait * 1000));
       assert.equal((await basic(w.admin.password, '127.0.0.2')).status, 200, 'after the delay, the right password');
+    });
+
+    it('concurrent guesses buy no more tries than sequential ones', async () => {
+      const all = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          w.request('/redfish/v1/Managers', { auth: { user: w.reader.user, password: `g-${i}` }, from: '127.0.0.3' }),
+        ),
+      );
+      const checked = all.filter((r) => r.status === 401).length;
+      assert.ok(checked <= 5, `${checked} passwords checked of 20 sent at once`);
+      assert.ok(
+        all.every((r) => r.status === 401 || r.status === 429),
+        all.map((r) => r.status).join(' '),
+      );
     });
   });
 });

@@ -3,9 +3,12 @@
 // as webui-vue sends it). Shared by the Express routes and the WebSocket upgrade.
 import type { IncomingMessage } from 'node:http';
 import { redfishError, type RedfishError } from '../redfish/messages.js';
+import { addressPrefix } from './address-prefix.js';
+import { GateFull } from './hashing-gate.js';
+import type { LoginAttempt, PasswordChecker } from './password-checker.js';
 import type { LoginThrottle } from './throttle.js';
 import { sameSecret, type Session, type SessionStore } from './sessions.js';
-import { roleHas, type Privilege, type Role, type UserDirectory } from './users.js';
+import { roleHas, type Privilege, type Role } from './users.js';
 
 export interface Principal {
   user: string;
@@ -36,28 +39,33 @@ export function clientAddress(req: IncomingMessage): string {
 
 export class Authenticator {
   constructor(
-    private readonly users: UserDirectory,
+    private readonly passwords: PasswordChecker,
     readonly sessions: SessionStore,
     private readonly throttle: LoginThrottle,
   ) {}
 
-  /** Checks a user name and password; 401 when wrong, 429 while the pair is locked out. */
+  /** Checks a user name and password; 401 when wrong, 429 while failures from here call for a delay. */
   async login(address: string, user: string, password: string, resource: string): Promise<Role> {
-    const wait = this.throttle.retryAfter(address, user);
-    if (wait > 0) {
-      throw redfishError(429, 'ServiceTemporarilyUnavailable', [String(wait)], {
-        resolution: `Too many failed logins for this user from this address; retry in ${wait} seconds.`,
-      }).withHeader('Retry-After', String(wait));
+    const attempt: LoginAttempt = {
+      admit: () => {
+        const wait = this.throttle.retryAfter(address, user);
+        if (wait > 0) {
+          throw retryIn(wait, `Too many failed logins for this user from this address; retry in ${wait} seconds.`);
+        }
+      },
+      settle: (role) => (role ? this.throttle.succeeded(address, user) : this.throttle.failed(address, user)),
+    };
+    attempt.admit();
+    let role: Role | undefined;
+    if (user.length <= MAX_CREDENTIAL_LENGTH && password.length <= MAX_CREDENTIAL_LENGTH) {
+      role = await this.passwords.check(addressPrefix(address), user, password, attempt).catch((err: unknown) => {
+        if (err instanceof GateFull) throw retryIn(1, 'Other logins from this address are being checked; retry.');
+        throw err;
+      });
+    } else {
+      attempt.settle(undefined);
     }
-    const role =
-      user.length <= MAX_CREDENTIAL_LENGTH && password.length <= MAX_CREDENTIAL_LENGTH
-        ? await this.users.verify(user, password)
-        : undefined;
-    if (!role) {
-      this.throttle.failed(address, user);
-      throw redfishError(401, 'ResourceAtUriUnauthorized', [resource, 'Invalid username or password']);
-    }
-    this.throttle.succeeded(address, user);
+    if (!role) throw redfishError(401, 'ResourceAtUriUnauthorized', [resource, 'Invalid username or password']);
     return role;
   }
 
@@ -94,6 +102,13 @@ export class Authenticator {
     }
     throw unauthorized();
   }
+}
+
+function retryIn(seconds: number, resolution: string): RedfishError {
+  return redfishError(429, 'ServiceTemporarilyUnavailable', [String(seconds)], { resolution }).withHeader(
+    'Retry-After',
+    String(seconds),
+  );
 }
 
 export function unauthorized(): RedfishError {

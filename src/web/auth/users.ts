@@ -29,6 +29,10 @@ interface UserRecord {
 export class UserDirectory {
   private constructor(private readonly users: ReadonlyMap<string, UserRecord>) {}
 
+  has(name: string): boolean {
+    return this.users.has(name);
+  }
+
   /** Resolves to the user's role when the password matches, else undefined (same time either way). */
   async verify(name: string, password: string): Promise<Role | undefined> {
     const user = this.users.get(name);
