@@ -52,8 +52,10 @@ async function runHost(args: HostArgs): Promise<void> {
       log.info('stopped');
     })();
   };
-  process.once('SIGTERM', () => stop('SIGTERM', 0));
-  process.once('SIGINT', () => stop('SIGINT', 0));
+  // `on`, not `once`: execa's exit hook kills the process at a signal that no other listener
+  // still handles, which would cut the VM's teardown short
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
   for (const bus of host.buses) {
     onBusLost(bus, (why) => {
       if (stopping) return; // our own teardown closed it

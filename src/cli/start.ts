@@ -1,16 +1,19 @@
 // `vmedia start` (what `npm start` runs): a private dbus-daemon in the runtime dir, then the
 // service's processes as children; Ctrl-C / SIGTERM stops them all and leaves nothing behind.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { BUS_NAME, ROOT_PATH, slotPath } from '../dbus/names.js';
 import { startPrivateBus } from '../dbus/private-bus.js';
 import { waitForBusName } from '../dbus/wait-name.js';
 import { createLogger } from '../log.js';
 import { createProcessRunner, describeExit, type RunningProcess } from '../process/runner.js';
+import { hostPaths } from '../virtual-host/host-paths.js';
+import { HOST_PATH, HOST_SERVICE, HostTransition, IFACE as HOST_IFACE } from '../virtual-host/names.js';
+import { QEMU_BINARY } from '../virtual-host/qemu-command.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -54,7 +57,12 @@ async function waitForWeb(listen: string, exited: Promise<unknown>): Promise<voi
 const COMMON_ENV = ['VMEDIA_LOG_LEVEL', 'VMEDIA_LOG_FORMAT', 'VMEDIA_NBDKIT', 'VMEDIA_DBUS_TIMEOUT_MS'];
 const pick = (names: string[]) => Object.fromEntries(names.map((n) => [n, process.env[n]]));
 
-function children(runtimeDir: string, busAddress: string): Child[] {
+/** The virtual host (a QEMU VM behind the OpenBMC power objects) runs when QEMU is installed. */
+function qemuInstalled(): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(path.join(dir, QEMU_BINARY)));
+}
+
+function children(runtimeDir: string, busAddress: string, withHost: boolean): Child[] {
   // relative to the runtime dir as config/dev.json's TrustStore: CAs added over Redfish reach the daemon
   const trustStore = path.join(runtimeDir, 'truststore');
   mkdirSync(trustStore, { recursive: true, mode: 0o700 });
@@ -73,6 +81,25 @@ function children(runtimeDir: string, busAddress: string): Child[] {
       env: pick(COMMON_ENV),
       ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
     },
+    ...(withHost
+      ? [
+          {
+            name: 'host',
+            args: [
+              'host',
+              '--config',
+              path.join(CHECKOUT, 'config/dev.json'),
+              '--bus',
+              busAddress,
+              '--runtime-dir',
+              runtimeDir,
+            ],
+            env: pick(COMMON_ENV),
+            ready: (address: string, exited: Promise<unknown>) =>
+              waitForBusName(address, HOST_SERVICE, { timeoutMs: 20_000, giveUp: exited }),
+          },
+        ]
+      : []),
     {
       name: 'web',
       args: [
@@ -103,7 +130,8 @@ function startVmedia(child: Child): Promise<RunningProcess> {
   });
 }
 
-async function runStart(): Promise<void> {
+async function runStart(args: StartArgs): Promise<void> {
+  const withHost = args.host && process.env.VMEDIA_NO_HOST !== '1' && qemuInstalled();
   const runtimeDir = path.resolve(process.env.VMEDIA_RUNTIME_DIR ?? path.join(CHECKOUT, 'run'));
   mkdirSync(runtimeDir, { recursive: true });
   const bus = await startPrivateBus(path.join(runtimeDir, 'bus.sock'));
@@ -125,7 +153,7 @@ async function runStart(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   try {
-    for (const child of children(runtimeDir, bus.address)) {
+    for (const child of children(runtimeDir, bus.address, withHost)) {
       const proc = await startVmedia(child);
       const exited = proc.exited;
       running.push({ name: child.name, process: proc });
@@ -161,14 +189,32 @@ async function runStart(): Promise<void> {
       '  a Legacy URL on Slot_2 (credentials need a pipe fd: python3-dbus or Redfish):',
       // busctl 252 takes -1 for an option unless -- ends the options
       `    ${busctl} call -- ${BUS_NAME} ${slotPath('Legacy', 'Slot_2')} xyz.openbmc_project.VirtualMedia.Legacy Mount sbv https://HOST/IMAGE.iso false i -1`,
+      ...(withHost
+        ? [
+            `  Host:   a QEMU VM (vmedia host) with the slots as drives; serial console: ${hostPaths(runtimeDir).consoleLog}`,
+            `    ${busctl} set-property ${HOST_SERVICE} ${HOST_PATH} ${HOST_IFACE.host} RequestedHostTransition s ${HostTransition.On}`,
+            `    tail -f ${hostPaths(runtimeDir).consoleLog}`,
+          ]
+        : ['  Host:   none (--no-host, VMEDIA_NO_HOST=1, or qemu-system-x86_64 is not installed)']),
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
 }
 
-export const startCommand: CommandModule = {
+interface StartArgs {
+  host: boolean;
+}
+
+export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
-  describe: 'run the whole service on this machine: private D-Bus bus, daemon (export backend), web frontend',
-  handler: () => runStart(),
+  describe:
+    'run the whole service on this machine: private D-Bus bus, daemon (export backend), virtual host (QEMU), web frontend',
+  builder: (y: Argv) =>
+    y.option('host', {
+      type: 'boolean',
+      default: true,
+      describe: 'run the virtual host when QEMU is installed (--no-host or VMEDIA_NO_HOST=1: do not)',
+    }),
+  handler: (args) => runStart(args),
 };

@@ -29,7 +29,7 @@ export interface VirtualHostOptions {
 export interface RunningVirtualHost {
   paths: HostPaths;
   buses: dbus.MessageBus[];
-  /** Forces the VM off and leaves the bus. */
+  /** Forces the VM off, leaves the bus and removes the run's files but the console log. */
   stop(): Promise<void>;
 }
 
@@ -82,6 +82,7 @@ export async function startVirtualHost(opts: VirtualHostOptions, log: Logger): P
       await host.close();
       media.close();
       await services.close();
+      rmSync(paths.efiVars, { force: true });
     },
   };
 }

@@ -75,6 +75,7 @@ export async function startMachine(opts: MachineOptions): Promise<Machine> {
   const exited = proc.exited.then((exit): MachineExit => {
     stopFollowing();
     qmp.close();
+    for (const socket of [paths.qmpSocket, paths.monitorSocket]) rmSync(socket, { force: true });
     const reason = shutdownReason ?? 'crashed';
     if (!shutdownReason) log.error({ exit: describeExit(exit), stderr }, 'QEMU ended without shutting down');
     return { reason, reset: RESET_REASONS.has(reason) };

@@ -176,7 +176,7 @@ test('On starts QEMU and signals Running; Off ends QEMU', async () => {
 });
 
 test('a one-time Cd override with EFI boots the CD image on the slot export, then clears itself', async () => {
-  await stack.insert('Slot_3', iso);
+  await stack.serve('Slot_3', iso);
   await stack.set(
     SETTINGS,
     BOOT_PATH,

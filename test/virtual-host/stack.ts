@@ -44,6 +44,8 @@ const CONFIG = {
 export interface HostStack {
   bus: TestBus;
   runtimeDir: string;
+  /** The config `vmedia host` runs with (a daemon started with it shares the slots). */
+  config: object;
   consoleLog: string;
   client: dbus.MessageBus;
   /** `vmedia host`'s output so far. */
@@ -54,8 +56,8 @@ export interface HostStack {
   hostState(state: string, timeoutMs: number): Promise<void>;
   /** One command on QEMU's spare QMP socket; rejects when nothing answers there. */
   qmp(command: string): Promise<unknown>;
-  /** Serves `file` read-only on the slot's export socket: the slot now holds a medium. */
-  insert(slot: string, file: string): Promise<void>;
+  /** Serves `file` read-only on `socket` (default: the slot's export socket, which means the slot holds a medium). */
+  serve(slot: string, file: string, socket?: string): Promise<void>;
   /** Takes the slot's medium away: its export socket goes (as the daemon's eject does it). */
   eject(slot: string): void;
   stop(): Promise<void>;
@@ -65,7 +67,8 @@ export async function startHostStack(extraArgs: string[] = []): Promise<HostStac
   const bus = await startTestBus();
   const runtimeDir = mkdtempSync(path.join(tmpdir(), 'vmedia-vhost-'));
   const configPath = path.join(runtimeDir, 'virtual-media.json');
-  writeFileSync(configPath, JSON.stringify({ ...CONFIG, RuntimeDir: runtimeDir }));
+  const config = { ...CONFIG, RuntimeDir: runtimeDir };
+  writeFileSync(configPath, JSON.stringify(config));
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', MAIN, 'host', '--config', configPath, '--bus', bus.address, ...extraArgs],
@@ -109,6 +112,7 @@ export async function startHostStack(extraArgs: string[] = []): Promise<HostStac
   const stack: HostStack = {
     bus,
     runtimeDir,
+    config,
     consoleLog: path.join(runtimeDir, 'host-console.log'),
     client: connected,
     output: () => output,
@@ -128,8 +132,7 @@ export async function startHostStack(extraArgs: string[] = []): Promise<HostStac
       );
     },
     qmp: (command) => qmpOnce(path.join(runtimeDir, 'host', 'monitor.sock'), command),
-    async insert(slot, file) {
-      const socket = exportSocket(slot);
+    async serve(slot, file, socket = exportSocket(slot)) {
       mkdirSync(path.dirname(socket), { recursive: true });
       const server = spawn('nbdkit', ['-f', '--unix', socket, '--readonly', 'file', file], { stdio: 'ignore' });
       servers.set(slot, server);
