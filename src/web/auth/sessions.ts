@@ -36,12 +36,23 @@ export class SessionStore {
   constructor(
     readonly idleTimeoutSeconds: number,
     readonly maxSessions = 64,
+    readonly maxSessionsPerUser = 16,
     private readonly now = () => Date.now(),
   ) {}
 
-  /** Undefined when the limit is reached (after dropping expired sessions). */
+  /**
+   * Undefined when the table is full (after dropping expired sessions). A user already holding
+   * `maxSessionsPerUser` loses its least recently used session instead of being refused: one
+   * account can then never fill the table for the others, and a client that never logs out (a
+   * script creating a session per run) keeps working rather than locking its own user out until
+   * the idle timeout. Ending one's own sessions grants nothing new: users may DELETE them anyway.
+   */
   create(kind: SessionKind, user: string, role: Role, clientAddress: string): Session | undefined {
     this.expire();
+    const own = [...this.byToken.values()].filter((s) => s.user === user);
+    if (own.length >= this.maxSessionsPerUser) {
+      this.delete(own.reduce((lru, s) => (s.lastUsed < lru.lastUsed ? s : lru)));
+    }
     if (this.byToken.size >= this.maxSessions) return undefined;
     const session: Session = {
       id: randomBytes(8).toString('hex'),
