@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
+import { createTestCa } from '../sources/helpers/test-ca.js';
 
 const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,11 +66,16 @@ before(async () => {
   await run('bash', [path.join(CHECKOUT, 'scripts/build.sh'), '--page']);
   writeFileSync(imagePath, randomBytes(IMAGE_BYTES));
   writeFileSync(path.join(dir, 'small.img'), randomBytes(1024 * 1024));
+  // HTTPS: the web refuses to send image credentials over plain HTTP
+  const ca = createTestCa(dir);
   images = await startImageServer({
     files: new Map([['/images/small.img', path.join(dir, 'small.img')]]),
     switches: { auth: remote },
+    tls: { key: ca.serverKey, cert: ca.serverCert },
+    host: '127.0.0.1',
   });
   stack = await startStack();
+  copyFileSync(ca.caCertFile, path.join(stack.trustStore, 'image-server-ca.pem'));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   await watchCsp(context);
@@ -269,11 +275,11 @@ test('Legacy: a refused InsertMedia shows the DMTF message; the password field i
   assert.equal(await card.getByLabel('Password (optional)').inputValue(), '');
 });
 
-test('Legacy: insert from an HTTP server with credentials, then Eject; the password only in request bodies', async () => {
+test('Legacy: insert from an HTTPS server with credentials, then Eject; the password only in request bodies', async () => {
   const card = slot('Slot_2');
   const url = `${images.origin}/images/small.img`;
   await card.getByLabel('Image URL').fill(url);
-  await card.getByLabel('Protocol').selectOption('HTTP');
+  await card.getByLabel('Protocol').selectOption('HTTPS');
   await card.getByLabel('User name (optional)').fill(remote.user);
   await card.getByLabel('Password (optional)').fill(remote.password);
   await card.getByRole('button', { name: 'Insert' }).click();
