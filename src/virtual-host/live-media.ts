@@ -32,9 +32,11 @@ export class LiveMedia {
     private readonly log: Logger,
   ) {}
 
-  /** Makes the drives hold what `desired` says; resolves when done (failures are logged, not thrown). */
+  /** Makes the drives hold what `desired` says; resolves when done (failures are logged, never thrown). */
   reconcile(desired: MediaSnapshot): Promise<void> {
-    this.chain = this.chain.then(() => this.apply(desired));
+    this.chain = this.chain
+      .then(() => this.apply(desired))
+      .catch((err: Error) => this.log.error({ err: err.message }, 'cannot follow the media'));
     return this.chain;
   }
 
