@@ -5,7 +5,7 @@ import type { ProcessRunner } from '../process/runner.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { DaemonClient } from './daemon/client.js';
 import type { Routes } from './redfish/route.js';
-import type { TrustStoreDir } from './truststore.js';
+import type { TrustStoreDir } from './trust-store.js';
 
 export interface WebContext {
   router: Router;

@@ -27,7 +27,7 @@ import { registerVirtualMedia } from './redfish/virtual-media.js';
 import { refuseCrossSiteChanges } from './origin.js';
 import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
-import { TrustStoreDir } from './truststore.js';
+import { TrustStoreDir } from './trust-store.js';
 import { createProcessRunner } from '../process/runner.js';
 
 export interface WebServerOptions {
