@@ -63,8 +63,15 @@ export async function serveWithNbdkit(
   const fail = async (err: MountError, proc?: NbdkitProcess): Promise<never> => {
     await proc?.stop();
     await launch.cleanup?.();
-    slotLog.error({ errno: err.errno, cause: err.message }, 'Legacy source failed');
-    throw err;
+    throw err; // the mount point logs the failure, once
+  };
+  // before nbdkit serves, its stderr is the failure's cause (logged once, by the mount point);
+  // while it serves, it is where a failing read says why (the host only sees EIO)
+  let serving = false;
+  const logServingError = (line: string) => {
+    if (!serving) return;
+    const cause = launch.classify(line);
+    slotLog.warn({ nbdkit: redact(line), ...(cause ? { errno: cause.errno, cause: cause.message } : {}) }, 'nbdkit');
   };
   const causeOf = (stderr: string, fallback: (line: string) => MountError) =>
     launch.classify(stderr) ?? fallback(redact(lastLine(stderr)) || 'no message from nbdkit');
@@ -86,14 +93,7 @@ export async function serveWithNbdkit(
       runner: ctx.sources.runner,
       secretOnFd3: launch.secret,
       env: { TMPDIR: ctx.sources.tempDir, ...launch.env },
-      // while serving, this is where a failing read says why (the host only sees EIO)
-      onStderrLine: (line) => {
-        const cause = launch.classify(line);
-        slotLog.warn(
-          { nbdkit: redact(line), ...(cause ? { errno: cause.errno, cause: cause.message } : {}) },
-          'nbdkit',
-        );
-      },
+      onStderrLine: logServingError,
     });
   } catch (err) {
     launch.secret?.fill(0);
@@ -126,6 +126,7 @@ export async function serveWithNbdkit(
       proc,
     );
   }
+  serving = true;
   slotLog.info(
     { pid: proc.pid, size, readOnly: launch.readOnly, readahead: front !== undefined },
     'Legacy source serving',
