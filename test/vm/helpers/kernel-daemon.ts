@@ -77,7 +77,9 @@ export class KernelDaemon {
             NBDDevice: s.nbdDevice,
             UnixSocket: `${s.nbdDevice}.sock`,
             Timeout: 30,
-            BlockSize: s.mediaType === 'CD' ? 2048 : 512,
+            // OpenBMC's value on the USB-stick slots (the kernel's own default is 1024); the CD gadget
+            // reads in 2048-byte blocks whatever the device says
+            ...(s.mediaType === 'CD' ? {} : { BlockSize: 512 }),
             ...(s.mediaType ? { MediaType: s.mediaType } : {}),
             ...(s.udc ? { UDC: s.udc } : {}),
           },
