@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
+import { waitFor } from '../helpers/wait.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { errnoNumber as errno } from '../../src/errno.js';
 import { createTestCa, type TestCa } from './helpers/test-ca.js';
@@ -163,12 +164,15 @@ test('each failure → its errno in Completion, one log line naming the cause, n
       } finally {
         tearDown();
       }
-      // warnings and errors since this Mount: exactly one, and it names the cause
-      const problems = daemon
-        .output()
-        .slice(logged)
-        .split('\n')
-        .filter((l) => /"level":(40|50|60)/.test(l));
+      // warnings and errors since this Mount: exactly one, and it names the cause. The mount
+      // point logs it just before Completion, which may overtake the log on its way here.
+      const problemsSince = () =>
+        daemon
+          .output()
+          .slice(logged)
+          .split('\n')
+          .filter((l) => /"level":(40|50|60)/.test(l));
+      const problems = await waitFor(`a log line for ${url}`, () => problemsSince().length > 0 && problemsSince());
       assert.equal(problems.length, 1, `${url}:\n${problems.join('\n')}`);
       assert.match(problems[0]!, cause, url);
       assertNothingLeft();
