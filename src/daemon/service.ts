@@ -5,8 +5,8 @@ import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
 import type { SourceProvider } from '../sources/types.js';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../dbus/names.js';
-import { interfaceName, propertyTable } from './interface-info.js';
-import { ObjectManagerInterface } from './object-manager.js';
+import { ObjectManagerInterface } from '../dbus/object-manager.js';
+import { readOnlyPropertyHandler } from '../dbus/read-only-guard.js';
 import { slotInterfaces, type LegacyInterface } from './slot-interfaces.js';
 
 export interface PublishedService {
@@ -20,7 +20,7 @@ export async function publishVirtualMedia(
   sources: SourceProvider,
   log: Logger,
 ): Promise<PublishedService> {
-  const manager = new ObjectManagerInterface();
+  const manager = new ObjectManagerInterface(ROOT_PATH);
   bus.export(ROOT_PATH, manager);
   const interfacesByPath = new Map<string, dbus.interface.Interface[]>();
   const legacyByPath = new Map<string, LegacyInterface>();
@@ -86,28 +86,4 @@ function credentialsFdArgument(msg: dbus.Message): number | undefined {
   if (msg.signature === 'sbh') return third as number;
   if (msg.signature === 'sbv' && third instanceof dbus.Variant && third.signature === 'h') return third.value as number;
   return undefined;
-}
-
-/**
- * Properties.Set on a read-only property: dbus-next 0.10 sends its error and then carries on
- * (a second reply); answer here instead, once, as sd-bus does.
- */
-function readOnlyPropertyHandler(
-  bus: dbus.MessageBus,
-  interfacesByPath: ReadonlyMap<string, dbus.interface.Interface[]>,
-) {
-  return (msg: dbus.Message): boolean => {
-    if (msg.interface !== IFACE.properties || msg.member !== 'Set' || msg.signature !== 'ssv') return false;
-    const [ifaceName, property] = msg.body as [string, string];
-    const iface = interfacesByPath.get(msg.path)?.find((i) => interfaceName(i) === ifaceName);
-    if (!iface || propertyTable(iface)[property]?.access !== 'read') return false;
-    bus.send(
-      dbus.Message.newError(
-        msg as unknown as string,
-        'org.freedesktop.DBus.Error.PropertyReadOnly',
-        `${property} is read-only`,
-      ),
-    );
-    return true;
-  };
 }

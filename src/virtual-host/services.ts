@@ -4,8 +4,8 @@
 import dbus from 'dbus-next';
 import { connectBus } from '../dbus/connect.js';
 import type { Logger } from '../log.js';
-import { interfaceName, propertyTable } from './interface-properties.js';
-import { ObjectManagerInterface } from './object-manager.js';
+import { ObjectManagerInterface } from '../dbus/object-manager.js';
+import { readOnlyPropertyHandler } from '../dbus/read-only-guard.js';
 
 export interface ServiceSpec {
   busName: string;
@@ -33,7 +33,7 @@ export async function publishServices(
       const bus = await connectBus(busAddress);
       buses.push(bus);
       for (const [path, ifaces] of spec.objects) for (const iface of ifaces) bus.export(path, iface);
-      bus.export(spec.objectManagerPath, new ObjectManagerInterface(spec.objectManagerPath, spec.objects));
+      bus.export(spec.objectManagerPath, new ObjectManagerInterface(spec.objectManagerPath, new Map(spec.objects)));
       bus.addMethodHandler(readOnlyPropertyHandler(bus, spec.objects));
       const reply = await bus.requestName(spec.busName, dbus.NameFlag.DO_NOT_QUEUE);
       if (reply !== dbus.RequestNameReply.PRIMARY_OWNER) {
@@ -46,30 +46,4 @@ export async function publishServices(
     throw err;
   }
   return { buses, close };
-}
-
-/**
- * Properties.Set on a read-only property: dbus-next 0.10 sends its error and then carries on (a
- * second reply); answer here instead, once, with sd-bus's error.
- */
-function readOnlyPropertyHandler(
-  bus: dbus.MessageBus,
-  objects: ReadonlyMap<string, readonly dbus.interface.Interface[]>,
-) {
-  return (msg: dbus.Message): boolean => {
-    if (msg.interface !== 'org.freedesktop.DBus.Properties' || msg.member !== 'Set' || msg.signature !== 'ssv') {
-      return false;
-    }
-    const [ifaceName, property] = msg.body as [string, string];
-    const iface = objects.get(msg.path)?.find((i) => interfaceName(i) === ifaceName);
-    if (!iface || propertyTable(iface)[property]?.access !== 'read') return false;
-    bus.send(
-      dbus.Message.newError(
-        msg as unknown as string,
-        'org.freedesktop.DBus.Error.PropertyReadOnly',
-        `${property} is read-only`,
-      ),
-    );
-    return true;
-  };
 }
