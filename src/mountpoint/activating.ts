@@ -21,7 +21,7 @@ export class ActivatingState implements MountState {
     this.ctx.update({
       active: false,
       exitCode: -1,
-      imageUrl: this.req.url,
+      imageUrl: withoutPassword(this.req.url),
       writeProtected: !this.req.writable,
       readBytes: 0n,
       writeBytes: 0n,
@@ -79,4 +79,20 @@ export class ActivatingState implements MountState {
     if (lost)
       throw new MountError('ECONNREFUSED', `the image server stopped while mounting: ${lost.message}`, { cause: lost });
   }
+}
+
+/** ImageURL is readable by every bus peer: the password of a `user:password@` in the request
+ *  (refused by the source a moment later) must not be published even briefly. A user name alone
+ *  (`sftp://user@host/…`) is no secret and stays. */
+function withoutPassword(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // not a URL the source will take either; still, nothing between ':' and '@' goes out
+    return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/i, '$1@');
+  }
+  if (url.password === '') return text;
+  url.password = '';
+  return url.href;
 }

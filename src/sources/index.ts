@@ -58,7 +58,13 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   };
   await mkdir(runtime.stateDir, { recursive: true, mode: 0o700 });
   await mkdir(runtime.tempDir, { recursive: true, mode: 0o700 });
-  await clearStaleState(runtime.stateDir, runtime.tempDir, log, runner);
+  await clearStaleState(
+    runtime.stateDir,
+    runtime.tempDir,
+    log,
+    runner,
+    config.slots.filter((s) => s.mode === 'legacy').map((s) => s.unixSocket),
+  );
   const trust: TrustStore | undefined = config.trustStore
     ? await openTrustStore(config.trustStore, path.join(runtime.stateDir, 'capath'), log, runner)
     : undefined;

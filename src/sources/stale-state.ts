@@ -1,8 +1,10 @@
 // What a daemon that crashed or was killed left in the sources' state dir: kernel mounts of
 // shares, pid and credentials files, nbdkit's sockets behind the read-ahead, the SSRF guard's
-// relay sockets and ssh_config files, cache and overlay files. nbdkit itself exits with its
+// relay sockets and ssh_config files, cache and overlay files, and the Legacy slot sockets
+// nbdkit or the read-ahead listened on. nbdkit itself exits with its
 // parent (--exit-with-parent), so only these remain.
 // Cleared once at startup.
+import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -14,8 +16,15 @@ export async function clearStaleState(
   tempDir: string,
   log: Logger,
   runner: ProcessRunner,
+  /** The Legacy slots' sockets: nbdkit or the read-ahead listened there, and only the sources do. */
+  slotSockets: readonly string[],
 ): Promise<void> {
   const stale: string[] = [];
+  for (const socket of slotSockets) {
+    if (!existsSync(socket)) continue;
+    await rm(socket, { force: true });
+    stale.push(socket);
+  }
   for (const name of await readdir(stateDir)) {
     const file = path.join(stateDir, name);
     if (name.endsWith('.mnt')) await unmountAndRemove(file, runner);
