@@ -49,13 +49,20 @@ export class NbdClient {
   static async connect(stream: ByteStream, opts: NbdClientOptions = {}): Promise<NbdClient> {
     const conn = new Connection(stream);
     const name = opts.exportName ?? '';
-    const timer = opts.timeoutMs ? startTimer(opts.timeoutMs, () => conn.close()) : undefined;
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? startTimer(opts.timeoutMs, () => {
+          timedOut = true;
+          conn.close();
+        })
+      : undefined;
     try {
       const info = await clientHandshake(conn, name);
       return new NbdClient(conn, info.size, info.flags, info.maxRequestBytes, opts.timeoutMs, info.preferredBlockBytes);
     } catch (err) {
       conn.close();
-      if (conn.isClosed && err instanceof StreamClosedError && opts.timeoutMs) {
+      // only our own timer makes it a timeout; a peer that hangs up early is a closed stream
+      if (timedOut && err instanceof StreamClosedError) {
         throw new Error(`NBD handshake for export "${name}" did not finish within ${opts.timeoutMs} ms`, {
           cause: err,
         });

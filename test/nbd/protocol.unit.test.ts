@@ -484,6 +484,14 @@ describe('client', () => {
     await assert.rejects(NbdClient.connect(a), /not an NBD server/);
     const [c] = memoryStreamPair(); // a server that never speaks
     await assert.rejects(NbdClient.connect(c, { timeoutMs: 50 }), /did not finish within 50 ms/);
+    // a server that hangs up at once is not a timeout, even with a timer set
+    const [d, e] = memoryStreamPair();
+    e.close();
+    await assert.rejects(NbdClient.connect(d, { timeoutMs: 30_000 }), (err: Error) => {
+      assert.doesNotMatch(err.message, /did not finish within/);
+      assert.match(err.message, /closed/);
+      return true;
+    });
   });
 });
 
