@@ -15,11 +15,21 @@ import { NbdBridge } from './bridge/endpoint.js';
 import type { SpliceOptions } from './bridge/splice.js';
 import type { WebContext } from './context.js';
 import { DaemonClient } from './daemon/client.js';
+import { registerAccountService } from './redfish/account-service.js';
 import { registerCertificates } from './redfish/certificates.js';
 import { registerManagers } from './redfish/managers.js';
 import { registerMediaActions } from './redfish/media-actions.js';
 import { redfishError } from './redfish/messages.js';
-import { bodyErrorHandler, lastErrorHandler, refuseNonJsonBody, Routes, sendError } from './redfish/route.js';
+import { registerMetadata } from './redfish/metadata.js';
+import { registerODataServiceDocument } from './redfish/odata.js';
+import {
+  bodyErrorHandler,
+  lastErrorHandler,
+  refuseNonJsonBody,
+  refuseOtherODataVersions,
+  Routes,
+  sendError,
+} from './redfish/route.js';
 import { registerServiceRoot } from './redfish/service-root.js';
 import { registerSessionService } from './redfish/session-service.js';
 import { registerSystems } from './redfish/systems.js';
@@ -98,6 +108,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     next();
   });
   app.use(refuseCrossSiteChanges);
+  app.use('/redfish', refuseOtherODataVersions);
   app.use(refuseNonJsonBody);
   app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024 }));
   app.use(bodyErrorHandler);
@@ -107,6 +118,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     router,
     routes: new Routes(auth, log),
     auth,
+    users,
     daemon,
     runtimeDir: opts.runtimeDir,
     runner: createProcessRunner(log),
@@ -115,7 +127,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   };
   for (const register of [
     registerServiceRoot,
+    registerMetadata,
+    registerODataServiceDocument,
     registerSessionService,
+    registerAccountService,
     registerCookieLogin,
     registerManagers,
     registerSystems,
@@ -125,6 +140,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   ]) {
     register(ctx);
   }
+  ctx.routes.refuseOtherMethods(router);
   app.use(router);
   app.use('/redfish', (req, res) => sendError(res, redfishError(404, 'InvalidURI', [req.originalUrl])));
   if (opts.staticDir && existsSync(opts.staticDir)) {

@@ -21,6 +21,10 @@ export function roleHas(role: Role, privilege: Privilege): boolean {
   return ROLE_PRIVILEGES[role].includes(privilege);
 }
 
+export function privilegesOf(role: Role): readonly Privilege[] {
+  return ROLE_PRIVILEGES[role];
+}
+
 interface UserRecord {
   role: Role;
   hash: ReturnType<typeof parsePasswordHash>;
@@ -31,6 +35,11 @@ export class UserDirectory {
 
   has(name: string): boolean {
     return this.users.has(name);
+  }
+
+  /** Every user's name and role, by name (never a hash). */
+  list(): { name: string; role: Role }[] {
+    return [...this.users].map(([name, { role }]) => ({ name, role })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Resolves to the user's role when the password matches, else undefined (same time either way). */

@@ -1,6 +1,7 @@
 // Certificate collections feeding the daemon's TrustStore (CA PEMs for HTTPS image servers):
 // the manager's Truststore/Certificates and each Legacy slot's Certificates (DMTF
-// VirtualMedia.Certificates). Both write into the one TrustStore directory the daemon watches.
+// VirtualMedia.Certificates, under each place the member is served). All write into the one
+// TrustStore directory the daemon watches.
 import type { X509Certificate } from 'node:crypto';
 import type { WebContext } from '../context.js';
 import { CertificateRejected, type StoredCertificate, type TrustStoreDir } from '../trust-store.js';
@@ -8,8 +9,8 @@ import { checkBody } from './body.js';
 import { collection } from './collection.js';
 import { MANAGER } from './managers.js';
 import { redfishError } from './messages.js';
-import { methodNotAllowed, sendJson } from './route.js';
-import { findSlot, VIRTUAL_MEDIA } from './virtual-media.js';
+import { sendJson } from './route.js';
+import { findSlot, VIRTUAL_MEDIA_COLLECTIONS } from './virtual-media.js';
 
 /** "CN=x\nO=y" → {CommonName: "x", Organization: "y"} (Certificate.Identifier). */
 function identifier(dn: string): Record<string, string> {
@@ -31,6 +32,12 @@ function identifier(dn: string): Record<string, string> {
   return out;
 }
 
+/** Node's "0ABC" → "0A:BC": the colon-separated upper-case hex bytes Certificate.SerialNumber takes. */
+function serialNumber(hex: string): string {
+  const even = hex.length % 2 === 0 ? hex : `0${hex}`;
+  return (even.toUpperCase().match(/../g) ?? []).join(':');
+}
+
 function certificateJson(collection: string, c: StoredCertificate): object {
   const x: X509Certificate = c.x509;
   return {
@@ -44,7 +51,7 @@ function certificateJson(collection: string, c: StoredCertificate): object {
     Subject: identifier(x.subject),
     ValidNotBefore: new Date(x.validFrom).toISOString(),
     ValidNotAfter: new Date(x.validTo).toISOString(),
-    SerialNumber: x.serialNumber,
+    SerialNumber: serialNumber(x.serialNumber),
     Fingerprint: x.fingerprint256,
     FingerprintHashAlgorithm: 'TPM_ALG_SHA256',
   };
@@ -138,17 +145,17 @@ function registerCollection(ctx: WebContext, route: string, place: (slot?: strin
       res.status(204).end();
     }),
   );
-  router.all(route, methodNotAllowed('GET, POST'));
-  router.all(`${route}/:id`, methodNotAllowed('GET, DELETE'));
 }
 
 export function registerCertificates(ctx: WebContext): void {
   const truststore = `${MANAGER}/Truststore/Certificates`;
   registerCollection(ctx, truststore, async () => ({ odataId: truststore, prefix: '' }));
-  registerCollection(ctx, `${VIRTUAL_MEDIA}/:slot/Certificates`, async (name) => {
-    const slot = await findSlot(ctx, name ?? '');
-    if (slot.mode !== 'Legacy')
-      throw redfishError(404, 'ResourceNotFound', ['CertificateCollection', `${slot.name}/Certificates`]);
-    return { odataId: `${VIRTUAL_MEDIA}/${slot.name}/Certificates`, prefix: `${slot.name}-` };
-  });
+  for (const members of VIRTUAL_MEDIA_COLLECTIONS) {
+    registerCollection(ctx, `${members}/:slot/Certificates`, async (name) => {
+      const slot = await findSlot(ctx, name ?? '');
+      if (slot.mode !== 'Legacy')
+        throw redfishError(404, 'ResourceNotFound', ['CertificateCollection', `${slot.name}/Certificates`]);
+      return { odataId: `${members}/${slot.name}/Certificates`, prefix: `${slot.name}-` };
+    });
+  }
 }

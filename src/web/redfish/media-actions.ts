@@ -11,19 +11,25 @@ import { parseInsertMedia } from './insert-media.js';
 import { insertFailed, refusedCall } from './media-errors.js';
 import { redfishError } from './messages.js';
 import { protocolsOf } from './protocols.js';
-import { methodNotAllowed, sendJson } from './route.js';
-import { findSlot, VIRTUAL_MEDIA } from './virtual-media.js';
-import { completionWaitMs, MAX_CREDENTIAL_PART_BYTES } from '../../contract.js';
+import { sendJson } from './route.js';
+import { findSlot, VIRTUAL_MEDIA_COLLECTIONS } from './virtual-media.js';
+import { completionWaitMs } from '../../contract.js';
+
 export function registerMediaActions(ctx: WebContext): void {
+  for (const members of VIRTUAL_MEDIA_COLLECTIONS) registerMemberActions(ctx, members);
+}
+
+/** The actions of the members of the VirtualMedia collection at `members`. */
+function registerMemberActions(ctx: WebContext, members: string): void {
   const { router, routes, daemon } = ctx;
-  const member = `${VIRTUAL_MEDIA}/:slot`;
+  const member = `${members}/:slot`;
 
   router.get(
     `${member}/InsertMediaActionInfo`,
     routes.guarded('Login', async (req, res) => {
       const slot = await findSlot(ctx, String(req.params.slot));
       if (slot.mode !== 'Legacy') throw redfishError(404, 'ResourceNotFound', ['ActionInfo', 'InsertMediaActionInfo']);
-      const base = `${VIRTUAL_MEDIA}/${slot.name}`;
+      const base = `${members}/${slot.name}`;
       sendJson(res, 200, {
         '@odata.id': `${base}/InsertMediaActionInfo`,
         '@odata.type': '#ActionInfo.v1_4_0.ActionInfo',
@@ -33,8 +39,8 @@ export function registerMediaActions(ctx: WebContext): void {
           { Name: 'Image', Required: true, DataType: 'String' },
           { Name: 'Inserted', Required: false, DataType: 'Boolean', AllowableValues: ['true'] },
           { Name: 'WriteProtected', Required: false, DataType: 'Boolean' },
-          { Name: 'UserName', Required: false, DataType: 'String', MaximumLength: MAX_CREDENTIAL_PART_BYTES },
-          { Name: 'Password', Required: false, DataType: 'String', MaximumLength: MAX_CREDENTIAL_PART_BYTES },
+          { Name: 'UserName', Required: false, DataType: 'String' },
+          { Name: 'Password', Required: false, DataType: 'String' },
           { Name: 'TransferMethod', Required: false, DataType: 'String', AllowableValues: ['Stream'] },
           {
             Name: 'TransferProtocolType',
@@ -116,8 +122,4 @@ export function registerMediaActions(ctx: WebContext): void {
       res.status(204).end();
     }),
   );
-
-  for (const action of ['InsertMedia', 'EjectMedia']) {
-    router.all(`${member}/Actions/VirtualMedia.${action}`, methodNotAllowed('POST'));
-  }
 }

@@ -161,6 +161,11 @@ const DEFS = {
     severity: 'Critical',
     resolution: 'None.',
   },
+  PreconditionFailed: {
+    text: 'The ETag supplied did not match the ETag required to change this resource.',
+    severity: 'Critical',
+    resolution: 'Try the operation again using the appropriate ETag.',
+  },
   OperationTimeout: {
     text: 'A timeout internal to the service occurred as part of the request.  Partial results may have been returned.',
     severity: 'Warning',

@@ -1,12 +1,16 @@
 // Express glue for Redfish handlers: authenticate (unless public), check the privilege, run the
-// handler, and turn any RedfishError (or surprise) into a DMTF error body.
-import type { ErrorRequestHandler, NextFunction, Request, Response, RequestHandler } from 'express';
+// handler, and turn any RedfishError (or surprise) into a DMTF error body. The headers every
+// Redfish response owes (OData-Version, Allow, Link, ETag) and the 405 for a method a resource
+// lacks are added here, once for all resources.
+import type { ErrorRequestHandler, NextFunction, Request, Response, RequestHandler, Router } from 'express';
 import type { Logger } from '../../log.js';
 import { requirePrivilege, XSRF_HEADER, type Authenticator, type Principal } from '../auth/authenticate.js';
 import type { Privilege } from '../auth/users.js';
 import { DaemonUnavailable } from '../daemon/client.js';
+import { etagOf } from './etag.js';
 import { daemonUnavailable } from './media-errors.js';
 import { redfishError, RedfishError } from './messages.js';
+import { jsonSchemaOf } from './schemas.js';
 
 export type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
 export type PublicHandler = (req: Request, res: Response) => Promise<void> | void;
@@ -15,8 +19,15 @@ export function isStateChanging(method: string): boolean {
   return method !== 'GET' && method !== 'HEAD';
 }
 
+/** The only OData version there is for Redfish (DSP0266 "OData-Version"). */
+export const ODATA_VERSION = '4.0';
+
 export function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).set('OData-Version', '4.0').json(body);
+  res.status(status).set('OData-Version', ODATA_VERSION);
+  const type = (body as { '@odata.type'?: unknown } | undefined)?.['@odata.type'];
+  if (typeof type === 'string') res.set('Link', `<${jsonSchemaOf(type)}>; rel=describedby`);
+  if (status === 200 && !isStateChanging(res.req.method)) res.set('ETag', etagOf(body));
+  res.json(body);
 }
 
 export function sendError(res: Response, err: RedfishError): void {
@@ -31,15 +42,51 @@ export function sendError(res: Response, err: RedfishError): void {
   sendJson(res, err.status, err.body());
 }
 
+interface ListedRoute {
+  path: string | RegExp;
+  /** Upper case, `*` for router.all(); undefined for a mounted router. */
+  methods?: string[];
+}
+
+function listRoutes(router: Router): ListedRoute[] {
+  const list = (router as Router & { listRoutes?: () => ListedRoute[] }).listRoutes;
+  if (!list) throw new Error('the express router lacks listRoutes() (router >= 2.3 is required)');
+  return list.call(router);
+}
+
 export class Routes {
+  /** Route path (as registered) → its Allow header value, e.g. "GET, HEAD, PATCH". */
+  private readonly allowed = new Map<string, string>();
+
   constructor(
     private readonly auth: Authenticator,
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Once every resource is registered: each Redfish path answers a method it has no handler for
+   * with 405 and an Allow header naming those it has, and GET/HEAD responses carry Allow too.
+   */
+  refuseOtherMethods(router: Router): void {
+    const methods = new Map<string, Set<string>>();
+    for (const route of listRoutes(router)) {
+      if (typeof route.path !== 'string' || !route.path.startsWith('/redfish')) continue;
+      const known = methods.get(route.path) ?? new Set<string>();
+      for (const m of route.methods ?? []) if (m !== '*') known.add(m);
+      methods.set(route.path, known);
+    }
+    for (const [path, known] of methods) {
+      if (known.size === 0) continue;
+      const allow = [...known].join(', ');
+      this.allowed.set(path, allow);
+      router.all(path, methodNotAllowed(allow));
+    }
+  }
+
   /** An authenticated route needing `privilege`. */
   guarded(privilege: Privilege, fn: Handler): RequestHandler {
     return (req, res) => {
+      this.setAllow(req, res);
       const xsrf = req.get(XSRF_HEADER);
       this.run(res, async () => {
         const principal = await this.auth.authenticate(req, isStateChanging(req.method), xsrf);
@@ -51,7 +98,16 @@ export class Routes {
 
   /** A route anyone may call (service root, session login). */
   open(fn: PublicHandler): RequestHandler {
-    return (req, res) => this.run(res, async () => fn(req, res));
+    return (req, res) => {
+      this.setAllow(req, res);
+      this.run(res, async () => fn(req, res));
+    };
+  }
+
+  private setAllow(req: Request, res: Response): void {
+    const path = (req.route as { path?: unknown } | undefined)?.path;
+    const allow = typeof path === 'string' ? this.allowed.get(path) : undefined;
+    if (allow && !isStateChanging(req.method)) res.set('Allow', allow);
   }
 
   private run(res: Response, body: () => Promise<void>): void {
@@ -76,6 +132,18 @@ export function refuseNonJsonBody(req: Request, res: Response, next: NextFunctio
     res,
     redfishError(400, 'UnrecognizedRequestBody', [], {
       resolution: 'Send the request body as JSON with Content-Type: application/json.',
+    }),
+  );
+}
+
+/** Express middleware: a request for an OData version other than 4.0 is refused (DSP0266 "OData-Version"). */
+export function refuseOtherODataVersions(req: Request, res: Response, next: NextFunction): void {
+  const version = req.get('OData-Version');
+  if (version === undefined || version.trim() === ODATA_VERSION) return next();
+  sendError(
+    res,
+    redfishError(412, 'PreconditionFailed', [], {
+      resolution: `This service speaks OData-Version ${ODATA_VERSION}; send that or no OData-Version header.`,
     }),
   );
 }

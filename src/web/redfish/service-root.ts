@@ -3,6 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { WebContext } from '../context.js';
 import { sendJson } from './route.js';
 
+/** The service root's top-level resources, by property name; also the OData service document's entries. */
+export const TOP_LEVEL_RESOURCES = {
+  AccountService: '/redfish/v1/AccountService',
+  Managers: '/redfish/v1/Managers',
+  SessionService: '/redfish/v1/SessionService',
+  Systems: '/redfish/v1/Systems',
+};
+
 export function registerServiceRoot({ router, routes }: WebContext): void {
   const uuid = randomUUID();
   router.get(
@@ -20,9 +28,7 @@ export function registerServiceRoot({ router, routes }: WebContext): void {
         RedfishVersion: '1.17.0',
         UUID: uuid,
         Product: 'vmedia',
-        Managers: { '@odata.id': '/redfish/v1/Managers' },
-        Systems: { '@odata.id': '/redfish/v1/Systems' },
-        SessionService: { '@odata.id': '/redfish/v1/SessionService' },
+        ...Object.fromEntries(Object.entries(TOP_LEVEL_RESOURCES).map(([name, uri]) => [name, { '@odata.id': uri }])),
         Links: { Sessions: { '@odata.id': '/redfish/v1/SessionService/Sessions' } },
       }),
     ),

@@ -57,25 +57,25 @@ export function registerSessionService({ router, routes, auth }: WebContext): vo
     }),
   );
 
-  router.post(
-    SESSIONS,
-    routes.open(async (req, res) => {
-      const body = checkBody(req.body, {
-        fields: { UserName: 'string', Password: 'string' },
-        required: ['UserName', 'Password'],
-        secret: ['Password'],
+  const login = routes.open(async (req, res) => {
+    const body = checkBody(req.body, {
+      fields: { UserName: 'string', Password: 'string' },
+      required: ['UserName', 'Password'],
+      secret: ['Password'],
+    });
+    const user = body.UserName as string;
+    const role = await auth.login(clientAddress(req), user, body.Password as string, SESSIONS);
+    const session = auth.sessions.create('token', user, role, clientAddress(req));
+    if (!session)
+      throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], {
+        resolution: 'Too many open sessions; delete unused ones.',
       });
-      const user = body.UserName as string;
-      const role = await auth.login(clientAddress(req), user, body.Password as string, SESSIONS);
-      const session = auth.sessions.create('token', user, role, clientAddress(req));
-      if (!session)
-        throw redfishError(503, 'ServiceTemporarilyUnavailable', ['60'], {
-          resolution: 'Too many open sessions; delete unused ones.',
-        });
-      res.set('X-Auth-Token', session.token).set('Location', `${SESSIONS}/${session.id}`);
-      sendJson(res, 201, sessionJson(session));
-    }),
-  );
+    res.set('X-Auth-Token', session.token).set('Location', `${SESSIONS}/${session.id}`);
+    sendJson(res, 201, sessionJson(session));
+  });
+  // a POST to a collection's Members is the same as to the collection (DSP0266 "Create (POST)")
+  router.post(SESSIONS, login);
+  router.post(`${SESSIONS}/Members`, login);
 
   const find = (id: string, principal: Principal): Session => {
     const session = auth.sessions.byId(id);

@@ -4,19 +4,24 @@ import type { WebContext } from '../context.js';
 import type { SlotState } from '../daemon/client.js';
 import { checkBody } from './body.js';
 import { collection } from './collection.js';
+import { requireCurrentEtag } from './etag.js';
 import { MANAGER } from './managers.js';
 import { redfishError } from './messages.js';
 import { protocolOfScheme, protocolsOf } from './protocols.js';
-import { methodNotAllowed, sendJson } from './route.js';
+import { sendJson } from './route.js';
 
 export const VIRTUAL_MEDIA = `${MANAGER}/VirtualMedia`;
+/** Where DMTF places the members now (Manager.VirtualMedia is deprecated); systems.ts serves the collection. */
+export const SYSTEM_VIRTUAL_MEDIA = '/redfish/v1/Systems/system/VirtualMedia';
+/** Every collection the members are served under: the system's, and the manager's for bmcweb-era clients. */
+export const VIRTUAL_MEDIA_COLLECTIONS = [VIRTUAL_MEDIA, SYSTEM_VIRTUAL_MEDIA];
 
 export function virtualMediaCollection(odataId: string, slots: SlotState[]): object {
   return collection(
     odataId,
     'VirtualMediaCollection',
     'Virtual Media Services',
-    slots.map((s) => `${VIRTUAL_MEDIA}/${s.name}`),
+    slots.map((s) => `${odataId}/${s.name}`),
   );
 }
 
@@ -29,8 +34,9 @@ function imageName(url: string): string | null {
   }
 }
 
-export function virtualMediaMember(slot: SlotState): object {
-  const base = `${VIRTUAL_MEDIA}/${slot.name}`;
+/** The member as served in the collection at `members`. */
+export function virtualMediaMember(slot: SlotState, members: string): object {
+  const base = `${members}/${slot.name}`;
   const legacy = slot.mode === 'Legacy';
   const image = legacy && slot.active && slot.imageUrl ? slot.imageUrl : null;
   const actions: Record<string, object> = {
@@ -68,7 +74,11 @@ export function virtualMediaMember(slot: SlotState): object {
         }
       : {
           Oem: {
-            OpenBMC: { '@odata.type': '#OemVirtualMedia.v1_0_0.VirtualMedia', WebSocketEndpoint: slot.endpointId },
+            OpenBMC: {
+              '@odata.id': `${base}#/Oem/OpenBMC`,
+              '@odata.type': '#OpenBMCVirtualMedia.v1_0_0.VirtualMedia',
+              WebSocketEndpoint: slot.endpointId,
+            },
           },
         }),
     Actions: actions,
@@ -108,18 +118,25 @@ export function registerVirtualMedia(ctx: WebContext): void {
       sendJson(res, 200, virtualMediaCollection(VIRTUAL_MEDIA, await ctx.daemon.slots()));
     }),
   );
+  for (const members of VIRTUAL_MEDIA_COLLECTIONS) registerMember(ctx, members);
+}
+
+/** The members of the collection at `members`. */
+function registerMember(ctx: WebContext, members: string): void {
+  const { router, routes } = ctx;
   router.get(
-    `${VIRTUAL_MEDIA}/:slot`,
+    `${members}/:slot`,
     routes.guarded('Login', async (req, res) => {
-      sendJson(res, 200, virtualMediaMember(await findSlot(ctx, String(req.params.slot))));
+      sendJson(res, 200, virtualMediaMember(await findSlot(ctx, String(req.params.slot)), members));
     }),
   );
   // Certificates are always verified: VerifyCertificate=true is accepted as a no-op, false is
   // refused rather than silently ignored. Media is changed through the actions, not PATCH.
   router.patch(
-    `${VIRTUAL_MEDIA}/:slot`,
+    `${members}/:slot`,
     routes.guarded('ConfigureComponents', async (req, res) => {
       const slot = await findSlot(ctx, String(req.params.slot));
+      requireCurrentEtag(req, virtualMediaMember(slot, members));
       const given = typeof req.body === 'object' && req.body !== null ? Object.keys(req.body as object) : [];
       const readOnly = given.find((k) => READ_ONLY_MEMBER_PROPERTIES.includes(k));
       if (readOnly) {
@@ -132,11 +149,10 @@ export function registerVirtualMedia(ctx: WebContext): void {
       if (body.VerifyCertificate === false) {
         throw redfishError(400, 'PropertyValueNotInList', ['false', 'VerifyCertificate'], {
           related: ['#/VerifyCertificate'],
-          resolution: `This service always verifies image servers' certificates; add the server's CA to ${VIRTUAL_MEDIA}/${slot.name}/Certificates instead.`,
+          resolution: `This service always verifies image servers' certificates; add the server's CA to ${members}/${slot.name}/Certificates instead.`,
         });
       }
       res.status(204).end();
     }),
   );
-  router.all(`${VIRTUAL_MEDIA}/:slot`, methodNotAllowed('GET, PATCH'));
 }
