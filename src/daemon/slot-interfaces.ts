@@ -1,6 +1,6 @@
 // The D-Bus interfaces of one slot object (docs/dbus.md, compat with OpenBMC): MountPoint,
-// Process, Stats, and Proxy or Legacy (+ our Sources on Legacy). They read the mount point's
-// status and forward its changes as PropertiesChanged and its outcomes as Completion(i).
+// Process, Stats, Proxy or Legacy, and ours: Device, and Sources on Legacy. They read the mount
+// point's status and forward its changes as PropertiesChanged and its outcomes as Completion(i).
 import dbus from 'dbus-next';
 import { MountError } from '../errno.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
@@ -197,6 +197,19 @@ SourcesInterface.configureMembers({
   properties: { Schemes: { signature: 'as', access: 'read' } },
 });
 
+/** Ours, on every slot: the kind of device the host sees, so Redfish can give exact MediaTypes. */
+class DeviceInterface extends Interface {
+  constructor(private readonly mp: MountPoint) {
+    super(IFACE.device);
+  }
+  get MediaType(): string {
+    return this.mp.slot.mediaType;
+  }
+}
+DeviceInterface.configureMembers({
+  properties: { MediaType: { signature: 's', access: 'read' } },
+});
+
 /** Which interface property shows each status field. */
 const STATUS_PROPERTY: Record<keyof MountPointStatus, [iface: 'mountPoint' | 'process' | 'stats', name: string]> = {
   imageUrl: ['mountPoint', 'ImageURL'],
@@ -231,7 +244,13 @@ export function slotInterfaces(mp: MountPoint, sources: SourceProvider): SlotInt
     for (const [iface, props] of perInterface) Interface.emitPropertiesChanged(iface, props, []);
   });
   mp.on('completion', (_result, code) => control.Completion(code));
-  const all: dbus.interface.Interface[] = [byRole.mountPoint, byRole.process, control, byRole.stats];
+  const all: dbus.interface.Interface[] = [
+    byRole.mountPoint,
+    byRole.process,
+    control,
+    byRole.stats,
+    new DeviceInterface(mp),
+  ];
   if (control instanceof LegacyInterface) {
     all.push(new SourcesInterface(sources));
     return { all, legacy: control };

@@ -13,6 +13,9 @@ export const IFACE = {
   /** Ours, on Legacy slots: property `Schemes` (as), the URL schemes the daemon can serve now,
    *  so Redfish advertises exactly those (TransferProtocolType@Redfish.AllowableValues). */
   sources: 'xyz.openbmc_project.VirtualMedia.Sources',
+  /** Ours, on every slot: property `MediaType` (s), "CD" or "USBStick" from the config, how the
+   *  host sees the slot; Redfish MediaTypes follow it (Ironic picks a slot by its MediaTypes). */
+  device: 'xyz.openbmc_project.VirtualMedia.Device',
   objectManager: 'org.freedesktop.DBus.ObjectManager',
   properties: 'org.freedesktop.DBus.Properties',
 } as const;

@@ -114,6 +114,7 @@ const common = [
   `${IFACE.process}.ExitCode property i`,
   `${IFACE.stats}.ReadIO property t`,
   `${IFACE.stats}.WriteIO property t`,
+  `${IFACE.device}.MediaType property s`,
 ];
 
 test('busctl tree and introspect show exactly the objects, interfaces and signatures of the contract', async () => {
@@ -182,6 +183,7 @@ test('busctl tree and introspect show exactly the objects, interfaces and signat
     ExitCode: { type: 'i', data: 0 },
   });
   assert.ok(objects[LEGACY2][IFACE.sources].Schemes.data.includes('https'));
+  assert.deepEqual(objects[PROXY1][IFACE.device], { MediaType: { type: 's', data: 'USBStick' } });
 });
 
 test('Proxy Mount end to end: Completion(0), Active, nbdcopy sha256 through the ExportSocket, Stats, Unmount leaves nothing', async () => {

@@ -79,6 +79,8 @@ export interface StackOptions {
   daemonConfig?: Record<string, unknown>;
   /** Extra environment for the web process. */
   webEnv?: Record<string, string>;
+  /** Slot name → its MediaType (the config's default, USBStick, for the others). */
+  mediaTypes?: Partial<Record<string, 'CD' | 'USBStick'>>;
 }
 
 const SLOTS: { name: string; mode: 0 | 1; endpoint: string }[] = [
@@ -127,6 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             UnixSocket: slots[i]!.socket,
             ExportSocket: slots[i]!.exportSocket,
             Timeout: opts.slotTimeout ?? 10,
+            ...(opts.mediaTypes?.[s.name] ? { MediaType: opts.mediaTypes[s.name] } : {}),
           },
         ]),
       ),

@@ -124,7 +124,8 @@ describe('Redfish VirtualMedia InsertMedia / EjectMedia', { timeout: 180_000 }, 
     const managerMembers = (await req(VM)).json.Members;
     assert.deepEqual(
       managerMembers.map((m: { '@odata.id': string }) => m['@odata.id'].split('/').pop()),
-      ['Slot_0', 'Slot_1', 'Slot_2', 'Slot_3'],
+      ['Slot_2', 'Slot_3', 'Slot_0', 'Slot_1'],
+      'Legacy slots first (Ironic inserts into the first fitting member)',
     );
     // the same members, served under the system too (DMTF's current place for them)
     assert.deepEqual(

@@ -8,7 +8,7 @@ import { BUS_NAME, IFACE, ROOT_PATH, type SlotModeName } from '../../dbus/names.
 import { NameOwnerWatch } from './name-owner.js';
 
 /** How long a call may wait for its reply: sd-bus's default; VMEDIA_DBUS_TIMEOUT_MS for tests. */
-const CALL_TIMEOUT_MS = Number(process.env.VMEDIA_DBUS_TIMEOUT_MS) || 25_000;
+export const CALL_TIMEOUT_MS = Number(process.env.VMEDIA_DBUS_TIMEOUT_MS) || 25_000;
 
 /** Replies meaning nobody owns the daemon's name, or its owner left before answering. */
 const DAEMON_ABSENT_ERRORS = new Set([
@@ -31,6 +31,8 @@ export interface SlotState {
   active: boolean;
   /** Legacy: URL schemes the daemon can serve now (our Sources interface). */
   schemes: string[];
+  /** How the host sees the slot (our Device interface); undefined from a daemon without it. */
+  mediaType?: 'CD' | 'USBStick';
 }
 
 /** A D-Bus error reply: `errno` is the name sd-bus style errors carry (System.Error.EBUSY → EBUSY). */
@@ -74,6 +76,7 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
   if (!m || !mp) return undefined;
   const str = (v: Variantish | undefined) => (typeof v?.value === 'string' ? v.value : '');
   const schemes = ifaces[IFACE.sources]?.Schemes?.value;
+  const mediaType = ifaces[IFACE.device]?.MediaType?.value;
   return {
     name: m[2]!,
     mode: m[1] as SlotModeName,
@@ -85,6 +88,7 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
     timeout: typeof mp.Timeout?.value === 'number' ? mp.Timeout.value : 30,
     active: ifaces[IFACE.process]?.Active?.value === true,
     schemes: Array.isArray(schemes) ? schemes.filter((s): s is string => typeof s === 'string') : [],
+    ...(mediaType === 'CD' || mediaType === 'USBStick' ? { mediaType } : {}),
   };
 }
 
@@ -92,7 +96,8 @@ export class DaemonClient {
   private readonly completionWaiters = new Map<string, Set<CompletionWaiter>>();
 
   private constructor(
-    private readonly bus: MessageBus,
+    /** Shared with the host's power and boot client (src/web/host): one bus connection per web. */
+    readonly bus: MessageBus,
     daemon: NameOwnerWatch,
   ) {
     bus.on('message', (msg: Message) => {

@@ -1,11 +1,11 @@
-// Systems/system: the host the media is presented to; its VirtualMedia collection links the
-// manager's members (the same slots, as bmcweb does).
+// Systems and its one member, system (computer-system.ts): the host the media is presented to;
+// its VirtualMedia collection links the manager's members (the same slots, as bmcweb does).
 import type { WebContext } from '../context.js';
+import { HostClient } from '../host/client.js';
 import { collection } from './collection.js';
+import { registerComputerSystem, SYSTEM } from './computer-system.js';
 import { sendJson } from './route.js';
 import { virtualMediaCollection } from './virtual-media.js';
-
-const SYSTEM = '/redfish/v1/Systems/system';
 
 export function registerSystems(ctx: WebContext): void {
   const { router, routes } = ctx;
@@ -19,20 +19,7 @@ export function registerSystems(ctx: WebContext): void {
       ),
     ),
   );
-  router.get(
-    SYSTEM,
-    routes.guarded('Login', (_req, res) =>
-      sendJson(res, 200, {
-        '@odata.id': SYSTEM,
-        '@odata.type': '#ComputerSystem.v1_22_0.ComputerSystem',
-        Id: 'system',
-        Name: 'system',
-        SystemType: 'Physical',
-        VirtualMedia: { '@odata.id': `${SYSTEM}/VirtualMedia` },
-        Links: { ManagedBy: [{ '@odata.id': '/redfish/v1/Managers/bmc' }] },
-      }),
-    ),
-  );
+  registerComputerSystem(ctx, new HostClient(ctx.daemon.bus));
   router.get(
     `${SYSTEM}/VirtualMedia`,
     routes.guarded('Login', async (_req, res) => {

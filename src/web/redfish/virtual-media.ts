@@ -16,13 +16,31 @@ export const SYSTEM_VIRTUAL_MEDIA = '/redfish/v1/Systems/system/VirtualMedia';
 /** Every collection the members are served under: the system's, and the manager's for bmcweb-era clients. */
 export const VIRTUAL_MEDIA_COLLECTIONS = [VIRTUAL_MEDIA, SYSTEM_VIRTUAL_MEDIA];
 
+/**
+ * Legacy slots first: Ironic inserts into the first member that is not inserted and whose
+ * MediaTypes hold its boot device, and only Legacy slots take InsertMedia. Stable, so each group
+ * keeps the daemon's (name) order.
+ */
 export function virtualMediaCollection(odataId: string, slots: SlotState[]): object {
+  const legacyFirst = [...slots].sort((a, b) => Number(a.mode !== 'Legacy') - Number(b.mode !== 'Legacy'));
   return collection(
     odataId,
     'VirtualMediaCollection',
     'Virtual Media Services',
-    slots.map((s) => `${odataId}/${s.name}`),
+    legacyFirst.map((s) => `${odataId}/${s.name}`),
   );
+}
+
+/** What the host sees the slot as; both kinds for a daemon that does not say (no Device interface). */
+function mediaTypes(slot: SlotState): string[] {
+  switch (slot.mediaType) {
+    case 'CD':
+      return ['CD', 'DVD'];
+    case 'USBStick':
+      return ['USBStick'];
+    case undefined:
+      return ['CD', 'USBStick'];
+  }
 }
 
 function imageName(url: string): string | null {
@@ -55,7 +73,7 @@ export function virtualMediaMember(slot: SlotState, members: string): object {
     '@odata.type': '#VirtualMedia.v1_6_3.VirtualMedia',
     Id: slot.name,
     Name: 'Virtual Removable Media',
-    MediaTypes: ['CD', 'USBStick'],
+    MediaTypes: mediaTypes(slot),
     Image: image,
     ImageName: image ? imageName(image) : null,
     Inserted: slot.active,
