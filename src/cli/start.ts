@@ -12,7 +12,7 @@ import { waitForBusName } from '../dbus/wait-name.js';
 import { createLogger } from '../log.js';
 import { createProcessRunner, describeExit, type RunningProcess } from '../process/runner.js';
 import { hostPaths } from '../virtual-host/host-paths.js';
-import { HOST_PATH, HOST_SERVICE, HostTransition, IFACE as HOST_IFACE } from '../virtual-host/names.js';
+import { HOST_PATH, HOST_SERVICE, HostTransition, IFACE as HOST_IFACE } from '../dbus/phosphor.js';
 import { QEMU_BINARY } from '../virtual-host/qemu-command.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));

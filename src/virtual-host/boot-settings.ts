@@ -6,7 +6,7 @@
 // a one-time override once a boot has used it. They live in memory: a restart resets them.
 import dbus from 'dbus-next';
 import { enumName } from './enum-value.js';
-import { BOOT_PATH, BootMode, BootSource, BootType, IFACE, ONE_TIME_PATH } from './names.js';
+import { BOOT_PATH, BootMode, BootSource, BootType, IFACE, ONE_TIME_PATH } from '../dbus/phosphor.js';
 
 const { Interface } = dbus.interface;
 

@@ -14,7 +14,7 @@ import { hostPaths, type HostPaths } from './host-paths.js';
 import { VirtualHost } from './host-state.js';
 import { startMachine } from './machine.js';
 import { watchMedia } from './media-watch.js';
-import { CHASSIS_PATH, CHASSIS_SERVICE, HOST_PATH, HOST_SERVICE, SETTINGS_SERVICE } from './names.js';
+import { CHASSIS_PATH, CHASSIS_SERVICE, HOST_PATH, HOST_SERVICE, SETTINGS_SERVICE } from '../dbus/phosphor.js';
 import { publishServices } from './services.js';
 import { hostSlots } from './slots.js';
 import { chassisObjects, hostObjects } from './state-objects.js';

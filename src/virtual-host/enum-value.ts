@@ -1,7 +1,7 @@
 // Written enum properties take the full phosphor string; anything else is refused with the
 // error sdbusplus gives, so a busctl user or bmcweb sees what an OpenBMC image would answer.
 import dbus from 'dbus-next';
-import { INVALID_ENUM_ERROR } from './names.js';
+import { INVALID_ENUM_ERROR } from '../dbus/phosphor.js';
 
 /** The short name of `value` among the enum's strings, e.g. "On" for "…State.Host.Transition.On". */
 export function enumName<T extends string>(strings: Record<T, string>, value: string): T {

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { Machine } from './machine.js';
-import type { ChassisTransition, HostState, HostTransition, PowerState, RestartCause } from './names.js';
+import type { ChassisTransition, HostState, HostTransition, PowerState, RestartCause } from '../dbus/phosphor.js';
 
 export type HostTransitionName = keyof typeof HostTransition;
 export type ChassisTransitionName = keyof typeof ChassisTransition;

@@ -16,7 +16,7 @@ import {
   PowerState,
   PowerStatus,
   RestartCause,
-} from './names.js';
+} from '../dbus/phosphor.js';
 
 const { Interface } = dbus.interface;
 

@@ -24,7 +24,7 @@ import {
   ONE_TIME_PATH,
   PowerState,
   SETTINGS_SERVICE,
-} from '../../src/virtual-host/names.js';
+} from '../../src/dbus/phosphor.js';
 
 type Value = string | boolean;
 

@@ -22,7 +22,7 @@ import {
   HostTransition,
   IFACE,
   ONE_TIME_PATH,
-} from '../../src/virtual-host/names.js';
+} from '../../src/dbus/phosphor.js';
 import { startPhosphorFixture, type PhosphorFixture, type PhosphorWrite } from '../helpers/phosphor-fixture.js';
 import { startStack, type HttpResponse, type RequestOptions, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';

@@ -4,6 +4,17 @@
 // and interface, with Properties.Get/Set; enum values travel as full strings such as
 // "xyz.openbmc_project.State.Host.HostState.Running".
 
+import {
+  BOOT_PATH,
+  CHASSIS_PATH,
+  CHASSIS_SERVICE,
+  HOST_PATH,
+  HOST_SERVICE,
+  IFACE,
+  ONE_TIME_PATH,
+  SETTINGS_SERVICE,
+} from '../../dbus/phosphor.js';
+
 export interface HostProperty {
   service: string;
   path: string;
@@ -12,32 +23,32 @@ export interface HostProperty {
   signature: 's' | 'b';
 }
 
-const HOST = { service: 'xyz.openbmc_project.State.Host', path: '/xyz/openbmc_project/state/host0' };
-const CHASSIS = { service: 'xyz.openbmc_project.State.Chassis', path: '/xyz/openbmc_project/state/chassis0' };
-const BOOT = { service: 'xyz.openbmc_project.Settings', path: '/xyz/openbmc_project/control/host0/boot' };
-const ONE_TIME = { service: 'xyz.openbmc_project.Settings', path: '/xyz/openbmc_project/control/host0/boot/one_time' };
+const HOST = { service: HOST_SERVICE, path: HOST_PATH };
+const CHASSIS = { service: CHASSIS_SERVICE, path: CHASSIS_PATH };
+const BOOT = { service: SETTINGS_SERVICE, path: BOOT_PATH };
+const ONE_TIME = { service: SETTINGS_SERVICE, path: ONE_TIME_PATH };
 
 export const HOST_PROPERTIES = {
-  currentHostState: { ...HOST, iface: 'xyz.openbmc_project.State.Host', name: 'CurrentHostState', signature: 's' },
+  currentHostState: { ...HOST, iface: IFACE.host, name: 'CurrentHostState', signature: 's' },
   requestedHostTransition: {
     ...HOST,
-    iface: 'xyz.openbmc_project.State.Host',
+    iface: IFACE.host,
     name: 'RequestedHostTransition',
     signature: 's',
   },
   requestedPowerTransition: {
     ...CHASSIS,
-    iface: 'xyz.openbmc_project.State.Chassis',
+    iface: IFACE.chassis,
     name: 'RequestedPowerTransition',
     signature: 's',
   },
-  bootSource: { ...BOOT, iface: 'xyz.openbmc_project.Control.Boot.Source', name: 'BootSource', signature: 's' },
-  bootMode: { ...BOOT, iface: 'xyz.openbmc_project.Control.Boot.Mode', name: 'BootMode', signature: 's' },
-  bootType: { ...BOOT, iface: 'xyz.openbmc_project.Control.Boot.Type', name: 'BootType', signature: 's' },
+  bootSource: { ...BOOT, iface: IFACE.bootSource, name: 'BootSource', signature: 's' },
+  bootMode: { ...BOOT, iface: IFACE.bootMode, name: 'BootMode', signature: 's' },
+  bootType: { ...BOOT, iface: IFACE.bootType, name: 'BootType', signature: 's' },
   /** An override is set (Redfish BootSourceOverrideEnabled other than Disabled). */
-  overrideEnabled: { ...BOOT, iface: 'xyz.openbmc_project.Object.Enable', name: 'Enabled', signature: 'b' },
+  overrideEnabled: { ...BOOT, iface: IFACE.enable, name: 'Enabled', signature: 'b' },
   /** The override is for the next boot only (Once rather than Continuous). */
-  oneTimeEnabled: { ...ONE_TIME, iface: 'xyz.openbmc_project.Object.Enable', name: 'Enabled', signature: 'b' },
+  oneTimeEnabled: { ...ONE_TIME, iface: IFACE.enable, name: 'Enabled', signature: 'b' },
 } as const satisfies Record<string, HostProperty>;
 
 export type HostPropertyName = keyof typeof HOST_PROPERTIES;

@@ -1,5 +1,6 @@
-// The OpenBMC D-Bus contract the virtual host serves (phosphor-dbus-interfaces, as
-// phosphor-state-manager and phosphor-settingsd serve it and bmcweb's systems.hpp reads it):
+// The OpenBMC D-Bus contract of the host's power and boot settings (phosphor-dbus-interfaces, as
+// phosphor-state-manager and phosphor-settingsd serve it and bmcweb's systems.hpp reads it; the
+// web reads and writes it, the virtual host serves it):
 // bus names, object paths, interfaces and the enum strings, which travel as full names such as
 // "xyz.openbmc_project.State.Host.HostState.Running".
 
