@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { privateNetworkUnavailable, runInPrivateNetwork } from './helpers/private-network.js';
 
 const SCENARIO = fileURLToPath(new URL('./scenarios/ssrf-network.scenario.ts', import.meta.url));
-const unavailable = privateNetworkUnavailable();
 
 test(
   'every connection of a guarded source reaches a checked address (in a private network namespace)',
-  { skip: unavailable, timeout: 120_000 },
+  { timeout: 120_000 },
   async () => {
+    // root and unshare, as in CI and on a BMC: a test that cannot run fails, it never skips
+    assert.equal(privateNetworkUnavailable(), undefined);
     const { code, output } = await runInPrivateNetwork(SCENARIO);
     assert.equal(code, 0, output);
   },
