@@ -6,7 +6,7 @@ import type { Authenticator } from './auth/authenticate.js';
 import type { UserDirectory } from './auth/users.js';
 import type { DaemonClient } from './daemon/client.js';
 import type { Routes } from './redfish/route.js';
-import type { TrustStoreDir } from './trust-store.js';
+import type { TrustStoreDir } from './trust-store-dir.js';
 
 export interface WebContext {
   router: Router;

@@ -37,7 +37,7 @@ import { registerVirtualMedia } from './redfish/virtual-media.js';
 import { refuseCrossSiteChanges } from './origin.js';
 import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
-import { TrustStoreDir } from './trust-store.js';
+import { TrustStoreDir } from './trust-store-dir.js';
 import { createProcessRunner } from '../process/runner.js';
 
 export interface WebServerOptions {

@@ -4,7 +4,7 @@
 // TrustStore directory the daemon watches.
 import type { X509Certificate } from 'node:crypto';
 import type { WebContext } from '../context.js';
-import { CertificateRejected, type StoredCertificate, type TrustStoreDir } from '../trust-store.js';
+import { CertificateRejected, type StoredCertificate, type TrustStoreDir } from '../trust-store-dir.js';
 import { checkBody } from './body.js';
 import { collection } from './collection.js';
 import { MANAGER } from './managers.js';
