@@ -114,7 +114,9 @@ export class NbdClient {
   async disconnect(): Promise<void> {
     if (!this.disconnecting && !this.failure) {
       this.disconnecting = true;
-      while (this.pending.size > 0 && !this.conn.isClosed) await this.conn.changed();
+      // not for requests that timed out: a stalled server may never answer them, and the
+      // disconnect (a slot's eject) must not hang on it
+      while ([...this.pending.values()].some((p) => !p.abandoned) && !this.conn.isClosed) await this.conn.changed();
       this.conn.send(encodeRequest(0, C.CMD_DISC, 0, 0, 0));
       this.conn.close();
     }
@@ -155,6 +157,7 @@ export class NbdClient {
         p.timer = startTimer(ms, () => {
           p.abandoned = true;
           p.reject(new Error(`NBD ${what}: no reply within ${ms} ms`));
+          this.conn.wake(); // a disconnect waiting for this request stops waiting
         });
       }
       this.pending.set(handle, p);

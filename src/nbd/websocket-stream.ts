@@ -20,6 +20,7 @@ export interface WebSocketLike {
 
 const CONNECTING = 0;
 const OPEN = 1;
+const CLOSED = 3;
 /** write() reports "full" above this many queued bytes, and drain fires below the low mark. */
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
@@ -74,6 +75,9 @@ export function webSocketStream(ws: WebSocketLike): ByteStream {
     error ??= new Error(`WebSocket error: ${(ev as { message?: string }).message ?? 'connection failed'}`);
   });
   ws.addEventListener('close', finish);
+  // a socket that closed before this stream was made sends no 'close' any more: without this,
+  // whoever waits on the stream (an NBD handshake) would wait for its own timeout
+  if (ws.readyState === CLOSED) finish();
 
   return {
     write(data) {
