@@ -15,6 +15,15 @@ import { sendJson } from './route.js';
 import { findSlot, VIRTUAL_MEDIA_COLLECTIONS } from './virtual-media.js';
 import { completionWaitMs } from '../../contract.js';
 
+/** The image a slot holds, as told to another client: without the query string (a presigned URL's token). */
+function imageForOthers(url: string): string {
+  try {
+    return redactUrl(new URL(url));
+  } catch {
+    return 'media';
+  }
+}
+
 export function registerMediaActions(ctx: WebContext): void {
   for (const members of VIRTUAL_MEDIA_COLLECTIONS) registerMemberActions(ctx, members);
 }
@@ -65,7 +74,7 @@ function registerMemberActions(ctx: WebContext, members: string): void {
       const insert = parseInsertMedia(req.body, slot.schemes);
       if (slot.active) {
         throw redfishError(409, 'ResourceInUse', [], {
-          resolution: `${slot.name} already holds ${slot.imageUrl || 'media'}; eject it first.`,
+          resolution: `${slot.name} already holds ${imageForOthers(slot.imageUrl)}; eject it first.`,
         });
       }
       const pipe = insert.credentials
