@@ -49,7 +49,14 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { slotTimeout?: number } = {}): Promise<Fixture> {
+export interface FixtureOptions {
+  /** Per-slot Timeout (s); the Completion timer fires at Timeout + 5 s. Default 10. */
+  slotTimeout?: number;
+  /** Extra top-level daemon config keys (e.g. Sources). */
+  daemonConfig?: Record<string, unknown>;
+}
+
+export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
   const marker = randomBytes(6).toString('hex');
   const secrets: Secrets = {
     imageUser: 'imageuser',
@@ -61,7 +68,7 @@ export async function startFixture(opts: { slotTimeout?: number } = {}): Promise
     for (const c of cleanups.reverse()) await c();
   };
   try {
-    const stack = await startStackWithInspectors(opts.slotTimeout);
+    const stack = await startStackWithInspectors(opts);
     cleanups.push(() => stack.stop());
     const dir = path.join(stack.dir, 'reliability');
     const ca = createTestCa(path.join(dir, 'ca'));
@@ -123,11 +130,11 @@ export async function startFixture(opts: { slotTimeout?: number } = {}): Promise
 }
 
 /** The daemon and the web inherit NODE_OPTIONS from us at spawn; nothing else we start is Node. */
-async function startStackWithInspectors(slotTimeout: number | undefined): Promise<Stack> {
+async function startStackWithInspectors(opts: FixtureOptions): Promise<Stack> {
   const saved = process.env.NODE_OPTIONS;
   process.env.NODE_OPTIONS = [saved, INSPECT_OPTION].filter(Boolean).join(' ');
   try {
-    return await startStack(slotTimeout === undefined ? {} : { slotTimeout });
+    return await startStack(opts);
   } finally {
     if (saved === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = saved;

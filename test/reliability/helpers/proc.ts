@@ -48,13 +48,18 @@ export function descendantsOf(pid: number): ProcessInfo[] {
   return childrenOf(pid).flatMap((c) => [c, ...descendantsOf(c.pid)]);
 }
 
-function processInfo(pid: number): ProcessInfo | undefined {
+export function processInfo(pid: number): ProcessInfo | undefined {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     return { pid, name: (argv[0] ?? '').split('/').pop() ?? '', cmdline: argv.join(' ') };
   } catch {
     return undefined; // exited meanwhile
   }
+}
+
+/** argv[0] of `pid` without its directory, or "?" once it has exited. */
+export function commandName(pid: number): string {
+  return processInfo(pid)?.name ?? '?';
 }
 
 /** Resident memory in bytes (VmRSS). */

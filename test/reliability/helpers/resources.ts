@@ -1,10 +1,13 @@
 // What the daemon and the web hold, measured the same way before and after a run: open fds,
 // child processes, files in the runtime dirs, resident memory and the V8 heap after a forced GC.
+import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
+import { waitFor } from '../../helpers/wait.js';
 import type { Fixture } from './fixture.js';
 import type { Inspector } from './inspector.js';
-import { childrenOf, descendantsOf, fdCount, rssBytes } from './proc.js';
+import { allPids, childrenOf, fdCount, processInfo, rssBytes } from './proc.js';
 
 export interface ProcessSample {
   fds: number;
@@ -20,14 +23,67 @@ export interface Sample {
   web: ProcessSample;
 }
 
-export interface Snapshot extends Sample {
+/** What the service holds when no slot is in use: checked against a baseline after a run or a fault. */
+export interface Rest {
   /** Every entry under the runtime dirs ("run/export/", "run/sources/capath/abcd.0", sockets "=" suffixed). */
   files: string[];
   /** Command names of the direct children ("esbuild": tsx's transform service). */
   daemonChildren: string[];
   webChildren: string[];
-  /** Pids of nbdkit processes anywhere below the daemon. */
+  /** Pids of nbdkit processes serving from the stack's dir, wherever they are (an orphan too). */
   nbdkit: number[];
+  daemonFds: number;
+  webFds: number;
+}
+
+export interface Snapshot extends Sample, Rest {}
+
+/** The daemon and the web to look at: the stack's, or ones started in their place. */
+export interface Pids {
+  daemon: number;
+  web: number;
+}
+
+export function atRest(fx: Fixture, pids: Pids = { daemon: fx.stack.daemon.pid, web: fx.stack.webPid }): Rest {
+  return {
+    files: fx.runtimeDirs.flatMap((d) => listTree(d, path.basename(d))),
+    daemonChildren: childNames(pids.daemon),
+    webChildren: childNames(pids.web),
+    nbdkit: nbdkitServing(fx.stack.dir),
+    daemonFds: fdCount(pids.daemon),
+    webFds: fdCount(pids.web),
+  };
+}
+
+/** Descriptors opened lazily (a log destination, a timer fd) may appear once; a leak is one or more per use. */
+export const FD_TOLERANCE = 2;
+
+/**
+ * Nothing left over: no nbdkit, no file, no child, no descriptor that was not there at `base`.
+ * Idle keep-alive connections of the tests' own HTTPS client are closed first (the web would
+ * hold them for its keep-alive timeout); descriptors get a moment to follow.
+ */
+export async function assertBackAtRest(fx: Fixture, base: Rest, pids?: Pids): Promise<void> {
+  https.globalAgent.destroy();
+  const fdsSettled = () => {
+    const now = atRest(fx, pids);
+    return (
+      Math.abs(now.daemonFds - base.daemonFds) <= FD_TOLERANCE && Math.abs(now.webFds - base.webFds) <= FD_TOLERANCE
+    );
+  };
+  await waitFor(
+    () => {
+      const now = atRest(fx, pids);
+      return `open fds back to the baseline (±${FD_TOLERANCE}): daemon ${base.daemonFds} → ${now.daemonFds}, web ${base.webFds} → ${now.webFds}`;
+    },
+    fdsSettled,
+    { timeoutMs: 3000 },
+  );
+  const now = atRest(fx, pids);
+  assert.deepEqual(now.nbdkit, [], 'nbdkit left running');
+  assert.deepEqual(now.files, base.files, 'the runtime dirs hold what they held before');
+  assert.deepEqual(now.daemonChildren, base.daemonChildren, "the daemon's children");
+  assert.deepEqual(now.webChildren, base.webChildren, "the web's children");
 }
 
 async function processSample(pid: number, inspector: Inspector): Promise<ProcessSample> {
@@ -36,6 +92,7 @@ async function processSample(pid: number, inspector: Inspector): Promise<Process
   return { fds: fdCount(pid), rss: rssBytes(pid), ...memory };
 }
 
+/** Descriptors and memory of the daemon and the web, after a forced GC in each. */
 export async function sample(fx: Fixture): Promise<Sample> {
   return {
     daemon: await processSample(fx.stack.daemon.pid, fx.daemon),
@@ -44,16 +101,14 @@ export async function sample(fx: Fixture): Promise<Sample> {
 }
 
 export async function snapshot(fx: Fixture): Promise<Snapshot> {
-  const daemonPid = fx.stack.daemon.pid;
-  return {
-    ...(await sample(fx)),
-    files: fx.runtimeDirs.flatMap((d) => listTree(d, path.basename(d))),
-    daemonChildren: childNames(daemonPid),
-    webChildren: childNames(fx.stack.webPid),
-    nbdkit: descendantsOf(daemonPid)
-      .filter((p) => p.name === 'nbdkit')
-      .map((p) => p.pid),
-  };
+  return { ...(await sample(fx)), ...atRest(fx) };
+}
+
+function nbdkitServing(dir: string): number[] {
+  return allPids().filter((pid) => {
+    const p = processInfo(pid);
+    return p?.name === 'nbdkit' && p.cmdline.includes(dir);
+  });
 }
 
 function childNames(pid: number): string[] {
