@@ -11,7 +11,8 @@ import { waitFor } from '../helpers/wait.js';
 import { connectBrowser, exportSha } from './helpers/cycles.js';
 import { startFixture, VIRTUAL_MEDIA, type Fixture } from './helpers/fixture.js';
 import { atRest, assertBackAtRest, type Rest } from './helpers/resources.js';
-import { assertSecretsKept, managedObjects } from './helpers/secrets.js';
+import { assertSecretsKept } from './helpers/secrets.js';
+import { slotState } from './helpers/slot-state.js';
 
 /** D-Bus clients racing Redfish requests on one slot. */
 const BUS_CLIENTS = 4;
@@ -46,7 +47,7 @@ describe('concurrency', { timeout: 180_000 }, () => {
   });
 
   const active = async (mode: 'Proxy' | 'Legacy', slot: string): Promise<boolean> =>
-    (await managedObjects(fx.stack.busAddress))[slotPath(mode, slot)]?.[IFACE.process]?.Active?.data === true;
+    (await slotState(fx.stack.busAddress, mode, slot)).active;
 
   it(`Legacy: ${BUS_CLIENTS} D-Bus Mounts and ${REDFISH_REQUESTS} InsertMedia at once → one wins; then as many Unmounts and EjectMedias → one wins`, async () => {
     const slot = 'Slot_2';

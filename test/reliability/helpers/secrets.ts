@@ -2,14 +2,11 @@
 // of every process, the daemon's and the web's output (nbdkit's stderr goes to the daemon's log),
 // every HTTP response a test received, and the daemon's D-Bus objects (GetManagedObjects).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../../src/dbus/names.js';
+import { IFACE, slotPath } from '../../../src/dbus/names.js';
 import type { HttpResponse } from '../../helpers/stack.js';
 import { VIRTUAL_MEDIA, type Fixture } from './fixture.js';
 import { allPids, commandName, procFilesContaining } from './proc.js';
-
-const run = promisify(execFile);
+import { managedObjects, type ManagedObjects } from './slot-state.js';
 
 export interface SecretSightings {
   /** "/proc/PID/cmdline (name)" */
@@ -48,23 +45,6 @@ export async function sightings(
 }
 
 export const NOWHERE: SecretSightings = { argv: [], environ: [], logs: [], http: [], dbus: [] };
-
-type ManagedObjects = Record<string, Record<string, Record<string, { data: unknown }>>>;
-
-/** Every property of every slot object (GetManagedObjects, as busctl decodes it). */
-export async function managedObjects(busAddress: string): Promise<ManagedObjects> {
-  const { stdout } = await run('busctl', [
-    `--address=${busAddress}`,
-    '--json=short',
-    'call',
-    BUS_NAME,
-    ROOT_PATH,
-    IFACE.objectManager,
-    'GetManagedObjects',
-  ]);
-  const reply = JSON.parse(stdout) as { data: [ManagedObjects] };
-  return reply.data[0];
-}
 
 function propertiesContaining(objects: ManagedObjects, secret: string): string[] {
   return Object.entries(objects).flatMap(([path, ifaces]) =>
