@@ -1,8 +1,8 @@
-// Faults in the middle of a transfer, each on its own: nbdkit killed while the host reads (Legacy),
-// the browser killed, the browser stalled (SIGSTOP) (Proxy). After each: the host's read fails
-// instead of hanging, the Completion the state machine promises, the slot Ready and usable again,
-// nothing left over. The slower faults (image server gone, daemon or web restarted) are in
-// faults.long.test.ts.
+// Faults in the middle of a transfer, each on its own: nbdkit killed while the host reads, the
+// image server gone (Legacy); the browser killed, the browser stalled (SIGSTOP) (Proxy). After
+// each: the host's read fails instead of hanging, the Completion the state machine promises, the
+// slot Ready (or still Active where nothing ended the media) and usable again, nothing left over.
+// The daemon and the web restarted are in faults.long.test.ts.
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { slotPath } from '../../src/dbus/names.js';
 import { waitFor } from '../helpers/wait.js';
 import { randomImage } from '../sources/helpers/provider.js';
 import { startBrowserChild } from './helpers/browser-child.js';
-import { legacyCycle, proxyCycle } from './helpers/cycles.js';
+import { exportSha, legacyCycle, proxyCycle } from './helpers/cycles.js';
 import { startFixture, VIRTUAL_MEDIA, type Fixture } from './helpers/fixture.js';
 import { startHostRead } from './helpers/host-read.js';
 import { assertBackAtRest, atRest, type Rest } from './helpers/resources.js';
@@ -21,6 +21,8 @@ const ECONNREFUSED = 111;
 const EBUSY = 16;
 /** Short: the export backend's NBD requests time out after Timeout s, the Completion timer after Timeout + 5 s. */
 const SLOT_TIMEOUT_S = 3;
+/** One retry after 1 s (default 5, doubling from 1 s: 31 s before a read fails). */
+const SOURCES = { Retry: { Retries: 1, DelaySeconds: 1 } };
 /** Large enough that the host is still reading when the fault strikes. */
 const BIG_IMAGE_MIB = 64;
 
@@ -30,7 +32,7 @@ describe('faults mid-transfer', { timeout: 180_000 }, () => {
   let bigImage: string;
 
   before(async () => {
-    fx = await startFixture({ slotTimeout: SLOT_TIMEOUT_S });
+    fx = await startFixture({ slotTimeout: SLOT_TIMEOUT_S, daemonConfig: { Sources: SOURCES } });
     bigImage = path.join(fx.stack.dir, 'big.img');
     await randomImage(bigImage, BIG_IMAGE_MIB);
     rest = atRest(fx);
@@ -69,6 +71,33 @@ describe('faults mid-transfer', { timeout: 180_000 }, () => {
     });
     await assertBackAtRest(fx, rest);
     await legacyCycle(fx, slot.name, 'redfish'); // Ready: it mounts and reads again
+    await assertBackAtRest(fx, rest);
+  });
+
+  it('the image server gone while the host reads → the read fails after the retry, the slot stays Active; the server back → reads work again; Unmount → 0, nothing left', async () => {
+    const slot = fx.slot('Slot_3');
+    const path = slotPath('Legacy', slot.name);
+    const seen = fx.bus.completions(path).length;
+    const client = await fx.legacy(slot.name);
+    assert.equal(await client.mountWithPipe(fx.imageUrl, fx.secrets.imageUser, fx.secrets.password, 'sbv'), 0);
+    fx.imageServer.switches.latencyMs = 1000;
+    const requests = fx.imageServer.requests.length;
+    try {
+      const read = startHostRead(slot.exportSocket);
+      await waitFor('the host read to reach the image server', () => fx.imageServer.requests.length > requests);
+      await fx.imageServer.kill();
+      const ended = await read.done;
+      assert.notEqual(ended.code, 0, 'the host read fails');
+      assert.equal(ended.bytes, 0);
+    } finally {
+      delete fx.imageServer.switches.latencyMs;
+      await fx.imageServer.restart();
+    }
+    // nbdkit lives on: the media did not end, only a read failed
+    assert.deepEqual(await slotState(fx.stack.busAddress, 'Legacy', slot.name), { active: true, exitCode: -1 });
+    assert.equal(await exportSha(slot.exportSocket, fx.image.bytes), fx.image.sha, 'the host reads again');
+    assert.equal(await client.unmount(), 0);
+    assert.deepEqual(fx.bus.completions(path).slice(seen), [0, 0]);
     await assertBackAtRest(fx, rest);
   });
 
