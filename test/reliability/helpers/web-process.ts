@@ -1,0 +1,71 @@
+// Another `vmedia web` in place of the stack's: the same bus, users, trust store and runtime dir
+// (so the same certificate), on a new port. For the tests that restart the web.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { httpsJson, type HttpResponse, type RequestOptions, type Stack } from '../../helpers/stack.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+
+export interface WebProcess {
+  pid: number;
+  port: number;
+  output(): string;
+  request(pathname: string, opts?: RequestOptions): Promise<HttpResponse>;
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+export async function startWebLike(stack: Stack): Promise<WebProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      MAIN,
+      'web',
+      '--bus',
+      stack.busAddress,
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      path.join(stack.dir, 'users.json'),
+      '--truststore',
+      stack.trustStore,
+      '--runtime-dir',
+      path.join(stack.dir, 'web'),
+    ],
+    { env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const signal = (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  const baseUrl = await waitFor(
+    () => `the new web to listen (it printed: ${output})`,
+    () => /listening on (https:\/\/\S+)/.exec(output)?.[1],
+    { timeoutMs: 20_000 },
+  ).catch((err: unknown) => {
+    signal('SIGKILL');
+    throw err;
+  });
+  return {
+    pid: child.pid!,
+    port: Number(new URL(baseUrl).port),
+    output: () => output,
+    request: (pathname, opts = {}) => httpsJson(baseUrl, stack.ca, pathname, opts),
+    signal,
+    exited,
+    async stop() {
+      signal('SIGTERM');
+      await exited;
+    },
+  };
+}
