@@ -5,6 +5,8 @@ usage: ironic-e2e-client.py BASE_URL USER CA_FILE PHASE [ARGS...]
                               that is not inserted, eject every inserted CD, insert_media(IMAGE_URL,
                               inserted=True, write_protected=True), set_system_boot_options(Cd,
                               Once, BOOT_MODE: UEFI or Legacy), reset_system(On)
+  boot BOOT_MODE              set_system_boot_options(Cd, Once, BOOT_MODE), reset_system(On): for a
+                              medium inserted otherwise (a Proxy slot served from the browser)
   eject                       eject every inserted CD (ironic.drivers.modules.redfish.boot._eject_vmedia)
   reset RESET_TYPE            reset_system(RESET_TYPE), e.g. On or ForceRestart
   state                       the system's power state and boot override
@@ -49,6 +51,15 @@ def boot_state(system):
     }
 
 
+def boot_once_from_cd(system, mode):
+    boot_mode = {"UEFI": sushy.BOOT_SOURCE_MODE_UEFI, "Legacy": sushy.BOOT_SOURCE_MODE_BIOS}[mode]
+    system.set_system_boot_options(sushy.BOOT_SOURCE_TARGET_CD, enabled=sushy.BOOT_SOURCE_ENABLED_ONCE,
+                                   mode=boot_mode)
+    step("boot", **boot_state(system))
+    system.reset_system(sushy.RESET_ON)
+    step("reset", type="On")
+
+
 def main():
     base, user, ca, phase = sys.argv[1:5]
     args = sys.argv[5:]
@@ -65,12 +76,10 @@ def main():
         eject_cds(managers)
         free.insert_media(image, inserted=True, write_protected=True)
         step("inserted", slot=free.identity, cds=inserted_cds(managers))
-        boot_mode = {"UEFI": sushy.BOOT_SOURCE_MODE_UEFI, "Legacy": sushy.BOOT_SOURCE_MODE_BIOS}[mode]
-        system.set_system_boot_options(sushy.BOOT_SOURCE_TARGET_CD, enabled=sushy.BOOT_SOURCE_ENABLED_ONCE,
-                                       mode=boot_mode)
-        step("boot", **boot_state(system))
-        system.reset_system(sushy.RESET_ON)
-        step("reset", type="On")
+        boot_once_from_cd(system, mode)
+    elif phase == "boot":
+        step("cds", cds=inserted_cds(managers))
+        boot_once_from_cd(system, args[0])
     elif phase == "eject":
         eject_cds(managers)
         step("ejected", cds=inserted_cds(managers))
