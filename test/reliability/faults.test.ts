@@ -15,6 +15,7 @@ import { exportSha, legacyCycle, proxyCycle } from './helpers/cycles.js';
 import { startFixture, VIRTUAL_MEDIA, type Fixture } from './helpers/fixture.js';
 import { startHostRead } from './helpers/host-read.js';
 import { assertBackAtRest, atRest, type Rest } from './helpers/resources.js';
+import { assertSecretsKept } from './helpers/secrets.js';
 import { slotState } from './helpers/slot-state.js';
 
 const ECONNREFUSED = 111;
@@ -159,5 +160,9 @@ describe('faults mid-transfer', { timeout: 180_000 }, () => {
     await assertBackAtRest(fx, rest);
     await proxyCycle(fx, slot.name, 'client-close');
     await assertBackAtRest(fx, rest);
+  });
+
+  it('no secret of these faults in any argv, environ, log line, HTTP response or D-Bus property', async () => {
+    await assertSecretsKept(fx, 'Slot_3');
   });
 });
