@@ -1,21 +1,10 @@
 // What /proc says about a process: open descriptors, child processes, resident memory, and which
 // processes carry a string in their argv or environment. Linux only, like the service.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** How many descriptors the process has open (/proc/PID/fd). */
 export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Where each open descriptor points ("socket:[123]", "/dev/null", ...), for a failure message. */
-export function fdTargets(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/fd`).map((fd) => {
-    try {
-      return readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      return '(closed meanwhile)';
-    }
-  });
 }
 
 export interface ProcessInfo {
@@ -41,11 +30,6 @@ export function childrenOf(pid: number): ProcessInfo[] {
     const info = processInfo(p);
     return info ? [info] : [];
   });
-}
-
-/** Every process below `pid`, depth first. */
-export function descendantsOf(pid: number): ProcessInfo[] {
-  return childrenOf(pid).flatMap((c) => [c, ...descendantsOf(c.pid)]);
 }
 
 export function processInfo(pid: number): ProcessInfo | undefined {
