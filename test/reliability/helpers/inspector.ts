@@ -2,8 +2,9 @@
 // runs with `--inspect=127.0.0.1:0` (NODE_OPTIONS) and this is a Chrome DevTools Protocol client
 // on that port. Through it we turn on V8's --expose-gc and keep a handle on `gc` (the console's
 // `require` reaches v8 and vm); gc() is one full mark-compact, a third of the time of
-// HeapProfiler.collectGarbage's repeated low-memory GCs. heapUsed right after it is what the
-// process retains.
+// HeapProfiler.collectGarbage's repeated low-memory GCs. Two in a row: Buffers' memory (external)
+// is given back by the weak callbacks of the first. heapUsed and external right after are what
+// the process retains.
 import WebSocket from 'ws';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -62,7 +63,7 @@ export async function attachInspector(what: string, output: () => string): Promi
       const called = (await send('Runtime.callFunctionOn', {
         objectId: gcObjectId,
         functionDeclaration:
-          'function () { this(); const m = process.memoryUsage(); return { heap: m.heapUsed, external: m.external }; }',
+          'function () { this(); this(); const m = process.memoryUsage(); return { heap: m.heapUsed, external: m.external }; }',
         returnByValue: true,
       })) as { result: { value?: { heap?: unknown; external?: unknown } } };
       const { heap, external } = called.result.value ?? {};
