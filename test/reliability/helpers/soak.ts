@@ -31,7 +31,7 @@ const HEAP_GROWTH_BOUND = 3 * MiB;
  * - Heap and external memory are read right after a forced full GC, so they are exact. A leaked
  *   read-ahead chunk (2 MiB), splice buffer (1 MiB) or NBD read buffer per cycle is ≥ 64 KiB/cycle;
  *   a retained session, socket or closure graph is a few KiB. 20 cycles only get past part of V8's
- *   warm-up (measured: up to 23 KiB/cycle of heap, all compiled code), so the short run catches
+ *   warm-up (measured: up to 28 KiB/cycle of heap, all compiled code), so the short run catches
  *   buffer-sized leaks; after 100 cycles the heap is flat (measured ≤ 4 KiB/cycle), so the long
  *   run catches a retained object graph.
  * - RSS moves in steps: malloc arenas and V8 pages are taken and given back by the MiB (single
