@@ -14,21 +14,11 @@ import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type 
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
 import { createTestCa } from '../sources/helpers/test-ca.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 
 const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
 const IMAGE_BYTES = 64 * 1024 * 1024;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--ignore-certificate-errors',
-];
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-page-'));
 const imagePath = path.join(dir, 'boot.img');
@@ -76,7 +66,7 @@ before(async () => {
   });
   stack = await startStack();
   copyFileSync(ca.caCertFile, path.join(stack.trustStore, 'image-server-ca.pem'));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   await watchCsp(context);
   page = await context.newPage();

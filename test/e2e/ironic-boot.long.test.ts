@@ -19,20 +19,10 @@ import { createTestCa } from '../sources/helpers/test-ca.js';
 import { makeBootIso, markerCount } from '../virtual-host/stack.js';
 import { ironic, type IronicStep } from './helpers/ironic.js';
 import { startVirtualBmc, type VirtualBmc } from './helpers/virtual-bmc.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium.js';
 
 const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--ignore-certificate-errors',
-];
 
 let bmc: VirtualBmc;
 let images: ImageServer;
@@ -129,7 +119,7 @@ test('UEFI: sushy inserts an HTTPS ISO, OVMF boots it once from Cd; after eject 
 });
 
 test('the ISO served from the browser page through a Proxy CD slot boots once from Cd; Stop ejects it', async () => {
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   page.setDefaultTimeout(20_000);
   await page.goto(bmc.stack.baseUrl);
