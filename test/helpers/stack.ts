@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,10 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Sent as JSON unless a string (sent as is). */
   body?: unknown;
+  /** The client's source address (any of 127.0.0.0/8); default the system's choice. */
+  from?: string;
+  /** E.g. a keep-alive agent, so a measurement does not include a TLS handshake. */
+  agent?: Agent;
 }
 
 export interface Stack {
@@ -236,7 +240,14 @@ export function httpsJson(baseUrl: string, ca: string, pathname: string, opts: R
     headers['Content-Length'] = String(Buffer.byteLength(body));
   }
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(pathname, baseUrl), { method: opts.method ?? 'GET', headers, ca }, (res) => {
+    const options = {
+      method: opts.method ?? 'GET',
+      headers,
+      ca,
+      ...(opts.from ? { localAddress: opts.from } : {}),
+      ...(opts.agent ? { agent: opts.agent } : {}),
+    };
+    const req = httpsRequest(new URL(pathname, baseUrl), options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

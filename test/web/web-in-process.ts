@@ -2,27 +2,16 @@
 // admin, an operator and a read-only user, and an HTTPS client that can speak from any loopback
 // address (127.0.0.2 is "another client" to the server's per-address accounting).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest, type Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { hashPassword } from '../../src/web/auth/passwords.js';
 import { startWebServer, type WebServerOptions, type WebServer } from '../../src/web/server.js';
-import type { Credentials, HttpResponse } from '../helpers/stack.js';
+import { httpsJson, type Credentials, type HttpResponse, type RequestOptions } from '../helpers/stack.js';
 import { startTestBus } from '../helpers/private-bus.js';
 
-export interface WebRequest {
-  method?: string;
-  /** Basic auth with these credentials. */
-  auth?: Credentials;
-  headers?: Record<string, string>;
-  /** Sent as JSON. */
-  body?: unknown;
-  /** The client's source address (any of 127.0.0.0/8); default 127.0.0.1. */
-  from?: string;
-  /** E.g. a keep-alive agent, so a measurement does not include a TLS handshake. */
-  agent?: Agent;
-}
+/** A request from 127.0.0.1 unless `from` says otherwise. */
+export type WebRequest = RequestOptions;
 
 export interface InProcessWeb {
   web: WebServer;
@@ -75,50 +64,12 @@ export async function startWebInProcess(
     ca,
     ...users,
     extra,
-    request: (pathname, ro = {}) => httpsRequestJson(web.url, ca, pathname, ro),
+    // from 127.0.0.1 by default: the throttle keys on the client's address
+    request: (pathname, ro = {}) => httpsJson(web.url, ca, pathname, { from: '127.0.0.1', ...ro }),
     async stop() {
       await web.close();
       await bus.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function httpsRequestJson(baseUrl: string, ca: string, pathname: string, opts: WebRequest): Promise<HttpResponse> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.auth)
-    headers.Authorization = `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString('base64')}`;
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    headers['Content-Length'] = String(Buffer.byteLength(body));
-  }
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      new URL(pathname, baseUrl),
-      {
-        method: opts.method ?? 'GET',
-        headers,
-        ca,
-        localAddress: opts.from ?? '127.0.0.1',
-        ...(opts.agent ? { agent: opts.agent } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
