@@ -2,8 +2,9 @@
 // processes, libnbd tools, an in-memory backend and an in-memory stream pair.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -59,13 +60,25 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Whether something accepts connections on the socket (the file appears at bind(), before listen()). */
+function accepting(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
 async function waitForSocket(child: ChildProcess, socket: string, what: string, output: () => string): Promise<void> {
-  await waitFor(
-    () => `${what} to create ${socket}: ${output()}`,
-    () => existsSync(socket) || child.exitCode !== null,
+  const listening = await waitFor(
+    () => `${what} to listen on ${socket}: ${output()}`,
+    async () => (child.exitCode !== null ? 'exited' : (await accepting(socket)) && 'listening'),
     { timeoutMs: 15_000, intervalMs: 25 },
   );
-  if (!existsSync(socket)) throw new Error(`${what} exited with ${child.exitCode} before listening: ${output()}`);
+  if (listening !== 'listening') throw new Error(`${what} exited with ${child.exitCode} before listening: ${output()}`);
 }
 
 async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {
