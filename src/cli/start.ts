@@ -66,18 +66,20 @@ function children(runtimeDir: string, busAddress: string, withHost: boolean): Ch
   // relative to the runtime dir as config/dev.json's TrustStore: CAs added over Redfish reach the daemon
   const trustStore = path.join(runtimeDir, 'truststore');
   mkdirSync(trustStore, { recursive: true, mode: 0o700 });
+  // the daemon and the virtual host read the same slots, on the same bus and runtime dir
+  const onDevConfig = (command: string) => [
+    command,
+    '--config',
+    path.join(CHECKOUT, 'config/dev.json'),
+    '--bus',
+    busAddress,
+    '--runtime-dir',
+    runtimeDir,
+  ];
   return [
     {
       name: 'daemon',
-      args: [
-        'daemon',
-        '--config',
-        path.join(CHECKOUT, 'config/dev.json'),
-        '--bus',
-        busAddress,
-        '--runtime-dir',
-        runtimeDir,
-      ],
+      args: onDevConfig('daemon'),
       env: pick(COMMON_ENV),
       ready: (address, exited) => waitForBusName(address, BUS_NAME, { timeoutMs: 20_000, giveUp: exited }),
     },
@@ -85,15 +87,7 @@ function children(runtimeDir: string, busAddress: string, withHost: boolean): Ch
       ? [
           {
             name: 'host',
-            args: [
-              'host',
-              '--config',
-              path.join(CHECKOUT, 'config/dev.json'),
-              '--bus',
-              busAddress,
-              '--runtime-dir',
-              runtimeDir,
-            ],
+            args: onDevConfig('host'),
             env: pick(COMMON_ENV),
             ready: (address: string, exited: Promise<unknown>) =>
               waitForBusName(address, HOST_SERVICE, { timeoutMs: 20_000, giveUp: exited }),
