@@ -81,7 +81,8 @@ async function waitForSocket(child: ChildProcess, socket: string, what: string, 
   if (listening !== 'listening') throw new Error(`${what} exited with ${child.exitCode} before listening: ${output()}`);
 }
 
-async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {
+/** `cmd args` serving NBD on `socket`, once it accepts connections. */
+export async function startChild(cmd: string, args: string[], socket: string, what: string): Promise<Child> {
   const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => {

@@ -1,0 +1,240 @@
+// What every bench/paths benchmark measures, in one place: the CPU seconds a process spends per
+// GiB moved (from /proc/PID/stat: a process's utime/stime already sum its threads, and
+// cutime/cstime add the children it reaped), its resident memory idle, at its peak during the
+// transfer and some seconds after, and the transfer's MiB/s. CPU per byte is what a BMC's core
+// (≈8× slower than this machine's, docs/performance.md) turns into throughput, and it is far less
+// sensitive to the other load on a shared machine than MiB/s.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux architecture a BMC or CI uses
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** A BMC core against this machine's (docs/performance.md): the "BMC estimate" multiplies CPU by it. */
+export const BMC_CPU_FACTOR = 8;
+
+/** User + system CPU seconds of `pid`, all its threads, plus the children it has reaped. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after "(comm) ": state is [0]; utime, stime, cutime, cstime are fields 14–17 → [11..14]
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS_PER_SECOND;
+}
+
+/** Resident memory of `pid` in MiB (VmRSS). */
+export function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid} (exited?)`);
+  return Number(m[1]) / 1024;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A process whose CPU and memory a measurement follows. */
+export interface Watched {
+  /** What it is in the table ("vmedia nbd serve", "nbdkit", "daemon"). */
+  name: string;
+  pid: number;
+}
+
+export interface ProcessFigures {
+  name: string;
+  cpuSecondsPerGiB: number;
+  rssMiB: { idle: number; peak: number; after: number };
+}
+
+/** One transfer through one path (or its reference). */
+export interface Measurement {
+  /** Path letter or name: "A", "B", "legacy", "C", "D". */
+  path: string;
+  /** What was measured: "vmedia nbd serve, 4 conns", "nbdkit file, 4 conns (reference)". */
+  variant: string;
+  /** The variant this one is compared with (its `variant`), if any. */
+  reference?: string;
+  mibPerSecond: number;
+  processes: ProcessFigures[];
+}
+
+export interface TransferOptions {
+  path: string;
+  variant: string;
+  reference?: string;
+  /** Bytes the transfer moves (the image size): CPU is divided by it. */
+  bytes: number;
+  watched: Watched[];
+  transfer: () => Promise<void>;
+  /** How long after the transfer "after" RSS is read (default 5 s: idle timers, GC). */
+  settleMs?: number;
+}
+
+/**
+ * Runs `transfer` once while following `watched`: CPU over the transfer only, RSS sampled every
+ * 20 ms for the peak (a process's VmHWM cannot be reset without privileges), and read again
+ * `settleMs` after.
+ */
+export async function measureTransfer(opts: TransferOptions): Promise<Measurement> {
+  const idle = opts.watched.map((w) => rssMiB(w.pid));
+  const peak = [...idle];
+  const cpu0 = opts.watched.map((w) => cpuSeconds(w.pid));
+  const sample = () =>
+    opts.watched.forEach((w, i) => {
+      try {
+        peak[i] = Math.max(peak[i]!, rssMiB(w.pid));
+      } catch {
+        // exited: its last sample stands
+      }
+    });
+  const sampler = setInterval(sample, 20);
+  const started = process.hrtime.bigint();
+  try {
+    await opts.transfer();
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  sample();
+  const cpu = opts.watched.map((w, i) => cpuSeconds(w.pid) - cpu0[i]!);
+  await sleep(opts.settleMs ?? 5000);
+  const after = opts.watched.map((w) => rssMiB(w.pid));
+  return {
+    path: opts.path,
+    variant: opts.variant,
+    ...(opts.reference ? { reference: opts.reference } : {}),
+    mibPerSecond: opts.bytes / MiB / seconds,
+    processes: opts.watched.map((w, i) => ({
+      name: w.name,
+      cpuSecondsPerGiB: (cpu[i]! * GiB) / opts.bytes,
+      rssMiB: { idle: idle[i]!, peak: peak[i]!, after: after[i]! },
+    })),
+  };
+}
+
+/** Reads a whole NBD export with nbdcopy into null: (the consumer of paths A, B and legacy). */
+export async function nbdcopyToNull(uri: string, connections: number): Promise<void> {
+  await run('nbdcopy', [`--connections=${connections}`, '--requests=16', uri, 'null:'], {
+    env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
+  });
+}
+
+/** The median of each figure over repeated measurements of the same variant (rounds ≥ 1). */
+export function medianOf(rounds: readonly Measurement[]): Measurement {
+  const first = rounds[0];
+  if (!first) throw new Error('medianOf: no rounds');
+  const med = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  return {
+    ...first,
+    mibPerSecond: med(rounds.map((r) => r.mibPerSecond)),
+    processes: first.processes.map((p, i) => ({
+      name: p.name,
+      cpuSecondsPerGiB: med(rounds.map((r) => r.processes[i]!.cpuSecondsPerGiB)),
+      rssMiB: {
+        idle: med(rounds.map((r) => r.processes[i]!.rssMiB.idle)),
+        peak: Math.max(...rounds.map((r) => r.processes[i]!.rssMiB.peak)),
+        after: med(rounds.map((r) => r.processes[i]!.rssMiB.after)),
+      },
+    })),
+  };
+}
+
+/** The range (min–max) of MiB/s over repeated rounds, for the report. */
+export function rangeOf(rounds: readonly Measurement[]): string {
+  const xs = rounds.map((r) => r.mibPerSecond);
+  return `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+}
+
+/** Measures `variants` `rounds` times, interleaved (no variant always runs first or on a quieter machine). */
+export async function interleaved(
+  rounds: number,
+  variants: ReadonlyArray<() => Promise<Measurement>>,
+): Promise<Array<{ median: Measurement; range: string }>> {
+  const all: Measurement[][] = variants.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? variants.map((_, i) => i) : variants.map((_, i) => i).reverse();
+    for (const i of order) all[i]!.push(await variants[i]!());
+  }
+  return all.map((ms) => ({ median: medianOf(ms), range: rangeOf(ms) }));
+}
+
+/** One line per process: MiB/s (range), ratio to the reference, CPU-s/GiB, its BMC estimate, RSS. */
+export function formatTable(results: ReadonlyArray<{ median: Measurement; range: string }>): string {
+  const byVariant = new Map(results.map((r) => [r.median.variant, r.median]));
+  const header = [
+    'path',
+    'variant',
+    'MiB/s (range)',
+    'ratio',
+    'process',
+    'CPU-s/GiB',
+    `BMC CPU-s/GiB (×${BMC_CPU_FACTOR})`,
+    'BMC MiB/s',
+    'RSS idle/peak/after MiB',
+  ];
+  const rows = results.flatMap(({ median: m, range }) => {
+    const ref = m.reference ? byVariant.get(m.reference) : undefined;
+    const ratio = ref ? `${(m.mibPerSecond / ref.mibPerSecond).toFixed(2)}×` : '';
+    return m.processes.map((p, k) => [
+      k === 0 ? m.path : '',
+      k === 0 ? m.variant : '',
+      k === 0 ? `${m.mibPerSecond.toFixed(0)} (${range})` : '',
+      k === 0 ? ratio : '',
+      p.name,
+      p.cpuSecondsPerGiB.toFixed(2),
+      (p.cpuSecondsPerGiB * BMC_CPU_FACTOR).toFixed(1),
+      // one BMC core spending this process's CPU per byte: the ceiling it puts on the path
+      p.cpuSecondsPerGiB > 0 ? (1024 / (p.cpuSecondsPerGiB * BMC_CPU_FACTOR)).toFixed(0) : '',
+      `${p.rssMiB.idle.toFixed(0)}/${p.rssMiB.peak.toFixed(0)}/${p.rssMiB.after.toFixed(0)}`,
+    ]);
+  });
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** What run.ts gives each path's module. */
+export interface PathContext {
+  /** A temporary directory of its own, removed after the path ran. */
+  dir: string;
+  /** Size of the image each transfer moves. */
+  sizeMiB: number;
+  /** Measurements per variant (interleaved; the table shows medians and the MiB/s range). */
+  rounds: number;
+}
+
+/** A path's module (bench/paths/<file>.ts) default-exports one of these; run.ts lists the files. */
+export interface PathBenchmark {
+  /** One line for the report: what is measured against what. */
+  title: string;
+  run(ctx: PathContext): Promise<Array<{ median: Measurement; range: string }>>;
+}
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+let compiled: Promise<string> | undefined;
+
+/**
+ * src/ compiled to JavaScript the way a BMC runs it (no tsx loader, whose in-memory compiler
+ * would add to the RSS measured), once per run: esbuild without bundling takes a second where
+ * tsc takes a minute. Inside the checkout, so that node_modules resolve. Returns cli/main.js.
+ */
+export function compiledCli(): Promise<string> {
+  compiled ??= (async () => {
+    const out = path.join(REPO, 'bench/out/paths-dist');
+    rmSync(out, { recursive: true, force: true });
+    const sources = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.startsWith('browser/'))
+      .map((f) => path.join('src', f));
+    await run(
+      'npx',
+      ['esbuild', ...sources, `--outdir=${out}`, '--format=esm', '--platform=node', '--log-level=warning'],
+      {
+        cwd: REPO,
+      },
+    );
+    // the package.json "type" of the checkout (module) applies below bench/out as well
+    return path.join(out, 'cli/main.js');
+  })();
+  return compiled;
+}
