@@ -114,7 +114,7 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
 
 /** Reads a whole NBD export with nbdcopy into null: (the consumer of paths A, B and legacy). */
 export async function nbdcopyToNull(uri: string, connections: number): Promise<void> {
-  await run('nbdcopy', [`--connections=${connections}`, '--requests=16', uri, 'null:'], {
+  await run('nbdcopy', [`--connections=${connections}`, uri, 'null:'], {
     env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
   });
 }
