@@ -29,6 +29,11 @@ export interface SlotState {
   /** Seconds: the daemon's Completion timer is Timeout + 5 s. */
   timeout: number;
   active: boolean;
+  /** Process.ExitCode: -1 from Mount until the media is gone again, then the last Completion's errno. */
+  exitCode: number;
+  /** Stats: bytes the host has read and written since the last Mount. */
+  readBytes: number;
+  writtenBytes: number;
   /** Legacy: URL schemes the daemon can serve now (our Sources interface). */
   schemes: string[];
   /** How the host sees the slot (our Device interface); undefined from a daemon without it. */
@@ -75,8 +80,12 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
   const mp = ifaces[IFACE.mountPoint];
   if (!m || !mp) return undefined;
   const str = (v: Variantish | undefined) => (typeof v?.value === 'string' ? v.value : '');
+  // `t` arrives as a bigint; byte counts of an image stay far below 2^53
+  const count = (v: Variantish | undefined) =>
+    typeof v?.value === 'bigint' || typeof v?.value === 'number' ? Number(v.value) : 0;
   const schemes = ifaces[IFACE.sources]?.Schemes?.value;
   const mediaType = ifaces[IFACE.device]?.MediaType?.value;
+  const exitCode = ifaces[IFACE.process]?.ExitCode?.value;
   return {
     name: m[2]!,
     mode: m[1] as SlotModeName,
@@ -87,6 +96,9 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
     writeProtected: mp.WriteProtected?.value !== false,
     timeout: typeof mp.Timeout?.value === 'number' ? mp.Timeout.value : 30,
     active: ifaces[IFACE.process]?.Active?.value === true,
+    exitCode: typeof exitCode === 'number' ? exitCode : 0,
+    readBytes: count(ifaces[IFACE.stats]?.ReadIO),
+    writtenBytes: count(ifaces[IFACE.stats]?.WriteIO),
     schemes: Array.isArray(schemes) ? schemes.filter((s): s is string => typeof s === 'string') : [],
     ...(mediaType === 'CD' || mediaType === 'USBStick' ? { mediaType } : {}),
   };
