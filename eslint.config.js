@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'run/', 'node_modules/', 'bench/out/', 'coverage/'] },
+  { ignores: ['dist/', 'bundle/', 'run/', 'node_modules/', 'bench/out/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
