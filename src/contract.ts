@@ -4,6 +4,10 @@
  *  credentials pipe carry (docs/dbus.md). */
 export const MAX_CREDENTIAL_PART_BYTES = 512;
 
+/** Schemes whose transfer is encrypted: image credentials go only with these (a user name and
+ *  password over http or ftp could be read on the wire). Redfish InsertMedia and `vmedia mount`. */
+export const ENCRYPTED_SCHEMES: readonly string[] = ['https', 'sftp', 'smb'];
+
 /** The daemon reports Completion(EBUSY) when a Mount or Unmount still runs Timeout + 5 s after
  *  it began, as OpenBMC does. */
 export function completionTimerMs(timeoutSeconds: number): number {

@@ -6,11 +6,9 @@
 import { checkBody } from './body.js';
 import { redfishError } from './messages.js';
 import { DMTF_TRANSFER_PROTOCOLS, protocolOfScheme, protocolsOf, schemeForProtocol } from './protocols.js';
-import { MAX_CREDENTIAL_PART_BYTES } from '../../contract.js';
+import { ENCRYPTED_SCHEMES, MAX_CREDENTIAL_PART_BYTES } from '../../contract.js';
 
 const ACTION = 'InsertMedia';
-/** Schemes whose transfer is encrypted: a UserName/Password sent with them cannot be read on the wire. */
-const ENCRYPTED_SCHEMES = ['https', 'sftp', 'smb'];
 
 export interface InsertRequest {
   url: string;
