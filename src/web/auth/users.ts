@@ -25,6 +25,11 @@ export function privilegesOf(role: Role): readonly Privilege[] {
   return ROLE_PRIVILEGES[role];
 }
 
+/** Why a user name is refused, or undefined when the users file accepts it. */
+export function userNameProblem(name: string): string | undefined {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? undefined : 'user names are 1-64 of [A-Za-z0-9_.-]';
+}
+
 interface UserRecord {
   role: Role;
   hash: ReturnType<typeof parsePasswordHash>;
@@ -67,7 +72,8 @@ export class UserDirectory {
     }
     for (const [name, entry] of Object.entries(root.Users as Record<string, unknown>)) {
       const where = `users file ${file}: Users.${name}`;
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`${where}: user names are 1-64 of [A-Za-z0-9_.-]`);
+      const nameProblem = userNameProblem(name);
+      if (nameProblem) throw new Error(`${where}: ${nameProblem}`);
       const e = entry as { Role?: unknown; PasswordHash?: unknown };
       if (!ROLES.includes(e?.Role as Role)) throw new Error(`${where}.Role: must be one of ${ROLES.join(', ')}`);
       if (typeof e.PasswordHash !== 'string') throw new Error(`${where}.PasswordHash: must be a string`);
