@@ -1,5 +1,6 @@
 // Starts `vmedia daemon` from source against a test bus, with its config written to a temp file;
-// resolves once the daemon owns xyz.openbmc_project.VirtualMedia.
+// resolves once the daemon owns xyz.openbmc_project.VirtualMedia. VMEDIA_TEST_ENTRY=<bundle's
+// dist/cli/main.mjs> runs the production bundle instead (test/packaging/bundle.test.ts).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,12 @@ import { BUS_NAME } from '../../src/dbus/names.js';
 import { waitForBusName } from '../../src/dbus/wait-name.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** Node's arguments that run the `vmedia` command: `entry` (a bundled main.mjs), else
+ *  $VMEDIA_TEST_ENTRY, else the source under tsx. */
+export function vmediaArgs(entry = process.env.VMEDIA_TEST_ENTRY): string[] {
+  return entry ? [entry] : ['--import', 'tsx', MAIN];
+}
 
 export interface RunningDaemon {
   pid: number;
@@ -27,7 +34,7 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** How long startDaemon waits for the bus name (default 20 s; the QEMU VM needs more). */
   startTimeoutMs?: number;
-  /** A bundled JS file to run instead of src/cli/main.ts under tsx (the QEMU VM tests use one). */
+  /** A bundled main.mjs to run instead of src/cli/main.ts under tsx (the QEMU VM tests use one). */
   entry?: string;
 }
 
@@ -38,14 +45,7 @@ export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
   writeFileSync(configPath, JSON.stringify(opts.config, null, 2));
   const child = spawn(
     process.execPath,
-    [
-      ...(opts.entry ? [opts.entry] : ['--import', 'tsx', MAIN]),
-      'daemon',
-      '--config',
-      configPath,
-      '--bus',
-      opts.busAddress,
-    ],
+    [...vmediaArgs(opts.entry), 'daemon', '--config', configPath, '--bus', opts.busAddress],
     {
       env: { ...process.env, VMEDIA_LOG_FORMAT: 'json', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,19 +1,17 @@
 // The whole service for integration tests, as `npm start` runs it: a private bus, the daemon
 // (export backend: 2 Proxy + 2 Legacy slots, each re-served on an ExportSocket) and `vmedia web`
 // on a free port, all in one temp dir. Known users (admin, operator, read-only), the HTTPS
-// certificate to trust, and a small HTTPS client that trusts it.
+// certificate to trust, and a small HTTPS client that trusts it. Both processes run the bundle
+// when VMEDIA_TEST_ENTRY names one (test/helpers/daemon.ts).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../src/web/auth/passwords.js';
-import { startDaemon, type RunningDaemon } from './daemon.js';
+import { startDaemon, vmediaArgs, type RunningDaemon } from './daemon.js';
 import { startTestBus, type TestBus } from './private-bus.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface Credentials {
   user: string;
@@ -162,9 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const web = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        MAIN,
+        ...vmediaArgs(),
         'web',
         '--bus',
         bus.address,
