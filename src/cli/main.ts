@@ -14,6 +14,12 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
   web: async () => (await import('./web.js')).webCommand,
   nbd: async () => (await import('./nbd.js')).nbdCommand,
   host: async () => (await import('./host.js')).hostCommand,
+  gateway: async () => (await import('./gateway.js')).gatewayCommand,
+  status: async () => (await import('./status.js')).statusCommand,
+  mount: async () => (await import('./mount.js')).mountCommand,
+  eject: async () => (await import('./eject.js')).ejectCommand,
+  user: async () => (await import('./user.js')).userCommand,
+  config: async () => (await import('./config-check.js')).configCommand,
 };
 
 const argv = hideBin(process.argv);
