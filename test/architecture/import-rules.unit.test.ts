@@ -23,6 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   dbus: ['process'],
   daemon: ['config', 'dbus', 'host', 'mountpoint', 'sources'],
   web: ['dbus', 'process'],
+  'generated-media': [], // builds first-boot images from JSON; the daemon serves them
   'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects
   cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'process', 'virtual-host', 'web'],
 };

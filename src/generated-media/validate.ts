@@ -1,0 +1,69 @@
+// Checks the input document before anything is built: its size, its shape (the ajv schema) and
+// the rules no schema keyword states. The first problem found becomes a GeneratedMediaError with
+// the JSON pointer of the property.
+import { Ajv, type ErrorObject } from 'ajv';
+import { GeneratedMediaError, jsonPointer } from './errors.js';
+import { inputSchema, type GeneratedMediaInput } from './schema.js';
+
+/** The largest input document, as JSON text; config media are kilobytes. */
+export const MAX_GENERATED_MEDIA_INPUT_BYTES = 8 * 1024 * 1024;
+
+const validateSchema = new Ajv({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+}).compile<GeneratedMediaInput>(inputSchema);
+
+/** The property an ajv error is about: for a missing or unknown property, the property itself. */
+function errorPath(e: ErrorObject): string {
+  const params = e.params as { missingProperty?: string; additionalProperty?: string };
+  if (e.keyword === 'required' && params.missingProperty !== undefined)
+    return e.instancePath + jsonPointer(params.missingProperty);
+  if (e.keyword === 'additionalProperties' && params.additionalProperty !== undefined)
+    return e.instancePath + jsonPointer(params.additionalProperty);
+  return e.instancePath;
+}
+
+function errorMessage(e: ErrorObject): string {
+  if (e.keyword === 'required') return 'is required';
+  if (e.keyword === 'additionalProperties') return 'is not a known property';
+  if (e.keyword === 'false schema') return 'is not allowed for this format';
+  if (e.keyword === 'enum')
+    return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (e.keyword === 'oneOf') return 'needs exactly one of content and content_base64';
+  if (e.keyword === 'pattern' && e.instancePath.endsWith('/path'))
+    return 'must be a relative path of names made of A-Z a-z 0-9 . _ + - (no "." or "..", at most 64 characters each, 8 levels)';
+  if (e.keyword === 'pattern' && e.instancePath.endsWith('/content_base64')) return 'must be base64 text';
+  if (e.keyword === 'pattern') return `has a character or form that is not allowed (${e.params.pattern as string})`;
+  return e.message ?? 'is not valid';
+}
+
+/** The most useful error first: ajv reports an `if` failure and the errors behind it; the errors
+ *  about the data are the ones to show. */
+function firstProblem(errors: ErrorObject[]): ErrorObject {
+  const meaningful = errors.filter((e) => e.keyword !== 'if');
+  return meaningful[0] ?? errors[0]!;
+}
+
+function serializedSize(input: unknown): number {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(input);
+  } catch (err) {
+    throw new GeneratedMediaError(`is not a JSON document: ${(err as Error).message}`, '');
+  }
+  if (text === undefined) throw new GeneratedMediaError('is not a JSON document', '');
+  return Buffer.byteLength(text);
+}
+
+export function validateInput(input: unknown): GeneratedMediaInput {
+  const size = serializedSize(input);
+  if (size > MAX_GENERATED_MEDIA_INPUT_BYTES)
+    throw new GeneratedMediaError(`is ${size} bytes, more than the ${MAX_GENERATED_MEDIA_INPUT_BYTES} allowed`, '');
+  if (!validateSchema(input)) {
+    const e = firstProblem(validateSchema.errors ?? []);
+    throw new GeneratedMediaError(errorMessage(e), errorPath(e));
+  }
+  return input;
+}
