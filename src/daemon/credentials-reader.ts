@@ -1,18 +1,25 @@
 // The Legacy Mount credentials pipe (docs/dbus.md): the fd carries `user\0password\0`, each
-// part ≤ 512 bytes, exactly two NULs, at most 1024 bytes read. A sender may keep its write end
-// open (a FIFO opened O_RDWR never reaches EOF), so reading stops at a complete message, at the
-// size limit or after a short wait — never waiting for EOF and never blocking the event loop.
-import { closeSync, fstatSync, readSync } from 'node:fs';
-import net from 'node:net';
+// part ≤ 512 bytes, exactly two NULs, at most 1024 bytes read; the message is complete at the
+// second NUL (fd-payload.ts reads it).
 import { MountError } from '../errno.js';
 import type { Credentials } from '../sources/types.js';
 import { MAX_CREDENTIAL_PART_BYTES } from '../contract.js';
+import { readFdPayload } from './fd-payload.js';
 
 export const MAX_CREDENTIALS_BYTES = 1024;
 
 /** Reads and parses the credentials on fd, then closes fd. Rejects with MountError(EINVAL). */
 export async function readCredentials(fd: number, waitMs = 2000): Promise<Credentials> {
-  const bytes = await readUpTo(fd, waitMs);
+  let nuls = 0;
+  const bytes = await readFdPayload(fd, {
+    what: 'credentials',
+    maxBytes: MAX_CREDENTIALS_BYTES,
+    waitMs,
+    completes(chunk) {
+      for (const b of chunk) if (b === 0) nuls++;
+      return nuls >= 2;
+    },
+  });
   try {
     return parseCredentials(bytes);
   } finally {
@@ -43,71 +50,4 @@ export function parseCredentials(bytes: Uint8Array): Credentials {
     throw invalid('the user name is not UTF-8');
   }
   return { user, password };
-}
-
-function readUpTo(fd: number, waitMs: number): Promise<Uint8Array> {
-  let stat;
-  try {
-    stat = fstatSync(fd);
-  } catch (err) {
-    return Promise.reject(new MountError('EINVAL', `bad credentials fd: ${(err as Error).message}`));
-  }
-  if (stat.isFile()) return Promise.resolve(readFileFd(fd));
-  if (!stat.isFIFO() && !stat.isSocket()) {
-    closeSync(fd);
-    return Promise.reject(new MountError('EINVAL', 'the credentials fd must be a pipe, FIFO, socket or file'));
-  }
-  return readStreamFd(fd, waitMs);
-}
-
-/** Regular files never block; read them synchronously. */
-function readFileFd(fd: number): Uint8Array {
-  const buf = new Uint8Array(MAX_CREDENTIALS_BYTES + 1);
-  try {
-    let n = 0;
-    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Pipes and sockets: libuv reads them non-blocking; the socket owns (and closes) the fd. */
-function readStreamFd(fd: number, waitMs: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const received = new Uint8Array(MAX_CREDENTIALS_BYTES + 1);
-    let length = 0;
-    let nuls = 0;
-    let stream: net.Socket;
-    try {
-      stream = new net.Socket({ fd, readable: true, writable: false });
-    } catch (err) {
-      // libuv streams only pipes and stream sockets: a datagram socket is refused and stays ours
-      closeSync(fd);
-      reject(new MountError('EINVAL', `cannot read the credentials fd: ${(err as Error).message}`));
-      return;
-    }
-    const finish = () => {
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(received.subarray(0, length));
-    };
-    const timer = setTimeout(finish, waitMs);
-    stream.on('data', (chunk: Buffer) => {
-      const take = Math.min(chunk.length, received.length - length);
-      received.set(chunk.subarray(0, take), length);
-      for (let i = 0; i < take; i++) if (chunk[i] === 0) nuls++;
-      length += take;
-      chunk.fill(0);
-      // two NULs make a complete message; anything beyond the limit makes it invalid either way
-      if (nuls >= 2 || length >= received.length) finish();
-    });
-    stream.on('end', finish);
-    stream.on('error', (err) => {
-      clearTimeout(timer);
-      stream.destroy();
-      received.fill(0);
-      reject(new MountError('EINVAL', `cannot read the credentials pipe: ${err.message}`));
-    });
-  });
 }

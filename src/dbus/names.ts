@@ -16,6 +16,9 @@ export const IFACE = {
   /** Ours, on every slot: property `MediaType` (s), "CD" or "USBStick" from the config, how the
    *  host sees the slot; Redfish MediaTypes follow it (Ironic picks a slot by its MediaTypes). */
   device: 'xyz.openbmc_project.VirtualMedia.Device',
+  /** Ours, on Legacy slots: Mount(h json_fd, b rw) attaches an image the daemon builds from a
+   *  JSON document (config drive, NoCloud, floppy); properties Nonce, Format, Label. */
+  generatedMedia: 'xyz.openbmc_project.VirtualMedia.GeneratedMedia',
   objectManager: 'org.freedesktop.DBus.ObjectManager',
   properties: 'org.freedesktop.DBus.Properties',
 } as const;

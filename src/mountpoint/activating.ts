@@ -47,7 +47,14 @@ export class ActivatingState implements MountState {
       if (slot.mode === 'legacy') {
         try {
           media.source = await ctx.sources.start(
-            { slot, url: req.url, writable: req.writable, credentials: req.credentials, socket: slot.unixSocket },
+            {
+              slot,
+              url: req.url,
+              writable: req.writable,
+              credentials: req.credentials,
+              generated: req.generated,
+              socket: slot.unixSocket,
+            },
             (err) => media.reportLoss(err),
           );
         } finally {

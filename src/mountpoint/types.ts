@@ -1,6 +1,6 @@
 // What a mount point shows (the D-Bus properties that change) and what a Mount asks for.
 import type { ErrnoName } from '../errno.js';
-import type { Credentials } from '../sources/types.js';
+import type { Credentials, GeneratedImage } from '../sources/types.js';
 
 export type StateName = 'Ready' | 'Activating' | 'Active' | 'Deactivating';
 
@@ -10,6 +10,8 @@ export interface MountRequest {
   writable: boolean;
   /** Legacy only; the mount point zeroes the password once the source has started. */
   credentials?: Credentials;
+  /** Legacy only: an image the daemon built (generated media), served instead of `url` (""). */
+  generated?: GeneratedImage;
 }
 
 /** The mount point's changing state, as MountPoint/Process/Stats properties show it. */

@@ -20,6 +20,7 @@ import { openTrustStore, type TrustStore } from './trust-store.js';
 import { checkSourceHost } from './guards/ssrf-guard.js';
 import { checkCredentials } from './guards/credentials.js';
 import type { SourcesRuntime } from './nbdkit/source.js';
+import { serveGeneratedImage } from './generated/serve.js';
 
 export async function createSourceProvider(config: ServiceConfig, log: Logger): Promise<SourceProvider> {
   const runner = createProcessRunner(log);
@@ -72,6 +73,7 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   return {
     schemes: () => [...schemes],
     async start(req, onExit) {
+      if (req.generated) return serveGeneratedImage(req.generated, { socket: req.socket, writable: req.writable, log });
       const { text, user: urlUser } = takeSftpUrlUser(req.url);
       const url = parseSourceUrl(text, [...schemes, ...unavailable.keys()]);
       const missing = unavailable.get(url.scheme);

@@ -9,10 +9,19 @@ export interface Credentials {
   password: Uint8Array;
 }
 
+/** An image the daemon built itself (generated media): served from memory, not fetched. */
+export interface GeneratedImage {
+  bytes: Uint8Array;
+  /** Called once when the host has read every byte (auto-eject when asked). */
+  onFullyRead?: () => void;
+}
+
 export interface SourceRequest {
   slot: SlotConfig;
-  /** The URL exactly as the client gave it (validated by the provider). */
+  /** The URL exactly as the client gave it (validated by the provider); "" with `generated`. */
   url: string;
+  /** Serve these bytes instead of fetching `url`. */
+  generated?: GeneratedImage;
   writable: boolean;
   credentials?: Credentials;
   /** Where to serve NBD; the provider creates it and removes it on stop. */

@@ -19,6 +19,7 @@ import { registerAccountService } from './redfish/account-service.js';
 import { registerCertificates } from './redfish/certificates.js';
 import { registerManagers } from './redfish/managers.js';
 import { registerMediaActions } from './redfish/media-actions.js';
+import { generatedMediaBodyParser, registerGeneratedMedia } from './redfish/generated-media.js';
 import { redfishError } from './redfish/messages.js';
 import { registerMetadata } from './redfish/metadata.js';
 import { registerODataServiceDocument } from './redfish/odata.js';
@@ -110,6 +111,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   app.use(refuseCrossSiteChanges);
   app.use('/redfish', refuseOtherODataVersions);
   app.use(refuseNonJsonBody);
+  app.use(generatedMediaBodyParser());
   app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024 }));
   app.use(bodyErrorHandler);
 
@@ -136,6 +138,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     registerSystems,
     registerVirtualMedia,
     registerMediaActions,
+    registerGeneratedMedia,
     registerCertificates,
   ]) {
     register(ctx);

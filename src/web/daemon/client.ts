@@ -38,6 +38,15 @@ export interface SlotState {
   schemes: string[];
   /** How the host sees the slot (our Device interface); undefined from a daemon without it. */
   mediaType?: 'CD' | 'USBStick';
+  /** Legacy: the generated media attached now (our GeneratedMedia interface); undefined otherwise. */
+  generatedMedia?: GeneratedMediaState;
+}
+
+/** What GeneratedMedia shows of an attached generated image: never its content. */
+export interface GeneratedMediaState {
+  nonce: string;
+  format: string;
+  label: string;
 }
 
 /** A D-Bus error reply: `errno` is the name sd-bus style errors carry (System.Error.EBUSY → EBUSY). */
@@ -86,6 +95,7 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
   const schemes = ifaces[IFACE.sources]?.Schemes?.value;
   const mediaType = ifaces[IFACE.device]?.MediaType?.value;
   const exitCode = ifaces[IFACE.process]?.ExitCode?.value;
+  const generated = ifaces[IFACE.generatedMedia];
   return {
     name: m[2]!,
     mode: m[1] as SlotModeName,
@@ -101,6 +111,9 @@ function slotFrom(path: string, ifaces: Record<string, Record<string, Variantish
     writtenBytes: count(ifaces[IFACE.stats]?.WriteIO),
     schemes: Array.isArray(schemes) ? schemes.filter((s): s is string => typeof s === 'string') : [],
     ...(mediaType === 'CD' || mediaType === 'USBStick' ? { mediaType } : {}),
+    ...(generated && str(generated.Nonce) !== ''
+      ? { generatedMedia: { nonce: str(generated.Nonce), format: str(generated.Format), label: str(generated.Label) } }
+      : {}),
   };
 }
 
@@ -179,17 +192,45 @@ export class DaemonClient {
     args: LegacyMountArgs | undefined,
     waitMs: number,
   ): Promise<number> {
-    const completion = this.nextCompletion(slot, waitMs);
     const body = args
       ? [args.url, args.rw, args.fd === undefined ? new Variant('i', -1) : new Variant('h', args.fd)]
       : [];
-    const called = this.call({
-      destination: BUS_NAME,
-      path: slot.path,
-      interface: slot.mode === 'Proxy' ? IFACE.proxy : IFACE.legacy,
-      member,
-      ...(args ? { signature: 'sbv', body } : {}),
-    });
+    return this.callUntilCompletion(
+      slot,
+      {
+        destination: BUS_NAME,
+        path: slot.path,
+        interface: slot.mode === 'Proxy' ? IFACE.proxy : IFACE.legacy,
+        member,
+        ...(args ? { signature: 'sbv', body } : {}),
+      },
+      waitMs,
+    );
+  }
+
+  /**
+   * GeneratedMedia.Mount(h json_fd, b rw) on a Legacy slot: `fd` carries the JSON document (and
+   * stays the caller's to close once this settles). Resolves and rejects like operate().
+   */
+  async mountGenerated(slot: SlotState, args: { fd: number; rw: boolean }, waitMs: number): Promise<number> {
+    return this.callUntilCompletion(
+      slot,
+      {
+        destination: BUS_NAME,
+        path: slot.path,
+        interface: IFACE.generatedMedia,
+        member: 'Mount',
+        signature: 'hb',
+        body: [args.fd, args.rw],
+      },
+      waitMs,
+    );
+  }
+
+  /** The call, then the errno of the slot's Completion that follows it. */
+  private async callUntilCompletion(slot: SlotState, msg: MessageLike, waitMs: number): Promise<number> {
+    const completion = this.nextCompletion(slot, waitMs);
+    const called = this.call(msg);
     try {
       await called;
       return await completion.result;

@@ -4,6 +4,7 @@
 import type { Response } from 'express';
 import type { WebContext } from '../context.js';
 import { OPENBMC_VIRTUAL_MEDIA, type OemSchema } from './csdl/openbmc-virtual-media.js';
+import { VMEDIA_VIRTUAL_MEDIA_SCHEMA } from './csdl/vmedia-virtual-media.js';
 import { redfishError } from './messages.js';
 import { ODATA_VERSION } from './route.js';
 import { DMTF_SCHEMAS } from './schemas.js';
@@ -36,7 +37,7 @@ const DMTF_NAMESPACES = [
   'VirtualMediaCollection',
 ];
 
-const OEM_SCHEMAS: OemSchema[] = [OPENBMC_VIRTUAL_MEDIA];
+const OEM_SCHEMAS: OemSchema[] = [OPENBMC_VIRTUAL_MEDIA, VMEDIA_VIRTUAL_MEDIA_SCHEMA];
 
 export const SCHEMA_DIR = '/redfish/v1/schema';
 

@@ -3,6 +3,7 @@
 import type { WebContext } from '../context.js';
 import type { SlotState } from '../daemon/client.js';
 import { checkBody } from './body.js';
+import { generatedMediaAction, generatedMediaOem, VMEDIA_OEM } from './generated-media-oem.js';
 import { collection } from './collection.js';
 import { requireCurrentEtag } from './etag.js';
 import { MANAGER } from './managers.js';
@@ -67,6 +68,7 @@ export function virtualMediaMember(slot: SlotState, members: string): object {
       'TransferProtocolType@Redfish.AllowableValues': protocolsOf(slot.schemes),
       'TransferMethod@Redfish.AllowableValues': ['Stream'],
     };
+    actions.Oem = generatedMediaAction(base);
   }
   return {
     '@odata.id': base,
@@ -89,6 +91,7 @@ export function virtualMediaMember(slot: SlotState, members: string): object {
       ? {
           VerifyCertificate: true,
           Certificates: { '@odata.id': `${base}/Certificates` },
+          Oem: { [VMEDIA_OEM]: generatedMediaOem(slot, base) },
         }
       : {
           Oem: {
