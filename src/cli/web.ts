@@ -19,7 +19,7 @@ interface WebArgs {
   static: string;
 }
 
-function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || port > 65535) throw new Error(`--listen ${listen}: expected HOST:PORT, e.g. 127.0.0.1:8443`);

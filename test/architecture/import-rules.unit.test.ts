@@ -25,7 +25,14 @@ const ALLOWED: Record<string, string[]> = {
   web: ['dbus', 'process'],
   'generated-media': [], // builds first-boot images from JSON; the daemon serves them
   'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects
-  cli: ['config', 'daemon', 'dbus', 'nbd', 'nbd-node', 'process', 'virtual-host', 'web'],
+  // the bastion in front of many BMCs: reaches them over Redfish only, never through the daemon
+  gateway: ['nbd', 'process', 'sources', 'web'],
+  cli: ['config', 'daemon', 'dbus', 'gateway', 'nbd', 'nbd-node', 'process', 'virtual-host', 'web'],
+};
+
+/** Within a layer it may import, the only parts a layer may import (path prefixes under src/). */
+const ONLY_PARTS: Record<string, string[]> = {
+  gateway: ['web/auth/', 'web/tls.js', 'sources/guards/'],
 };
 
 /** Folders whose modules a layer may import only as types (`import type`). */
@@ -83,6 +90,19 @@ test('every folder of src/ imports only the layers below it', () => {
     if (to === from || isSharedFile(i.target)) return false;
     if (from === 'nbd' && to !== 'nbd') return true; // isomorphic: not even errno/log
     return !ALLOWED[from]?.includes(to);
+  });
+  assert.deepEqual(
+    violations.map((v) => `${v.from} → ${v.target}`),
+    [],
+  );
+});
+
+test('the gateway imports only the web auth and TLS identity and the sources guards', () => {
+  const violations = imports.filter((i) => {
+    const parts = ONLY_PARTS[layerOf(i.from)];
+    const to = layerOf(i.target);
+    if (!parts || to === layerOf(i.from) || isSharedFile(i.target) || to === 'nbd' || to === 'process') return false;
+    return !parts.some((p) => i.target.split(path.sep).join('/').startsWith(p));
   });
   assert.deepEqual(
     violations.map((v) => `${v.from} → ${v.target}`),

@@ -1,0 +1,89 @@
+// `vmedia gateway`: the bastion between operators and BMCs — image repository, attachment
+// manager, media server, BMC driver and API (docs/gateway.md). Prints both URLs and where the
+// admin token is when no tokens file is given (never a token).
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { adminTokenFile, loadTokens } from '../gateway/api/auth.js';
+import { startGateway, type RunningGateway } from '../gateway/compose.js';
+import { createLogger } from '../log.js';
+import { parseListen } from './web.js';
+
+interface GatewayArgs {
+  'state-dir': string;
+  listen: string;
+  'media-listen': string;
+  'media-url'?: string;
+  tokens?: string;
+  cert?: string;
+  key?: string;
+  'link-ttl': number;
+  'max-image-mib': number;
+  'allow-local-bmcs': boolean;
+}
+
+async function runGateway(args: GatewayArgs): Promise<void> {
+  const log = createLogger('vmedia-gateway');
+  const stateDir = path.resolve(args['state-dir']);
+  let gateway: RunningGateway;
+  try {
+    if (!(args['link-ttl'] >= 10)) throw new Error('--link-ttl: at least 10 seconds');
+    const tokens = args.tokens ? loadTokens(args.tokens) : undefined;
+    gateway = await startGateway({
+      stateDir,
+      tokens: tokens ?? adminTokenFile(path.join(stateDir, 'admin-token')),
+      api: parseListen(args.listen),
+      media: parseListen(args['media-listen']),
+      ...(args['media-url'] ? { mediaBaseUrl: args['media-url'] } : {}),
+      ...(args.cert ? { cert: args.cert } : {}),
+      ...(args.key ? { key: args.key } : {}),
+      linkTtlMs: args['link-ttl'] * 1000,
+      maxImageBytes: args['max-image-mib'] * 1024 * 1024,
+      allowLocalBmcs: args['allow-local-bmcs'],
+      log,
+    });
+    if (!tokens) process.stdout.write(`  admin token in ${path.join(stateDir, 'admin-token')}\n`);
+  } catch (err) {
+    process.stderr.write(`vmedia gateway: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(
+    `vmedia gateway API on ${gateway.apiUrl}\n  media server on ${gateway.mediaUrl}\n  certificate: ${gateway.certPath}\n`,
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    gateway.stop().then(
+      () => log.info('stopped'),
+      (err: Error) => {
+        log.error({ err: err.message }, 'stop failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export const gatewayCommand: CommandModule<object, GatewayArgs> = {
+  command: 'gateway',
+  describe: 'host images and attach them to many BMCs (Ironic vmedia API, media server)',
+  builder: (y) =>
+    y
+      .option('state-dir', { type: 'string', default: 'gateway', describe: 'database, images, TLS identity' })
+      .option('listen', { type: 'string', default: '127.0.0.1:9443', describe: 'the API: HOST:PORT (0 picks a port)' })
+      .option('media-listen', { type: 'string', default: '127.0.0.1:9444', describe: 'the media server for the BMCs' })
+      .option('media-url', { type: 'string', describe: 'https://HOST:PORT the BMCs reach the media server at' })
+      .option('tokens', { type: 'string', describe: 'tokens file (names, roles, sha256); default: one admin token' })
+      .option('cert', { type: 'string', describe: 'TLS certificate (PEM); default: self-signed in the state dir' })
+      .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
+      .option('link-ttl', { type: 'number', default: 3600, describe: 'seconds a media URL lives unless renewed' })
+      .option('max-image-mib', { type: 'number', default: 65536, describe: 'largest image an upload may be' })
+      .option('allow-local-bmcs', {
+        type: 'boolean',
+        default: false,
+        describe: 'let BMC URLs point at loopback or link-local addresses (development, tests)',
+      }),
+  handler: (args) => runGateway(args),
+};

@@ -1,0 +1,48 @@
+// The API: Ironic's node vmedia routes and the native /api routes, all behind bearer tokens.
+// Errors are JSON: {"error":{"code","message"}} (Ironic's routes answer in Ironic's form).
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../log.js';
+import type { AttachmentManager } from '../attachments/manager.js';
+import type { GatewayStore } from '../db/store.js';
+import { GatewayError } from '../errors.js';
+import type { ImageRepository } from '../repository/image-repository.js';
+import { attachmentRoutes } from './attachments.js';
+import { authenticate, type TokenTable } from './auth.js';
+import { bmcRoutes } from './bmcs.js';
+import { imageRoutes } from './images.js';
+import { ironicErrors, ironicRoutes } from './ironic.js';
+
+export interface ApiOptions {
+  tokens: TokenTable;
+  repository: ImageRepository;
+  store: GatewayStore;
+  manager: AttachmentManager;
+  log: Logger;
+}
+
+export function createApi(o: ApiOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(authenticate(o.tokens));
+  app.use('/v1', ironicRoutes(o.manager, o.store), ironicErrors);
+  app.use(imageRoutes(o.repository, o.store));
+  app.use(bmcRoutes(o.store));
+  app.use(attachmentRoutes(o.manager, o.store));
+  app.use(() => {
+    throw new GatewayError(404, 'NotFound', 'no such route');
+  });
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { status?: number; type?: string; message?: string };
+    if (err instanceof GatewayError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
+    } else if (e.type === 'entity.parse.failed' || e.type === 'entity.too.large') {
+      res.status(e.status ?? 400).json({ error: { code: 'BadRequest', message: `request body: ${e.message}` } });
+    } else {
+      o.log.error({ err: e.message }, 'API request failed');
+      res.status(500).json({ error: { code: 'InternalError', message: 'internal error (see the gateway log)' } });
+    }
+  });
+  return app;
+}

@@ -1,0 +1,87 @@
+// Ironic's node virtual media API, as its conductor answers it: POST attaches and answers 204 once
+// the image is in (synchronous, like Ironic's RPC), DELETE detaches (all devices, or those in
+// `device_types`), GET lists. `{node}` is the BMC's name. The image is one of this gateway's
+// repository (its id, its name, or a URL ending in /api/images/<id>): the gateway always serves
+// the bytes itself (image_download_source "local"), since the BMCs reach nothing else.
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AttachmentManager } from '../attachments/manager.js';
+import type { GatewayStore } from '../db/store.js';
+import { badRequest, GatewayError } from '../errors.js';
+import { LIVE_STATES, type DeviceType } from '../types.js';
+import { caller, requireRole } from './auth.js';
+
+const IRONIC_DEVICES: Record<string, DeviceType> = { cdrom: 'cd', floppy: 'usb', disk: 'usb' };
+const IRONIC_NAME: Record<DeviceType, string> = { cd: 'cdrom', usb: 'disk' };
+
+function imageRef(imageUrl: string): string {
+  const m = /\/api\/images\/([^/?#]+)(?:\/content)?(?:[?#].*)?$/.exec(imageUrl);
+  if (m) return decodeURIComponent(m[1]!);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(imageUrl))
+    throw badRequest(
+      'image_url: an image of this gateway (its id, name, or /api/images/<id> URL); remote sources are not served yet',
+    );
+  return imageUrl;
+}
+
+function deviceOf(deviceType: unknown): DeviceType {
+  const device = typeof deviceType === 'string' ? IRONIC_DEVICES[deviceType] : undefined;
+  if (!device) throw badRequest(`device_type: one of ${Object.keys(IRONIC_DEVICES).join(', ')}`);
+  return device;
+}
+
+/** Ironic's error body: error_message holds a JSON string with faultstring. */
+export function ironicErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (!(err instanceof GatewayError)) return next(err);
+  res
+    .status(err.status)
+    .json({
+      error_message: JSON.stringify({
+        faultstring: err.message,
+        faultcode: err.status < 500 ? 'Client' : 'Server',
+        debuginfo: null,
+      }),
+    });
+}
+
+export function ironicRoutes(manager: AttachmentManager, store: GatewayStore): Router {
+  const r = Router();
+  r.post('/nodes/:node/vmedia', requireRole('operator'), express.json({ limit: '16kb' }), async (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const device = deviceOf(b.device_type);
+    if (typeof b.image_url !== 'string' || b.image_url === '') throw badRequest('image_url: required');
+    if (b.image_download_source !== undefined && b.image_download_source !== 'local')
+      throw badRequest('image_download_source: only "local" (the gateway serves every image itself)');
+    const row = await manager.attach(String(req.params.node), device, imageRef(b.image_url), caller(res).name);
+    const done = await manager.settled(row.id);
+    if (done.state !== 'attached')
+      throw new GatewayError(502, 'AttachFailed', done.error ?? `attachment is ${done.state}`);
+    res.status(204).end();
+  });
+  r.get('/nodes/:node/vmedia', requireRole('reader'), async (req, res) => {
+    const rows = await store.listAttachments({ bmc: String(req.params.node), states: LIVE_STATES });
+    res.json({
+      vmedia: rows.map((a) => ({
+        device_type: IRONIC_NAME[a.device],
+        image_url: `/api/images/${a.imageId}`,
+        image_download_source: 'local',
+        inserted: a.state === 'attached',
+        state: a.state,
+        attachment: a.id,
+      })),
+    });
+  });
+  r.delete('/nodes/:node/vmedia', requireRole('operator'), async (req, res) => {
+    const q = (req.query as Record<string, string | undefined>).device_types;
+    const devices = q === undefined ? undefined : q.split(',').map(deviceOf);
+    const rows = (
+      await store.listAttachments({ bmc: String(req.params.node), states: ['attaching', 'attached'] })
+    ).filter((a) => !devices || devices.includes(a.device));
+    for (const row of rows) await manager.detach(row.id, caller(res).name);
+    const settled = await Promise.all(rows.map((row) => manager.settled(row.id)));
+    const failed = settled.filter((a) => a.state !== 'detached');
+    if (failed.length > 0)
+      throw new GatewayError(502, 'DetachFailed', failed.map((a) => a.error ?? a.state).join('; '));
+    res.status(204).end();
+  });
+  return r;
+}

@@ -1,0 +1,194 @@
+// Attach and detach images on BMCs, one operation at a time per BMC, with retries and backoff.
+// Every state is written to the database before the BMC is driven, so after a crash the database
+// says what was under way: start() resumes attaching and detaching operations and checks each
+// attached one against its BMC's VirtualMedia (re-inserting when the BMC lost it).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../log.js';
+import type { VirtualMediaDriver, VirtualMediaSlot } from '../bmc-driver/virtual-media.js';
+import type { GatewayStore } from '../db/store.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { ImageRepository } from '../repository/image-repository.js';
+import { DEVICE_TYPES, LIVE_STATES, type AttachmentRecord, type BmcRecord, type DeviceType } from '../types.js';
+import { mediaUrl, newMediaAccess, urlHasToken } from './access.js';
+import { KeyedQueue } from './keyed-queue.js';
+
+export interface AttachmentManagerOptions {
+  store: GatewayStore;
+  repository: ImageRepository;
+  driverFor(bmc: BmcRecord): VirtualMediaDriver;
+  /** https://host:port the BMCs reach the media server at. */
+  mediaBaseUrl: string;
+  /** How long a media URL works unless renewed; attached ones are renewed every third of it. */
+  linkTtlMs: number;
+  renewEveryMs: number;
+  /** Attempts of a whole attach or detach before it fails, the first retry after backoffMs. */
+  attempts: number;
+  backoffMs: number;
+  log: Logger;
+}
+
+/** Who acts when the gateway itself resumes or renews. */
+const GATEWAY = 'gateway';
+
+export class AttachmentManager {
+  private readonly queue = new KeyedQueue();
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: AttachmentManagerOptions) {}
+
+  async attach(bmcName: string, device: string, imageRef: string, who: string): Promise<AttachmentRecord> {
+    if (!DEVICE_TYPES.includes(device as DeviceType)) throw badRequest(`device: one of ${DEVICE_TYPES.join(', ')}`);
+    if (!(await this.o.store.getBmc(bmcName))) throw notFound(`BMC ${bmcName}`);
+    const image = this.o.repository.get(imageRef);
+    const created = await this.o.store.createAttachment({
+      id: randomUUID(),
+      bmc: bmcName,
+      device: device as DeviceType,
+      imageId: image.id,
+      createdBy: who,
+    });
+    if (!created) throw conflict(`BMC ${bmcName} already has an attachment on its ${device} device: detach it first`);
+    await this.o.store.audit(
+      who,
+      'attach',
+      `${bmcName}/${device}`,
+      `image ${image.id} (${image.name}), attachment ${created.id}`,
+    );
+    void this.queue.run(bmcName, () => this.performAttach(created.id));
+    return created;
+  }
+
+  async detach(id: string, who: string): Promise<AttachmentRecord> {
+    const row = await this.o.store.getAttachment(id);
+    if (!row) throw notFound(`attachment ${id}`);
+    if (!(await this.o.store.beginDetach(id))) throw conflict(`attachment ${id} is ${row.state}, not attached`);
+    await this.o.store.audit(who, 'detach', `${row.bmc}/${row.device}`, `attachment ${id}`);
+    void this.queue.run(row.bmc, () => this.performDetach(id));
+    return (await this.o.store.getAttachment(id))!;
+  }
+
+  /** The attachment once the operations queued for its BMC so far have ended. */
+  async settled(id: string): Promise<AttachmentRecord> {
+    const row = await this.o.store.getAttachment(id);
+    if (!row) throw notFound(`attachment ${id}`);
+    await this.queue.run(row.bmc, () => Promise.resolve());
+    return (await this.o.store.getAttachment(id))!;
+  }
+
+  /** Reconciles the database with the BMCs, then renews the media URLs of attached images. */
+  async start(): Promise<void> {
+    for (const row of await this.o.store.listAttachments({ states: LIVE_STATES })) {
+      if (row.state === 'attaching') void this.queue.run(row.bmc, () => this.performAttach(row.id));
+      else if (row.state === 'detaching') void this.queue.run(row.bmc, () => this.performDetach(row.id));
+      else void this.queue.run(row.bmc, () => this.verifyAttached(row.id));
+    }
+    this.renewTimer = setInterval(() => void this.renew(), this.o.renewEveryMs);
+    this.renewTimer.unref();
+  }
+
+  /** Stops renewing and waits for the operations under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.renewTimer);
+    await this.queue.idle();
+  }
+
+  private async renew(): Promise<void> {
+    const expiresAt = Date.now() + this.o.linkTtlMs;
+    for (const row of await this.o.store.listAttachments({ states: ['attached'] }))
+      await this.o.store.updateAttachment(row.id, { expiresAt });
+  }
+
+  private async verifyAttached(id: string): Promise<void> {
+    const row = await this.o.store.getAttachment(id);
+    if (row?.state !== 'attached') return;
+    try {
+      const driver = await this.driver(row.bmc);
+      const slot = row.slotUri ? await driver.slot(row.slotUri) : undefined;
+      if (slot?.inserted && slot.image !== null && urlHasToken(slot.image, row.tokenHash)) {
+        await this.o.store.updateAttachment(id, { expiresAt: Date.now() + this.o.linkTtlMs });
+        return;
+      }
+    } catch (err) {
+      this.o.log.warn({ attachment: id, err: (err as Error).message }, 'cannot read the BMC; inserting again');
+    }
+    await this.o.store.updateAttachment(id, { state: 'attaching' });
+    await this.o.store.audit(GATEWAY, 'reattach', `${row.bmc}/${row.device}`, `attachment ${id}: the BMC lost it`);
+    await this.performAttach(id);
+  }
+
+  private async performAttach(id: string): Promise<void> {
+    await this.withRetries(id, 'attaching', async (row) => {
+      const image = this.o.repository.get(row.imageId);
+      const driver = await this.driver(row.bmc);
+      const previousToken = row.tokenHash;
+      const access = newMediaAccess(id);
+      // written before InsertMedia: the BMC reads the URL while the action runs
+      await this.o.store.updateAttachment(id, {
+        tokenHash: access.tokenHash,
+        passwordHash: access.passwordHash,
+        expiresAt: Date.now() + this.o.linkTtlMs,
+      });
+      const slotUri = await driver.insert({
+        device: row.device,
+        url: mediaUrl(this.o.mediaBaseUrl, access.token, image.name),
+        username: access.username,
+        password: access.password,
+        isOurs: (image) => urlHasToken(image, previousToken),
+      });
+      await this.o.store.updateAttachment(id, { state: 'attached', slotUri, error: null });
+      await this.o.store.audit(GATEWAY, 'attached', `${row.bmc}/${row.device}`, `attachment ${id} in ${slotUri}`);
+    });
+  }
+
+  private async performDetach(id: string): Promise<void> {
+    await this.withRetries(id, 'detaching', async (row) => {
+      const driver = await this.driver(row.bmc);
+      const ours = (s: VirtualMediaSlot) => s.image !== null && urlHasToken(s.image, row.tokenHash);
+      // only our own image is ejected: the slot may hold someone else's by now
+      const known = row.slotUri ? await driver.slot(row.slotUri) : undefined;
+      const slot = known && ours(known) ? known : (await driver.slots()).find(ours);
+      if (slot) await driver.eject(slot);
+      await this.o.store.updateAttachment(id, { state: 'detached', expiresAt: null, error: null });
+      await this.o.store.audit(GATEWAY, 'detached', `${row.bmc}/${row.device}`, `attachment ${id}`);
+    });
+  }
+
+  /** Runs `op` while the attachment is still in `state`; after the last failed attempt it is failed. */
+  private async withRetries(
+    id: string,
+    state: 'attaching' | 'detaching',
+    op: (row: AttachmentRecord) => Promise<void>,
+  ): Promise<void> {
+    let delay = this.o.backoffMs;
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.o.store.getAttachment(id);
+      if (row?.state !== state) return;
+      try {
+        await op(row);
+        return;
+      } catch (err) {
+        const message = (err as Error).message;
+        this.o.log.warn({ attachment: id, bmc: row.bmc, attempt, err: message }, `${state} failed`);
+        if (attempt >= this.o.attempts) {
+          await this.o.store.updateAttachment(id, { state: 'failed', error: message, expiresAt: null, failed: true });
+          await this.o.store.audit(
+            GATEWAY,
+            `${state === 'attaching' ? 'attach' : 'detach'} failed`,
+            `${row.bmc}/${row.device}`,
+            message,
+          );
+          return;
+        }
+        await this.o.store.updateAttachment(id, { error: message, failed: true });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  private async driver(bmcName: string): Promise<VirtualMediaDriver> {
+    const bmc = await this.o.store.getBmc(bmcName);
+    if (!bmc) throw notFound(`BMC ${bmcName}`);
+    return this.o.driverFor(bmc);
+  }
+}

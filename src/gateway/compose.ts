@@ -1,0 +1,94 @@
+// The gateway's composition root: the state dir (database, images, TLS identity), the attachment
+// manager reconciled with the BMCs, the media server for the BMCs and the API for operators, each
+// on its own listener.
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { loadTlsIdentity } from '../web/tls.js';
+import { createApi } from './api/app.js';
+import type { TokenTable } from './api/auth.js';
+import { AttachmentManager } from './attachments/manager.js';
+import { RedfishClient } from './bmc-driver/redfish-client.js';
+import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
+import { openSqliteStore } from './db/sqlite.js';
+import { createMediaServer } from './media-server/media-server.js';
+import { ImageRepository } from './repository/image-repository.js';
+
+export interface GatewayOptions {
+  stateDir: string;
+  tokens: TokenTable;
+  api: { host: string; port: number };
+  media: { host: string; port: number };
+  /** The media server's URL as the BMCs reach it; default https://<media host>:<port>. */
+  mediaBaseUrl?: string;
+  cert?: string;
+  key?: string;
+  linkTtlMs: number;
+  maxImageBytes: number;
+  allowLocalBmcs: boolean;
+  log: Logger;
+}
+
+export interface RunningGateway {
+  apiUrl: string;
+  mediaUrl: string;
+  certPath: string;
+  stop(): Promise<void>;
+}
+
+async function listen(server: Server, at: { host: string; port: number }): Promise<AddressInfo> {
+  server.listen(at.port, at.host);
+  await once(server, 'listening');
+  return server.address() as AddressInfo;
+}
+
+const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
+  const store = openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
+  const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
+
+  const mediaServer = createMediaServer({ store, repository, tls, log: o.log });
+  const mediaAddress = await listen(mediaServer, o.media);
+  const mediaUrl = o.mediaBaseUrl ?? urlOf(mediaAddress);
+
+  const manager = new AttachmentManager({
+    store,
+    repository,
+    driverFor: (bmc) => new VirtualMediaDriver(new RedfishClient(bmc, { allowLocalBmcs: o.allowLocalBmcs })),
+    mediaBaseUrl: mediaUrl,
+    linkTtlMs: o.linkTtlMs,
+    renewEveryMs: Math.max(1000, Math.floor(o.linkTtlMs / 3)),
+    attempts: 3,
+    backoffMs: 1000,
+    log: o.log,
+  });
+  await manager.start();
+
+  const api = createServer(
+    { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
+    createApi({ tokens: o.tokens, repository, store, manager, log: o.log }),
+  );
+  // uploads of large images take long: no request timeout, but a stalled header still ends
+  api.requestTimeout = 0;
+  const apiAddress = await listen(api, o.api);
+
+  return {
+    apiUrl: urlOf(apiAddress),
+    mediaUrl,
+    certPath: tls.certPath,
+    stop: async () => {
+      api.close();
+      mediaServer.close();
+      api.closeAllConnections();
+      mediaServer.closeAllConnections();
+      await manager.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+// The embedded database (the default): one SQLite file in the gateway's state dir, WAL mode,
+// synchronous=FULL so that a state written before a BMC is driven survives a crash of the gateway.
+import Database from 'better-sqlite3';
+import { LIVE_STATES, type AttachmentRecord, type AuditEntry, type BmcRecord } from '../types.js';
+import type { AttachmentUpdate, GatewayStore, NewAttachment } from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS bmcs (
+  name TEXT PRIMARY KEY, redfish_url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL,
+  ca_pem TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attachments (
+  id TEXT PRIMARY KEY, bmc TEXT NOT NULL, device TEXT NOT NULL, image_id TEXT NOT NULL, state TEXT NOT NULL,
+  slot_uri TEXT, token_hash TEXT, password_hash TEXT, expires_at INTEGER,
+  bytes_served INTEGER NOT NULL DEFAULT 0, error TEXT, error_count INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS one_live_attachment_per_device ON attachments (bmc, device)
+  WHERE state IN (${LIVE_STATES.map((s) => `'${s}'`).join(', ')});
+CREATE UNIQUE INDEX IF NOT EXISTS attachment_by_token ON attachments (token_hash);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, detail TEXT NOT NULL);
+`;
+
+interface AttachmentRow {
+  id: string;
+  bmc: string;
+  device: string;
+  image_id: string;
+  state: string;
+  slot_uri: string | null;
+  token_hash: string | null;
+  password_hash: string | null;
+  expires_at: number | null;
+  bytes_served: number;
+  error: string | null;
+  error_count: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+interface BmcRow {
+  name: string;
+  redfish_url: string;
+  username: string;
+  password: string;
+  ca_pem: string;
+  created_at: string;
+  created_by: string;
+}
+
+const toAttachment = (r: AttachmentRow): AttachmentRecord => ({
+  id: r.id,
+  bmc: r.bmc,
+  device: r.device as AttachmentRecord['device'],
+  imageId: r.image_id,
+  state: r.state as AttachmentRecord['state'],
+  slotUri: r.slot_uri,
+  tokenHash: r.token_hash,
+  passwordHash: r.password_hash,
+  expiresAt: r.expires_at,
+  bytesServed: r.bytes_served,
+  error: r.error,
+  errorCount: r.error_count,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  updatedAt: r.updated_at,
+});
+
+const toBmc = (r: BmcRow): BmcRecord => ({
+  name: r.name,
+  redfishUrl: r.redfish_url,
+  username: r.username,
+  password: r.password,
+  caPem: r.ca_pem,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+});
+
+const UPDATE_COLUMNS: Record<Exclude<keyof AttachmentUpdate, 'failed'>, string> = {
+  state: 'state',
+  slotUri: 'slot_uri',
+  tokenHash: 'token_hash',
+  passwordHash: 'password_hash',
+  expiresAt: 'expires_at',
+  error: 'error',
+};
+
+export function openSqliteStore(file: string): GatewayStore {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const now = () => new Date().toISOString();
+  const liveList = LIVE_STATES.map((s) => `'${s}'`).join(', ');
+  const getAttachment = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE id = ?');
+
+  return {
+    addBmc: (b) => {
+      db.prepare(
+        'INSERT INTO bmcs (name, redfish_url, username, password, ca_pem, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(b.name, b.redfishUrl, b.username, b.password, b.caPem, b.createdAt, b.createdBy);
+      return Promise.resolve();
+    },
+    getBmc: (name) => {
+      const row = db.prepare<[string], BmcRow>('SELECT * FROM bmcs WHERE name = ?').get(name);
+      return Promise.resolve(row && toBmc(row));
+    },
+    listBmcs: () => Promise.resolve(db.prepare<[], BmcRow>('SELECT * FROM bmcs ORDER BY name').all().map(toBmc)),
+    deleteBmc: (name) => {
+      db.prepare('DELETE FROM bmcs WHERE name = ?').run(name);
+      return Promise.resolve();
+    },
+
+    createAttachment: (a: NewAttachment) => {
+      const at = now();
+      const inserted = db
+        .prepare(
+          `INSERT INTO attachments (id, bmc, device, image_id, state, created_at, created_by, updated_at)
+           SELECT ?, ?, ?, ?, 'attaching', ?, ?, ?
+           WHERE NOT EXISTS (SELECT 1 FROM attachments WHERE bmc = ? AND device = ? AND state IN (${liveList}))`,
+        )
+        .run(a.id, a.bmc, a.device, a.imageId, at, a.createdBy, at, a.bmc, a.device);
+      const row = inserted.changes === 1 ? getAttachment.get(a.id) : undefined;
+      return Promise.resolve(row && toAttachment(row));
+    },
+    getAttachment: (id) => {
+      const row = getAttachment.get(id);
+      return Promise.resolve(row && toAttachment(row));
+    },
+    findAttachmentByToken: (tokenHash) => {
+      const row = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE token_hash = ?').get(tokenHash);
+      return Promise.resolve(row && toAttachment(row));
+    },
+    listAttachments: (filter = {}) => {
+      const where: string[] = [];
+      const args: string[] = [];
+      if (filter.bmc !== undefined) {
+        where.push('bmc = ?');
+        args.push(filter.bmc);
+      }
+      if (filter.imageId !== undefined) {
+        where.push('image_id = ?');
+        args.push(filter.imageId);
+      }
+      if (filter.states) {
+        where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+        args.push(...filter.states);
+      }
+      const sql = `SELECT * FROM attachments${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+      return Promise.resolve(
+        db
+          .prepare<string[], AttachmentRow>(sql)
+          .all(...args)
+          .map(toAttachment),
+      );
+    },
+    updateAttachment: (id, update: AttachmentUpdate) => {
+      const sets = ['updated_at = ?'];
+      const args: (string | number | null)[] = [now()];
+      for (const [key, column] of Object.entries(UPDATE_COLUMNS) as [keyof typeof UPDATE_COLUMNS, string][]) {
+        if (key in update) {
+          sets.push(`${column} = ?`);
+          args.push(update[key] ?? null);
+        }
+      }
+      if (update.failed) sets.push('error_count = error_count + 1');
+      db.prepare(`UPDATE attachments SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
+      return Promise.resolve();
+    },
+    beginDetach: (id) => {
+      const r = db
+        .prepare(`UPDATE attachments SET state = 'detaching', updated_at = ? WHERE id = ? AND state IN (${liveList})`)
+        .run(now(), id);
+      return Promise.resolve(r.changes === 1);
+    },
+    addBytesServed: (id, bytes) => {
+      db.prepare('UPDATE attachments SET bytes_served = bytes_served + ? WHERE id = ?').run(bytes, id);
+      return Promise.resolve();
+    },
+
+    audit: (who, action, target, detail = '') => {
+      db.prepare('INSERT INTO audit (at, who, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(
+        now(),
+        who,
+        action,
+        target,
+        detail,
+      );
+      return Promise.resolve();
+    },
+    listAudit: (limit) =>
+      Promise.resolve(
+        db.prepare<[number], AuditEntry>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit).reverse(),
+      ),
+
+    close: () => {
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// What the gateway keeps in its database: BMCs, attachments and the audit log. Asynchronous so that
+// a server database (PostgreSQL) can implement it as well as the embedded SQLite.
+import type { AttachmentRecord, AttachmentState, AuditEntry, BmcRecord, DeviceType } from '../types.js';
+
+export interface NewAttachment {
+  id: string;
+  bmc: string;
+  device: DeviceType;
+  imageId: string;
+  createdBy: string;
+}
+
+/** Fields an operation changes on an attachment; the rest stay. */
+export type AttachmentUpdate = Partial<
+  Pick<AttachmentRecord, 'state' | 'slotUri' | 'tokenHash' | 'passwordHash' | 'expiresAt' | 'error'>
+> & { failed?: boolean };
+
+export interface GatewayStore {
+  addBmc(bmc: BmcRecord): Promise<void>;
+  getBmc(name: string): Promise<BmcRecord | undefined>;
+  listBmcs(): Promise<BmcRecord[]>;
+  deleteBmc(name: string): Promise<void>;
+
+  /** Inserts the attachment as `attaching`; undefined when the BMC's device already has a live one. */
+  createAttachment(a: NewAttachment): Promise<AttachmentRecord | undefined>;
+  getAttachment(id: string): Promise<AttachmentRecord | undefined>;
+  findAttachmentByToken(tokenHash: string): Promise<AttachmentRecord | undefined>;
+  listAttachments(filter?: {
+    bmc?: string;
+    imageId?: string;
+    states?: readonly AttachmentState[];
+  }): Promise<AttachmentRecord[]>;
+  /** `failed: true` also counts one more error. */
+  updateAttachment(id: string, update: AttachmentUpdate): Promise<void>;
+  /** Moves a live attachment to `detaching`; false when it was not live. */
+  beginDetach(id: string): Promise<boolean>;
+  addBytesServed(id: string, bytes: number): Promise<void>;
+
+  audit(who: string, action: string, target: string, detail?: string): Promise<void>;
+  listAudit(limit: number): Promise<AuditEntry[]>;
+
+  close(): Promise<void>;
+}

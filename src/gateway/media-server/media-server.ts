@@ -1,0 +1,62 @@
+// The HTTPS server the BMCs read images from: GET/HEAD /media/<token>/<name> with Range. The token
+// names exactly one attachment, so a URL serves that attachment's image and nothing else, and only
+// with that attachment's Basic credentials. Unknown token: 404; detached, failed or expired: 410.
+// Bytes served are counted per attachment.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../log.js';
+import { attachmentUser, passwordMatches, sha256Hex } from '../attachments/access.js';
+import type { GatewayStore } from '../db/store.js';
+import { sendFileRange } from '../http/range.js';
+import type { ImageRepository } from '../repository/image-repository.js';
+
+export interface MediaServerOptions {
+  store: GatewayStore;
+  repository: ImageRepository;
+  tls: { cert: string; key: string };
+  log: Logger;
+}
+
+function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`${text}\n`);
+}
+
+export function createMediaServer(o: MediaServerOptions): Server {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return plain(res, 405, 'GET or HEAD only', { Allow: 'GET, HEAD' });
+    const m = /^\/media\/([A-Za-z0-9_-]{43})\/[^/?]+(?:\?.*)?$/.exec(req.url ?? '');
+    if (!m) return plain(res, 404, 'no such media');
+    const row = await o.store.findAttachmentByToken(sha256Hex(m[1]!));
+    if (!row) return plain(res, 404, 'no such media');
+    const live = (row.state === 'attached' || row.state === 'attaching') && (row.expiresAt ?? 0) > Date.now();
+    if (!live) return plain(res, 410, 'this media URL was revoked or has expired');
+    const creds = basicCredentials(req.headers.authorization);
+    if (!creds || creds.user !== attachmentUser(row.id) || !passwordMatches(creds.password, row.passwordHash))
+      return plain(res, 401, 'credentials required', { 'WWW-Authenticate': 'Basic realm="vmedia gateway media"' });
+    let image;
+    try {
+      image = o.repository.get(row.imageId);
+    } catch {
+      return plain(res, 410, 'the image was deleted');
+    }
+    const sent = await sendFileRange(req, res, o.repository.file(image));
+    if (sent > 0) await o.store.addBytesServed(row.id, sent);
+  };
+  return createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.log.error({ err: (err as Error).message }, 'media request failed');
+      if (!res.headersSent) plain(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+}

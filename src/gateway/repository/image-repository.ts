@@ -1,0 +1,143 @@
+// The image repository on a local directory: `<id>` holds an image's bytes and `<id>.json` its
+// metadata. An upload streams into a temporary file while its sha256 is computed; the file is
+// renamed into place only when the digest matches what the client claimed, so a listed image is
+// always whole.
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { badRequest, GatewayError, notFound } from '../errors.js';
+
+export interface ImageMetadata {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  mediaType: string;
+  created: string;
+  createdBy: string;
+}
+
+export interface UploadRequest {
+  name: string;
+  /** Hex sha256 the client claims; the upload is refused when the bytes do not match. */
+  sha256?: string;
+  mediaType?: string;
+  createdBy: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ID = /^[0-9a-f-]{36}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.iso': 'application/x-iso9660-image',
+  '.img': 'application/octet-stream',
+  '.raw': 'application/octet-stream',
+  '.qcow2': 'application/x-qemu-disk',
+};
+
+export class ImageRepository {
+  private readonly uploads: string;
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+  ) {
+    this.uploads = path.join(dir, '.uploads');
+    mkdirSync(this.uploads, { recursive: true, mode: 0o700 });
+    // uploads a crash interrupted are never resumed: their bytes are not trusted
+    for (const f of readdirSync(this.uploads)) rmSync(path.join(this.uploads, f), { force: true });
+  }
+
+  async upload(body: Readable, req: UploadRequest): Promise<ImageMetadata> {
+    if (!NAME.test(req.name))
+      throw badRequest('name: 1 to 128 characters of letters, digits, ".", "_" and "-", not starting with a dot');
+    const claimed = req.sha256?.toLowerCase();
+    if (claimed !== undefined && !SHA256.test(claimed)) throw badRequest('sha256: 64 hex digits');
+    const id = randomUUID();
+    const partial = path.join(this.uploads, id);
+    const hash = createHash('sha256');
+    let size = 0;
+    const limit = this.maxBytes;
+    try {
+      await pipeline(
+        body,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            size += chunk.length;
+            if (size > limit) throw new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(partial, { mode: 0o600, flush: true }),
+      );
+      const sha256 = hash.digest('hex');
+      if (claimed !== undefined && claimed !== sha256)
+        throw new GatewayError(422, 'DigestMismatch', `the uploaded bytes have sha256 ${sha256}, not ${claimed}`);
+      const meta: ImageMetadata = {
+        id,
+        name: req.name,
+        size,
+        sha256,
+        mediaType: req.mediaType ?? MEDIA_TYPES[path.extname(req.name).toLowerCase()] ?? 'application/octet-stream',
+        created: new Date().toISOString(),
+        createdBy: req.createdBy,
+      };
+      renameSync(partial, this.dataPath(id));
+      const metaTmp = path.join(this.uploads, `${id}.json`);
+      writeFileSync(metaTmp, JSON.stringify(meta), { mode: 0o600 });
+      renameSync(metaTmp, this.metaPath(id));
+      return meta;
+    } catch (err) {
+      rmSync(partial, { force: true });
+      throw err;
+    }
+  }
+
+  list(): ImageMetadata[] {
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => this.read(f.slice(0, -5)))
+      .filter((m): m is ImageMetadata => m !== undefined)
+      .sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** An image by its id, or by its name when exactly one image has that name. */
+  get(idOrName: string): ImageMetadata {
+    const byId = ID.test(idOrName) ? this.read(idOrName) : undefined;
+    if (byId) return byId;
+    const named = this.list().filter((m) => m.name === idOrName);
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) throw badRequest(`${named.length} images are named "${idOrName}": use the id`);
+    throw notFound(`image ${idOrName}`);
+  }
+
+  /** The file to serve an image's bytes from. */
+  file(meta: ImageMetadata): { path: string; size: number; mediaType: string; etag: string } {
+    return { path: this.dataPath(meta.id), size: meta.size, mediaType: meta.mediaType, etag: meta.sha256 };
+  }
+
+  delete(meta: ImageMetadata): void {
+    rmSync(this.metaPath(meta.id), { force: true });
+    rmSync(this.dataPath(meta.id), { force: true });
+  }
+
+  private read(id: string): ImageMetadata | undefined {
+    try {
+      return JSON.parse(readFileSync(this.metaPath(id), 'utf8')) as ImageMetadata;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private dataPath(id: string): string {
+    return path.join(this.dir, id);
+  }
+
+  private metaPath(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+}
