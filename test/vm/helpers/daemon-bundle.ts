@@ -1,13 +1,11 @@
-// The daemon as one bundled file for the VM: under TCG, node resolving and tsx compiling some
-// hundred source and node_modules files over the 9p share takes minutes; one file takes seconds.
-// Built once per VM run (esbuild), inside node_modules so its external packages still resolve.
-import { execFile } from 'node:child_process';
+// The CLI as the production bundle (scripts/bundle.ts, the one bundling recipe) for the VM: under
+// TCG, node resolving and tsx compiling some hundred source and node_modules files over the 9p
+// share takes minutes; a few bundled files take seconds. Built once per VM run, without the page.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { buildBundle, CLI_ENTRY } from '../../../scripts/bundle.js';
 
-const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
 const OUT_DIR = path.join(CHECKOUT, 'node_modules', '.cache', 'vmedia-vm');
 /** Bundles older than this belong to VM runs that are over (a run's time limit is far below it). */
@@ -15,35 +13,20 @@ const STALE_MS = 3 * 60 * 60 * 1000;
 
 let built: Promise<string> | undefined;
 
-/** Path of the bundled CLI (src/cli/main.ts). The first test file of a VM run builds it and the
- *  later ones reuse it: each test file is its own process, and esbuild under TCG takes ~30 s. */
+/** Path of the bundled CLI (main.mjs). The first test file of a VM run builds it and the later
+ *  ones reuse it: each test file is its own process, and esbuild under TCG takes ~30 s. */
 export function daemonBundle(): Promise<string> {
   built ??= (async () => {
     mkdirSync(OUT_DIR, { recursive: true });
     // the boot id names this VM run, so concurrent VM runs on one checkout never share a bundle
     const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const outfile = path.join(OUT_DIR, `main-${bootId}.mjs`);
-    if (existsSync(outfile)) return outfile;
+    const dir = path.join(OUT_DIR, `bundle-${bootId}`);
+    if (existsSync(dir)) return path.join(dir, CLI_ENTRY);
     removeStaleBundles();
-    const partial = `${outfile}.${process.pid}.tmp`;
-    const esbuild = path.join(CHECKOUT, 'node_modules', '.bin', 'esbuild');
-    if (!existsSync(esbuild)) throw new Error(`${esbuild} is missing: run npm ci`);
-    await run(esbuild, [
-      path.join(CHECKOUT, 'src/cli/main.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--target=node20',
-      `--outfile=${partial}`,
-      '--log-level=warning',
-      // a native addon, and an optional X11 transport of dbus-next that is not installed
-      '--external:usocket',
-      '--external:x11',
-      // CommonJS packages inside an ESM bundle need a require
-      "--banner:js=import { createRequire as __vmediaRequire } from 'node:module'; const require = __vmediaRequire(import.meta.url);",
-    ]);
-    renameSync(partial, outfile); // complete or absent, for the next test file
-    return outfile;
+    const partial = `${dir}.${process.pid}.tmp`;
+    await buildBundle({ outDir: partial, full: false });
+    renameSync(partial, dir); // complete or absent, for the next test file
+    return path.join(dir, CLI_ENTRY);
   })();
   return built;
 }
@@ -53,7 +36,7 @@ function removeStaleBundles(): void {
   for (const name of readdirSync(OUT_DIR)) {
     const file = path.join(OUT_DIR, name);
     try {
-      if (Date.now() - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true });
+      if (Date.now() - statSync(file).mtimeMs > STALE_MS) rmSync(file, { recursive: true, force: true });
     } catch {
       continue; // removed meanwhile by another VM run
     }
