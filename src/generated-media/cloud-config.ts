@@ -3,9 +3,9 @@
 // reads them back unchanged: strings that a plain scalar could turn into something else
 // (`on`, `no`, `1e3`, `null`) are quoted, and PEM blocks become literal blocks.
 
-/** Characters PyYAML refuses in a stream or reads as line breaks: escaped in quoted scalars. */
-const NEEDS_ESCAPE =
-  /[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Characters PyYAML refuses in a stream or reads as line breaks, which JSON.stringify leaves as
+ *  they are (it escapes C0 controls and lone surrogates itself): escaped in quoted scalars. */
+const NEEDS_ESCAPE = /[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/g;
 /** Plain scalars that YAML 1.1 reads as text: names, paths and host names. */
 const PLAIN_SAFE = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 /** YAML 1.1 booleans and null, which a plain scalar would turn into one. */
@@ -15,6 +15,9 @@ const YAML11_WORDS = /^(y|yes|n|no|true|false|on|off|null)$/i;
 const LITERAL_SAFE =
   // eslint-disable-next-line no-control-regex
   /^(?![ \t\n])(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff \t]|[ \t](?![ \t]*(\n|$)))*$/;
+
+/** A UTF-16 surrogate without its pair: UTF-8 cannot hold it, so only an escape keeps it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function quoted(text: string): string {
   return JSON.stringify(text).replace(NEEDS_ESCAPE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -33,7 +36,7 @@ function numberText(n: number): string {
 
 /** `|`, `|-` or `|+` and the lines of a literal block, or undefined when the text needs quotes. */
 function literalBlock(text: string, indent: string): string[] | undefined {
-  if (!text.includes('\n') || !LITERAL_SAFE.test(text)) return undefined;
+  if (!text.includes('\n') || !LITERAL_SAFE.test(text) || LONE_SURROGATE.test(text)) return undefined;
   const body = text.replace(/\n+$/, '');
   const trailing = text.length - body.length;
   const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+';

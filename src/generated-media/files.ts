@@ -51,8 +51,8 @@ export function checkedFileSet(files: MediaFile[]): MediaFile[] {
   }
   if (total > MAX_GENERATED_MEDIA_INPUT_BYTES)
     throw new GeneratedMediaError(
-      `the files hold ${total} bytes, more than the ${MAX_GENERATED_MEDIA_INPUT_BYTES} allowed`,
-      '/files',
+      `the image's files would hold ${total} bytes, more than the ${MAX_GENERATED_MEDIA_INPUT_BYTES} allowed`,
+      '',
     );
   return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
