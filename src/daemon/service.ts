@@ -1,5 +1,6 @@
 // Publishes the mount points on the bus as xyz.openbmc_project.VirtualMedia: the ObjectManager
-// at the root, one object per slot, the Legacy Mount calls that carry an fd, then the bus name.
+// at the root, one object per slot, the Mount calls that carry an fd (Legacy credentials,
+// GeneratedMedia JSON), then the bus name.
 import dbus from 'dbus-next';
 import type { Logger } from '../log.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
@@ -7,6 +8,7 @@ import type { SourceProvider } from '../sources/types.js';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../dbus/names.js';
 import { ObjectManagerInterface } from '../dbus/object-manager.js';
 import { readOnlyPropertyHandler } from '../dbus/read-only-guard.js';
+import type { GeneratedMediaInterface } from './generated-media-interface.js';
 import { slotInterfaces, type LegacyInterface } from './slot-interfaces.js';
 
 export interface PublishedService {
@@ -24,15 +26,20 @@ export async function publishVirtualMedia(
   bus.export(ROOT_PATH, manager);
   const interfacesByPath = new Map<string, dbus.interface.Interface[]>();
   const legacyByPath = new Map<string, LegacyInterface>();
+  const generatedByPath = new Map<string, GeneratedMediaInterface>();
   for (const mp of mountPoints) {
     const path = slotPath(mp.slot.mode === 'proxy' ? 'Proxy' : 'Legacy', mp.slot.name);
-    const { all, legacy } = slotInterfaces(mp, sources);
+    const { all, legacy, generatedMedia } = slotInterfaces(mp, sources);
     for (const iface of all) bus.export(path, iface);
     if (legacy) legacyByPath.set(path, legacy);
+    if (generatedMedia) generatedByPath.set(path, generatedMedia);
     manager.add(path, all);
     interfacesByPath.set(path, all);
   }
-  const mountWithFd = legacyMountFdHandler(bus, legacyByPath);
+  const mountWithFd = fdCallHandler(
+    bus,
+    (msg) => legacyMountWithFd(msg, legacyByPath) ?? generatedMountWithFd(msg, generatedByPath),
+  );
   const readOnly = readOnlyPropertyHandler(bus, interfacesByPath);
   bus.addMethodHandler(mountWithFd);
   bus.addMethodHandler(readOnly);
@@ -59,25 +66,44 @@ export async function publishVirtualMedia(
 }
 
 /**
- * Legacy Mount calls that carry the credentials fd: Mount(s, b, v) with v = h, and Mount(s, b, h)
- * of newer bmcweb (introspection shows one signature per member, Mount sbv as
- * phosphor-dbus-interfaces defines it, and dbus-next dispatches by exact signature). They are
- * taken here, before dbus-next's dispatch, because only a handler that sees the message can take
- * its fd: our patched dbus-next closes every received fd nobody took (patches/dbus-next+*.patch).
+ * Method calls that carry an fd, taken before dbus-next's dispatch, because only a handler that
+ * sees the message can take its fd: our patched dbus-next closes every received fd nobody took
+ * (patches/dbus-next+*.patch). `take` starts the call and gives its reply, or undefined when the
+ * message is not such a call.
  */
-function legacyMountFdHandler(bus: dbus.MessageBus, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
+function fdCallHandler(bus: dbus.MessageBus, take: (msg: dbus.Message) => Promise<boolean> | undefined) {
   return (msg: dbus.Message): boolean => {
-    if (msg.interface !== IFACE.legacy || msg.member !== 'Mount') return false;
-    const fd = credentialsFdArgument(msg);
-    const legacy = legacyByPath.get(msg.path);
-    if (fd === undefined || !legacy) return false;
-    const [url, rw] = msg.body as [string, boolean];
-    legacy.mountWithCredentialsFd(url, rw, msg.takeUnixFd(fd)).then(
+    const reply = take(msg);
+    if (!reply) return false;
+    reply.then(
       (accepted) => bus.send(dbus.Message.newMethodReturn(msg, 'b', [accepted])),
       (err: dbus.DBusError) => bus.send(dbus.Message.newError(msg as unknown as string, err.type, err.text)),
     );
     return true;
   };
+}
+
+/**
+ * Legacy Mount with the credentials fd: Mount(s, b, v) with v = h, and Mount(s, b, h) of newer
+ * bmcweb (introspection shows one signature per member, Mount sbv as phosphor-dbus-interfaces
+ * defines it, and dbus-next dispatches by exact signature).
+ */
+function legacyMountWithFd(msg: dbus.Message, legacyByPath: ReadonlyMap<string, LegacyInterface>) {
+  if (msg.interface !== IFACE.legacy || msg.member !== 'Mount') return undefined;
+  const fd = credentialsFdArgument(msg);
+  const legacy = legacyByPath.get(msg.path);
+  if (fd === undefined || !legacy) return undefined;
+  const [url, rw] = msg.body as [string, boolean];
+  return legacy.mountWithCredentialsFd(url, rw, msg.takeUnixFd(fd));
+}
+
+/** GeneratedMedia.Mount(h json_fd, b rw). */
+function generatedMountWithFd(msg: dbus.Message, generatedByPath: ReadonlyMap<string, GeneratedMediaInterface>) {
+  if (msg.interface !== IFACE.generatedMedia || msg.member !== 'Mount' || msg.signature !== 'hb') return undefined;
+  const generated = generatedByPath.get(msg.path);
+  if (!generated) return undefined;
+  const [fd, rw] = msg.body as [number, boolean];
+  return generated.mountWithJsonFd(msg.takeUnixFd(fd), rw);
 }
 
 /** The fd argument of Mount(s, b, h) or of Mount(s, b, v) holding an h; undefined otherwise. */

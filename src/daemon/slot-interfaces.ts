@@ -8,6 +8,7 @@ import type { MountPointStatus } from '../mountpoint/types.js';
 import type { Credentials, SourceProvider } from '../sources/types.js';
 import { readCredentials } from './credentials-reader.js';
 import { toDBusError } from './dbus-errors.js';
+import { GeneratedMediaInterface } from './generated-media-interface.js';
 import { IFACE } from '../dbus/names.js';
 
 const { Interface } = dbus.interface;
@@ -223,8 +224,9 @@ const STATUS_PROPERTY: Record<keyof MountPointStatus, [iface: 'mountPoint' | 'pr
 
 export interface SlotInterfaces {
   all: dbus.interface.Interface[];
-  /** Set on Legacy slots: target of the low-level Mount(sbh) handler. */
+  /** Set on Legacy slots: targets of the low-level handler of Mount calls that carry an fd. */
   legacy?: LegacyInterface;
+  generatedMedia?: GeneratedMediaInterface;
 }
 
 export function slotInterfaces(mp: MountPoint, sources: SourceProvider): SlotInterfaces {
@@ -252,8 +254,9 @@ export function slotInterfaces(mp: MountPoint, sources: SourceProvider): SlotInt
     new DeviceInterface(mp),
   ];
   if (control instanceof LegacyInterface) {
-    all.push(new SourcesInterface(sources));
-    return { all, legacy: control };
+    const generatedMedia = new GeneratedMediaInterface(mp);
+    all.push(new SourcesInterface(sources), generatedMedia);
+    return { all, legacy: control, generatedMedia };
   }
   return { all };
 }

@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   host: ['config', 'nbd', 'nbd-node', 'process'],
   mountpoint: ['config', 'host', 'sources'],
   dbus: ['process'],
-  daemon: ['config', 'dbus', 'host', 'mountpoint', 'sources'],
+  daemon: ['config', 'dbus', 'generated-media', 'host', 'mountpoint', 'sources'],
   web: ['dbus', 'process'],
   'generated-media': [], // builds first-boot images from JSON; the daemon serves them
   'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects

@@ -148,6 +148,10 @@ test('busctl tree and introspect show exactly the objects, interfaces and signat
       `${IFACE.legacy}.Mount method sbv`,
       `${IFACE.legacy}.Unmount method -`,
       `${IFACE.sources}.Schemes property as`,
+      `${IFACE.generatedMedia}.Format property s`,
+      `${IFACE.generatedMedia}.Label property s`,
+      `${IFACE.generatedMedia}.Mount method hb`,
+      `${IFACE.generatedMedia}.Nonce property s`,
     ].sort(),
   );
   assert.deepEqual(await members(ROOT_PATH), [
