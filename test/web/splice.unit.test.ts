@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
+import { checkHandshake, switchProtocols } from '../../src/web/bridge/handshake.js';
 import { splice } from '../../src/web/bridge/splice.js';
 
 const MiB = 1024 * 1024;
@@ -22,19 +24,19 @@ describe('bridge splice', { timeout: 60_000 }, () => {
   let host: Socket;
   /** The bridge's own Unix socket (spliced). */
   let bridged: Socket;
-  let wss: WebSocketServer;
+  let http: HttpServer;
   let unix: ReturnType<typeof createServer>;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'vmedia-splice-'));
     const sockPath = path.join(dir, 's.sock');
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((r) => wss.once('listening', r));
+    http = createHttpServer();
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
     unix = createServer();
     await new Promise<void>((r) => unix.listen(sockPath, () => r()));
     const spliced = new Promise<void>((resolve) =>
-      wss.once('connection', (ws) => {
-        ws.pause();
+      http.once('upgrade', (req, socket: Socket, head: Buffer) => {
+        const ws = switchProtocols(socket, head, checkHandshake(req), 33 * MiB)!;
         unix.once('connection', (c) => {
           bridged = c;
           splice(ws, c, { highWaterBytes: HIGH });
@@ -42,7 +44,7 @@ describe('bridge splice', { timeout: 60_000 }, () => {
         });
       }),
     );
-    client = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+    client = new WebSocket(`ws://127.0.0.1:${(http.address() as { port: number }).port}`);
     await new Promise((r) => client.once('open', r));
     host = connect(sockPath);
     await spliced;
@@ -51,7 +53,7 @@ describe('bridge splice', { timeout: 60_000 }, () => {
     client?.terminate();
     host?.destroy();
     bridged?.destroy();
-    await new Promise((r) => wss.close(r));
+    await new Promise((r) => http.close(r));
     await new Promise((r) => unix.close(r));
     rmSync(dir, { recursive: true, force: true });
   });

@@ -8,10 +8,10 @@
 //  - the web shuts down: Unmount, a requested eject (Completion(0)), then the WebSocket closes.
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import { DaemonCallError, type CompletionWait, type DaemonClient, type SlotState } from '../daemon/client.js';
 import { errnoText } from '../daemon/errno.js';
+import type { BridgeSocket, Closed } from './connection.js';
 import { splice, type SpliceOptions } from './splice.js';
 import { completionWaitMs } from '../../contract.js';
 
@@ -42,7 +42,7 @@ export class BridgeSession {
   readonly done: Promise<void>;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: BridgeSocket,
     private readonly slot: SlotState,
     private readonly daemon: DaemonClient,
     log: Logger,
@@ -67,21 +67,15 @@ export class BridgeSession {
 
   private async run(): Promise<void> {
     const { ws, slot, log } = this;
-    // the browser speaks first (the NBD greeting): hold its frames until the NBD client connects
-    ws.pause();
+    // the browser speaks first (the NBD greeting): its frames wait (ws reads nothing until the
+    // splice) until the NBD client connects
     let server: Server | undefined;
-    const wsClosed = new Promise<void>((resolve) =>
-      ws.once('close', (code, reason) => {
-        this.end({ by: 'client', why: `the client closed the connection (${closeText(code, reason)})` });
-        // listen for the daemon's report of the loss before its NBD client can see it
-        if (this.active && this.ending?.by === 'client') this.loss = this.daemon.nextCompletion(slot, this.waitMs);
-        // the NBD client must see the end at once (not hang in a handshake until its timeout)
-        this.conn?.destroy();
-        resolve();
-      }),
-    );
-    ws.on('error', () => {
-      /* 'close' follows */
+    const wsClosed = ws.closed.then((closed) => {
+      this.end({ by: 'client', why: closedText(closed) });
+      // listen for the daemon's report of the loss before its NBD client can see it
+      if (this.active && this.ending?.by === 'client') this.loss = this.daemon.nextCompletion(slot, this.waitMs);
+      // the NBD client must see the end at once (not hang in a handshake until its timeout)
+      this.conn?.destroy();
     });
     try {
       server = await listenUnix(slot.socket);
@@ -108,11 +102,9 @@ export class BridgeSession {
   /** The daemon's NBD client: spliced to the WebSocket; a second connection is refused. */
   private connect(c: Socket): void {
     const { ws } = this;
-    if (this.conn || ws.readyState !== ws.OPEN) return void c.destroy();
+    if (this.conn || !ws.isOpen) return void c.destroy();
     this.conn = c;
-    splice(ws, c, this.spliceOptions, () =>
-      this.end({ by: 'client', why: 'the client sent a text frame; NBD travels in binary frames only' }),
-    );
+    splice(ws, c, this.spliceOptions);
     c.on('error', () => {
       /* the close that follows ends the session */
     });
@@ -164,8 +156,9 @@ export class BridgeSession {
   }
 }
 
-function closeText(code: number, reason: Buffer): string {
-  return reason.length > 0 ? `code ${code}: ${reason.toString()}` : `code ${code}`;
+function closedText({ code, reason, violation }: Closed): string {
+  if (violation !== undefined) return `the client broke the WebSocket protocol (${violation})`;
+  return `the client closed the connection (${reason.length > 0 ? `code ${code}: ${reason}` : `code ${code}`})`;
 }
 
 function closeServer(server: Server): Promise<void> {
