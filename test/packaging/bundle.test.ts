@@ -7,11 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildBundle, type Bundle } from '../../scripts/bundle.js';
+import { buildBundle, CLI_ENTRY, type Bundle } from '../../scripts/bundle.js';
+import { parseBitbake, runTask } from './bitbake.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -85,4 +86,36 @@ test('the integration subset passes against the bundle', { timeout: 300_000 }, a
       `"${name}" did not pass against the bundle:\n${result.output.slice(-6000)}`,
     );
   assert.ok(result.ok, result.output.slice(-6000));
+});
+
+test("the Yocto recipe's do_install finds every file it installs, in the bundle and the repository", async () => {
+  const layer = path.join(ROOT, 'yocto');
+  const files = ['vmedia_git.bb', 'vmedia.inc'].map((f) =>
+    parseBitbake(readFileSync(path.join(layer, f), 'utf8'), `yocto/${f}`),
+  );
+  const image = path.join(dir, 'image');
+  // B: the recipe's build dir, where do_compile leaves the bundle in bundle/
+  await runTask(files, 'do_install', { D: image, S: ROOT, B: path.dirname(bundle.outDir) + '/b', WORKDIR: dir }).then(
+    () => assert.fail('do_install succeeded without a bundle in ${B}/bundle'),
+    () => undefined,
+  );
+  await run('mkdir', ['-p', path.join(dir, 'b')]);
+  await run('cp', ['-R', bundle.outDir, path.join(dir, 'b', 'bundle')]);
+  await runTask(files, 'do_install', { D: image, S: ROOT, B: path.join(dir, 'b'), WORKDIR: dir });
+  for (const file of [
+    `usr/lib/vmedia/${CLI_ENTRY}`,
+    'usr/lib/vmedia/node_modules/usocket/uwrap.node',
+    'usr/lib/vmedia/dist/web/static/index.html',
+    'usr/lib/systemd/system/xyz.openbmc_project.VirtualMedia.service',
+    'usr/lib/systemd/system/vmedia-web.service',
+    'usr/share/dbus-1/system.d/xyz.openbmc_project.VirtualMedia.conf',
+    'usr/lib/tmpfiles.d/vmedia.conf',
+    'usr/lib/sysusers.d/vmedia.conf',
+    'etc/virtual-media.json',
+  ])
+    assert.ok(existsSync(path.join(image, file)), file);
+  assert.equal(readlinkSync(path.join(image, 'usr/bin/vmedia')), `../lib/vmedia/${CLI_ENTRY}`);
+  // the installed command runs from the image tree as it would on the BMC
+  const { stdout } = await run(process.execPath, [path.join(image, 'usr/bin/vmedia'), '--version']);
+  assert.equal(stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
 });
