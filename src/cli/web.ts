@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startWebServer, type WebServer } from '../web/server.js';
+import { CIPHER_PREFERENCES, type CipherPreference } from '../web/tls-ciphers.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -14,9 +15,11 @@ interface WebArgs {
   cert?: string;
   key?: string;
   users?: string;
+  'pam-service'?: string;
   truststore?: string;
   'runtime-dir'?: string;
   static: string;
+  'tls-cipher-preference': CipherPreference;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -47,8 +50,10 @@ async function runWeb(args: WebArgs): Promise<void> {
       ...(args.cert ? { cert: args.cert } : {}),
       ...(args.key ? { key: args.key } : {}),
       ...(args.users ? { usersFile: args.users } : {}),
+      ...(args['pam-service'] ? { pamService: args['pam-service'] } : {}),
       ...(args.truststore ? { trustStore: args.truststore } : {}),
       staticDir: args.static,
+      tlsCipherPreference: args['tls-cipher-preference'],
     });
   } catch (err) {
     // bad users file, unreadable certificate, port in use, no bus: say which, no stack trace
@@ -94,6 +99,12 @@ export const webCommand: CommandModule<object, WebArgs> = {
       })
       .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
       .option('users', { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' })
+      .option('pam-service', {
+        type: 'string',
+        conflicts: 'users',
+        describe:
+          "log the BMC's users in through this PAM service (e.g. webserver, as bmcweb); roles from priv-* groups",
+      })
       .option('truststore', {
         type: 'string',
         describe: "directory for CA PEMs added via Redfish (the daemon's TrustStore)",
@@ -101,6 +112,12 @@ export const webCommand: CommandModule<object, WebArgs> = {
       .option('runtime-dir', {
         type: 'string',
         describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)',
+      })
+      .option('tls-cipher-preference', {
+        choices: CIPHER_PREFERENCES,
+        default: 'auto',
+        describe:
+          'cipher the server prefers: auto (ChaCha20-Poly1305 when the CPU has no AES instructions), aes, chacha20',
       })
       .option('static', {
         type: 'string',

@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import type { Logger } from '../log.js';
 import type { ProcessRunner } from '../process/runner.js';
 import type { Authenticator } from './auth/authenticate.js';
-import type { UserDirectory } from './auth/users.js';
+import type { UserSource } from './auth/users.js';
 import type { DaemonClient } from './daemon/client.js';
 import type { Routes } from './redfish/route.js';
 import type { TrustStoreDir } from './trust-store-dir.js';
@@ -13,7 +13,7 @@ export interface WebContext {
   routes: Routes;
   auth: Authenticator;
   /** Who may log in (AccountService lists them). */
-  users: UserDirectory;
+  users: UserSource;
   daemon: DaemonClient;
   /** Undefined when no --truststore was given: the certificate collections then refuse to change. */
   trustStore?: TrustStoreDir;

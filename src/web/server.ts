@@ -10,7 +10,8 @@ import { registerCookieLogin } from './auth/cookie-login.js';
 import { PasswordChecker } from './auth/password-checker.js';
 import { SessionStore } from './auth/sessions.js';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './auth/throttle.js';
-import { DEFAULT_ADMIN, UserDirectory } from './auth/users.js';
+import { PamUsers } from './auth/pam.js';
+import { DEFAULT_ADMIN, UserDirectory, type UserSource } from './auth/users.js';
 import { NbdBridge } from './bridge/endpoint.js';
 import type { SpliceOptions } from './bridge/splice.js';
 import type { WebContext } from './context.js';
@@ -38,6 +39,7 @@ import { registerVirtualMedia } from './redfish/virtual-media.js';
 import { refuseCrossSiteChanges } from './origin.js';
 import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
+import { chooseCiphers, type CipherPreference } from './tls-ciphers.js';
 import { TrustStoreDir } from './trust-store-dir.js';
 import { createProcessRunner } from '../process/runner.js';
 
@@ -53,6 +55,8 @@ export interface WebServerOptions {
   key?: string;
   /** Users file; without it the single admin `root` (password: VMEDIA_PASSWORD or generated). */
   usersFile?: string;
+  /** PAM service (a file of /etc/pam.d): the BMC's users log in through PAM instead of a users file. */
+  pamService?: string;
   /** Directory of CA PEMs shared with the daemon's HTTPS sources. */
   trustStore?: string;
   /** The page (index.html + bundle); served at / when the directory exists. */
@@ -60,6 +64,8 @@ export interface WebServerOptions {
   sessionTimeoutSeconds?: number;
   throttle?: ThrottleOptions;
   splice?: SpliceOptions;
+  /** Which TLS cipher leads the server's order (default auto: ChaCha20 without AES instructions). */
+  tlsCipherPreference?: CipherPreference;
   /** Largest request body accepted. */
   bodyLimitBytes?: number;
   log?: Logger;
@@ -80,9 +86,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const log = opts.log ?? createLogger('vmedia-web');
   mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: opts.cert, key: opts.key, runtimeDir: opts.runtimeDir });
-  let users: UserDirectory;
+  const runner = createProcessRunner(log);
+  let users: UserSource;
   let defaultAdmin: WebServer['defaultAdmin'];
-  if (opts.usersFile) {
+  if (opts.pamService) {
+    users = new PamUsers(runner, opts.pamService);
+  } else if (opts.usersFile) {
     users = UserDirectory.fromFile(opts.usersFile);
   } else {
     const made = await UserDirectory.defaultAdmin(opts.runtimeDir, opts.env);
@@ -123,7 +132,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     users,
     daemon,
     runtimeDir: opts.runtimeDir,
-    runner: createProcessRunner(log),
+    runner,
     log,
     ...(opts.trustStore ? { trustStore: new TrustStoreDir(opts.trustStore) } : {}),
   };
@@ -162,7 +171,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   app.use(lastErrorHandler(log));
 
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
+  const ciphers = chooseCiphers(opts.tlsCipherPreference ?? 'auto');
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...ciphers.options }, app);
   const bridge = new NbdBridge({ daemon, auth, log, ...(opts.splice ? { splice: opts.splice } : {}) });
   server.on('upgrade', (req, socket, head) => {
     if (!bridge.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
@@ -174,7 +184,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const port = (server.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `https://${host}:${port}`;
-  log.info({ url }, 'web frontend listening');
+  log.info({ url, cipher: ciphers.preferred }, 'web frontend listening');
 
   return {
     url,

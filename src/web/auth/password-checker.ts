@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CredentialCache } from './credential-cache.js';
 import { HashingGate } from './hashing-gate.js';
-import type { Role, UserDirectory } from './users.js';
+import type { Role, UserSource } from './users.js';
 
 /** One login attempt as the throttle sees it. */
 export interface LoginAttempt {
@@ -25,7 +25,7 @@ export class PasswordChecker {
   private typicalHashMs: number | undefined;
 
   constructor(
-    private readonly users: UserDirectory,
+    private readonly users: UserSource,
     private readonly gate = new HashingGate(),
     private readonly cache = new CredentialCache(),
   ) {}

@@ -35,7 +35,17 @@ interface UserRecord {
   hash: ReturnType<typeof parsePasswordHash>;
 }
 
-export class UserDirectory {
+/** Who may log in and with which role: the users file (UserDirectory) or the BMC's users (PamUsers). */
+export interface UserSource {
+  /** False when the name cannot be a user: the login then fails without a check. */
+  has(name: string): boolean;
+  /** Resolves to the user's role when the password matches, else undefined. */
+  verify(name: string, password: string): Promise<Role | undefined>;
+  /** Every user's name and role that AccountService lists (never a hash). */
+  list(): { name: string; role: Role }[];
+}
+
+export class UserDirectory implements UserSource {
   private constructor(private readonly users: ReadonlyMap<string, UserRecord>) {}
 
   has(name: string): boolean {

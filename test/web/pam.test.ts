@@ -1,0 +1,159 @@
+// `vmedia web --pam-service`: the BMC's own users log in through PAM (pam_unix, real pamtester),
+// with their Redfish role from phosphor-user-manager's priv-* groups. The users, groups and the
+// PAM service exist only for the web: it runs in a private mount namespace where copies of
+// /etc/passwd, /etc/group and /etc/shadow with the test users, and a pam.d holding the test
+// service, are bind-mounted over the real ones; this machine's files are never touched.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { roleOfGroups } from '../../src/web/auth/pam.js';
+import { startTestBus, type TestBus } from '../helpers/private-bus.js';
+import { httpsJson, type Credentials } from '../helpers/stack.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const SERVICE = 'vmedia-pam-test';
+const TRUSTSTORE_CERTS = '/redfish/v1/Managers/bmc/Truststore/Certificates';
+const ACCOUNTS = '/redfish/v1/AccountService/Accounts';
+
+/** name, groups (by name), uid: ids far above this machine's users. */
+const USERS = [
+  { name: 'vmtadmin', groups: ['priv-admin'], uid: 64101 },
+  { name: 'vmtoperator', groups: ['priv-operator'], uid: 64102 },
+  { name: 'vmtreader', groups: ['priv-user'], uid: 64103 },
+  { name: 'vmtnorole', groups: [], uid: 64104 },
+];
+const GROUPS = [
+  { name: 'priv-admin', gid: 64001 },
+  { name: 'priv-operator', gid: 64002 },
+  { name: 'priv-user', gid: 64003 },
+];
+const PASSWORD = 'pam-test-Password-1';
+
+let dir: string;
+let bus: TestBus;
+let web: { baseUrl: string; ca: string; output(): string; stop(): Promise<void> };
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'vmedia-pam-'));
+  bus = await startTestBus();
+  const hash = execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: PASSWORD, encoding: 'utf8' }).trim();
+  const etc = (name: string, extra: string[]) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, `${readFileSync(`/etc/${name}`, 'utf8').trimEnd()}\n${extra.join('\n')}\n`, { mode: 0o640 });
+    return file;
+  };
+  const passwd = etc(
+    'passwd',
+    USERS.map((u) => `${u.name}:x:${u.uid}:${u.uid}::/nonexistent:/usr/sbin/nologin`),
+  );
+  const group = etc('group', [
+    ...GROUPS.map(
+      (g) =>
+        `${g.name}:x:${g.gid}:${USERS.filter((u) => u.groups.includes(g.name))
+          .map((u) => u.name)
+          .join(',')}`,
+    ),
+    ...USERS.map((u) => `${u.name}:x:${u.uid}:`),
+  ]);
+  const shadow = etc(
+    'shadow',
+    USERS.map((u) => `${u.name}:${hash}:19000:0:99999:7:::`),
+  );
+  const pamDir = path.join(dir, 'pam.d');
+  mkdirSync(pamDir);
+  writeFileSync(path.join(pamDir, SERVICE), 'auth required pam_unix.so\naccount required pam_unix.so\n');
+
+  const child = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && mount --bind "$3" /etc/shadow && mount --bind "$4" /etc/pam.d && shift 4 && exec "$@"',
+      'sh',
+      passwd,
+      group,
+      shadow,
+      pamDir,
+      process.execPath,
+      '--import',
+      'tsx',
+      MAIN,
+      'web',
+      '--bus',
+      bus.address,
+      '--listen',
+      '127.0.0.1:0',
+      '--pam-service',
+      SERVICE,
+      '--runtime-dir',
+      path.join(dir, 'web'),
+      '--truststore',
+      path.join(dir, 'truststore'),
+    ],
+    { env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /listening on (https:\/\/\S+)/.exec(output);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then(() => reject(new Error(`vmedia web exited:\n${output}`)));
+  });
+  web = {
+    baseUrl,
+    ca: readFileSync(path.join(dir, 'web', 'web-cert.pem'), 'utf8'),
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+});
+
+after(async () => {
+  await web?.stop();
+  await bus?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const as = (user: string, password = PASSWORD): Credentials => ({ user, password });
+const get = (pathname: string, auth: Credentials) => httpsJson(web.baseUrl, web.ca, pathname, { auth });
+/** Adding a trust store CA takes ConfigureManager: Administrator only. An empty body is a 400 past the privilege check. */
+const addCa = (auth: Credentials) =>
+  httpsJson(web.baseUrl, web.ca, TRUSTSTORE_CERTS, { method: 'POST', auth, body: {} });
+
+test('a BMC user logs in with the PAM password; the role follows the priv-* group', async () => {
+  assert.equal((await get(ACCOUNTS, as('vmtadmin'))).status, 200);
+  assert.equal((await addCa(as('vmtadmin'))).status, 400);
+  assert.equal((await get(ACCOUNTS, as('vmtoperator'))).status, 200);
+  assert.equal((await addCa(as('vmtoperator'))).status, 403);
+  assert.equal((await get(ACCOUNTS, as('vmtreader'))).status, 200);
+  assert.equal((await addCa(as('vmtreader'))).status, 403);
+});
+
+test('a wrong password, an unknown user, a user in no priv-* group and a name pamtester would take as an option are 401', async () => {
+  for (const auth of [as('vmtadmin', 'wrong'), as('vmtnobody'), as('vmtnorole'), as('-v')]) {
+    const res = await get(ACCOUNTS, auth);
+    assert.equal(res.status, 401, `${auth.user}: ${res.text}`);
+  }
+  assert.doesNotMatch(web.output(), new RegExp(PASSWORD), 'the password is never logged');
+});
+
+test('roles from groups: the strongest priv-* group wins; none is no role', () => {
+  assert.equal(roleOfGroups(['users', 'priv-user', 'priv-admin']), 'Administrator');
+  assert.equal(roleOfGroups(['priv-operator', 'priv-readonly']), 'Operator');
+  assert.equal(roleOfGroups(['priv-readonly']), 'ReadOnly');
+  assert.equal(roleOfGroups(['web', 'redfish', 'ipmi']), undefined);
+});
