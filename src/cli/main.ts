@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
   gateway: async () => (await import('./gateway.js')).gatewayCommand,
   status: async () => (await import('./status.js')).statusCommand,
   mount: async () => (await import('./mount.js')).mountCommand,
+  'mount-generated': async () => (await import('./mount-generated.js')).mountGeneratedCommand,
   eject: async () => (await import('./eject.js')).ejectCommand,
   user: async () => (await import('./user.js')).userCommand,
   config: async () => (await import('./config-check.js')).configCommand,

@@ -2,7 +2,8 @@
 // backend): the JSON through a FIFO (as the web sends it) or a regular file, the image read back
 // from the export socket with nbdcopy and compared with the generator's own output for the nonce
 // the daemon shows; refused documents (a named error with the property path, nothing attached);
-// the CD and USB slots attach independently; the automatic ejects; no secret in logs or properties.
+// the CD and USB slots attach independently; the automatic ejects; `vmedia mount-generated`; no
+// secret in logs or properties.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { openPayloadPipe } from '../../src/web/daemon/payload-pipe.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { waitFor } from '../helpers/wait.js';
+import { vmedia } from '../cli/helpers/run-cli.js';
 import { documentFor } from '../generated-media/inputs.js';
 import { busctl } from './bus-client.js';
 
@@ -192,6 +194,26 @@ describe('GeneratedMedia.Mount on the daemon', { timeout: 240_000 }, () => {
       assert.equal(s.active, false, name);
       assert.equal(s.generatedMedia, undefined, name);
     }
+  });
+
+  it('vmedia mount-generated attaches a file and prints the nonce; a bad document exits 2 naming the property', async () => {
+    const good = path.join(dir, 'cli-good.json');
+    const bad = path.join(dir, 'cli-bad.json');
+    writeFileSync(good, JSON.stringify(documentFor('nocloud')));
+    writeFileSync(bad, JSON.stringify({ ...documentFor('nocloud'), format: 'iso' }));
+    const [attached, refused, proxy] = await Promise.all([
+      vmedia(['mount-generated', 'Slot_3', good, '--bus', bus.address]),
+      vmedia(['mount-generated', 'Slot_2', bad, '--bus', bus.address]),
+      vmedia(['mount-generated', 'Slot_9', good, '--bus', bus.address]),
+    ]);
+    assert.equal(attached.code, 0, attached.stderr);
+    const nonce = (await slot('Slot_3')).generatedMedia!.nonce;
+    assert.equal(attached.stdout, `Slot_3: attached nocloud "CIDATA" (read-only), nonce ${nonce}\n`);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /cli-bad\.json at \/format: /);
+    assert.equal(proxy.code, 2, proxy.stderr);
+    assert.equal((await slot('Slot_2')).active, false);
+    await eject('Slot_3');
   });
 
   it('ejects by itself once the host has read every byte (eject_when_read) or after eject_after seconds', async () => {
