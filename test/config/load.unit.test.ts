@@ -45,18 +45,20 @@ test("OpenBMC's default config loads with its values and our defaults", () => {
   assert.equal(config.slots[0]!.blockSize, 512);
 });
 
-test('dev.json: export backend, sockets under the runtime dir, which the caller may replace', () => {
+test('dev.json: export backend, a USB-stick Legacy slot beside the CDs, sockets under the runtime dir, which the caller may replace', () => {
   const config = loadConfig(repoFile('config/dev.json'), { runtimeDir: '/tmp/vm-rt' });
   assert.equal(config.hostBackend, 'export');
   assert.equal(config.allowPrivateSourceHosts, true);
   assert.equal(config.runtimeDir, '/tmp/vm-rt');
   assert.deepEqual(
-    config.slots.map((s) => [s.name, s.mode, s.unixSocket, s.exportSocket]),
+    config.slots.map((s) => [s.name, s.mode, s.mediaType, s.unixSocket, s.exportSocket]),
     [
-      ['Slot_0', 'proxy', '/tmp/vm-rt/nbd0.sock', '/tmp/vm-rt/export/Slot_0.sock'],
-      ['Slot_1', 'proxy', '/tmp/vm-rt/nbd1.sock', '/tmp/vm-rt/export/Slot_1.sock'],
-      ['Slot_2', 'legacy', '/tmp/vm-rt/nbd2.sock', '/tmp/vm-rt/export/Slot_2.sock'],
-      ['Slot_3', 'legacy', '/tmp/vm-rt/nbd3.sock', '/tmp/vm-rt/export/Slot_3.sock'],
+      ['Slot_0', 'proxy', 'USBStick', '/tmp/vm-rt/nbd0.sock', '/tmp/vm-rt/export/Slot_0.sock'],
+      ['Slot_1', 'proxy', 'USBStick', '/tmp/vm-rt/nbd1.sock', '/tmp/vm-rt/export/Slot_1.sock'],
+      ['Slot_2', 'legacy', 'CD', '/tmp/vm-rt/nbd2.sock', '/tmp/vm-rt/export/Slot_2.sock'],
+      ['Slot_3', 'legacy', 'CD', '/tmp/vm-rt/nbd3.sock', '/tmp/vm-rt/export/Slot_3.sock'],
+      // a USB stick beside the CDs: generated NoCloud / config-2 / floppy media go here as FAT
+      ['Slot_4', 'legacy', 'USBStick', '/tmp/vm-rt/nbd4.sock', '/tmp/vm-rt/export/Slot_4.sock'],
     ],
   );
   assert.equal(loadConfig(repoFile('config/dev.json')).runtimeDir, repoFile('run'));
