@@ -44,43 +44,45 @@ function literalBlock(text: string, indent: string): string[] | undefined {
   return [`|${chomp}`, ...lines, ...Array<string>(Math.max(0, trailing - 1)).fill('')];
 }
 
-/** The lines of `value` as a block node whose content starts at `indent`; the first line is to be
- *  appended after "key:" or "-" by the caller (it begins with a space or is empty). */
-function node(value: unknown, indent: string): string[] {
-  if (value === null) return [' null'];
-  if (typeof value === 'boolean') return [` ${value}`];
-  if (typeof value === 'number') return [` ${numberText(value)}`];
-  if (typeof value === 'string') {
+/** Appends the lines of `value` as a block node to `out`: the first goes after `head` ("key:" or
+ *  "-"), nested content is indented by `indent`. */
+function emit(value: unknown, head: string, indent: string, out: string[]): void {
+  if (value === null) out.push(`${head} null`);
+  else if (typeof value === 'boolean') out.push(`${head} ${value}`);
+  else if (typeof value === 'number') out.push(`${head} ${numberText(value)}`);
+  else if (typeof value === 'string') {
     const block = literalBlock(value, indent);
-    return block ? [` ${block[0]}`, ...block.slice(1)] : [` ${scalarText(value)}`];
-  }
-  if (Array.isArray(value)) {
-    if (value.length === 0) return [' []'];
-    return ['', ...value.flatMap((item) => entry(`${indent}-`, item, `${indent}  `))];
-  }
-  if (typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 0) return [' {}'];
-    return ['', ...mapping(value as Record<string, unknown>, indent)];
-  }
-  throw new TypeError(`a ${typeof value} is not a JSON value`);
+    if (block) out.push(`${head} ${block[0]}`, ...block.slice(1));
+    else out.push(`${head} ${scalarText(value)}`);
+  } else if (Array.isArray(value)) {
+    if (value.length === 0) out.push(`${head} []`);
+    else {
+      out.push(head);
+      for (const item of value) emit(item, `${indent}-`, `${indent}  `, out);
+    }
+  } else if (typeof value === 'object') {
+    if (Object.keys(value).length === 0) out.push(`${head} {}`);
+    else {
+      out.push(head);
+      emitMapping(value as Record<string, unknown>, indent, out);
+    }
+  } else throw new TypeError(`a ${typeof value} is not a JSON value`);
 }
 
-function entry(head: string, value: unknown, indent: string): string[] {
-  const [first, ...rest] = node(value, indent);
-  return [head + first, ...rest];
-}
-
-function mapping(object: Record<string, unknown>, indent: string): string[] {
-  return Object.entries(object).flatMap(([key, value]) => entry(`${indent}${scalarText(key)}:`, value, `${indent}  `));
+function emitMapping(object: Record<string, unknown>, indent: string, out: string[]): void {
+  for (const [key, value] of Object.entries(object)) emit(value, `${indent}${scalarText(key)}:`, `${indent}  `, out);
 }
 
 /** `#cloud-config` followed by the object in YAML. */
 export function cloudConfigText(config: Record<string, unknown>): string {
-  return ['#cloud-config', ...mapping(config, '')].join('\n') + '\n';
+  const out = ['#cloud-config'];
+  emitMapping(config, '', out);
+  return out.join('\n') + '\n';
 }
 
 /** YAML of an object without a header line (NoCloud meta-data). */
 export function yamlText(object: Record<string, unknown>): string {
-  return mapping(object, '').join('\n') + '\n';
+  const out: string[] = [];
+  emitMapping(object, '', out);
+  return out.join('\n') + '\n';
 }

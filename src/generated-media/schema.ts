@@ -102,7 +102,7 @@ export const inputSchema = {
   },
   allOf: [
     {
-      if: { type: 'object', properties: { format: { const: 'floppy' } } },
+      if: { type: 'object', required: ['format'], properties: { format: { const: 'floppy' } } },
       then: {
         type: 'object',
         properties: {
@@ -115,7 +115,7 @@ export const inputSchema = {
       else: { type: 'object', required: ['meta_data'], properties: { parameters: false } },
     },
     {
-      if: { type: 'object', properties: { format: { const: 'nocloud' } } },
+      if: { type: 'object', required: ['format'], properties: { format: { const: 'nocloud' } } },
       then: {
         type: 'object',
         properties: {
@@ -124,7 +124,7 @@ export const inputSchema = {
       },
     },
     {
-      if: { type: 'object', properties: { format: { const: 'config-2' } } },
+      if: { type: 'object', required: ['format'], properties: { format: { const: 'config-2' } } },
       then: {
         type: 'object',
         properties: {

@@ -39,11 +39,26 @@ function errorMessage(e: ErrorObject): string {
   return e.message ?? 'is not valid';
 }
 
-/** The most useful error first: ajv reports an `if` failure and the errors behind it; the errors
- *  about the data are the ones to show. */
+/** The most useful error first: ajv reports an `if` failure beside the errors behind it, and a
+ *  `oneOf` failure after the errors of each branch; the `oneOf` says what is wrong. */
 function firstProblem(errors: ErrorObject[]): ErrorObject {
-  const meaningful = errors.filter((e) => e.keyword !== 'if');
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+  const meaningful = errors.filter((e) => e.keyword !== 'if' && !oneOfs.some((p) => e.schemaPath.startsWith(p)));
   return meaningful[0] ?? errors[0]!;
+}
+
+/** Deeper than any cloud-config or network config goes; it bounds the YAML writer's recursion. */
+const MAX_DEPTH = 32;
+
+/** The pointer of the first value nested deeper than MAX_DEPTH, if any. */
+function tooDeep(value: unknown, pointer: string, depth: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_DEPTH) return pointer;
+  for (const [key, child] of Object.entries(value)) {
+    const found = tooDeep(child, pointer + jsonPointer(key), depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function serializedSize(input: unknown): number {
@@ -61,6 +76,8 @@ export function validateInput(input: unknown): GeneratedMediaInput {
   const size = serializedSize(input);
   if (size > MAX_GENERATED_MEDIA_INPUT_BYTES)
     throw new GeneratedMediaError(`is ${size} bytes, more than the ${MAX_GENERATED_MEDIA_INPUT_BYTES} allowed`, '');
+  const deep = tooDeep(input, '', 0);
+  if (deep !== undefined) throw new GeneratedMediaError(`nests deeper than ${MAX_DEPTH} levels`, deep);
   if (!validateSchema(input)) {
     const e = firstProblem(validateSchema.errors ?? []);
     throw new GeneratedMediaError(errorMessage(e), errorPath(e));
