@@ -182,7 +182,11 @@ test('a local file served from the page: the host reads the same bytes, a new lo
   await card.locator('.bytes-served', { hasText: /^((6[4-9]|[7-9]\d|\d{3,})\.\d+ MiB|[\d.]+ GiB)/ }).waitFor();
   assert.match((await card.locator('.throughput').textContent()) ?? '', /\/s$/);
   assert.match((await card.locator('.image').textContent()) ?? '', /boot\.img \(from this browser\)/);
-  const shot = path.join(tmpdir(), 'vmedia-page-serving.png');
+  // VMEDIA_SCREENSHOT=1 refreshes the README's picture of a mounted slot
+  const shot =
+    process.env.VMEDIA_SCREENSHOT === '1'
+      ? path.join(CHECKOUT, 'docs/page-mounted-slot.png')
+      : path.join(tmpdir(), 'vmedia-page-serving.png');
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
 
