@@ -38,8 +38,8 @@ const checkCommand: CommandModule<object, CheckArgs> = {
 };
 
 export const configCommand: CommandModule = {
-  command: 'config <command>',
+  command: 'config',
   describe: 'config file tools',
-  builder: (y) => y.command(checkCommand).demandCommand(1).fail(usageFailure('config')),
+  builder: (y) => y.command(checkCommand).demandCommand(1, 'name a subcommand: check').fail(usageFailure('config')),
   handler: () => {},
 };

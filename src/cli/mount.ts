@@ -112,7 +112,10 @@ export const mountCommand: CommandModule<object, MountArgs> = {
         describe: 'file holding its password (else standard input, else a prompt)',
       })
       .option('rw', { type: 'boolean', default: false, describe: 'let the host write to the image' })
-      .implies('password-file', 'user')
+      .check((a) => {
+        if (a['password-file'] !== undefined && a.user === undefined) throw new Error('--password-file needs --user');
+        return true;
+      })
       .fail(usageFailure('mount')),
   handler: (args) => runOperatorCommand('mount', () => mount(args)),
 };

@@ -161,7 +161,7 @@ const subcommands: CommandModule<object, never>[] = [
 ];
 
 export const userCommand: CommandModule = {
-  command: 'user <command>',
+  command: 'user',
   describe: "manage the web frontend's users file",
   builder: (y) =>
     subcommands
