@@ -35,7 +35,8 @@ export async function blkid(image: string): Promise<Record<string, string>> {
     stdout
       .trim()
       .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      // values come shell-escaped ("Joliet\\ Extension")
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).replace(/\\(.)/g, '$1')]),
   );
 }
 
@@ -77,15 +78,14 @@ export async function extractFat(image: string, into: string): Promise<Map<strin
   return readTree(into);
 }
 
-/** The paths xorriso lists for an ISO's tree: Rock Ridge (default), Joliet, or plain ISO 9660. */
+/** The file paths xorriso lists for one of an ISO's trees: Rock Ridge, Joliet or plain ISO 9660. */
 export async function isoPaths(image: string, tree: 'rockridge' | 'joliet' | 'iso9660'): Promise<string[]> {
-  const flags =
-    tree === 'rockridge' ? [] : tree === 'joliet' ? ['-rockridge', 'off'] : ['-rockridge', 'off', '-joliet', 'off'];
-  const { stdout } = await tool('xorriso', [...flags, '-indev', image, '-find', '/', '-type', 'f']);
+  const readFs = { rockridge: 'any', joliet: 'norock', iso9660: 'ecma119' }[tree];
+  const { stdout } = await tool('xorriso', ['-read_fs', readFs, '-indev', image, '-find', '/', '-type', 'f']);
   return stdout
     .trim()
     .split('\n')
-    .filter((l) => l.startsWith("'"))
+    .filter((l) => l.startsWith("'/"))
     .map((l) => l.slice(2, -1))
     .sort();
 }
