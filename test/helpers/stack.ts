@@ -83,6 +83,8 @@ export interface StackOptions {
   webEnv?: Record<string, string>;
   /** Slot name → its MediaType (the config's default, USBStick, for the others). */
   mediaTypes?: Partial<Record<string, 'CD' | 'USBStick'>>;
+  /** How long the daemon and the web each get to start (default 20 s; many stacks at once need more). */
+  startTimeoutMs?: number;
 }
 
 const SLOTS: { name: string; mode: 0 | 1; endpoint: string }[] = [
@@ -136,7 +138,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ]),
       ),
     };
-    const daemon = await startDaemon({ config, busAddress: bus.address });
+    const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+    const daemon = await startDaemon({ config, busAddress: bus.address, startTimeoutMs });
     cleanups.push(() => daemon.stop());
 
     const users = {
@@ -195,7 +198,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         output += d.toString();
       });
       void exited.then(() => reject(new Error(`vmedia web exited before listening:\n${output}`)));
-      setTimeout(() => reject(new Error(`vmedia web did not start within 20 s:\n${output}`)), 20_000).unref();
+      setTimeout(
+        () => reject(new Error(`vmedia web did not start within ${startTimeoutMs / 1000} s:\n${output}`)),
+        startTimeoutMs,
+      ).unref();
     });
     const caPath = path.join(dir, 'web', 'web-cert.pem');
     const ca = readFileSync(caPath, 'utf8');
