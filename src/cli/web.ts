@@ -115,7 +115,7 @@ export const webCommand: CommandModule<object, WebArgs> = {
       })
       .option('tls-cipher-preference', {
         choices: CIPHER_PREFERENCES,
-        default: 'auto',
+        default: 'auto' as const,
         describe:
           'cipher the server prefers: auto (ChaCha20-Poly1305 when the CPU has no AES instructions), aes, chacha20',
       })
