@@ -51,10 +51,12 @@ test('the bundle stands alone: no dependencies, usocket and the page beside it, 
   const { stdout } = await run(process.execPath, [bundle.entry, '--help']);
   const commands = [...stdout.matchAll(/^ {2}vmedia (\S+)/gm)].map((m) => m[1]!);
   assert.ok(commands.includes('daemon') && commands.includes('web'), stdout);
-  for (const command of commands) {
-    const help = await run(process.execPath, [bundle.entry, command, '--help']);
-    assert.match(help.stdout, new RegExp(`vmedia ${command}`), `${command} --help`);
-  }
+  await Promise.all(
+    commands.map(async (command) => {
+      const help = await run(process.execPath, [bundle.entry, command, '--help']);
+      assert.match(help.stdout, new RegExp(`vmedia ${command}`), `${command} --help`);
+    }),
+  );
 });
 
 test('the integration subset passes against the bundle', { timeout: 300_000 }, async () => {
