@@ -11,7 +11,7 @@ import { readUsersFile, withUsersFileLock, writeUsersFile, type UsersTable } fro
 /** bmcweb's AccountService MinPasswordLength. */
 const MIN_PASSWORD_LENGTH = 8;
 const DEFAULT_USERS_FILE = '/etc/vmedia/users.json';
-const APPLY_NOTE = 'restart vmedia web to apply';
+const APPLY_NOTE = 'restart the web frontend to apply (systemctl restart vmedia-web)';
 
 interface UsersArgs {
   users: string;
