@@ -2,6 +2,7 @@
 // Cards are updated in place on refresh so a half-filled form or a running session survives.
 import type { Api } from './api.js';
 import { el } from './dom.js';
+import { GeneratedMediaPanel } from './generated-media-panel.js';
 import { LegacyPanel } from './legacy-panel.js';
 import { Notice } from './notice.js';
 import { ProxyPanel } from './proxy-panel.js';
@@ -15,6 +16,8 @@ export class SlotCard {
   private readonly ejectButton = el('button', { type: 'button', class: 'danger' }, 'Eject');
   private readonly notice = new Notice();
   private readonly panel: ProxyPanel | LegacyPanel;
+  /** Legacy slots: media the BMC builds from a JSON document. */
+  private readonly generated?: GeneratedMediaPanel;
   private slot: Slot;
 
   constructor(
@@ -26,6 +29,7 @@ export class SlotCard {
     const titleId = `slot-${slot.id}`;
     const host = { api, notice: this.notice, refresh };
     this.panel = slot.mode === 'Proxy' ? new ProxyPanel(slot, host) : new LegacyPanel(slot, host);
+    if (slot.mode === 'Legacy') this.generated = new GeneratedMediaPanel(slot, host);
     const mode = slot.mode === 'Proxy' ? 'Proxy: served from this browser' : 'Legacy: the BMC fetches a URL';
     this.root = el(
       'section',
@@ -46,6 +50,7 @@ export class SlotCard {
         this.writeProtected,
       ),
       this.panel.root,
+      this.generated?.root,
       this.ejectButton,
       this.notice.root,
     );
@@ -65,12 +70,16 @@ export class SlotCard {
   update(slot: Slot): void {
     this.slot = slot;
     this.panel.update(slot);
+    this.generated?.update(slot);
     const local = this.panel instanceof ProxyPanel ? this.panel.localFileName : undefined;
     this.status.textContent = slot.inserted ? 'Inserted' : 'Not inserted';
     this.status.className = `status ${slot.inserted ? 'status-inserted' : 'status-empty'}`;
+    const generated = slot.generatedMedia;
     this.image.textContent = local
       ? `${local} (from this browser)`
-      : (slot.image ?? (slot.inserted ? 'served by another client' : 'none'));
+      : generated
+        ? `generated ${generated.format} "${generated.label}", nonce ${generated.nonce}`
+        : (slot.image ?? (slot.inserted ? 'served by another client' : 'none'));
     // what the BMC reports: it decides what the host may do, whatever this page would allow
     this.writeProtected.textContent = slot.writeProtected ? 'yes' : 'no';
     // a file served from this page is stopped with Stop; Eject is for media inserted otherwise

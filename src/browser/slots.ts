@@ -17,10 +17,18 @@ export interface Slot {
   insertTarget?: string;
   protocols: string[];
   ejectTarget?: string;
+  /** Legacy: our InsertGeneratedMedia action and its ActionInfo (the formats this slot takes). */
+  generatedTarget?: string;
+  generatedActionInfo?: string;
+  /** The generated media inserted now (Oem.Vmedia.GeneratedMedia). */
+  generatedMedia?: { nonce: string; format: string; label: string };
 }
+
+const GENERATED_ACTION = '#VmediaVirtualMedia.InsertGeneratedMedia';
 
 interface Action {
   target?: unknown;
+  '@Redfish.ActionInfo'?: unknown;
   'TransferProtocolType@Redfish.AllowableValues'?: unknown;
 }
 interface Member {
@@ -28,8 +36,11 @@ interface Member {
   Image?: unknown;
   Inserted?: unknown;
   WriteProtected?: unknown;
-  Oem?: { OpenBMC?: { WebSocketEndpoint?: unknown } };
-  Actions?: Record<string, Action | undefined>;
+  Oem?: {
+    OpenBMC?: { WebSocketEndpoint?: unknown };
+    Vmedia?: { GeneratedMedia?: { Nonce?: unknown; Format?: unknown; Label?: unknown } | null };
+  };
+  Actions?: Record<string, Action | undefined> & { Oem?: Record<string, Action | undefined> };
 }
 
 function str(v: unknown): string | undefined {
@@ -43,6 +54,9 @@ export function parseSlot(json: unknown): Slot {
   const insert = m.Actions?.['#VirtualMedia.InsertMedia'];
   const endpoint = str(m.Oem?.OpenBMC?.WebSocketEndpoint);
   const allowed = insert?.['TransferProtocolType@Redfish.AllowableValues'];
+  const generatedAction = m.Actions?.Oem?.[GENERATED_ACTION];
+  const generated = m.Oem?.Vmedia?.GeneratedMedia;
+  const nonce = str(generated?.Nonce);
   return {
     id,
     mode: endpoint && !insert ? 'Proxy' : 'Legacy',
@@ -53,6 +67,11 @@ export function parseSlot(json: unknown): Slot {
     insertTarget: str(insert?.target),
     protocols: Array.isArray(allowed) ? allowed.filter((p): p is string => typeof p === 'string') : [],
     ejectTarget: str(m.Actions?.['#VirtualMedia.EjectMedia']?.target),
+    generatedTarget: str(generatedAction?.target),
+    generatedActionInfo: str(generatedAction?.['@Redfish.ActionInfo']),
+    generatedMedia: nonce
+      ? { nonce, format: str(generated?.Format) ?? '', label: str(generated?.Label) ?? '' }
+      : undefined,
   };
 }
 

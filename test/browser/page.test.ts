@@ -1,16 +1,18 @@
 // The page in real headless Chromium against the whole stack (bus + daemon with the export
 // backend + vmedia web): log in, serve a local file to a Proxy slot from the page's worker,
-// read it on the host side with nbdcopy, Stop, and the Legacy form's error and secrecy.
+// read it on the host side with nbdcopy, Stop, and the Legacy form's error and secrecy; the
+// generated-media form of a Legacy slot.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import { buildGeneratedMedia } from '../../src/generated-media/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
 import { createTestCa } from '../sources/helpers/test-ca.js';
@@ -303,6 +305,42 @@ test('Legacy: insert from an HTTPS server with credentials, then Eject; the pass
     login.map((r) => `${r.method} ${new URL(r.url).pathname} ${r.body.includes(stack.admin.password)}`),
     ['POST /login true', 'POST /login true', 'POST /login true'],
   );
+});
+
+test('Legacy: generated NoCloud media from the form fields; the nonce is shown and the host reads the built image', async () => {
+  const card = slot('Slot_3');
+  await card.getByText('Generated first-boot media').click();
+  await card.getByLabel('Format').selectOption('nocloud');
+  await card.getByLabel('Host name').fill('node-7.example.net');
+  await card
+    .getByLabel('SSH public key')
+    .fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHyr4KfVw5p2n0mE6bq7oE9w4I1m9v2zJ0m9v2zJ0m9v op@bastion');
+  await card.getByLabel('Static IPv4').check();
+  await card.getByLabel('Address/prefix').fill('192.0.2.10/24');
+  await card.getByLabel('Gateway (optional)').fill('192.0.2.1');
+  await card.getByRole('button', { name: 'Build and attach' }).click();
+  await waitForState('Slot_3', 'Inserted');
+  const attached = card.getByRole('status').filter({ hasText: 'Attached nocloud media.' });
+  await attached.waitFor();
+  const nonce = /Nonce: ([0-9a-f]{32})/.exec((await attached.textContent()) ?? '')?.[1];
+  assert.ok(nonce, await attached.textContent());
+  assert.equal(await card.locator('.image').textContent(), `generated nocloud "CIDATA", nonce ${nonce}`);
+  const sent = requests.find((r) => r.url.endsWith('/Actions/Oem/VmediaVirtualMedia.InsertGeneratedMedia'));
+  assert.ok(sent, 'the form posted the OEM action');
+  const document = JSON.parse(sent.body) as { meta_data: { hostname: string }; network_data: unknown };
+  assert.equal(document.meta_data.hostname, 'node-7.example.net');
+  assert.deepEqual(document.network_data, {
+    version: 2,
+    ethernets: {
+      eth0: { match: { name: 'e*' }, addresses: ['192.0.2.10/24'], routes: [{ to: '0.0.0.0/0', via: '192.0.2.1' }] },
+    },
+  });
+  const out = path.join(dir, 'generated.img');
+  await run('nbdcopy', [`nbd+unix:///?socket=${stack.slots[3]!.exportSocket}`, out]);
+  const built = buildGeneratedMedia(document, { nonce, target: 'usb' });
+  assert.ok(readFileSync(out).equals(built.image), 'the host reads the image built from what the form sent');
+  await card.getByRole('button', { name: 'Eject' }).click();
+  await waitForState('Slot_3', 'Not inserted');
 });
 
 test('Log out returns to the login form and ends the session', async () => {
