@@ -7,7 +7,7 @@
 //     package.json             name, version, "type": "module", bin; no dependencies
 //     dist/cli/main.mjs        the `vmedia` command (+ chunk-*.mjs, daemon-*.mjs, web-*.mjs, ...)
 //     dist/cli/pino-*.mjs      pretty logs on a terminal (pino runs them in a worker thread)
-//     dist/web/static/         the page (scripts/build.sh --page)
+//     dist/web/static/         the page (scripts/build.sh --page DIR)
 //     node_modules/usocket/    D-Bus fd passing: its JS bundled into index.js, its native addon
 //                              uwrap.node beside it, no dependencies
 //     config/                  the default /etc/virtual-media.json, dev.json and the private bus
@@ -153,8 +153,10 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     )}\n`,
   );
   if (opts.full ?? true) {
-    execFileSync('bash', [path.join(CHECKOUT, 'scripts/build.sh'), '--page'], { stdio: 'inherit' });
-    cpSync(path.join(CHECKOUT, 'dist/web/static'), path.join(outDir, 'dist/web/static'), { recursive: true });
+    // into the bundle directly: dist/web/static is the browser tests', which may be reading it
+    execFileSync('bash', [path.join(CHECKOUT, 'scripts/build.sh'), '--page', path.join(outDir, 'dist/web/static')], {
+      stdio: 'inherit',
+    });
     cpSync(path.join(CHECKOUT, 'config'), path.join(outDir, 'config'), { recursive: true });
   }
   return { outDir, entry: path.join(outDir, CLI_ENTRY), metafile: result.metafile };
