@@ -1,6 +1,8 @@
 // ByteStream over a WebSocket: the browser's WebSocket or the `ws` package's, binary frames
 // carrying arbitrary slices of the byte stream. Browsers have no drain event, so back-pressure
 // polls bufferedAmount; the `ws` package can also pause delivery, browsers cannot.
+// A browser's send() copies the bytes before it returns, so the writer gets its buffer back at
+// once (the NBD server's reply pool refills instead of allocating); `ws` says when it is done.
 import { startTimer } from './platform.js';
 import type { ByteStream } from './stream.js';
 
@@ -9,7 +11,8 @@ export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   readonly bufferedAmount: number;
-  send(data: Uint8Array): void;
+  /** The callback is the `ws` package's (called once written); browsers take no callback. */
+  send(data: Uint8Array, onSent?: () => void): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
   addEventListener(type: 'open' | 'close' | 'error', listener: (ev: unknown) => void): void;
@@ -28,6 +31,7 @@ const DRAIN_POLL_MS = 5;
 
 export function webSocketStream(ws: WebSocketLike): ByteStream {
   ws.binaryType = 'arraybuffer';
+  const tellsWhenSent = typeof ws.pause === 'function'; // the `ws` package
   const dataCallbacks: Array<(d: Uint8Array) => void> = [];
   const drainCallbacks: Array<() => void> = [];
   const closeCallbacks: Array<(err?: Error) => void> = [];
@@ -80,15 +84,17 @@ export function webSocketStream(ws: WebSocketLike): ByteStream {
   if (ws.readyState === CLOSED) finish();
 
   return {
-    write(data) {
-      if (closed) return true;
-      if (ws.readyState === CONNECTING) {
-        beforeOpen.push(data.slice()); // the caller may reuse its buffer before the socket opens
-        return true;
+    write(data, onWritten) {
+      const open = ws.readyState === OPEN && !closed;
+      if (open && tellsWhenSent) {
+        ws.send(data, onWritten);
+      } else {
+        if (open) ws.send(data);
+        // the caller may reuse its buffer before the socket opens
+        else if (ws.readyState === CONNECTING && !closed) beforeOpen.push(data.slice());
+        onWritten?.(); // copied, or never to be sent: the caller has its buffer back
       }
-      if (ws.readyState !== OPEN) return true;
-      ws.send(data);
-      if (ws.bufferedAmount <= HIGH_WATER) return true;
+      if (!open || ws.bufferedAmount <= HIGH_WATER) return true;
       pollDrain();
       return false;
     },
