@@ -1,17 +1,19 @@
 // `vmedia web --pam-service`: the BMC's own users log in through PAM (pam_unix, real pamtester),
-// with their Redfish role from phosphor-user-manager's priv-* groups. The users, groups and the
-// PAM service exist only for the web: it runs in a private mount namespace where copies of
-// /etc/passwd, /etc/group and /etc/shadow with the test users, and a pam.d holding the test
-// service, are bind-mounted over the real ones; this machine's files are never touched.
+// with their Redfish role from phosphor-user-manager's priv-* groups. The web runs as the unit's
+// PAM drop-in runs it: not root, no capabilities, with the shadow group (pam_unix then reads
+// /etc/shadow itself). The users, groups and the PAM service exist only for the web: it runs in a
+// private mount namespace where copies of /etc/passwd, /etc/group and /etc/shadow with the test
+// users, and a pam.d holding the test service, are bind-mounted over the real ones; this
+// machine's files are never touched.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { roleOfGroups } from '../../src/web/auth/pam.js';
-import { startTestBus, type TestBus } from '../helpers/private-bus.js';
+import { waitFor } from '../helpers/wait.js';
 import { httpsJson, type Credentials } from '../helpers/stack.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -32,18 +34,39 @@ const GROUPS = [
   { name: 'priv-user', gid: 64003 },
 ];
 const PASSWORD = 'pam-test-Password-1';
+/** The unprivileged user the web runs as here (vmedia-web does not exist on this machine). */
+const WEB_USER = { name: 'nobody', uid: 65534, gid: 65534 };
 
 let dir: string;
-let bus: TestBus;
+let bus: ChildProcess;
+let busAddress: string;
 let web: { baseUrl: string; ca: string; output(): string; stop(): Promise<void> };
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vmedia-pam-'));
-  bus = await startTestBus();
+  chmodSync(dir, 0o755);
+  for (const own of ['web', 'truststore']) {
+    mkdirSync(path.join(dir, own));
+    chownSync(path.join(dir, own), WEB_USER.uid, WEB_USER.gid);
+  }
+  // a bus the unprivileged web may join (the tests' private bus admits only its own user)
+  const busSocket = path.join(dir, 'bus.sock');
+  writeFileSync(
+    path.join(dir, 'bus.conf'),
+    `<busconfig><type>session</type><auth>EXTERNAL</auth><listen>unix:path=${busSocket}</listen>` +
+      '<policy context="default"><allow user="*"/><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy></busconfig>',
+  );
+  bus = spawn('dbus-daemon', [`--config-file=${path.join(dir, 'bus.conf')}`, '--nofork', '--nopidfile'], {
+    stdio: 'ignore',
+  });
+  await waitFor('the bus socket', () => existsSync(busSocket), { timeoutMs: 20_000 });
+  chmodSync(busSocket, 0o666);
+  busAddress = `unix:path=${busSocket}`;
   const hash = execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: PASSWORD, encoding: 'utf8' }).trim();
-  const etc = (name: string, extra: string[]) => {
+  const etc = (name: string, extra: string[], mode = 0o644) => {
     const file = path.join(dir, name);
-    writeFileSync(file, `${readFileSync(`/etc/${name}`, 'utf8').trimEnd()}\n${extra.join('\n')}\n`, { mode: 0o640 });
+    writeFileSync(file, `${readFileSync(`/etc/${name}`, 'utf8').trimEnd()}\n${extra.join('\n')}\n`);
+    chmodSync(file, mode);
     return file;
   };
   const passwd = etc(
@@ -59,10 +82,13 @@ before(async () => {
     ),
     ...USERS.map((u) => `${u.name}:x:${u.uid}:`),
   ]);
+  // as on the machine: root:shadow 0640
   const shadow = etc(
     'shadow',
     USERS.map((u) => `${u.name}:${hash}:19000:0:99999:7:::`),
+    0o640,
   );
+  chownSync(shadow, 0, Number(execFileSync('getent', ['group', 'shadow'], { encoding: 'utf8' }).split(':')[2]));
   const pamDir = path.join(dir, 'pam.d');
   mkdirSync(pamDir);
   writeFileSync(path.join(pamDir, SERVICE), 'auth required pam_unix.so\naccount required pam_unix.so\n');
@@ -76,7 +102,7 @@ before(async () => {
       '--',
       'sh',
       '-c',
-      'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && mount --bind "$3" /etc/shadow && mount --bind "$4" /etc/pam.d && shift 4 && exec "$@"',
+      'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && mount --bind "$3" /etc/shadow && mount --bind "$4" /etc/pam.d && shift 4 && exec setpriv --reuid=nobody --regid=nogroup --groups=shadow --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"',
       'sh',
       passwd,
       group,
@@ -88,7 +114,7 @@ before(async () => {
       MAIN,
       'web',
       '--bus',
-      bus.address,
+      busAddress,
       '--listen',
       '127.0.0.1:0',
       '--pam-service',
@@ -110,6 +136,7 @@ before(async () => {
     });
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     void exited.then(() => reject(new Error(`vmedia web exited:\n${output}`)));
+    setTimeout(() => reject(new Error(`vmedia web did not listen within 60 s:\n${output}`)), 60_000).unref();
   });
   web = {
     baseUrl,
@@ -124,7 +151,11 @@ before(async () => {
 
 after(async () => {
   await web?.stop();
-  await bus?.stop();
+  if (bus && bus.exitCode === null) {
+    const exited = new Promise((resolve) => bus.once('close', resolve));
+    bus.kill('SIGTERM');
+    await exited;
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
