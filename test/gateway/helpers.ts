@@ -20,6 +20,8 @@ export interface GatewayProcess {
   ca: string;
   stateDir: string;
   tokens: Record<TokenRole, string>;
+  /** The running process's pid. */
+  pid(): number;
   output(): string;
   /** An API request with the role's token (or a raw token, or none). */
   api(pathname: string, opts?: RequestOptions & { as?: TokenRole | { token: string } | null }): Promise<HttpResponse>;
@@ -104,7 +106,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
         }
       });
       void exited.then(() => reject(new Error(`vmedia gateway exited before listening:\n${output}`)));
-      setTimeout(() => reject(new Error(`vmedia gateway did not start within 30 s:\n${output}`)), 30_000).unref();
+      setTimeout(() => reject(new Error(`vmedia gateway did not start within 90 s:\n${output}`)), 90_000).unref();
     });
     // a restart keeps the ports: the BMCs hold URLs of this media server
     apiPort = new URL(apiUrl).port;
@@ -127,6 +129,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
     ca,
     stateDir,
     tokens,
+    pid: () => child!.pid!,
     output: () => output,
     api: (pathname, ro = {}) => {
       const as = ro.as === undefined ? 'admin' : ro.as;
