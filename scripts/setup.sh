@@ -10,7 +10,7 @@ runtime_pkgs=(nbdkit nbd-client dbus openssl curl xz-utils ca-certificates cifs-
 test_pkgs=(libnbd-bin python3-libnbd qemu-utils socat python3-sushy python3-dbus python3-websockify chromium
            qemu-system-x86 linux-image-amd64 busybox-static kmod cpio udev systemd
            samba nfs-kernel-server openssh-server ovmf grub-pc-bin grub-efi-amd64-bin xorriso mtools
-           python3-ironic dbus-broker pamtester
+           python3-ironic dbus-broker pamtester postgresql
            cloud-init dosfstools)
 
 pkgs=("${runtime_pkgs[@]}")
