@@ -132,13 +132,31 @@ function filesInOrder(dir: TreeDirectory): TreeFile[] {
   return [...dir.files, ...dir.directories.flatMap(filesInOrder)];
 }
 
+/** One directory tree of the image (primary with Rock Ridge, or Joliet) and where it lies. */
+interface TreeLayout {
+  joliet: boolean;
+  root: IsoDirectory;
+  directories: IsoDirectory[];
+  pathTableSize: number;
+  lPathTable: number;
+  mPathTable: number;
+}
+
 export function writeIso9660(tree: TreeDirectory, options: IsoOptions): Buffer {
   const files = filesInOrder(tree);
   const extents = new Map(files.map((f) => [f, { content: f.content, extent: 0 }]));
-  const primaryRoot = isoTree(tree, Buffer.from([0]), undefined, extents, true);
-  const jolietRoot = isoTree(tree, Buffer.from([0]), undefined, extents, false);
-  const primaryDirs = breadthFirst(primaryRoot);
-  const jolietDirs = breadthFirst(jolietRoot);
+  const layouts: TreeLayout[] = [false, true].map((joliet) => {
+    const root = isoTree(tree, Buffer.from([0]), undefined, extents, !joliet);
+    const directories = breadthFirst(root);
+    return {
+      joliet,
+      root,
+      directories,
+      pathTableSize: pathTable(directories, false).length,
+      lPathTable: 0,
+      mPathTable: 0,
+    };
+  });
 
   // sizes first (records have fixed-size fields, so extents do not change them), then places
   let next = FIRST_FREE_SECTOR;
@@ -147,58 +165,35 @@ export function writeIso9660(tree: TreeDirectory, options: IsoOptions): Buffer {
     next += sectors;
     return at;
   };
-  const primaryTableSize = pathTable(primaryDirs, false).length;
-  const jolietTableSize = pathTable(jolietDirs, false).length;
-  const tables = [primaryTableSize, primaryTableSize, jolietTableSize, jolietTableSize].map((s) => take(sectorsFor(s)));
+  for (const t of layouts) {
+    t.lPathTable = take(sectorsFor(t.pathTableSize));
+    t.mPathTable = take(sectorsFor(t.pathTableSize));
+  }
   const continuationSector = take(1);
-  for (const [dirs, rockRidge] of [
-    [primaryDirs, true],
-    [jolietDirs, false],
-  ] as const)
-    for (const d of dirs) {
-      d.size = directoryData(d, rockRidge, continuationSector).length;
+  for (const t of layouts)
+    for (const d of t.directories) {
+      d.size = directoryData(d, !t.joliet, continuationSector).length;
       d.extent = take(d.size / SECTOR);
     }
-  for (const f of files) {
-    const fe = extents.get(f)!;
-    fe.extent = take(sectorsFor(f.content.length));
-  }
+  for (const f of files) extents.get(f)!.extent = take(sectorsFor(f.content.length));
   const volumeSectors = take(PADDING_SECTORS) + PADDING_SECTORS;
 
   const image = Buffer.alloc(volumeSectors * SECTOR);
   const put = (sector: number, data: Buffer) => data.copy(image, sector * SECTOR);
-  const rootRecord = (root: IsoDirectory) =>
-    directoryRecord({ identifier: Buffer.from([0]), extent: root.extent, size: root.size, isDirectory: true });
-  put(
-    16,
-    volumeDescriptor(false, {
-      ...options,
-      volumeSectors,
-      pathTableSize: primaryTableSize,
-      lPathTable: tables[0]!,
-      mPathTable: tables[1]!,
-      rootRecord: rootRecord(primaryRoot),
-    }),
-  );
-  put(
-    17,
-    volumeDescriptor(true, {
-      ...options,
-      volumeSectors,
-      pathTableSize: jolietTableSize,
-      lPathTable: tables[2]!,
-      mPathTable: tables[3]!,
-      rootRecord: rootRecord(jolietRoot),
-    }),
-  );
-  put(18, terminator());
-  put(tables[0]!, pathTable(primaryDirs, false));
-  put(tables[1]!, pathTable(primaryDirs, true));
-  put(tables[2]!, pathTable(jolietDirs, false));
-  put(tables[3]!, pathTable(jolietDirs, true));
+  layouts.forEach((t, i) => {
+    const rootRecord = directoryRecord({
+      identifier: Buffer.from([0]),
+      extent: t.root.extent,
+      size: t.root.size,
+      isDirectory: true,
+    });
+    put(16 + i, volumeDescriptor(t.joliet, { ...options, ...t, volumeSectors, rootRecord }));
+    put(t.lPathTable, pathTable(t.directories, false));
+    put(t.mPathTable, pathTable(t.directories, true));
+    for (const d of t.directories) put(d.extent, directoryData(d, !t.joliet, continuationSector));
+  });
+  put(16 + layouts.length, terminator());
   put(continuationSector, erEntry());
-  for (const d of primaryDirs) put(d.extent, directoryData(d, true, continuationSector));
-  for (const d of jolietDirs) put(d.extent, directoryData(d, false, continuationSector));
   for (const f of files) put(extents.get(f)!.extent, f.content);
   return image;
 }
