@@ -11,7 +11,23 @@ const CLOSE_GRACE_MS = 5000;
  */
 const WRITE_HIGH_WATER = 2 * 1024 * 1024;
 
-export function socketStream(sock: net.Socket): ByteStream {
+/**
+ * Each connection we open reads into one buffer of this size, reused for every read (net's
+ * `onread`): a fresh Buffer per socket read was most of the daemon's garbage, and its collection
+ * most of the CPU per byte of the export backend and the read-ahead (issue 15).
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/** Where a socket opened with `onread` delivers its reads, once the stream has a consumer. */
+interface ReusedReadBuffer {
+  deliver(cb: (data: Uint8Array) => void): void;
+}
+
+/**
+ * ByteStream over a socket. Data is delivered from Node's 'data' events, or, for a socket we
+ * opened, from its one reused read buffer: either way a consumer reads each chunk during onData.
+ */
+export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteStream {
   let error: Error | undefined;
   let closed = false;
   const closeCallbacks: Array<(err?: Error) => void> = [];
@@ -32,7 +48,8 @@ export function socketStream(sock: net.Socket): ByteStream {
       return sock.writableLength <= WRITE_HIGH_WATER;
     },
     onData: (cb) => {
-      sock.on('data', cb);
+      if (reused) reused.deliver(cb);
+      else sock.on('data', cb);
     },
     onDrain: (cb) => {
       sock.on('drain', cb);
@@ -55,11 +72,31 @@ export function socketStream(sock: net.Socket): ByteStream {
   };
 }
 
-function connected(sock: net.Socket, what: string): Promise<ByteStream> {
+/** Connects with one reused read buffer; reads before the stream has a consumer are kept as copies. */
+function connectReusingBuffer(opts: net.NetConnectOpts, what: string): Promise<ByteStream> {
+  let consumer: ((data: Uint8Array) => void) | undefined;
+  const early: Uint8Array[] = [];
+  const sock = net.connect({
+    ...opts,
+    onread: {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback: (bytes: number, buf: Uint8Array) => {
+        if (consumer) consumer(buf.subarray(0, bytes));
+        else early.push(buf.slice(0, bytes));
+        return true;
+      },
+    },
+  });
+  const reused: ReusedReadBuffer = {
+    deliver(cb) {
+      consumer = cb;
+      for (const data of early.splice(0)) cb(data);
+    },
+  };
   return new Promise((resolve, reject) => {
     sock.once('connect', () => {
       sock.removeAllListeners('error');
-      resolve(socketStream(sock));
+      resolve(socketStream(sock, reused));
     });
     sock.once('error', (err) =>
       reject(new Error(`cannot connect to NBD server at ${what}: ${err.message}`, { cause: err })),
@@ -68,9 +105,9 @@ function connected(sock: net.Socket, what: string): Promise<ByteStream> {
 }
 
 export function connectUnix(path: string): Promise<ByteStream> {
-  return connected(net.connect({ path }), path);
+  return connectReusingBuffer({ path }, path);
 }
 
 export function connectTcp(port: number, host = '127.0.0.1'): Promise<ByteStream> {
-  return connected(net.connect({ port, host }), `${host}:${port}`);
+  return connectReusingBuffer({ port, host }, `${host}:${port}`);
 }

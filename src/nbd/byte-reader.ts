@@ -1,23 +1,31 @@
 // Turns a stream of arbitrary chunks into exact-length reads, with bounded buffering: the
-// stream is paused whenever more than the high-water mark (or the current read's need) is
-// queued, so a peer that sends faster than we process cannot grow memory.
+// stream is paused whenever more than the high-water mark is queued, so a peer that sends faster
+// than we process cannot grow memory.
+//
+// Without garbage per byte: a transport may hand over the same buffer for every chunk (a Node
+// socket reading into one reused buffer), so a chunk is only read during onData. Bytes a pending
+// readInto() waits for are copied straight into its destination (an NBD reply's payload lands in
+// the caller's buffer with one copy); only bytes nobody waits for yet are copied into one staging
+// buffer owned by the reader, which grows to the high-water mark and is then reused.
 import { StreamClosedError, type ByteStream } from './stream.js';
 
 interface Waiter {
+  /** Where the bytes go; undefined: they are dropped (discard). */
+  dest: Uint8Array | undefined;
   need: number;
-  discard: boolean;
-  resolve(data: Uint8Array): void;
+  filled: number;
+  resolve(): void;
   reject(err: Error): void;
 }
 
+/** Staging is allocated on first need at this size, and shrunk back to it when it grew past twice the high-water mark. */
+const INITIAL_STAGING_BYTES = 16 * 1024;
 const EMPTY = new Uint8Array(0);
 
 export class ByteReader {
-  // a queue without Array.shift(): a peer sending many tiny frames must not make reads quadratic
-  private chunks: Uint8Array[] = [];
-  private first = 0; // index of the oldest unread chunk
-  private head = 0; // bytes of chunks[first] already consumed
-  private queued = 0;
+  private staging = EMPTY;
+  private head = 0; // staging[head, tail) is received and not yet read
+  private tail = 0;
   private waiter: Waiter | undefined;
   private ended: Error | undefined;
   private paused = false;
@@ -32,55 +40,84 @@ export class ByteReader {
 
   /** Bytes received and not yet read. */
   get buffered(): number {
-    return this.queued;
+    return this.tail - this.head;
   }
 
-  /** The next n bytes (a view into the received chunk when possible, else a copy). */
-  read(n: number): Promise<Uint8Array> {
+  /** The next n bytes, in a buffer of their own. */
+  async read(n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n);
+    await this.readInto(out);
+    return out;
+  }
+
+  /** Fills dest with the next dest.length bytes. dest must not be reused before this settles. */
+  readInto(dest: Uint8Array): Promise<void> {
+    return this.wait(dest, dest.length);
+  }
+
+  /** Consume and drop the next n bytes without holding them. */
+  discard(n: number): Promise<void> {
+    return this.wait(undefined, n);
+  }
+
+  private wait(dest: Uint8Array | undefined, need: number): Promise<void> {
     if (this.waiter) return Promise.reject(new Error('ByteReader: concurrent reads'));
-    if (this.queued >= n) {
-      const data = this.take(n);
-      this.updateFlow(0);
-      return Promise.resolve(data);
+    const staged = Math.min(need, this.buffered);
+    if (dest && staged > 0) dest.set(this.staging.subarray(this.head, this.head + staged));
+    this.consumed(staged);
+    if (staged === need) {
+      this.updateFlow();
+      return Promise.resolve();
     }
-    if (this.ended) return Promise.reject(this.closedError(n));
+    if (this.ended) return Promise.reject(this.closedError(need - staged));
+    // staging is empty now: every byte that arrives goes to dest until it is full
     return new Promise((resolve, reject) => {
-      this.waiter = { need: n, discard: false, resolve, reject };
-      this.updateFlow(n);
-    });
-  }
-
-  /** Consume and drop the next n bytes without ever holding more than one chunk of them. */
-  async discard(n: number): Promise<void> {
-    if (this.waiter) throw new Error('ByteReader: concurrent reads');
-    const left = n - this.drop(n);
-    this.updateFlow(0);
-    if (left === 0) return;
-    if (this.ended) throw this.closedError(left);
-    await new Promise<Uint8Array>((resolve, reject) => {
-      this.waiter = { need: left, discard: true, resolve, reject };
-      this.updateFlow(1);
+      this.waiter = { dest, need, filled: staged, resolve, reject };
+      this.updateFlow();
     });
   }
 
   private push(data: Uint8Array): void {
     if (this.ended || data.length === 0) return;
-    this.chunks.push(data);
-    this.queued += data.length;
+    let used = 0;
     const w = this.waiter;
     if (w) {
-      if (w.discard) {
-        w.need -= this.drop(w.need);
-        if (w.need === 0) {
-          this.waiter = undefined;
-          w.resolve(EMPTY);
-        }
-      } else if (this.queued >= w.need) {
+      used = Math.min(w.need - w.filled, data.length);
+      if (w.dest) w.dest.set(used === data.length ? data : data.subarray(0, used), w.filled);
+      w.filled += used;
+      if (w.filled === w.need) {
         this.waiter = undefined;
-        w.resolve(this.take(w.need));
+        w.resolve();
       }
     }
-    this.updateFlow(this.waiter?.discard ? 1 : (this.waiter?.need ?? 0));
+    if (used < data.length) this.stage(used === 0 ? data : data.subarray(used));
+    this.updateFlow();
+  }
+
+  /** Copies bytes nobody waits for yet to the end of staging (moving or growing it when full). */
+  private stage(data: Uint8Array): void {
+    const queued = this.buffered;
+    if (this.tail + data.length > this.staging.length) {
+      if (queued + data.length <= this.staging.length) {
+        this.staging.copyWithin(0, this.head, this.tail);
+      } else {
+        const grown = new Uint8Array(Math.max(INITIAL_STAGING_BYTES, 2 * this.staging.length, queued + data.length));
+        grown.set(this.staging.subarray(this.head, this.tail));
+        this.staging = grown;
+      }
+      this.head = 0;
+      this.tail = queued;
+    }
+    this.staging.set(data, this.tail);
+    this.tail += data.length;
+  }
+
+  private consumed(n: number): void {
+    this.head += n;
+    if (this.head !== this.tail) return;
+    this.head = this.tail = 0;
+    // a burst (a large write payload, a tiny high-water mark's test) does not keep its memory
+    if (this.staging.length > Math.max(INITIAL_STAGING_BYTES, 2 * this.highWater)) this.staging = EMPTY;
   }
 
   private end(err?: Error): void {
@@ -89,7 +126,7 @@ export class ByteReader {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      w.reject(this.closedError(w.need));
+      w.reject(this.closedError(w.need - w.filled));
     }
   }
 
@@ -101,64 +138,16 @@ export class ByteReader {
     );
   }
 
-  /** Pause while enough is queued for the pending need (or more than high water), else resume. */
-  private updateFlow(need: number): void {
-    const enough = this.queued >= Math.max(this.highWater, need);
+  /** Pause while more than high water is staged, else resume. A pending read's bytes are never
+   *  staged (they go to its destination), so a large read never stops the stream. */
+  private updateFlow(): void {
+    const enough = this.buffered >= this.highWater;
     if (enough && !this.paused) {
       this.paused = true;
       this.stream.pause();
     } else if (!enough && this.paused) {
       this.paused = false;
       this.stream.resume();
-    }
-  }
-
-  private take(n: number): Uint8Array {
-    this.queued -= n;
-    if (n === 0) return EMPTY;
-    const c0 = this.chunks[this.first]!; // queued >= n > 0
-    if (c0.length - this.head >= n) {
-      const out = c0.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === c0.length) this.shift();
-      return out;
-    }
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[this.first]!;
-      const m = Math.min(c.length - this.head, n - filled);
-      out.set(c.subarray(this.head, this.head + m), filled);
-      filled += m;
-      this.head += m;
-      if (this.head === c.length) this.shift();
-    }
-    return out;
-  }
-
-  /** Drops up to n queued bytes; returns how many were dropped. */
-  private drop(n: number): number {
-    let dropped = 0;
-    while (dropped < n && this.first < this.chunks.length) {
-      const c = this.chunks[this.first]!;
-      const m = Math.min(c.length - this.head, n - dropped);
-      dropped += m;
-      this.head += m;
-      if (this.head === c.length) this.shift();
-    }
-    this.queued -= dropped;
-    return dropped;
-  }
-
-  private shift(): void {
-    this.first++;
-    this.head = 0;
-    if (this.first === this.chunks.length) {
-      this.chunks = [];
-      this.first = 0;
-    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.first);
-      this.first = 0;
     }
   }
 }

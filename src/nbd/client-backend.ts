@@ -11,6 +11,7 @@ export function clientBackend(client: NbdClient): BlockBackend {
     multiConn: true,
     ...(client.preferredBlockBytes ? { preferredBlockBytes: client.preferredBlockBytes } : {}),
     read: (offset, length) => client.read(offset, length),
+    readInto: (offset, dest) => client.readInto(offset, dest),
     write: (offset, data, fua) => client.write(offset, data, { fua }),
     flush: () => client.flush(),
     close: () => client.disconnect(),

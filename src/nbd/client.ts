@@ -16,12 +16,12 @@ export interface NbdClientOptions {
 
 interface Pending {
   what: string;
-  /** Bytes of data that follow a successful reply (reads only). */
-  dataBytes: number;
+  /** Where the data of a successful read reply goes (its length is the data's); none for other commands. */
+  dest: Uint8Array | undefined;
   /** Set when the caller gave up (timeout): the reply is still read, then dropped. */
   abandoned: boolean;
   timer?: Timer;
-  resolve(data: Uint8Array): void;
+  resolve(): void;
   reject(err: Error): void;
 }
 
@@ -78,16 +78,21 @@ export class NbdClient {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    this.checkRange('read', offset, length);
-    if (length <= this.maxRequestBytes) return this.request(C.CMD_READ, 0, offset, length, undefined);
     const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  /** Fills dest from offset: the reply's data is copied once, from the socket into dest. */
+  async readInto(offset: number, dest: Uint8Array): Promise<void> {
+    this.checkRange('read', offset, dest.length);
+    if (dest.length <= this.maxRequestBytes) return this.request(C.CMD_READ, 0, offset, dest.length, dest);
     const parts: Promise<void>[] = [];
-    for (let done = 0; done < length; done += this.maxRequestBytes) {
-      const n = Math.min(this.maxRequestBytes, length - done);
-      parts.push(this.request(C.CMD_READ, 0, offset + done, n, undefined).then((d) => out.set(d, done)));
+    for (let done = 0; done < dest.length; done += this.maxRequestBytes) {
+      const part = dest.subarray(done, done + this.maxRequestBytes);
+      parts.push(this.request(C.CMD_READ, 0, offset + done, part.length, part));
     }
     await Promise.all(parts);
-    return out;
   }
 
   async write(offset: number, data: Uint8Array, opts: { fua?: boolean } = {}): Promise<void> {
@@ -96,7 +101,7 @@ export class NbdClient {
       throw new NbdError('EPERM', `write of ${data.length} bytes at offset ${offset}: the export is read-only`);
     const fua = opts.fua && this.flags & C.FLAG_SEND_FUA ? C.CMD_FLAG_FUA : 0;
     const count = Math.max(1, Math.ceil(data.length / this.maxRequestBytes));
-    const parts: Promise<Uint8Array>[] = [];
+    const parts: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const at = i * this.maxRequestBytes;
       const chunk = data.subarray(at, at + this.maxRequestBytes);
@@ -139,19 +144,21 @@ export class NbdClient {
     }
   }
 
+  /** Sends one request; `data` is a write's payload or a read's destination. */
   private request(
     type: number,
     flags: number,
     offset: number,
     length: number,
     data: Uint8Array | undefined,
-  ): Promise<Uint8Array> {
+  ): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.disconnecting) return Promise.reject(new Error('NBD client is disconnecting'));
     const handle = this.allocateHandle();
     const what = `${C.COMMAND_NAMES[type]} of ${length} bytes at offset ${offset}`;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const p: Pending = { what, dataBytes: type === C.CMD_READ ? length : 0, abandoned: false, resolve, reject };
+    const reading = type === C.CMD_READ;
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = { what, dest: reading ? data : undefined, abandoned: false, resolve, reject };
       if (this.timeoutMs) {
         const ms = this.timeoutMs;
         p.timer = startTimer(ms, () => {
@@ -162,7 +169,7 @@ export class NbdClient {
       }
       this.pending.set(handle, p);
       this.conn.send(encodeRequest(flags, type, handle, offset, length));
-      if (data && data.length > 0) this.conn.send(data);
+      if (!reading && data && data.length > 0) this.conn.send(data);
     });
   }
 
@@ -176,9 +183,11 @@ export class NbdClient {
   /** Reads replies until the connection ends; anything unexpected is a hard disconnect. */
   private async receive(): Promise<void> {
     const { reader } = this.conn;
+    const header = new Uint8Array(C.SIMPLE_REPLY_BYTES);
+    const h = view(header);
     try {
       for (;;) {
-        const h = view(await reader.read(C.SIMPLE_REPLY_BYTES));
+        await reader.readInto(header);
         if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC)
           throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
         const errno = h.getUint32(4);
@@ -189,9 +198,13 @@ export class NbdClient {
         this.pending.delete(handle);
         p.timer?.cancel();
         this.conn.wake();
-        const data = errno === 0 && p.dataBytes > 0 ? await reader.read(p.dataBytes) : new Uint8Array(0);
+        if (errno === 0 && p.dest) {
+          // a caller that gave up may have reused its buffer: its data is dropped, not written
+          if (p.abandoned) await reader.discard(p.dest.length);
+          else await reader.readInto(p.dest);
+        }
         if (p.abandoned) continue;
-        if (errno === 0) p.resolve(data);
+        if (errno === 0) p.resolve();
         else {
           const code = nbdErrnoName(errno);
           p.reject(new NbdError(code, `NBD ${p.what} failed: ${code} (${errno})`));

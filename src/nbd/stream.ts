@@ -8,6 +8,7 @@ export interface ByteStream {
    * may then reuse the buffer); a transport that cannot tell never calls it.
    */
   write(data: Uint8Array, onWritten?: () => void): boolean;
+  /** data is valid during the call only: a transport may read the next chunk into the same buffer. */
   onData(cb: (data: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   /** Each callback is called once, when the stream ends for any reason (err when abnormal). */

@@ -5,7 +5,7 @@
 // read is one aligned chunk (one HTTP range request), a sequential reader has the next chunks
 // fetched in parallel over the other connections while it consumes this one, and a host read
 // copies only its own bytes.
-import type { BlockBackend } from '../../nbd/backend.js';
+import { NbdError, type BlockBackend } from '../../nbd/backend.js';
 
 export interface ReadaheadOptions {
   /** Every upstream read is one aligned chunk of this many bytes (the last one may be shorter). */
@@ -38,6 +38,26 @@ interface Chunk {
   settled: boolean;
   /** A read has used it: it was not only fetched ahead. */
   used: boolean;
+  /** Reads copying out of it now: its buffer is reused only once none is left and it is dropped. */
+  pins: number;
+  dropped: boolean;
+  /** The whole-chunk buffer its data lies in, once fetched. */
+  buffer?: Uint8Array;
+}
+
+/** Reads stopped this long ago: the chunks and spare buffers are let go (the daemon's memory
+ *  returns to idle while a mounted image is not read). */
+const IDLE_RELEASE_MS = 3000;
+
+const EMPTY = new Uint8Array(0);
+
+/** Fills dest from an upstream: straight into dest when it can (an NbdClient), else one copy. */
+async function readUpstream(up: BlockBackend, offset: number, dest: Uint8Array): Promise<void> {
+  if (up.readInto) return up.readInto(offset, dest);
+  const data = await up.read(offset, dest.length);
+  if (data.length !== dest.length)
+    throw new NbdError('EIO', `upstream returned ${data.length} of ${dest.length} bytes`);
+  dest.set(data);
 }
 
 export function readaheadBackend(upstreams: readonly BlockBackend[], opts: ReadaheadOptions): ReadaheadBackend {
@@ -72,13 +92,23 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     else freeFetches += 1;
   }
 
-  async function fetchData(index: number): Promise<Uint8Array> {
+  /** Chunk buffers no chunk holds any more: each fetch reads into one (no garbage per chunk). */
+  let spare: Uint8Array[] = [];
+
+  async function fetchData(index: number, chunk: Chunk): Promise<Uint8Array> {
     await fetchSlot();
     const up = busy.indexOf(Math.min(...busy));
     busy[up]! += 1;
+    const buffer = spare.pop() ?? new Uint8Array(chunkBytes);
     try {
       const start = index * chunkBytes;
-      return await upstreams[up]!.read(start, Math.min(chunkBytes, size - start));
+      const data = buffer.subarray(0, Math.min(chunkBytes, size - start));
+      await readUpstream(upstreams[up]!, start, data);
+      chunk.buffer = buffer;
+      return data;
+    } catch (err) {
+      spare.push(buffer);
+      throw err;
     } finally {
       busy[up]! -= 1;
       releaseFetchSlot();
@@ -87,12 +117,14 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
 
   function fetchChunk(index: number): Chunk {
     chunkReads += 1;
-    const chunk: Chunk = { data: fetchData(index), settled: false, used: false };
+    const chunk: Chunk = { data: Promise.resolve(EMPTY), settled: false, used: false, pins: 0, dropped: false };
+    chunk.data = fetchData(index, chunk);
     // handles every failure, so read-ahead nobody reads raises no unhandled rejection; the read
     // that needs a failed chunk still sees the error through chunk.data
     chunk.data.then(
       () => {
         chunk.settled = true;
+        if (chunk.dropped) recycle(chunk);
       },
       // a failed fetch is forgotten so the next read tries again (the retry filter below may recover)
       () => {
@@ -102,14 +134,42 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     return chunk;
   }
 
-  function chunkAt(index: number): Promise<Uint8Array> {
+  /** Forgets a chunk; its buffer is reused once no read copies out of it and its fetch landed. */
+  function drop(index: number, chunk: Chunk): void {
+    chunks.delete(index);
+    chunk.dropped = true;
+    recycle(chunk);
+  }
+
+  function recycle(chunk: Chunk): void {
+    if (chunk.pins > 0 || !chunk.buffer) return;
+    if (spare.length < opts.maxChunks) spare.push(chunk.buffer);
+    chunk.buffer = undefined;
+  }
+
+  /** Drops every fetched chunk and spare buffer (in-flight fetches land and are kept). */
+  function releaseIdle(): void {
+    for (const [index, chunk] of chunks) if (chunk.settled) drop(index, chunk);
+    spare = [];
+  }
+  const idleTimer = setTimeout(releaseIdle, IDLE_RELEASE_MS);
+  idleTimer.unref();
+
+  /** The chunk at index, pinned for the caller (unpin() it once copied out of). */
+  function chunkAt(index: number): Chunk {
     let chunk = chunks.get(index);
     if (chunk) chunks.delete(index);
     else chunk = fetchChunk(index);
     chunks.set(index, chunk);
     chunk.used = true;
+    chunk.pins += 1;
     evict(opts.maxChunks, true);
-    return chunk.data;
+    return chunk;
+  }
+
+  function unpin(chunk: Chunk): void {
+    chunk.pins -= 1;
+    if (chunk.dropped) recycle(chunk);
   }
 
   /** Drops least recently used chunks until `keep` fit: those a read used first, then (only for a
@@ -119,7 +179,7 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     for (const onlyUsed of evenUnused ? [true, false] : [true]) {
       for (const [index, chunk] of chunks) {
         if (chunks.size <= keep) return;
-        if (chunk.settled && (chunk.used || !onlyUsed)) chunks.delete(index);
+        if (chunk.settled && (chunk.used || !onlyUsed)) drop(index, chunk);
       }
     }
   }
@@ -150,7 +210,10 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
   /** Drops what a write makes stale (before it, and after it for fetches that raced it). */
   function invalidate(offset: number, length: number): void {
     const last = Math.floor((offset + Math.max(length, 1) - 1) / chunkBytes);
-    for (let i = Math.floor(offset / chunkBytes); i <= last; i++) chunks.delete(i);
+    for (let i = Math.floor(offset / chunkBytes); i <= last; i++) {
+      const chunk = chunks.get(i);
+      if (chunk) drop(i, chunk);
+    }
   }
 
   async function writeThrough(offset: number, length: number, op: () => Promise<void>): Promise<void> {
@@ -159,6 +222,30 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       await op();
     } finally {
       invalidate(offset, length);
+    }
+  }
+
+  /** Copies a host read out of its chunks: the one copy of its bytes after the socket's. */
+  async function readInto(offset: number, dest: Uint8Array): Promise<void> {
+    if (dest.length === 0) return;
+    idleTimer.refresh();
+    const first = Math.floor(offset / chunkBytes);
+    const last = Math.floor((offset + dest.length - 1) / chunkBytes);
+    const sequential = followsStream(first, last);
+    const parts: Chunk[] = [];
+    for (let i = first; i <= last; i++) parts.push(chunkAt(i));
+    if (sequential) prefetchAfter(last);
+    try {
+      const datas = await Promise.all(parts.map((c) => c.data));
+      let at = 0;
+      for (const [k, data] of datas.entries()) {
+        const from = k === 0 ? offset - first * chunkBytes : 0;
+        const piece = data.subarray(from, from + dest.length - at);
+        dest.set(piece, at);
+        at += piece.length;
+      }
+    } finally {
+      for (const chunk of parts) unpin(chunk);
     }
   }
 
@@ -172,28 +259,15 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       return chunkReads;
     },
     async read(offset, length) {
-      if (length === 0) return new Uint8Array(0);
-      const first = Math.floor(offset / chunkBytes);
-      const last = Math.floor((offset + length - 1) / chunkBytes);
-      const sequential = followsStream(first, last);
-      const parts: Promise<Uint8Array>[] = [];
-      for (let i = first; i <= last; i++) parts.push(chunkAt(i));
-      if (sequential) prefetchAfter(last);
-      const datas = await Promise.all(parts);
-      const skip = offset - first * chunkBytes;
-      if (datas.length === 1) return datas[0]!.subarray(skip, skip + length);
       const out = new Uint8Array(length);
-      let at = 0;
-      for (const [k, data] of datas.entries()) {
-        const from = k === 0 ? skip : 0;
-        const piece = data.subarray(from, from + length - at);
-        out.set(piece, at);
-        at += piece.length;
-      }
+      await readInto(offset, out);
       return out;
     },
+    readInto,
     async close() {
+      clearTimeout(idleTimer);
       chunks.clear();
+      spare = [];
       await Promise.all(upstreams.map(async (u) => u.close?.()));
     },
   };
