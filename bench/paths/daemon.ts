@@ -1,0 +1,76 @@
+// The daemon as paths B and legacy run it: compiled (compiledCli), on a private bus, with the
+// export host backend, one slot per path; and the busctl calls that mount and eject it.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BUS_NAME, IFACE, slotPath } from '../../src/dbus/names.js';
+import { startDaemon, type RunningDaemon } from '../../test/helpers/daemon.js';
+import { startTestBus } from '../../test/helpers/private-bus.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { compiledCli } from './measure.js';
+
+const run = promisify(execFile);
+
+export interface BenchDaemon {
+  daemon: RunningDaemon;
+  runtimeDir: string;
+  /** `busctl call` on a slot of this daemon; returns its output. */
+  call(mode: 'Proxy' | 'Legacy', slot: string, method: string, ...args: string[]): Promise<string>;
+  /** Resolves once something accepts connections on `socket` (a slot's export after Mount). */
+  accepting(socket: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The compiled daemon with these MountPoints (and any other config keys) under `dir`. */
+export async function startBenchDaemon(dir: string, config: Record<string, unknown>): Promise<BenchDaemon> {
+  const bus = await startTestBus();
+  const runtimeDir = path.join(dir, 'run');
+  mkdirSync(runtimeDir, { recursive: true });
+  const daemon = await startDaemon({
+    busAddress: bus.address,
+    entry: await compiledCli(),
+    config: { InactivityTimeout: 0, HostBackend: 'export', RuntimeDir: runtimeDir, ...config },
+    env: { VMEDIA_LOG_LEVEL: 'warn' },
+  }).catch(async (err: unknown) => {
+    await bus.stop();
+    throw err;
+  });
+  return {
+    daemon,
+    runtimeDir,
+    call: async (mode, slot, method, ...args) => {
+      const iface = mode === 'Proxy' ? IFACE.proxy : IFACE.legacy;
+      const { stdout } = await run('busctl', [
+        `--address=${bus.address}`,
+        '--',
+        'call',
+        BUS_NAME,
+        slotPath(mode, slot),
+        iface,
+        method,
+        ...args,
+      ]);
+      return stdout.trim();
+    },
+    accepting: (socket) =>
+      waitFor(
+        `something to accept connections on ${socket}`,
+        () =>
+          new Promise<boolean>((resolve) => {
+            const probe = net.connect(socket);
+            probe.once('connect', () => {
+              probe.destroy();
+              resolve(true);
+            });
+            probe.once('error', () => resolve(false));
+          }),
+        { timeoutMs: 60_000, intervalMs: 20 },
+      ).then(() => undefined),
+    stop: async () => {
+      await daemon.stop();
+      await bus.stop();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Path B: the daemon's export host backend (our NBD client on the slot socket, our NBD server on
+// the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
+// nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export.
+import { rmSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { sha256File, startNbdkit, writeRandomFile } from '../../test/nbd/helpers.js';
+import { startBenchDaemon } from './daemon.js';
+import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+
+const CONNECTIONS = 4;
+
+const benchmark: PathBenchmark = {
+  title: 'daemon export backend in front of `nbdkit file` vs nbdkit read directly (nbdcopy, 4 connections)',
+  async run({ dir, sizeMiB, rounds }) {
+    const bytes = sizeMiB * 1024 * 1024;
+    const file = path.join(dir, 'image.raw');
+    await writeRandomFile(file, bytes);
+    await sha256File(file);
+    const bench = await startBenchDaemon(dir, {
+      MountPoints: {
+        Slot_0: {
+          EndpointId: '/nbd/0',
+          Mode: 0,
+          NBDDevice: 'nbd0',
+          UnixSocket: 'nbd0.sock',
+          ExportSocket: 'export/Slot_0.sock',
+          Timeout: 30,
+        },
+      },
+    });
+    const slotSocket = path.join(bench.runtimeDir, 'nbd0.sock');
+    const exportSocket = path.join(bench.runtimeDir, 'export/Slot_0.sock');
+    try {
+      const direct = async () => {
+        const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
+        try {
+          return await measureTransfer({
+            path: 'B',
+            variant: 'nbdkit file read directly',
+            bytes,
+            watched: [{ name: 'nbdkit', pid: kit.process.pid! }],
+            transfer: () => nbdcopyToNull(kit.uri, CONNECTIONS),
+            settleMs: 2000,
+          });
+        } finally {
+          await kit.stop();
+        }
+      };
+      const throughDaemon = async () => {
+        // nbdkit where the web bridge would listen: the daemon's Proxy Mount connects to it
+        const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
+        rmSync(slotSocket, { force: true });
+        symlinkSync(kit.socket, slotSocket);
+        try {
+          const reply = await bench.call('Proxy', 'Slot_0', 'Mount');
+          if (reply !== 'b true') throw new Error(`Proxy Mount: ${reply}`);
+          await bench.accepting(exportSocket);
+          return await measureTransfer({
+            path: 'B',
+            variant: 'daemon export → nbdkit file',
+            reference: 'nbdkit file read directly',
+            bytes,
+            watched: [
+              { name: 'daemon', pid: bench.daemon.pid },
+              { name: 'nbdkit', pid: kit.process.pid! },
+            ],
+            transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${exportSocket}`, CONNECTIONS),
+          });
+        } finally {
+          await bench.call('Proxy', 'Slot_0', 'Unmount').catch(() => undefined);
+          await kit.stop();
+        }
+      };
+      return await interleaved(rounds, [direct, throughDaemon]);
+    } finally {
+      await bench.stop();
+    }
+  },
+};
+export default benchmark;

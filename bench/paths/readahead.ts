@@ -1,0 +1,92 @@
+// Path legacy: a Legacy slot's network source, `nbdkit curl` behind our read-ahead (the daemon's
+// NbdServer on the slot socket, 4 upstream connections), against `nbdkit curl` alone; both read
+// whole with nbdcopy (4 connections) from a local HTTPS image server (in this process, not
+// measured). The daemon's nbdkit child is measured with it: the path's CPU is both.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startNbdkit } from '../../test/nbd/helpers.js';
+import { childrenOf } from '../../test/reliability/helpers/proc.js';
+import { startImageServer } from '../../test/sources/helpers/image-server.js';
+import { randomImage } from '../../test/sources/helpers/provider.js';
+import { createTestCa } from '../../test/sources/helpers/test-ca.js';
+import { startBenchDaemon } from './daemon.js';
+import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+
+const CONNECTIONS = 4;
+
+const benchmark: PathBenchmark = {
+  title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
+  async run({ dir, sizeMiB, rounds }) {
+    const bytes = sizeMiB * 1024 * 1024;
+    const ca = createTestCa(path.join(dir, 'ca'));
+    const trust = path.join(dir, 'truststore');
+    mkdirSync(trust);
+    writeFileSync(path.join(trust, 'ca.pem'), ca.caPem);
+    const image = path.join(dir, 'disk.img');
+    await randomImage(image, sizeMiB);
+    const server = await startImageServer({
+      files: new Map([['/disk.img', image]]),
+      tls: { key: ca.serverKey, cert: ca.serverCert },
+    });
+    const url = `${server.origin}/disk.img`;
+    const bench = await startBenchDaemon(dir, {
+      AllowPrivateSourceHosts: true,
+      TrustStore: trust,
+      MountPoints: {
+        Slot_2: {
+          EndpointId: '',
+          Mode: 1,
+          NBDDevice: 'nbd2',
+          UnixSocket: 'nbd2.sock',
+          ExportSocket: 'export/Slot_2.sock',
+          Timeout: 30,
+        },
+      },
+    });
+    const slotSocket = path.join(bench.runtimeDir, 'nbd2.sock');
+    try {
+      const alone = async () => {
+        const kit = await startNbdkit(dir, ['curl', `url=${url}`, `cainfo=${ca.caCertFile}`], ['--readonly']);
+        try {
+          return await measureTransfer({
+            path: 'legacy',
+            variant: 'nbdkit curl alone',
+            bytes,
+            watched: [{ name: 'nbdkit curl', pid: kit.process.pid! }],
+            transfer: () => nbdcopyToNull(kit.uri, CONNECTIONS),
+            settleMs: 2000,
+          });
+        } finally {
+          await kit.stop();
+        }
+      };
+      const readahead = async () => {
+        const reply = await bench.call('Legacy', 'Slot_2', 'Mount', 'sbv', url, 'false', 'i', '-1');
+        if (reply !== 'b true') throw new Error(`Legacy Mount: ${reply}`);
+        try {
+          await bench.accepting(slotSocket);
+          const nbdkit = childrenOf(bench.daemon.pid).find((c) => c.name === 'nbdkit');
+          if (!nbdkit) throw new Error('the daemon runs no nbdkit after Mount');
+          return await measureTransfer({
+            path: 'legacy',
+            variant: 'read-ahead → nbdkit curl',
+            reference: 'nbdkit curl alone',
+            bytes,
+            watched: [
+              { name: 'daemon', pid: bench.daemon.pid },
+              { name: 'nbdkit curl (daemon’s)', pid: nbdkit.pid },
+            ],
+            transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${slotSocket}`, CONNECTIONS),
+          });
+        } finally {
+          await bench.call('Legacy', 'Slot_2', 'Unmount').catch(() => undefined);
+        }
+      };
+      return await interleaved(rounds, [alone, readahead]);
+    } finally {
+      await bench.stop();
+      await server.close();
+    }
+  },
+};
+export default benchmark;
