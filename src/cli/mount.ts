@@ -3,12 +3,12 @@
 // encrypted scheme; waits for the slot's Completion and reports it.
 import { tmpdir } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { completionWaitMs, ENCRYPTED_SCHEMES, MAX_CREDENTIAL_PART_BYTES } from '../contract.js';
+import { ENCRYPTED_SCHEMES, MAX_CREDENTIAL_PART_BYTES } from '../contract.js';
 import { createLogger, redactUrl } from '../log.js';
 import { createProcessRunner } from '../process/runner.js';
 import type { SlotState } from '../web/daemon/client.js';
-import { openCredentialsPipe, type CredentialsPipe } from '../web/daemon/credentials-pipe.js';
 import { errnoText } from '../web/daemon/errno.js';
+import { mountLegacy } from '../web/daemon/legacy-mount.js';
 import { busOption, findSlot, withDaemon, type BusArgs } from './daemon-connection.js';
 import { CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
 import { readSecret } from './secret-input.js';
@@ -76,23 +76,11 @@ async function mount(args: MountArgs): Promise<void> {
     }
     const url = checkedUrl(args.url, slot);
     const credentials = await imageCredentials(args, url);
-    let pipe: CredentialsPipe | undefined;
-    if (credentials) {
-      const runner = createProcessRunner(createLogger('vmedia-mount', 'warn'));
-      const dir = process.env.XDG_RUNTIME_DIR ?? tmpdir();
-      pipe = await openCredentialsPipe(runner, dir, credentials.user, credentials.password);
-    }
-    let errno: number;
-    try {
-      errno = await client.operate(
-        slot,
-        'Mount',
-        { url: args.url, rw: args.rw, fd: pipe?.fd },
-        completionWaitMs(slot.timeout),
-      );
-    } finally {
-      pipe?.close();
-    }
+    const pipes = {
+      runner: createProcessRunner(createLogger('vmedia-mount', 'warn')),
+      runtimeDir: process.env.XDG_RUNTIME_DIR ?? tmpdir(),
+    };
+    const errno = await mountLegacy(client, slot, { url: args.url, rw: args.rw, credentials }, pipes);
     const shown = redactUrl(url);
     if (errno !== 0) throw new CliError(EXIT.failed, `${slot.name}: mounting ${shown} failed: ${errnoText(errno)}`);
     process.stdout.write(`${slot.name}: mounted ${shown} (${args.rw ? 'read-write' : 'read-only'})\n`);

@@ -4,8 +4,8 @@
 import { redactUrl } from '../../log.js';
 import type { WebContext } from '../context.js';
 import { DaemonCallError } from '../daemon/client.js';
-import { openCredentialsPipe } from '../daemon/credentials-pipe.js';
 import { errnoText } from '../daemon/errno.js';
+import { mountLegacy } from '../daemon/legacy-mount.js';
 import { checkBody } from './body.js';
 import { parseInsertMedia } from './insert-media.js';
 import { insertFailed, refusedCall } from './media-errors.js';
@@ -77,21 +77,16 @@ function registerMemberActions(ctx: WebContext, members: string): void {
           resolution: `${slot.name} already holds ${imageForOthers(slot.imageUrl)}; eject it first.`,
         });
       }
-      const pipe = insert.credentials
-        ? await openCredentialsPipe(ctx.runner, ctx.runtimeDir, insert.credentials.user, insert.credentials.password)
-        : undefined;
       let errno: number;
       try {
-        errno = await daemon.operate(
+        errno = await mountLegacy(
+          daemon,
           slot,
-          'Mount',
-          { url: insert.url, rw: insert.writable, fd: pipe?.fd },
-          completionWaitMs(slot.timeout),
+          { url: insert.url, rw: insert.writable, credentials: insert.credentials },
+          ctx,
         );
       } catch (err) {
         throw refusedCall(err, insert.url);
-      } finally {
-        pipe?.close();
       }
       // an audit trail: who inserted what, without the URL's query string (a presigned URL's token)
       const audit = {
