@@ -1,5 +1,6 @@
-// An nbdkit without the curl plugin (as some BMC builds have): the provider says so in the log,
-// does not offer http(s)/ftp, and a Mount of an https URL ends in EINVAL naming the reason.
+// An nbdkit without the curl plugin (as some BMC builds have) nor the ssh plugin (OpenBMC's nbdkit
+// is built without libssh): the provider says so in the log, does not offer http(s)/ftp nor sftp,
+// and a Mount of such a URL ends in EINVAL naming the reason.
 import type { ProviderHarness } from './helpers/provider.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,12 +10,12 @@ import path from 'node:path';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-nocurl-'));
 const fake = path.join(dir, 'nbdkit');
-// the real nbdkit, except that loading the curl plugin fails the way a missing .so does
+// the real nbdkit, except that loading the curl or ssh plugin fails the way a missing .so does
 writeFileSync(
   fake,
   `#!/bin/sh
 for a in "$@"; do
-  [ "$a" = curl ] && { echo "nbdkit: error: cannot open plugin \\"curl\\": nbdkit-curl-plugin.so: cannot open shared object file" >&2; exit 1; }
+  case "$a" in curl|ssh) echo "nbdkit: error: cannot open plugin \\"$a\\": nbdkit-$a-plugin.so: cannot open shared object file" >&2; exit 1;; esac
 done
 exec nbdkit "$@"
 `,
@@ -41,5 +42,14 @@ test('no curl plugin: not advertised, said in the log, Mount of https → EINVAL
   const err = await harness.mountError('https://192.0.2.1/image.iso');
   assert.equal(err.errno, 'EINVAL');
   assert.match(err.message, /https:\/\/ sources are unavailable: the installed nbdkit has no curl plugin/);
+  harness.assertNothingLeft();
+});
+
+test('no ssh plugin: sftp is not advertised, said in the log, Mount of sftp → EINVAL with the reason', async () => {
+  assert.ok(!harness.provider.schemes().includes('sftp'), 'sftp offered');
+  assert.match(harness.logText(), /nbdkit plugin \\"ssh\\" does not load/);
+  const err = await harness.mountError('sftp://user@192.0.2.1/image.iso');
+  assert.equal(err.errno, 'EINVAL');
+  assert.match(err.message, /sftp:\/\/ sources are unavailable: the installed nbdkit has no ssh plugin/);
   harness.assertNothingLeft();
 });
