@@ -2,7 +2,6 @@
 // first start and kept in the runtime dir (key 0600) so browsers can pin it across restarts.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsIdentity {
   cert: string;
@@ -21,6 +20,8 @@ export async function loadTlsIdentity(opts: { cert?: string; key?: string; runti
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const notAfterDate = new Date();
     notAfterDate.setFullYear(notAfterDate.getFullYear() + 5);
+    // loaded only to make one (its X.509 code stays out of the web's memory on every later start)
+    const { generate } = await import('selfsigned');
     const made = await generate([{ name: 'commonName', value: 'vmedia' }], {
       keyType: 'ec',
       curve: 'P-256',
