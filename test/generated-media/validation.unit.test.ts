@@ -68,7 +68,7 @@ const CASES: [string, unknown, string, GeneratedMediaTarget?][] = [
   ['an empty component', withFiles({ path: 'a//b', content: '' }), '/files/0/path'],
   ['a "." component', withFiles({ path: 'a/./b', content: '' }), '/files/0/path'],
   ['a backslash', withFiles({ path: 'a\\b', content: '' }), '/files/0/path'],
-  ['a name of 65 characters', withFiles({ path: 'a'.repeat(65), content: '' }), '/files/0/path'],
+  ['a name of 63 characters', withFiles({ path: 'a'.repeat(63), content: '' }), '/files/0/path'],
   ['nine levels', withFiles({ path: 'a/b/c/d/e/f/g/h/i', content: '' }), '/files/0/path'],
   ['content not a string', withFiles({ path: 'a', content: 5 }), '/files/0/content'],
   ['no content', withFiles({ path: 'a' }), '/files/0'],
