@@ -40,7 +40,7 @@ export function firstDataSector(g: FatGeometry): number {
   return g.reservedSectors + g.fatCount * g.sectorsPerFat + rootDirectorySectors(g);
 }
 
-export function rootDirectorySectors(g: FatGeometry): number {
+function rootDirectorySectors(g: FatGeometry): number {
   return Math.ceil((g.rootEntries * 32) / SECTOR_SIZE);
 }
 

@@ -6,7 +6,7 @@ import { GeneratedMediaError, jsonPointer } from '../errors.js';
 import { layoutFile, type MediaFile } from '../files.js';
 import type { GeneratedMediaInput, MetaData } from '../schema.js';
 
-export const CONFIG_DRIVE_NONCE_KEY = 'vmedia_nonce';
+const CONFIG_DRIVE_NONCE_KEY = 'vmedia_nonce';
 const DIR = 'openstack/latest';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

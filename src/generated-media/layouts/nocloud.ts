@@ -6,7 +6,7 @@ import { GeneratedMediaError, jsonPointer } from '../errors.js';
 import { layoutFile, type MediaFile } from '../files.js';
 import type { GeneratedMediaInput, JsonObject, MetaData } from '../schema.js';
 
-export const NOCLOUD_NONCE_KEY = 'vmedia-nonce';
+const NOCLOUD_NONCE_KEY = 'vmedia-nonce';
 /** meta-data keys written from other input properties, so the input may not give them itself. */
 const DERIVED_KEYS: Record<string, string> = {
   'instance-id': 'uuid',
