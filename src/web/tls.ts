@@ -20,8 +20,10 @@ export async function loadTlsIdentity(opts: { cert?: string; key?: string; runti
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const notAfterDate = new Date();
     notAfterDate.setFullYear(notAfterDate.getFullYear() + 5);
-    // loaded only to make one (its X.509 code stays out of the web's memory on every later start)
-    const { generate } = await import('selfsigned');
+    // loaded only to make one (its X.509 code stays out of the web's memory on every later start).
+    // Through `default` (module.exports): a CommonJS package split into its own chunk of the
+    // production bundle (scripts/bundle.ts) exports nothing else.
+    const { generate } = (await import('selfsigned')).default;
     const made = await generate([{ name: 'commonName', value: 'vmedia' }], {
       keyType: 'ec',
       curve: 'P-256',
