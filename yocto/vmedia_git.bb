@@ -52,7 +52,7 @@ do_compile() {
     # usocket's addon for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR)
     cd ${S}/node_modules/usocket
     node ${S}/node_modules/node-gyp/bin/node-gyp.js rebuild \
-        --arch=${VMEDIA_NODE_ARCH} --nodedir=${STAGING_DIR_TARGET}${prefix}
+        --arch=${VMEDIA_NODE_ARCH} --nodedir=${RECIPE_SYSROOT}${prefix}
     cd ${S}
     # the bundle: esbuild runs on the build machine (nodejs-native), the output is plain JS
     node node_modules/tsx/dist/cli.mjs scripts/bundle.ts --out ${B}/bundle \
