@@ -17,10 +17,23 @@ export function layoutFile(path: string, content: string | Buffer): MediaFile {
   return { path, content: typeof content === 'string' ? Buffer.from(content, 'utf8') : content, source: '' };
 }
 
+/** The bytes of base64 text (RFC 4648 with padding; line breaks and blanks, as `base64` wraps
+ *  its output, are ignored): what decodes and encodes back to the same characters. */
+function base64Bytes(text: string, pointer: string): Buffer {
+  const compact = text.replace(/\s+/g, '');
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.toString('base64') !== compact)
+    throw new GeneratedMediaError('must be base64 text (RFC 4648, padded)', pointer);
+  return bytes;
+}
+
 export function extraFiles(files: ExtraFile[] | undefined): MediaFile[] {
   return (files ?? []).map((f, i) => ({
     path: f.path,
-    content: f.content !== undefined ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content_base64 ?? '', 'base64'),
+    content:
+      f.content !== undefined
+        ? Buffer.from(f.content, 'utf8')
+        : base64Bytes(f.content_base64 ?? '', jsonPointer('files', i, 'content_base64')),
     source: jsonPointer('files', i, 'path'),
   }));
 }

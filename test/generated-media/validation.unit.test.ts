@@ -75,6 +75,9 @@ const CASES: [string, unknown, string, GeneratedMediaTarget?][] = [
   ['deep nesting', nocloud({ user_data: nested(40) }), `/user_data${'/a'.repeat(32)}`],
   ['both contents', withFiles({ path: 'a', content: '', content_base64: '' }), '/files/0'],
   ['bad base64', withFiles({ path: 'a', content_base64: 'abc' }), '/files/0/content_base64'],
+  ['base64 without padding', withFiles({ path: 'a', content_base64: 'QUI' }), '/files/0/content_base64'],
+  ['base64 with = inside', withFiles({ path: 'a', content_base64: 'QQ==QUI=' }), '/files/0/content_base64'],
+  ['base64url', withFiles({ path: 'a', content_base64: '-_-_' }), '/files/0/content_base64'],
   ['a duplicate path', withFiles({ path: 'a/b', content: '' }, { path: 'a/b', content: '' }), '/files/1/path'],
   [
     'paths differing in case',
@@ -119,6 +122,16 @@ test('files that together pass the limit are refused (formatting can make files 
     () => checkedFileSet([layoutFile('user-data', half), layoutFile('network-config', half)]),
     (err: unknown) => err instanceof GeneratedMediaError && err.path === '' && /more than/.test(err.message),
   );
+});
+
+test('base64 wrapped in lines, as base64(1) writes it, is read', () => {
+  const bytes = Buffer.from(Array.from({ length: 200 }, (_, i) => i));
+  const wrapped = bytes.toString('base64').replace(/.{76}/g, '$&\n');
+  const media = buildGeneratedMedia(withFiles({ path: 'blob', content_base64: wrapped }), {
+    nonce: NONCE,
+    target: 'usb',
+  });
+  assert.ok(media.image.includes(bytes));
 });
 
 test('a nonce that is not hex is a programming error', () => {
