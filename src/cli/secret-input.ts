@@ -78,8 +78,9 @@ async function readStdin(): Promise<string> {
 /** Reads one line from the terminal with echo off (raw mode); Ctrl-C or Ctrl-D cancels. */
 async function promptHidden(question: string): Promise<string> {
   const tty = process.stdin;
-  process.stderr.write(question);
+  // echo off before the prompt shows: what is typed after seeing it is never echoed
   tty.setRawMode(true);
+  process.stderr.write(question);
   tty.resume();
   let onData: ((chunk: Buffer) => void) | undefined;
   try {

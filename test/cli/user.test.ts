@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserDirectory } from '../../src/web/auth/users.js';
-import { expectExit } from './helpers/run-cli.js';
+import { expectExit, vmediaOnTerminal } from './helpers/run-cli.js';
 
 let dir: string;
 let users: string;
@@ -122,4 +122,20 @@ test('every refusal exits 2 with its reason and leaves the file as it was', asyn
     }),
   );
   assert.equal(readFileSync(users, 'utf8'), before);
+});
+
+test('on a terminal, the password is asked twice without echo', async () => {
+  const file = path.join(dir, 'tty-users.json');
+  const password = 'typed-at-the-terminal';
+  const r = await vmediaOnTerminal(
+    ['user', 'add', 'typist', '--role', 'ReadOnly', '--users', file],
+    [
+      [/new password for typist: $/, password],
+      [/new password for typist \(again\): $/, password],
+    ],
+  );
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /added typist \(ReadOnly\)/);
+  assert.ok(!r.stdout.includes(password), `the terminal echoed the password:\n${r.stdout}`);
+  assert.equal(await UserDirectory.fromFile(file).verify('typist', password), 'ReadOnly');
 });

@@ -78,3 +78,37 @@ export async function expectExit(code: number, args: string[], opts: CliOptions 
   assert.equal(r.code, code, `vmedia ${args.join(' ')} → ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }
+
+/**
+ * Runs the command on a pseudo-terminal (util-linux `script`), as an operator at a shell: each
+ * answer is typed once its prompt has appeared. The output is what the terminal showed.
+ */
+export async function vmediaOnTerminal(args: string[], answers: [RegExp, string][]): Promise<CliResult> {
+  const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
+  const command = [process.execPath, await cliEntry(), ...args].map(quote).join(' ');
+  const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let shown = '';
+  let next = 0;
+  let answeredAt = 0;
+  const onOutput = (d: Buffer) => {
+    shown += d.toString();
+    const answer = answers[next];
+    // a prompt counts only when it appeared after the previous answer
+    if (answer && answer[0].test(shown.slice(answeredAt))) {
+      next++;
+      answeredAt = shown.length;
+      child.stdin.write(`${answer[1]}\r`);
+    }
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: shown, stderr: '' });
+    }),
+  );
+}
