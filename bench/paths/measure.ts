@@ -5,7 +5,7 @@
 // (≈8× slower than this machine's, docs/performance.md) turns into throughput, and it is far less
 // sensitive to the other load on a shared machine than MiB/s.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -212,29 +212,18 @@ export interface PathBenchmark {
 }
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-let compiled: Promise<string> | undefined;
+let bundled: Promise<string> | undefined;
 
 /**
- * src/ compiled to JavaScript the way a BMC runs it (no tsx loader, whose in-memory compiler
- * would add to the RSS measured), once per run: esbuild without bundling takes a second where
- * tsc takes a minute. Inside the checkout, so that node_modules resolve. Returns cli/main.js.
+ * The production bundle (scripts/bundle.ts), what a BMC runs: measured memory is the memory a BMC
+ * sees (src/ run under tsx, or as separate modules, holds more). Built once per run into
+ * bench/out/paths-bundle (26 s). Returns its cli/main.mjs.
  */
 export function compiledCli(): Promise<string> {
-  compiled ??= (async () => {
-    const out = path.join(REPO, 'bench/out/paths-dist');
-    rmSync(out, { recursive: true, force: true });
-    const sources = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts') && !f.startsWith('browser/'))
-      .map((f) => path.join('src', f));
-    await run(
-      'npx',
-      ['esbuild', ...sources, `--outdir=${out}`, '--format=esm', '--platform=node', '--log-level=warning'],
-      {
-        cwd: REPO,
-      },
-    );
-    // the package.json "type" of the checkout (module) applies below bench/out as well
-    return path.join(out, 'cli/main.js');
+  bundled ??= (async () => {
+    const out = path.join(REPO, 'bench/out/paths-bundle');
+    await run('npx', ['tsx', 'scripts/bundle.ts', '--out', out], { cwd: REPO });
+    return path.join(out, 'dist/cli/main.mjs');
   })();
-  return compiled;
+  return bundled;
 }
