@@ -28,8 +28,10 @@ export class CliError extends Error {
 
 /** yargs' failure handler for usage errors (unknown option, missing argument): exit 2, not yargs' 1. */
 export function usageFailure(command: string) {
-  return (message: string | undefined, err: Error | undefined): never => {
-    process.stderr.write(`vmedia ${command}: ${message ?? err?.message}\nsee: vmedia ${command} --help\n`);
+  return (message: string | null | undefined, err: Error | undefined): never => {
+    // yargs also calls this with what a handler threw (no message): a bug, with its stack
+    if (!message && err) throw err;
+    process.stderr.write(`vmedia ${command}: ${message}\nsee: vmedia ${command} --help\n`);
     process.exit(EXIT.invalid);
   };
 }
