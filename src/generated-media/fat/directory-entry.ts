@@ -12,7 +12,8 @@ const LFN_CHARS = 13;
 /** FAT date of IMAGE_TIME: years since 1980, month, day (time 00:00:00 is 0). */
 const FAT_DATE = ((IMAGE_TIME.year - 1980) << 9) | (IMAGE_TIME.month << 5) | IMAGE_TIME.day;
 
-const SHORT_CHARS = /[^A-Z0-9!#$%&'()@^_`{}~-]/g;
+/** A character an 8.3 name cannot hold. */
+const NOT_SHORT_CHAR = /[^A-Z0-9!#$%&'()@^_`{}~-]/g;
 
 /** The 11-byte short name ("NAME    EXT") for each name, in order, unique in the directory. A name
  *  that is a valid 8.3 name once upper-cased keeps it; others get a numeric tail (`BASIS~1`). */
@@ -23,9 +24,9 @@ export function shortNames(names: string[]): string[] {
     const dot = upper.lastIndexOf('.');
     const base = dot > 0 ? upper.slice(0, dot) : upper;
     const extension = dot > 0 ? upper.slice(dot + 1) : '';
-    const exact = base.length <= 8 && extension.length <= 3 && !/[^A-Z0-9!#$%&'()@^_`{}~-]/.test(base + extension);
-    const basis = base.replaceAll('.', '').replace(SHORT_CHARS, '_') || '_';
-    const ext = extension.replace(SHORT_CHARS, '_').slice(0, 3);
+    const basis = base.replaceAll('.', '').replace(NOT_SHORT_CHAR, '_') || '_';
+    const ext = extension.replace(NOT_SHORT_CHAR, '_').slice(0, 3);
+    const exact = base.length <= 8 && extension.length <= 3 && basis === base && ext === extension;
     const form = (b: string) => b.padEnd(8, ' ') + ext.padEnd(3, ' ');
     let candidate = exact ? form(base) : '';
     for (let n = 1; candidate === '' || taken.has(candidate); n++) {
