@@ -42,7 +42,7 @@ function shownImage(url: string): string | null {
   }
 }
 
-export function slotStatus(s: SlotState): SlotStatus {
+function slotStatus(s: SlotState): SlotStatus {
   const state: SlotStateName = s.active ? 'Active' : s.exitCode === -1 ? 'Busy' : 'Ready';
   return {
     slot: s.name,

@@ -90,6 +90,7 @@ async function changePassword(args: PasswordArgs): Promise<void> {
 
 async function deleteUser(args: NameArgs): Promise<void> {
   const name = checkedName(args.name);
+  assertPresent(existingUsers(args.users), name, args.users);
   await withUsersFileLock(args.users, () => {
     const users = existingUsers(args.users);
     assertPresent(users, name, args.users);
