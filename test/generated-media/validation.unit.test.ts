@@ -134,6 +134,22 @@ test('base64 wrapped in lines, as base64(1) writes it, is read', () => {
   assert.ok(media.image.includes(bytes));
 });
 
+test('error messages never quote the values (the document carries secrets)', () => {
+  const secret = 'TOKEN-0f9e8d7c6b5a';
+  const documents = [
+    nocloud({ meta_data: { ...meta, public_keys: { k: `ssh-ed25519 ${secret}\nx` } } }),
+    { format: 'floppy', parameters: { ipa_token: `${secret} x` } },
+    nocloud({ meta_data: { ...meta, hostname: `${secret}!` } }),
+    withFiles({ path: 'a', content_base64: `${secret}=` }),
+    { format: secret },
+  ];
+  for (const document of documents)
+    assert.throws(
+      () => buildGeneratedMedia(document, { nonce: NONCE, target: 'usb' }),
+      (err: unknown) => err instanceof GeneratedMediaError && !err.message.includes(secret),
+    );
+});
+
 test('a nonce that is not hex is a programming error', () => {
   assert.throws(() => buildGeneratedMedia(nocloud({}), { nonce: 'not-hex', target: 'cd' }), TypeError);
 });
