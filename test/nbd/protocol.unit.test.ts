@@ -527,6 +527,45 @@ describe('ByteReader', () => {
     assert.equal(hex(Buffer.concat(got)), hex(bytes));
   });
 
+  test('a transport that reads every chunk into one reused buffer: reads, readInto and discard get the right bytes', async () => {
+    let deliver!: (d: Uint8Array) => void;
+    const reader = new ByteReader({
+      write: () => true,
+      onData: (cb) => {
+        deliver = cb;
+      },
+      onDrain() {},
+      onClose() {},
+      pause() {},
+      resume() {},
+      close() {},
+    });
+    const bytes = new Uint8Array(randomBytes(100_000));
+    const reused = new Uint8Array(4096);
+    const send = (from: number, to: number) => {
+      for (let at = from; at < to; at += reused.length) {
+        const n = Math.min(reused.length, to - at);
+        reused.set(bytes.subarray(at, at + n));
+        deliver(reused.subarray(0, n));
+        reused.fill(0xee); // what the transport's next read would leave there
+      }
+    };
+    send(0, 10_000); // staged: nobody reads yet
+    const first = await reader.read(3000);
+    const into = new Uint8Array(50_000);
+    const filling = reader.readInto(into); // 7000 staged bytes, the rest straight from the transport
+    send(10_000, 60_000);
+    await filling;
+    const discarding = reader.discard(20_000);
+    send(60_000, 100_000);
+    await discarding;
+    const last = await reader.read(20_000);
+    assert.equal(hex(first), hex(bytes.subarray(0, 3000)));
+    assert.equal(hex(into), hex(bytes.subarray(3000, 53_000)));
+    assert.equal(hex(last), hex(bytes.subarray(73_000, 93_000)));
+    assert.equal(reader.buffered, 7000);
+  });
+
   test('one-byte chunks are read in linear time: 10x the chunks take about 10x as long', async () => {
     /** ms to read n one-byte chunks in 30-byte reads. */
     const timeRead = async (n: number): Promise<number> => {

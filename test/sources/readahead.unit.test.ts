@@ -192,3 +192,38 @@ test('through nbdkit curl: 128 KiB reads of the slot socket give the image, fetc
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fetches reuse chunk buffers: concurrent multi-chunk reads get their bytes while others evict and refill chunks', async () => {
+  const opts: ReadaheadOptions = { chunkBytes: 4096, aheadChunks: 2, maxChunks: 8 };
+  const size = 64 * opts.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const buffers = new Set<ArrayBufferLike>();
+  const upstreams: BlockBackend[] = Array.from({ length: 2 }, () => ({
+    size,
+    readOnly: true,
+    read: () => Promise.reject(new Error('the read-ahead reads into its own buffers')),
+    async readInto(offset: number, dest: Uint8Array) {
+      buffers.add(dest.buffer);
+      await new Promise((r) => setTimeout(r, (offset / opts.chunkBytes) % 3));
+      dest.set(image.subarray(offset, offset + dest.length));
+    },
+  }));
+  const backend = readaheadBackend(upstreams, opts);
+  for (let round = 0; round < 40; round++) {
+    // 3 reads at once, each over 3 chunks, with read-ahead: chunks are dropped while pinned
+    const offsets = Array.from({ length: 3 }, (_, i) => ((round * 3 + i) * 7919) % (size - 3 * opts.chunkBytes));
+    const datas = await Promise.all(
+      offsets.map(async (offset) => {
+        const dest = new Uint8Array(2 * opts.chunkBytes + 100);
+        await backend.readInto!(offset, dest);
+        return dest;
+      }),
+    );
+    for (const [i, offset] of offsets.entries())
+      assert.deepEqual(datas[i], image.subarray(offset, offset + datas[i]!.length), `read at ${offset}`);
+  }
+  // buffers: what the cache holds plus what the reads at once pin, however many rounds
+  const bound = opts.maxChunks + 3 * 3;
+  assert.ok(buffers.size <= bound, `${backend.chunkReads} fetches into ${buffers.size} buffers (bound ${bound})`);
+  assert.ok(backend.chunkReads > 4 * bound);
+});
