@@ -23,9 +23,13 @@ export interface WsNbdServer {
 /** Resolves once the upgrade is answered: open (then serving `image`) or refused. */
 export async function connectWsNbdServer(
   url: string,
-  opts: { ca: string; image: string; headers?: Record<string, string>; protocols?: string[] },
+  opts: { ca: string; image: string; headers?: Record<string, string>; protocols?: string[]; ciphers?: string },
 ): Promise<WsNbdServer> {
-  const ws = new WebSocket(url, opts.protocols ?? [], { ca: opts.ca, headers: opts.headers });
+  const ws = new WebSocket(url, opts.protocols ?? [], {
+    ca: opts.ca,
+    headers: opts.headers,
+    ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
+  });
   const ended = new Promise<WsOutcome>((resolve) => {
     ws.once('unexpected-response', (_req, res) => {
       resolve({ status: res.statusCode });

@@ -1,0 +1,243 @@
+// Path D: Chromium's page serving a local file to a Proxy slot (the page's worker: src/nbd server
+// over the bridge's WebSocket), `vmedia web`, the daemon's export backend, nbdcopy reading the
+// ExportSocket. Chromium is driven over raw CDP (a WebSocket to its DevTools endpoint), never
+// with Network.enable: Playwright enables network capture, and Chromium then base64-encodes
+// every WebSocket frame for it, which doubled the CPU measured (issue 15). Each Chromium process
+// is followed (browser, renderer, network service, …); the consumer is nbdcopy.
+//   npx tsx bench/paths/run.ts D
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
+import { startStack, type Stack } from '../../test/helpers/stack.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import {
+  compiledCli,
+  interleaved,
+  measureTransfer,
+  nbdcopyToNull,
+  type PathBenchmark,
+  type Watched,
+} from './measure.js';
+
+const CONNECTIONS = 4;
+
+/** One CDP session over the browser's DevTools WebSocket (flat sessions: one socket for all). */
+class Cdp {
+  private next = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      const waiter = msg.id === undefined ? undefined : this.pending.get(msg.id);
+      if (!waiter) return;
+      this.pending.delete(msg.id!);
+      if (msg.error) waiter.reject(new Error(msg.error.message));
+      else waiter.resolve(msg.result);
+    });
+  }
+
+  static async open(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return new Cdp(ws);
+  }
+
+  send<T>(method: string, params: object = {}, sessionId?: string): Promise<T> {
+    const id = this.next++;
+    this.ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    return new Promise<T>((resolve, reject) => this.pending.set(id, { resolve: resolve, reject }));
+  }
+
+  /** Evaluates `expression` in the page (promises awaited); its value, or the exception's text. */
+  async evaluate<T>(sessionId: string, expression: string): Promise<T> {
+    const r = await this.send<{ result: { value?: T }; exceptionDetails?: { exception?: { description?: string } } }>(
+      'Runtime.evaluate',
+      { expression, awaitPromise: true, returnByValue: true },
+      sessionId,
+    );
+    if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? 'evaluation failed');
+    return r.result.value as T;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+interface Browser {
+  process: ChildProcess;
+  cdp: Cdp;
+  /** Every process of this Chromium, named by its --type (browser for the first). */
+  processes(): Watched[];
+  stop(): Promise<void>;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function startChromium(dir: string): Promise<Browser> {
+  const profile = path.join(dir, `chromium-${Date.now()}`);
+  const child = spawn(
+    CHROMIUM_PATH,
+    [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`chromium exited:\n${err}`)));
+  });
+  const cdp = await Cdp.open(url);
+  const processes = (): Watched[] => {
+    const all: Watched[] = [];
+    const walk = (pid: number) => {
+      let type = 'browser';
+      try {
+        type = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+        if (type === 'utility')
+          type =
+            /--utility-sub-type=[\w.]*?(\w+)\.mojom/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? type;
+      } catch {
+        return;
+      }
+      all.push({ name: `chromium ${type}`, pid });
+      for (const c of childrenOf(pid)) walk(c);
+    };
+    walk(child.pid!);
+    return all;
+  };
+  return {
+    process: child,
+    cdp,
+    processes,
+    stop: async () => {
+      cdp.close();
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The page logged in, the file picked in an input, a worker serving it to /nbd/0 (opened). */
+async function servePage(browser: Browser, stack: Stack, image: string): Promise<() => Promise<void>> {
+  const { cdp } = browser;
+  const { targetId } = await cdp.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+  const { sessionId } = await cdp.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
+  await cdp.send('Page.navigate', { url: `${stack.baseUrl}/` }, sessionId);
+  await waitFor(
+    'the page to load',
+    async () => (await cdp.evaluate<string>(sessionId, 'document.readyState').catch(() => '')) === 'complete',
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
+  const { user, password } = stack.admin;
+  const token = await cdp.evaluate<string>(
+    sessionId,
+    `fetch('/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+       body: JSON.stringify({ username: ${JSON.stringify(user)}, password: ${JSON.stringify(password)} }) })
+       .then((r) => r.json()).then((j) => j.token)`,
+  );
+  await cdp.evaluate(
+    sessionId,
+    `{ const i = document.createElement('input'); i.type = 'file'; i.id = 'bench-file'; document.body.append(i); }`,
+  );
+  const { root } = await cdp.send<{ root: { nodeId: number } }>('DOM.getDocument', {}, sessionId);
+  const { nodeId } = await cdp.send<{ nodeId: number }>(
+    'DOM.querySelector',
+    { nodeId: root.nodeId, selector: '#bench-file' },
+    sessionId,
+  );
+  await cdp.send('DOM.setFileInputFiles', { files: [image], nodeId }, sessionId);
+  const opened = await cdp.evaluate<string>(
+    sessionId,
+    `new Promise((resolve) => {
+       const w = new Worker('/worker.js', { name: 'nbd-server' });
+       window.benchWorker = w;
+       w.onmessage = (e) => { if (e.data.type === 'opened' || e.data.type === 'ended') resolve(e.data.type); };
+       w.postMessage({ type: 'start', file: document.getElementById('bench-file').files[0],
+         url: 'wss://' + location.host + '/nbd/0', xsrfToken: ${JSON.stringify(token)} });
+     })`,
+  );
+  if (opened !== 'opened') throw new Error('the page could not open /nbd/0');
+  return async () => {
+    await cdp.evaluate(
+      sessionId,
+      `new Promise((resolve) => { window.benchWorker.onmessage = (e) => { if (e.data.type === 'ended') resolve(); };
+         window.benchWorker.postMessage({ type: 'stop' }); })`,
+    );
+    await cdp.send('Target.closeTarget', { targetId });
+  };
+}
+
+function accepts(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+const benchmark: PathBenchmark = {
+  title: 'Chromium page (raw CDP, no network capture) → `vmedia web` bridge → daemon export → nbdcopy',
+  async run({ dir, sizeMiB, rounds }) {
+    const bytes = sizeMiB * 1024 * 1024;
+    const image = path.join(dir, 'image.raw');
+    await writeRandomFile(image, bytes);
+    await sha256File(image);
+    // the bundle serves its own build of the page (scripts/bundle.ts)
+    process.env.VMEDIA_TEST_ENTRY = await compiledCli();
+    const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
+    const browser = await startChromium(dir);
+    const slot = stack.slots[0]!;
+    const once = async () => {
+      const stop = await servePage(browser, stack, image);
+      try {
+        await waitFor('the export after Mount', () => accepts(slot.exportSocket), {
+          timeoutMs: 60_000,
+          intervalMs: 20,
+        });
+        return await measureTransfer({
+          path: 'D',
+          variant: 'Chromium page → web → daemon export',
+          bytes,
+          watched: [
+            ...browser.processes(),
+            { name: 'web', pid: stack.webPid },
+            { name: 'daemon', pid: stack.daemon.pid },
+            // nbdcopy is this process's child: its CPU arrives in our cutime when it is reaped
+            { name: 'nbdcopy (+ bench)', pid: process.pid },
+          ],
+          transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${slot.exportSocket}`, CONNECTIONS),
+        });
+      } finally {
+        await stop();
+      }
+    };
+    try {
+      return await interleaved(rounds, [once]);
+    } finally {
+      await browser.stop();
+      await stack.stop();
+    }
+  },
+};
+export default benchmark;
