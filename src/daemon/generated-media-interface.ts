@@ -19,6 +19,17 @@ import { readGeneratedMediaDocument } from './generated-media-request.js';
 
 const { Interface } = dbus.interface;
 
+/** The smallest CD medium: Linux's mass-storage gadget refuses a CD-ROM image of fewer than
+ *  300 frames of 2048 bytes (ETOOSMALL, "file too small"), and config-drive ISOs are smaller. */
+export const MIN_CD_IMAGE_BYTES = 300 * 2048;
+
+/** A CD slot's image padded with zeros to MIN_CD_IMAGE_BYTES (after the ISO's last sector: the
+ *  file system ignores it, as it ignores the padding mkisofs adds). */
+export function cdSized(image: Buffer): Buffer {
+  if (image.length >= MIN_CD_IMAGE_BYTES) return image;
+  return Buffer.concat([image, Buffer.alloc(MIN_CD_IMAGE_BYTES - image.length)]);
+}
+
 /** eject_when_read: how long after the last unread byte was read the media goes. */
 const EJECT_WHEN_READ_DELAY_MS = 2000;
 
@@ -93,7 +104,7 @@ export class GeneratedMediaInterface extends Interface {
         url: '',
         writable: rw,
         generated: {
-          bytes: media.image,
+          bytes: this.mp.slot.mediaType === 'CD' ? cdSized(media.image) : media.image,
           ...(eject_when_read ? { onFullyRead: () => this.fullyRead(attachment) } : {}),
         },
       });

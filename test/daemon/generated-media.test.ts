@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { GENERATED_MEDIA_INPUT_ERROR, parseInputProblem } from '../../src/dbus/generated-media.js';
 import { IFACE, slotPath } from '../../src/dbus/names.js';
 import { buildGeneratedMedia, type GeneratedMediaTarget } from '../../src/generated-media/index.js';
+import { cdSized, MIN_CD_IMAGE_BYTES } from '../../src/daemon/generated-media-interface.js';
 import { createLogger } from '../../src/log.js';
 import { createProcessRunner } from '../../src/process/runner.js';
 import { DaemonCallError, DaemonClient, type SlotState } from '../../src/web/daemon/client.js';
@@ -148,7 +149,9 @@ describe('GeneratedMedia.Mount on the daemon', { timeout: 240_000 }, () => {
     const usb = await slot('Slot_3');
     assert.equal(cd.generatedMedia!.label, 'config-2');
     assert.notEqual(cd.generatedMedia!.nonce, usb.generatedMedia!.nonce, 'a nonce per attachment');
-    assert.ok((await readExport('Slot_2')).equals(expectedImage(document, cd, 'cd').image));
+    const iso = expectedImage(document, cd, 'cd').image;
+    assert.ok(iso.length < MIN_CD_IMAGE_BYTES, 'a config drive is smaller than the smallest CD');
+    assert.ok((await readExport('Slot_2')).equals(cdSized(iso)), 'the ISO, padded with zeros to 300 frames');
     assert.equal(expectedImage(document, cd, 'cd').fileSystem, 'iso9660');
     await eject('Slot_2');
     const after = await slot('Slot_3');
