@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../src/dbus/names.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { BusClient } from './bus-client.js';
+
+const INTROSPECT_TIMEOUT_MS = 20_000;
 
 /** path → interfaces, for one service: the mapper's interface map. */
 type InterfaceMap = Map<string, Set<string>>;
@@ -66,7 +69,13 @@ after(async () => {
 async function introspectService(client: BusClient, service: string): Promise<InterfaceMap> {
   const found: InterfaceMap = new Map();
   const visit = async (objectPath: string): Promise<void> => {
-    const [xml] = await client.callOn(service, objectPath, 'org.freedesktop.DBus.Introspectable', 'Introspect');
+    // a silent service fails the walk with its path instead of hanging it (the mapper times out too)
+    const [xml] = await Promise.race([
+      client.callOn(service, objectPath, 'org.freedesktop.DBus.Introspectable', 'Introspect'),
+      sleep(INTROSPECT_TIMEOUT_MS, undefined, { ref: false }).then(() => {
+        throw new Error(`no answer to Introspect of ${objectPath} within ${INTROSPECT_TIMEOUT_MS} ms`);
+      }),
+    ]);
     assert.equal(typeof xml, 'string', `Introspect of ${objectPath} returns XML`);
     const text = xml as string;
     const interfaces = [...text.matchAll(/<interface\s+name="([^"]+)"/g)].map((m) => m[1]!);
