@@ -40,9 +40,9 @@ export interface GeneratedMediaInput {
 }
 
 /** One path component: portable file name characters, the same on ISO 9660 (Rock Ridge and
- *  Joliet) and FAT long names, never starting with a dot (so never "." or ".."); Joliet's limit
- *  is 64 characters with the version `;1`. */
-const PATH_COMPONENT = '[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,61}';
+ *  Joliet) and FAT long names, never starting with a dot (so never "." or "..") nor ending with
+ *  one (Windows drops it); Joliet's limit is 64 characters with the version `;1`. */
+const PATH_COMPONENT = '[A-Za-z0-9_+-]([A-Za-z0-9._+-]{0,60}[A-Za-z0-9_+-])?';
 /** Relative, at most 8 levels (ISO 9660 level 1's depth). */
 const PATH_PATTERN = `^${PATH_COMPONENT}(/${PATH_COMPONENT}){0,7}$`;
 const HOSTNAME_PATTERN =

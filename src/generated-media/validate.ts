@@ -33,7 +33,7 @@ function errorMessage(e: ErrorObject): string {
     return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   if (e.keyword === 'oneOf') return 'needs exactly one of content and content_base64';
   if (e.keyword === 'pattern' && e.instancePath.endsWith('/path'))
-    return 'must be a relative path of names made of A-Z a-z 0-9 . _ + - (no "." or "..", at most 62 characters each, 8 levels)';
+    return 'must be a relative path of names made of A-Z a-z 0-9 . _ + - (not starting or ending with ".", at most 62 characters each, 8 levels)';
   if (e.keyword === 'pattern') return `has a character or form that is not allowed (${e.params.pattern as string})`;
   return e.message ?? 'is not valid';
 }

@@ -67,6 +67,7 @@ const CASES: [string, unknown, string, GeneratedMediaTarget?][] = [
   ['an absolute path', withFiles({ path: '/etc/passwd', content: '' }), '/files/0/path'],
   ['an empty component', withFiles({ path: 'a//b', content: '' }), '/files/0/path'],
   ['a "." component', withFiles({ path: 'a/./b', content: '' }), '/files/0/path'],
+  ['a name ending with a dot', withFiles({ path: 'a/b.', content: '' }), '/files/0/path'],
   ['a backslash', withFiles({ path: 'a\\b', content: '' }), '/files/0/path'],
   ['a name of 63 characters', withFiles({ path: 'a'.repeat(63), content: '' }), '/files/0/path'],
   ['nine levels', withFiles({ path: 'a/b/c/d/e/f/g/h/i', content: '' }), '/files/0/path'],
