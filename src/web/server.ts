@@ -1,12 +1,13 @@
 // `vmedia web`: the HTTPS frontend. Redfish + cookie login + the page's static files on one
-// Express app, the WebSocket NBD bridge on the same port. Talks to the daemon over D-Bus only.
+// Express app (app.ts, loaded on the first request), the WebSocket NBD bridge on the same port.
+// Talks to the daemon over D-Bus only.
+import type { RequestListener } from 'node:http';
 import { createServer } from 'node:https';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { createLogger, type Logger } from '../log.js';
+import type { AppOptions } from './app.js';
 import { Authenticator } from './auth/authenticate.js';
-import { registerCookieLogin } from './auth/cookie-login.js';
 import { PasswordChecker } from './auth/password-checker.js';
 import { SessionStore } from './auth/sessions.js';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './auth/throttle.js';
@@ -14,33 +15,9 @@ import { PamUsers } from './auth/pam.js';
 import { DEFAULT_ADMIN, UserDirectory, type UserSource } from './auth/users.js';
 import { NbdBridge } from './bridge/endpoint.js';
 import type { SpliceOptions } from './bridge/splice.js';
-import type { WebContext } from './context.js';
 import { DaemonClient } from './daemon/client.js';
-import { registerAccountService } from './redfish/account-service.js';
-import { registerCertificates } from './redfish/certificates.js';
-import { registerManagers } from './redfish/managers.js';
-import { registerMediaActions } from './redfish/media-actions.js';
-import { generatedMediaBodyParser, registerGeneratedMedia } from './redfish/generated-media.js';
-import { redfishError } from './redfish/messages.js';
-import { registerMetadata } from './redfish/metadata.js';
-import { registerODataServiceDocument } from './redfish/odata.js';
-import {
-  bodyErrorHandler,
-  lastErrorHandler,
-  refuseNonJsonBody,
-  refuseOtherODataVersions,
-  Routes,
-  sendError,
-} from './redfish/route.js';
-import { registerServiceRoot } from './redfish/service-root.js';
-import { registerSessionService } from './redfish/session-service.js';
-import { registerSystems } from './redfish/systems.js';
-import { registerVirtualMedia } from './redfish/virtual-media.js';
-import { refuseCrossSiteChanges } from './origin.js';
-import { pageSecurityPolicy } from './page-policy.js';
 import { loadTlsIdentity } from './tls.js';
 import { chooseCiphers, type CipherPreference } from './tls-ciphers.js';
-import { TrustStoreDir } from './trust-store-dir.js';
 import { createProcessRunner } from '../process/runner.js';
 
 export interface WebServerOptions {
@@ -105,74 +82,40 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   );
   const daemon = await DaemonClient.connect(opts.bus);
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use((_req, res, next) => {
-    res.set({
-      'Strict-Transport-Security': 'max-age=31536000',
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Cache-Control': 'no-store',
-    });
-    next();
-  });
-  app.use(refuseCrossSiteChanges);
-  app.use('/redfish', refuseOtherODataVersions);
-  app.use(refuseNonJsonBody);
-  app.use(generatedMediaBodyParser());
-  app.use(express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024 }));
-  app.use(bodyErrorHandler);
-
-  const router = express.Router();
-  const ctx: WebContext = {
-    router,
-    routes: new Routes(auth, log),
+  const staticDir = opts.staticDir && existsSync(opts.staticDir) ? opts.staticDir : undefined;
+  if (!staticDir) {
+    log.warn(
+      { staticDir: opts.staticDir },
+      'no page to serve (run scripts/build.sh); Redfish and the bridge work without it',
+    );
+  }
+  const appOptions: AppOptions = {
     auth,
     users,
     daemon,
     runtimeDir: opts.runtimeDir,
     runner,
     log,
-    ...(opts.trustStore ? { trustStore: new TrustStoreDir(opts.trustStore) } : {}),
+    ...(opts.trustStore ? { trustStore: opts.trustStore } : {}),
+    ...(staticDir ? { staticDir } : {}),
+    ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
   };
-  for (const register of [
-    registerServiceRoot,
-    registerMetadata,
-    registerODataServiceDocument,
-    registerSessionService,
-    registerAccountService,
-    registerCookieLogin,
-    registerManagers,
-    registerSystems,
-    registerVirtualMedia,
-    registerMediaActions,
-    registerGeneratedMedia,
-    registerCertificates,
-  ]) {
-    register(ctx);
-  }
-  ctx.routes.refuseOtherMethods(router);
-  app.use(router);
-  app.use('/redfish', (req, res) => sendError(res, redfishError(404, 'InvalidURI', [req.originalUrl])));
-  if (opts.staticDir && existsSync(opts.staticDir)) {
-    app.use(
-      express.static(opts.staticDir, {
-        index: 'index.html',
-        setHeaders: (res) => res.set('Content-Security-Policy', pageSecurityPolicy(res.req.headers.host)),
-      }),
+  // Express and the Redfish resources load with the first request (app.ts says why)
+  let app: Promise<RequestListener> | undefined;
+  const handle: RequestListener = (req, res) => {
+    app ??= import('./app.js').then(({ createApp }) => createApp(appOptions));
+    app.then(
+      (listener) => listener(req, res),
+      (err: unknown) => {
+        log.error({ err: String(err) }, 'the web app failed to load');
+        res.statusCode = 500;
+        res.end();
+      },
     );
-  } else {
-    log.warn(
-      { staticDir: opts.staticDir },
-      'no page to serve (run scripts/build.sh); Redfish and the bridge work without it',
-    );
-  }
-
-  app.use(lastErrorHandler(log));
+  };
 
   const ciphers = chooseCiphers(opts.tlsCipherPreference ?? 'auto');
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...ciphers.options }, app);
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...ciphers.options }, handle);
   const bridge = new NbdBridge({ daemon, auth, log, ...(opts.splice ? { splice: opts.splice } : {}) });
   server.on('upgrade', (req, socket, head) => {
     if (!bridge.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
