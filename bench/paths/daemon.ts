@@ -9,12 +9,14 @@ import { BUS_NAME, IFACE, slotPath } from '../../src/dbus/names.js';
 import { startDaemon, type RunningDaemon } from '../../test/helpers/daemon.js';
 import { startTestBus } from '../../test/helpers/private-bus.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { compiledCli } from './measure.js';
+import { compiledCli, rssMiB, sleep } from './measure.js';
 
 const run = promisify(execFile);
 
 export interface BenchDaemon {
   daemon: RunningDaemon;
+  /** Its RSS (MiB) 3 s after it owned its bus name, before any Mount. */
+  startedRssMiB: number;
   runtimeDir: string;
   /** `busctl call` on a slot of this daemon; returns its output. */
   call(mode: 'Proxy' | 'Legacy', slot: string, method: string, ...args: string[]): Promise<string>;
@@ -37,8 +39,10 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     await bus.stop();
     throw err;
   });
+  await sleep(3000);
   return {
     daemon,
+    startedRssMiB: rssMiB(daemon.pid),
     runtimeDir,
     call: async (mode, slot, method, ...args) => {
       const iface = mode === 'Proxy' ? IFACE.proxy : IFACE.legacy;

@@ -11,7 +11,7 @@ const CONNECTIONS = 4;
 
 const benchmark: PathBenchmark = {
   title: 'daemon export backend in front of `nbdkit file` vs nbdkit read directly (nbdcopy, 4 connections)',
-  async run({ dir, sizeMiB, rounds }) {
+  async run({ dir, sizeMiB, rounds, note }) {
     const bytes = sizeMiB * 1024 * 1024;
     const file = path.join(dir, 'image.raw');
     await writeRandomFile(file, bytes);
@@ -30,6 +30,7 @@ const benchmark: PathBenchmark = {
     });
     const slotSocket = path.join(bench.runtimeDir, 'nbd0.sock');
     const exportSocket = path.join(bench.runtimeDir, 'export/Slot_0.sock');
+    note(`daemon RSS at start, no Mount: ${bench.startedRssMiB.toFixed(0)} MiB`);
     try {
       const direct = async () => {
         const kit = await startNbdkit(dir, ['file', file], ['--readonly']);

@@ -202,6 +202,8 @@ export interface PathContext {
   sizeMiB: number;
   /** Measurements per variant (interleaved; the table shows medians and the MiB/s range). */
   rounds: number;
+  /** A line printed under the table (a figure that is no transfer, e.g. a daemon's RSS at start). */
+  note: (line: string) => void;
 }
 
 /** A path's module (bench/paths/<file>.ts) default-exports one of these; run.ts lists the files. */

@@ -16,7 +16,7 @@ const CONNECTIONS = 4;
 
 const benchmark: PathBenchmark = {
   title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
-  async run({ dir, sizeMiB, rounds }) {
+  async run({ dir, sizeMiB, rounds, note }) {
     const bytes = sizeMiB * 1024 * 1024;
     const ca = createTestCa(path.join(dir, 'ca'));
     const trust = path.join(dir, 'truststore');
@@ -44,6 +44,7 @@ const benchmark: PathBenchmark = {
       },
     });
     const slotSocket = path.join(bench.runtimeDir, 'nbd2.sock');
+    note(`daemon RSS at start, no Mount: ${bench.startedRssMiB.toFixed(0)} MiB`);
     try {
       const alone = async () => {
         const kit = await startNbdkit(dir, ['curl', `url=${url}`, `cainfo=${ca.caCertFile}`], ['--readonly']);

@@ -32,13 +32,14 @@ if (unknown.length > 0)
 
 const results: Array<{ median: Measurement; range: string }> = [];
 const titles: string[] = [];
+const notes: string[] = [];
 for (const name of chosen) {
   const bench = ((await import(PATHS[name]!)) as { default: PathBenchmark }).default;
   console.error(`path ${name}: ${bench.title}…`);
   titles.push(`${name}: ${bench.title}`);
   const dir = mkdtempSync(path.join(tmpdir(), `vmedia-bench-paths-${name}-`));
   try {
-    results.push(...(await bench.run({ dir, sizeMiB, rounds })));
+    results.push(...(await bench.run({ dir, sizeMiB, rounds, note: (line) => notes.push(`${name}: ${line}`) })));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -48,6 +49,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg(
   .join(' ')}, node ${process.version}`;
 console.log(`\n${titles.join('\n')}\n${sizeMiB} MiB per transfer, median of ${rounds}; ${machine}\n`);
 console.log(formatTable(results));
+if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
 const out = path.join(import.meta.dirname, '../out');
 mkdirSync(out, { recursive: true });
-writeFileSync(path.join(out, 'paths.json'), JSON.stringify({ machine, sizeMiB, rounds, results }, null, 2));
+writeFileSync(path.join(out, 'paths.json'), JSON.stringify({ machine, sizeMiB, rounds, results, notes }, null, 2));
