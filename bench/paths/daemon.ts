@@ -18,7 +18,8 @@ export interface BenchDaemon {
   /** Its RSS (MiB) 3 s after it owned its bus name, before any Mount. */
   startedRssMiB: number;
   runtimeDir: string;
-  /** `busctl call` on a slot of this daemon; returns its output. */
+  /** `busctl call` on a slot of this daemon; returns its output. A slot still ejecting (Unmount
+   *  completes after its reply) is waited for. */
   call(mode: 'Proxy' | 'Legacy', slot: string, method: string, ...args: string[]): Promise<string>;
   /** Resolves once something accepts connections on `socket` (a slot's export after Mount). */
   accepting(socket: string): Promise<void>;
@@ -44,19 +45,21 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     daemon,
     startedRssMiB: rssMiB(daemon.pid),
     runtimeDir,
-    call: async (mode, slot, method, ...args) => {
+    call: (mode, slot, method, ...args) => {
       const iface = mode === 'Proxy' ? IFACE.proxy : IFACE.legacy;
-      const { stdout } = await run('busctl', [
-        `--address=${bus.address}`,
-        '--',
-        'call',
-        BUS_NAME,
-        slotPath(mode, slot),
-        iface,
-        method,
-        ...args,
-      ]);
-      return stdout.trim();
+      const argv = [`--address=${bus.address}`, '--', 'call', BUS_NAME, slotPath(mode, slot), iface, method, ...args];
+      return waitFor(
+        `${method} on ${slot} to be accepted`,
+        async () => {
+          try {
+            return (await run('busctl', argv)).stdout.trim();
+          } catch (err) {
+            if ((err as { stderr?: string }).stderr?.includes('still ejecting')) return undefined;
+            throw err;
+          }
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
     },
     accepting: (socket) =>
       waitFor(
