@@ -57,6 +57,8 @@ before(async () => {
   });
   daemon = await startDaemon({
     busAddress: bus.address,
+    // generous: it takes seconds on a machine busy with other test files
+    startTimeoutMs: 60_000,
     config: {
       HostBackend: 'export',
       AllowPrivateSourceHosts: true,
