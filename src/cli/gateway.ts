@@ -10,6 +10,7 @@ import { parseListen } from './web.js';
 
 interface GatewayArgs {
   'state-dir': string;
+  postgres?: string;
   listen: string;
   'media-listen': string;
   'media-url'?: string;
@@ -30,6 +31,7 @@ async function runGateway(args: GatewayArgs): Promise<void> {
     const tokens = args.tokens ? loadTokens(args.tokens) : undefined;
     gateway = await startGateway({
       stateDir,
+      ...(args.postgres ? { postgres: args.postgres } : {}),
       tokens: tokens ?? adminTokenFile(path.join(stateDir, 'admin-token')),
       api: parseListen(args.listen),
       media: parseListen(args['media-listen']),
@@ -72,6 +74,10 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
   builder: (y) =>
     y
       .option('state-dir', { type: 'string', default: 'gateway', describe: 'database, images, TLS identity' })
+      .option('postgres', {
+        type: 'string',
+        describe: 'PostgreSQL connection string shared by several gateways (password in PGPASSWORD or ~/.pgpass)',
+      })
       .option('listen', { type: 'string', default: '127.0.0.1:9443', describe: 'the API: HOST:PORT (0 picks a port)' })
       .option('media-listen', { type: 'string', default: '127.0.0.1:9444', describe: 'the media server for the BMCs' })
       .option('media-url', { type: 'string', describe: 'https://HOST:PORT the BMCs reach the media server at' })

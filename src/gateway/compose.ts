@@ -13,12 +13,15 @@ import type { TokenTable } from './api/auth.js';
 import { AttachmentManager } from './attachments/manager.js';
 import { RedfishClient } from './bmc-driver/redfish-client.js';
 import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
+import { openPostgresStore } from './db/postgres.js';
 import { openSqliteStore } from './db/sqlite.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { ImageRepository } from './repository/image-repository.js';
 
 export interface GatewayOptions {
   stateDir: string;
+  /** A PostgreSQL connection string (no password) shared with other gateways; default SQLite in the state dir. */
+  postgres?: string;
   tokens: TokenTable;
   api: { host: string; port: number };
   media: { host: string; port: number };
@@ -50,7 +53,9 @@ const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
-  const store = openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
+  const store = o.postgres
+    ? await openPostgresStore(o.postgres)
+    : openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
   const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
 
   const mediaServer = createMediaServer({ store, repository, tls, log: o.log });

@@ -32,15 +32,13 @@ function deviceOf(deviceType: unknown): DeviceType {
 /** Ironic's error body: error_message holds a JSON string with faultstring. */
 export function ironicErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
   if (!(err instanceof GatewayError)) return next(err);
-  res
-    .status(err.status)
-    .json({
-      error_message: JSON.stringify({
-        faultstring: err.message,
-        faultcode: err.status < 500 ? 'Client' : 'Server',
-        debuginfo: null,
-      }),
-    });
+  res.status(err.status).json({
+    error_message: JSON.stringify({
+      faultstring: err.message,
+      faultcode: err.status < 500 ? 'Client' : 'Server',
+      debuginfo: null,
+    }),
+  });
 }
 
 export function ironicRoutes(manager: AttachmentManager, store: GatewayStore): Router {

@@ -54,7 +54,7 @@ export class AttachmentManager {
       `${bmcName}/${device}`,
       `image ${image.id} (${image.name}), attachment ${created.id}`,
     );
-    void this.queue.run(bmcName, () => this.performAttach(created.id));
+    void this.enqueue(bmcName, () => this.performAttach(created.id));
     return created;
   }
 
@@ -63,11 +63,16 @@ export class AttachmentManager {
     if (!row) throw notFound(`attachment ${id}`);
     if (!(await this.o.store.beginDetach(id))) throw conflict(`attachment ${id} is ${row.state}, not attached`);
     await this.o.store.audit(who, 'detach', `${row.bmc}/${row.device}`, `attachment ${id}`);
-    void this.queue.run(row.bmc, () => this.performDetach(id));
+    void this.enqueue(row.bmc, () => this.performDetach(id));
     return (await this.o.store.getAttachment(id))!;
   }
 
   /** The attachment once the operations queued for its BMC so far have ended. */
+  /** Queues `op` for the BMC, run while holding its lock in the database too. */
+  private enqueue(bmc: string, op: () => Promise<void>): Promise<void> {
+    return this.queue.run(bmc, () => this.o.store.withBmcLock(bmc, op));
+  }
+
   async settled(id: string): Promise<AttachmentRecord> {
     const row = await this.o.store.getAttachment(id);
     if (!row) throw notFound(`attachment ${id}`);
@@ -78,9 +83,9 @@ export class AttachmentManager {
   /** Reconciles the database with the BMCs, then renews the media URLs of attached images. */
   async start(): Promise<void> {
     for (const row of await this.o.store.listAttachments({ states: LIVE_STATES })) {
-      if (row.state === 'attaching') void this.queue.run(row.bmc, () => this.performAttach(row.id));
-      else if (row.state === 'detaching') void this.queue.run(row.bmc, () => this.performDetach(row.id));
-      else void this.queue.run(row.bmc, () => this.verifyAttached(row.id));
+      if (row.state === 'attaching') void this.enqueue(row.bmc, () => this.performAttach(row.id));
+      else if (row.state === 'detaching') void this.enqueue(row.bmc, () => this.performDetach(row.id));
+      else void this.enqueue(row.bmc, () => this.verifyAttached(row.id));
     }
     this.renewTimer = setInterval(() => void this.renew(), this.o.renewEveryMs);
     this.renewTimer.unref();

@@ -1,7 +1,8 @@
 // The embedded database (the default): one SQLite file in the gateway's state dir, WAL mode,
 // synchronous=FULL so that a state written before a BMC is driven survives a crash of the gateway.
 import Database from 'better-sqlite3';
-import { LIVE_STATES, type AttachmentRecord, type AuditEntry, type BmcRecord } from '../types.js';
+import { LIVE_STATES, type AuditEntry } from '../types.js';
+import { toAttachment, toBmc, UPDATE_COLUMNS, type AttachmentRow, type BmcRow } from './rows.js';
 import type { AttachmentUpdate, GatewayStore, NewAttachment } from './store.js';
 
 const SCHEMA = `
@@ -21,71 +22,6 @@ CREATE TABLE IF NOT EXISTS audit (
   target TEXT NOT NULL, detail TEXT NOT NULL);
 `;
 
-interface AttachmentRow {
-  id: string;
-  bmc: string;
-  device: string;
-  image_id: string;
-  state: string;
-  slot_uri: string | null;
-  token_hash: string | null;
-  password_hash: string | null;
-  expires_at: number | null;
-  bytes_served: number;
-  error: string | null;
-  error_count: number;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-}
-
-interface BmcRow {
-  name: string;
-  redfish_url: string;
-  username: string;
-  password: string;
-  ca_pem: string;
-  created_at: string;
-  created_by: string;
-}
-
-const toAttachment = (r: AttachmentRow): AttachmentRecord => ({
-  id: r.id,
-  bmc: r.bmc,
-  device: r.device as AttachmentRecord['device'],
-  imageId: r.image_id,
-  state: r.state as AttachmentRecord['state'],
-  slotUri: r.slot_uri,
-  tokenHash: r.token_hash,
-  passwordHash: r.password_hash,
-  expiresAt: r.expires_at,
-  bytesServed: r.bytes_served,
-  error: r.error,
-  errorCount: r.error_count,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  updatedAt: r.updated_at,
-});
-
-const toBmc = (r: BmcRow): BmcRecord => ({
-  name: r.name,
-  redfishUrl: r.redfish_url,
-  username: r.username,
-  password: r.password,
-  caPem: r.ca_pem,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-});
-
-const UPDATE_COLUMNS: Record<Exclude<keyof AttachmentUpdate, 'failed'>, string> = {
-  state: 'state',
-  slotUri: 'slot_uri',
-  tokenHash: 'token_hash',
-  passwordHash: 'password_hash',
-  expiresAt: 'expires_at',
-  error: 'error',
-};
-
 export function openSqliteStore(file: string): GatewayStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -96,7 +32,7 @@ export function openSqliteStore(file: string): GatewayStore {
   const liveList = LIVE_STATES.map((s) => `'${s}'`).join(', ');
   const getAttachment = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE id = ?');
 
-  return {
+  return rejecting({
     addBmc: (b) => {
       db.prepare(
         'INSERT INTO bmcs (name, redfish_url, username, password, ca_pem, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -195,9 +131,25 @@ export function openSqliteStore(file: string): GatewayStore {
         db.prepare<[number], AuditEntry>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?').all(limit).reverse(),
       ),
 
+    // one gateway per SQLite file: its own per-BMC queue is the lock
+    withBmcLock: (_bmc, op) => op(),
+
     close: () => {
       db.close();
       return Promise.resolve();
     },
-  };
+  });
+}
+
+/** better-sqlite3 is synchronous: its throws become rejections, as a server database's errors are. */
+function rejecting(store: GatewayStore): GatewayStore {
+  return Object.fromEntries(
+    Object.entries(store).map(([key, method]) => [
+      key,
+      (...args: unknown[]) => {
+        // a throw inside the executor rejects the promise
+        return new Promise((resolve) => resolve((method as (...a: unknown[]) => Promise<unknown>)(...args)));
+      },
+    ]),
+  ) as unknown as GatewayStore;
 }

@@ -39,5 +39,11 @@ export interface GatewayStore {
   audit(who: string, action: string, target: string, detail?: string): Promise<void>;
   listAudit(limit: number): Promise<AuditEntry[]>;
 
+  /**
+   * Runs `op` holding this BMC's lock across every gateway sharing the database (PostgreSQL: an
+   * advisory lock), so that two gateways never drive one BMC at once.
+   */
+  withBmcLock<T>(bmc: string, op: () => Promise<T>): Promise<T>;
+
   close(): Promise<void>;
 }

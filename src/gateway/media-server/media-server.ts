@@ -1,6 +1,6 @@
 // The HTTPS server the BMCs read images from: GET/HEAD /media/<token>/<name> with Range. The token
 // names exactly one attachment, so a URL serves that attachment's image and nothing else, and only
-// with that attachment's Basic credentials. Unknown token: 404; detached, failed or expired: 410.
+// with that attachment's Basic credentials, and under the image's own name. Unknown token: 404; detached, failed or expired: 410.
 // Bytes served are counted per attachment.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,6 +25,14 @@ function basicCredentials(header: string | undefined): { user: string; password:
   return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`${text}\n`);
 }
@@ -34,7 +42,7 @@ export function createMediaServer(o: MediaServerOptions): Server {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return plain(res, 405, 'GET or HEAD only', { Allow: 'GET, HEAD' });
-    const m = /^\/media\/([A-Za-z0-9_-]{43})\/[^/?]+(?:\?.*)?$/.exec(req.url ?? '');
+    const m = /^\/media\/([A-Za-z0-9_-]{43})\/([^/?]+)(?:\?.*)?$/.exec(req.url ?? '');
     if (!m) return plain(res, 404, 'no such media');
     const row = await o.store.findAttachmentByToken(sha256Hex(m[1]!));
     if (!row) return plain(res, 404, 'no such media');
@@ -49,6 +57,8 @@ export function createMediaServer(o: MediaServerOptions): Server {
     } catch {
       return plain(res, 410, 'the image was deleted');
     }
+    // the name is part of the URL the BMC was given: a token under another name serves nothing
+    if (safeDecode(m[2]!) !== image.name) return plain(res, 404, 'no such media');
     const sent = await sendFileRange(req, res, o.repository.file(image));
     if (sent > 0) await o.store.addBytesServed(row.id, sent);
   };

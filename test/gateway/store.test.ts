@@ -1,0 +1,167 @@
+// The two databases pass one suite: SQLite (embedded) and PostgreSQL (a real server started here as
+// the postgres user). PostgreSQL also keeps two gateways apart: one live attachment per BMC and
+// device under concurrent inserts, and the per-BMC advisory lock never held by two at once.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openPostgresStore } from '../../src/gateway/db/postgres.js';
+import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
+import type { GatewayStore } from '../../src/gateway/db/store.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
+
+const bmc = (name: string) => ({
+  name,
+  redfishUrl: 'https://10.0.0.1',
+  username: 'u',
+  password: 'p',
+  caPem: 'pem',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 't',
+});
+const uuid = (n: number) => `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`;
+
+function storeSuite(name: string, open: () => Promise<GatewayStore>): void {
+  describe(`gateway store: ${name}`, () => {
+    let store: GatewayStore;
+    before(async () => {
+      store = await open();
+    });
+    after(() => store?.close());
+
+    it('keeps BMCs', async () => {
+      await store.addBmc(bmc('b1'));
+      await store.addBmc(bmc('b2'));
+      assert.deepEqual(await store.getBmc('b1'), bmc('b1'));
+      assert.deepEqual(
+        (await store.listBmcs()).map((b) => b.name),
+        ['b1', 'b2'],
+      );
+      await assert.rejects(store.addBmc(bmc('b1')), 'a name is unique');
+      await store.deleteBmc('b2');
+      assert.equal(await store.getBmc('b2'), undefined);
+    });
+
+    it('holds one live attachment per BMC and device, and tracks its state, access and bytes', async () => {
+      const a = await store.createAttachment({ id: uuid(1), bmc: 'b1', device: 'cd', imageId: 'i', createdBy: 't' });
+      assert.equal(a?.state, 'attaching');
+      assert.equal(
+        await store.createAttachment({ id: uuid(2), bmc: 'b1', device: 'cd', imageId: 'i', createdBy: 't' }),
+        undefined,
+      );
+      assert.equal(
+        (await store.createAttachment({ id: uuid(3), bmc: 'b1', device: 'usb', imageId: 'j', createdBy: 't' }))?.device,
+        'usb',
+      );
+
+      await store.updateAttachment(uuid(1), {
+        state: 'attached',
+        tokenHash: 'h1',
+        passwordHash: 'p1',
+        expiresAt: 1_900_000_000_000,
+        slotUri: '/s',
+      });
+      const found = await store.findAttachmentByToken('h1');
+      assert.equal(found?.id, uuid(1));
+      assert.equal(found?.expiresAt, 1_900_000_000_000);
+      assert.equal(found?.slotUri, '/s');
+      await store.addBytesServed(uuid(1), 5_000_000_000);
+      await store.addBytesServed(uuid(1), 1);
+      assert.equal((await store.getAttachment(uuid(1)))?.bytesServed, 5_000_000_001);
+      await store.updateAttachment(uuid(3), { error: 'boom', failed: true });
+      await store.updateAttachment(uuid(3), { state: 'failed', error: 'boom again', failed: true });
+      const failed = await store.getAttachment(uuid(3));
+      assert.deepEqual([failed?.state, failed?.error, failed?.errorCount], ['failed', 'boom again', 2]);
+
+      assert.deepEqual(
+        (await store.listAttachments({ states: ['attached'] })).map((r) => r.id),
+        [uuid(1)],
+      );
+      assert.deepEqual(
+        (await store.listAttachments({ imageId: 'j' })).map((r) => r.id),
+        [uuid(3)],
+      );
+      assert.equal((await store.listAttachments({ bmc: 'b1' })).length, 2);
+
+      assert.equal(await store.beginDetach(uuid(1)), true);
+      assert.equal(await store.beginDetach(uuid(3)), false, 'a failed attachment is not live');
+      await store.updateAttachment(uuid(1), { state: 'detached', expiresAt: null });
+      assert.equal((await store.getAttachment(uuid(1)))?.expiresAt, null);
+      assert.ok(
+        await store.createAttachment({ id: uuid(4), bmc: 'b1', device: 'cd', imageId: 'i', createdBy: 't' }),
+        'the device is free again',
+      );
+    });
+
+    it('keeps the audit log in order', async () => {
+      for (const n of [1, 2, 3]) await store.audit(`who${n}`, 'act', 'target', `d${n}`);
+      assert.deepEqual(
+        (await store.listAudit(2)).map((e) => e.who),
+        ['who2', 'who3'],
+      );
+      assert.equal(typeof (await store.listAudit(1))[0]?.seq, 'number');
+    });
+  });
+}
+
+const sqliteDir = mkdtempSync(path.join(tmpdir(), 'vmedia-gw-store-'));
+after(() => rmSync(sqliteDir, { recursive: true, force: true }));
+storeSuite('SQLite', () => Promise.resolve(openSqliteStore(path.join(sqliteDir, 'gateway.sqlite'))));
+
+let server: PostgresServer;
+before(async () => {
+  server = await startPostgres();
+});
+after(() => server?.stop());
+storeSuite('PostgreSQL', () => openPostgresStore(server.connectionString));
+
+describe('gateway store: two gateways on one PostgreSQL', () => {
+  it('never both create a live attachment for one BMC device, and never hold one BMC at once', async () => {
+    const [a, b] = [await openPostgresStore(server.connectionString), await openPostgresStore(server.connectionString)];
+    try {
+      await a.addBmc(bmc('shared'));
+      const created = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? a : b).createAttachment({
+            id: uuid(100 + i),
+            bmc: 'shared',
+            device: 'cd',
+            imageId: 'i',
+            createdBy: 't',
+          }),
+        ),
+      );
+      assert.equal(created.filter(Boolean).length, 1);
+
+      let holders = 0;
+      let most = 0;
+      const hold = (store: GatewayStore) =>
+        store.withBmcLock('shared', async () => {
+          most = Math.max(most, ++holders);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          holders--;
+        });
+      await Promise.all(Array.from({ length: 10 }, (_, i) => hold(i % 2 ? a : b)));
+      assert.equal(most, 1, 'one holder at a time');
+
+      // different BMCs are not serialised
+      let together = 0;
+      let overlapped = false;
+      await Promise.all(
+        ['x', 'y'].map((name, i) =>
+          (i ? a : b).withBmcLock(name, async () => {
+            together++;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            overlapped ||= together === 2;
+            together--;
+          }),
+        ),
+      );
+      assert.ok(overlapped);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
