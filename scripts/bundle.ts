@@ -10,15 +10,17 @@
 //     dist/web/static/         the page (scripts/build.sh --page DIR)
 //     node_modules/usocket/    D-Bus fd passing: its JS bundled into index.js, its native addon
 //                              uwrap.node beside it, no dependencies
+//     node_modules/bufferutil/ the bridge's unmasking in C (bench/bridge/README.md: it pays),
+//                              the same way: index.js + bufferutil.node
 //     config/                  the default /etc/virtual-media.json, dev.json and the private bus
 //                              config of `vmedia start`
 //
 // The layout mirrors the checkout (dist/cli/ two levels below the root), so the paths the code
 // derives from import.meta.url (the page, config/) hold in both.
 //
-//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE]
-// --usocket-addon takes a uwrap.node built for another architecture (the Yocto recipe cross-builds
-// it); the default is the one npm built for this machine.
+//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE]
+// The addon options take a uwrap.node / bufferutil.node built for another architecture (the Yocto
+// recipe cross-builds them); the defaults are the ones npm put in node_modules for this machine.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,17 +30,28 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 
 const CHECKOUT = fileURLToPath(new URL('../', import.meta.url));
 export const DEFAULT_OUT_DIR = path.join(CHECKOUT, 'bundle');
-const DEFAULT_USOCKET_ADDON = path.join(CHECKOUT, 'node_modules/usocket/build/Release/uwrap.node');
 /** The chunks' directory inside the bundle, as dist/cli/ in the checkout. */
 export const CLI_DIR = 'dist/cli';
 /** The name main.mjs gets: the file systemd units and the Yocto recipe start. */
 export const CLI_ENTRY = `${CLI_DIR}/main.mjs`;
-const ADDON = 'uwrap.node';
+
+/** Packages with a native addon, shipped as node_modules/<name>/ (index.js + the addon): the
+ *  code requires them by name and falls back or fails clearly when they do not load. */
+const ADDON_PACKAGES = {
+  // usocket finds its addon with `bindings`, bufferutil with `node-gyp-build`
+  usocket: { loader: 'bindings', addon: 'uwrap.node', built: ['build/Release/uwrap.node'] },
+  bufferutil: {
+    loader: 'node-gyp-build',
+    addon: 'bufferutil.node',
+    built: ['build/Release/bufferutil.node', `prebuilds/${process.platform}-${process.arch}/bufferutil.node`],
+  },
+} as const;
+export type AddonPackage = keyof typeof ADDON_PACKAGES;
 
 export interface BundleOptions {
   outDir?: string;
-  /** usocket's compiled addon to ship (default: node_modules' own build). */
-  usocketAddon?: string;
+  /** Compiled addons to ship (default: node_modules' own build for this machine). */
+  addons?: Partial<Record<AddonPackage, string>>;
   /** Also copy the page and config/ (the VM's daemon bundle needs neither). */
   full?: boolean;
   minify?: boolean;
@@ -52,39 +65,48 @@ export interface Bundle {
   metafile: Metafile;
 }
 
-// usocket loads its addon through the `bindings` package, which searches the caller's package
-// directory for a build/ folder; the bundled package has the addon beside its index.js instead.
-const usocketAddonBeside: Plugin = {
-  name: 'usocket-addon',
-  setup(b) {
-    b.onResolve({ filter: /^bindings$/ }, () => ({ path: 'bindings', namespace: 'usocket-addon' }));
-    b.onLoad({ filter: /.*/, namespace: 'usocket-addon' }, () => ({
-      contents: `module.exports = () => require('./${ADDON}');`,
-      loader: 'js',
-    }));
-    b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
+// The packages load their addon through a helper that searches the package directory for a
+// build/ or prebuilds/ folder; the bundled package has the addon beside its index.js instead.
+function addonBeside(loader: string, addon: string): Plugin {
+  return {
+    name: 'addon-beside',
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${loader}$`) }, () => ({ path: loader, namespace: 'addon-beside' }));
+      b.onLoad({ filter: /.*/, namespace: 'addon-beside' }, () => ({
+        contents: `module.exports = () => require('./${addon}');`,
+        loader: 'js',
+      }));
+      b.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+}
 
-/** usocket as a package of its own, node_modules/usocket/ (index.js and the addon, no
- *  dependencies): dbus-next requires it by name and src/dbus/connect.ts checks it is there. */
-async function bundleUsocket(outDir: string, addon: string, minify: boolean): Promise<Metafile> {
-  const dir = path.join(outDir, 'node_modules/usocket');
-  const result = await build({
-    entryPoints: [path.join(CHECKOUT, 'node_modules/usocket/index.js')],
+/** The package's addon built for this machine by npm (install script or prebuilt). */
+function defaultAddon(name: AddonPackage): string {
+  const dir = path.join(CHECKOUT, 'node_modules', name);
+  const built = ADDON_PACKAGES[name].built.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+  if (!built) throw new Error(`${dir} has no compiled addon: run npm ci, or pass --${name}-addon`);
+  return built;
+}
+
+/** node_modules/<name>/: index.js (the package's JavaScript, bundled) and its addon. */
+async function bundleAddonPackage(outDir: string, name: AddonPackage, addon: string, minify: boolean): Promise<void> {
+  if (!existsSync(addon)) throw new Error(`${addon} is missing`);
+  const { loader, addon: addonName } = ADDON_PACKAGES[name];
+  const dir = path.join(outDir, 'node_modules', name);
+  await build({
+    entryPoints: [path.join(CHECKOUT, 'node_modules', name, 'index.js')],
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     outfile: path.join(dir, 'index.js'),
     minify,
-    metafile: true,
     logLevel: 'warning',
-    plugins: [usocketAddonBeside],
+    plugins: [addonBeside(loader, addonName)],
   });
-  copyFileSync(addon, path.join(dir, ADDON));
-  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'usocket', main: 'index.js' })}\n`);
-  return result.metafile;
+  copyFileSync(addon, path.join(dir, addonName));
+  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name, main: 'index.js' })}\n`);
 }
 
 // CommonJS packages inside ESM chunks need `require` (esbuild's shim calls it). pino starts its
@@ -101,9 +123,9 @@ const BANNER = [
 
 export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
   const outDir = path.resolve(opts.outDir ?? DEFAULT_OUT_DIR);
-  const addon = opts.usocketAddon ?? DEFAULT_USOCKET_ADDON;
-  if (!existsSync(addon))
-    throw new Error(`${addon} is missing: run npm ci (it builds usocket), or pass --usocket-addon`);
+  const addons = Object.fromEntries(
+    (Object.keys(ADDON_PACKAGES) as AddonPackage[]).map((name) => [name, opts.addons?.[name] ?? defaultAddon(name)]),
+  ) as Record<AddonPackage, string>;
   rmSync(outDir, { recursive: true, force: true });
   const cliDir = path.join(outDir, CLI_DIR);
   const result = await build({
@@ -124,12 +146,13 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     metafile: true,
     logLevel: 'warning',
     banner: { js: BANNER },
-    // x11: an optional D-Bus transport of dbus-next (not installed, never used on a BMC).
-    // bufferutil, utf-8-validate: optional native speed-ups of ws, left out (ws falls back to JS;
-    // docs/packaging.md says why).
-    external: ['usocket', 'x11', 'bufferutil', 'utf-8-validate'],
+    // usocket, bufferutil: the addon packages, beside the chunks in node_modules/ (below).
+    // x11: an optional D-Bus transport of dbus-next; utf-8-validate: an optional addon of ws,
+    // unused (our bridge reads binary frames only). Neither is installed.
+    external: [...Object.keys(ADDON_PACKAGES), 'x11', 'utf-8-validate'],
   });
-  await bundleUsocket(outDir, addon, opts.minify ?? true);
+  for (const [name, addon] of Object.entries(addons))
+    await bundleAddonPackage(outDir, name as AddonPackage, addon, opts.minify ?? true);
   const pkg = JSON.parse(readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as {
     name: string;
     version: string;
@@ -164,11 +187,14 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, 'usocket-addon': { type: 'string' } },
+    options: { out: { type: 'string' }, 'usocket-addon': { type: 'string' }, 'bufferutil-addon': { type: 'string' } },
   });
   const bundle = await buildBundle({
     ...(values.out ? { outDir: values.out } : {}),
-    ...(values['usocket-addon'] ? { usocketAddon: values['usocket-addon'] } : {}),
+    addons: {
+      ...(values['usocket-addon'] ? { usocket: values['usocket-addon'] } : {}),
+      ...(values['bufferutil-addon'] ? { bufferutil: values['bufferutil-addon'] } : {}),
+    },
   });
   process.stdout.write(`bundle: ${bundle.entry} (sizes: npx tsx bench/bundle/run.ts)\n`);
 }

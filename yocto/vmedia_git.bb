@@ -37,7 +37,7 @@ RRECOMMENDS:${PN} = "util-linux-mount cifs-utils nfs-utils-client"
 SYSTEMD_SERVICE:${PN} = "xyz.openbmc_project.VirtualMedia.service vmedia-web.service"
 CONFFILES:${PN} = "${sysconfdir}/virtual-media.json"
 FILES:${PN} += "${VMEDIA_DIR} ${datadir}/dbus-1/system.d ${nonarch_libdir}/tmpfiles.d ${nonarch_libdir}/sysusers.d"
-# usocket's addon is linked by node-gyp with its own flags, not bitbake's LDFLAGS
+# the addons are linked by node-gyp with its own flags, not bitbake's LDFLAGS
 INSANE_SKIP:${PN} += "ldflags"
 
 do_configure[noexec] = "1"
@@ -49,14 +49,18 @@ do_compile() {
     # npmsw unpacked node_modules/ without running anything: make its bin links (npx esbuild in
     # scripts/build.sh), still without install scripts (usocket is built below, for the BMC)
     npm rebuild --offline --ignore-scripts
-    # usocket's addon for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR)
-    cd ${S}/node_modules/usocket
-    node ${S}/node_modules/node-gyp/bin/node-gyp.js rebuild \
-        --arch=${VMEDIA_NODE_ARCH} --nodedir=${RECIPE_SYSROOT}${prefix}
+    # the addons for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR):
+    # usocket (D-Bus fd passing) and bufferutil (the bridge's unmasking; its prebuilds are x86 only)
+    for addon in usocket bufferutil; do
+        cd ${S}/node_modules/$addon
+        node ${S}/node_modules/node-gyp/bin/node-gyp.js rebuild \
+            --arch=${VMEDIA_NODE_ARCH} --nodedir=${RECIPE_SYSROOT}${prefix}
+    done
     cd ${S}
     # the bundle: esbuild runs on the build machine (nodejs-native), the output is plain JS
     node node_modules/tsx/dist/cli.mjs scripts/bundle.ts --out ${B}/bundle \
-        --usocket-addon ${S}/node_modules/usocket/build/Release/uwrap.node
+        --usocket-addon ${S}/node_modules/usocket/build/Release/uwrap.node \
+        --bufferutil-addon ${S}/node_modules/bufferutil/build/Release/bufferutil.node
 }
 
 do_install() {
@@ -64,6 +68,7 @@ do_install() {
     cp -R --no-preserve=ownership ${B}/bundle/. ${D}${VMEDIA_DIR}/
     test -f ${D}${VMEDIA_DIR}/${VMEDIA_CLI}
     test -f ${D}${VMEDIA_DIR}/node_modules/usocket/uwrap.node
+    test -f ${D}${VMEDIA_DIR}/node_modules/bufferutil/bufferutil.node
     # the operator's `vmedia` command (and vmedia-web.service's ExecStart)
     lnr ${D}${VMEDIA_DIR}/${VMEDIA_CLI} ${D}${bindir}/vmedia
 

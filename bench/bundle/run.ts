@@ -63,8 +63,8 @@ process.stdout.write(
   [
     `bundle ${bundle.outDir}`,
     `total on disk: ${(total / 1024 / 1024).toFixed(2)} MiB (${total} bytes), target <= 5 MiB: ${total <= TARGET_BYTES ? 'met' : 'MISSED'}`,
-    `  JS chunks ${kib(sum(Object.keys(outputs)))}, page ${kib(part('dist/web/static'))}, usocket ${kib(part('node_modules/usocket'))}, config ${kib(part('config'))}`,
-    'per process (JS it loads at start, usocket and Node excluded):',
+    `  JS chunks ${kib(sum(Object.keys(outputs)))}, page ${kib(part('dist/web/static'))}, usocket ${kib(part('node_modules/usocket'))}, bufferutil ${kib(part('node_modules/bufferutil'))}, config ${kib(part('config'))}`,
+    'per process (JS it loads at start; the addon packages and Node excluded):',
     ...rows.map(([name, bytes, lazy]) => `  ${name.padEnd(32)} ${kib(bytes).padStart(9)} ${lazy}`),
     '',
   ].join('\n'),

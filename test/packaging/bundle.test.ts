@@ -42,12 +42,24 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the bundle stands alone: no dependencies, usocket and the page beside it, every command answers --help', async () => {
+test('the bundle stands alone: no dependencies, the addons and the page beside it, every command answers --help', async () => {
   const pkg = JSON.parse(readFileSync(path.join(bundle.outDir, 'package.json'), 'utf8'));
   assert.equal(pkg.dependencies, undefined);
   assert.equal(pkg.devDependencies, undefined);
-  for (const file of ['node_modules/usocket/index.js', 'node_modules/usocket/uwrap.node', 'dist/web/static/index.html'])
+  for (const file of [
+    'node_modules/usocket/uwrap.node',
+    'node_modules/bufferutil/bufferutil.node',
+    'dist/web/static/index.html',
+  ])
     assert.ok(existsSync(path.join(bundle.outDir, file)), file);
+  // both addon packages load from beside the chunks, as the code requires them (by name)
+  const { stdout: loaded } = await run(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `const require = (await import('node:module')).createRequire(${JSON.stringify(bundle.entry)});
+     console.log(typeof require('usocket').USocket, typeof require('bufferutil').unmask);`,
+  ]);
+  assert.equal(loaded.trim(), 'function function');
   const { stdout } = await run(process.execPath, [bundle.entry, '--help']);
   const commands = [...stdout.matchAll(/^ {2}vmedia (\S+)/gm)].map((m) => m[1]!);
   assert.ok(commands.includes('daemon') && commands.includes('web'), stdout);
@@ -107,6 +119,7 @@ test("the Yocto recipe's do_install finds every file it installs, in the bundle 
   for (const file of [
     `usr/lib/vmedia/${CLI_ENTRY}`,
     'usr/lib/vmedia/node_modules/usocket/uwrap.node',
+    'usr/lib/vmedia/node_modules/bufferutil/bufferutil.node',
     'usr/lib/vmedia/dist/web/static/index.html',
     'usr/lib/systemd/system/xyz.openbmc_project.VirtualMedia.service',
     'usr/lib/systemd/system/vmedia-web.service',
