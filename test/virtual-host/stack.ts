@@ -171,19 +171,34 @@ export function qmpOnce(socket: string, command: string): Promise<unknown> {
   });
 }
 
-/** A bootable ISO (BIOS and EFI, CD and USB stick) whose GRUB prints MARKER on the serial console and powers off. */
-export function makeBootIso(dir: string): string {
+/**
+ * A bootable ISO (BIOS and EFI, CD and USB stick) whose GRUB prints MARKER on the serial console
+ * and powers off. `commands` run before the marker (e.g. reading another medium), with the extra
+ * GRUB modules they need.
+ */
+export function makeBootIso(dir: string, opts: { commands?: string[]; modules?: string[] } = {}): string {
   const tree = path.join(dir, 'iso-tree');
   mkdirSync(path.join(tree, 'boot/grub'), { recursive: true });
   writeFileSync(
     path.join(tree, 'boot/grub/grub.cfg'),
-    ['serial', 'terminal_input serial', 'terminal_output serial', `echo ${MARKER}`, 'halt', ''].join('\n'),
+    [
+      'serial',
+      'terminal_input serial',
+      'terminal_output serial',
+      ...(opts.commands ?? []),
+      `echo ${MARKER}`,
+      'halt',
+      '',
+    ].join('\n'),
   );
   const iso = path.join(dir, 'boot.iso');
+  const modules = ['normal', 'serial', 'terminal', 'echo', 'halt', ...(opts.modules ?? [])].join(' ');
   execFileSync(
     'grub-mkrescue',
-    ['-o', iso, '--install-modules=normal serial terminal echo halt', '--locales=', '--fonts=', '--themes=', tree],
-    { stdio: 'pipe' },
+    ['-o', iso, `--install-modules=${modules}`, '--locales=', '--fonts=', '--themes=', tree],
+    {
+      stdio: 'pipe',
+    },
   );
   return iso;
 }
