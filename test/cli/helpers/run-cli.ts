@@ -31,7 +31,7 @@ function cliEntry(): Promise<string> {
     if (process.env.VMEDIA_TEST_ENTRY) return process.env.VMEDIA_TEST_ENTRY;
     const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-cli-bundle-'));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return (await buildBundle({ outDir: path.join(dir, 'vmedia'), minify: false })).entry;
+    return (await buildBundle({ outDir: path.join(dir, 'vmedia'), full: false, minify: false })).entry;
   })();
   return entry;
 }
