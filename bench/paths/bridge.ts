@@ -35,7 +35,8 @@ const VARIANTS: Variant[] = [
 const REFERENCE = VARIANTS[0]!.name;
 const CONNECTIONS = 4;
 
-function accepts(socket: string): Promise<boolean> {
+/** Whether something accepts connections on the Unix socket `socket` (an export after Mount). */
+export function accepts(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(socket);
     probe.once('connect', () => {

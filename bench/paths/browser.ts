@@ -7,13 +7,13 @@
 //   npx tsx bench/paths/run.ts D
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { accepts } from './bridge.js';
 import {
   compiledCli,
   interleaved,
@@ -183,17 +183,6 @@ async function servePage(browser: Browser, stack: Stack, image: string): Promise
     );
     await cdp.send('Target.closeTarget', { targetId });
   };
-}
-
-function accepts(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 const benchmark: PathBenchmark = {
