@@ -35,8 +35,14 @@ const VARIANTS: Variant[] = [
 const REFERENCE = VARIANTS[0]!.name;
 const CONNECTIONS = 4;
 
-/** Whether something accepts connections on the Unix socket `socket` (an export after Mount). */
-export function accepts(socket: string): Promise<boolean> {
+/** Resolves once the daemon serves the slot's export (after Mount) on the Unix socket `socket`. */
+export function exportServed(socket: string): Promise<void> {
+  return waitFor('the export after Mount', () => accepts(socket), { timeoutMs: 60_000, intervalMs: 20 }).then(
+    () => undefined,
+  );
+}
+
+function accepts(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(socket);
     probe.once('connect', () => {
@@ -74,10 +80,7 @@ const benchmark: PathBenchmark = {
         ciphers: v.cipher,
       });
       try {
-        await waitFor('the export after Mount', () => accepts(slot.exportSocket), {
-          timeoutMs: 60_000,
-          intervalMs: 20,
-        });
+        await exportServed(slot.exportSocket);
         return await measureTransfer({
           path: 'C',
           variant: v.name,

@@ -13,7 +13,7 @@ import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { accepts } from './bridge.js';
+import { exportServed } from './bridge.js';
 import {
   compiledCli,
   interleaved,
@@ -200,10 +200,7 @@ const benchmark: PathBenchmark = {
     const once = async () => {
       const stop = await servePage(browser, stack, image);
       try {
-        await waitFor('the export after Mount', () => accepts(slot.exportSocket), {
-          timeoutMs: 60_000,
-          intervalMs: 20,
-        });
+        await exportServed(slot.exportSocket);
         return await measureTransfer({
           path: 'D',
           variant: 'Chromium page → web → daemon export',
