@@ -22,6 +22,7 @@ const ROUTES: [method: string, path: string, least: TokenRole][] = [
   ['GET', '/api/attachments/x', 'reader'],
   ['DELETE', '/api/attachments/x', 'operator'],
   ['GET', '/api/audit', 'admin'],
+  ['GET', '/metrics', 'reader'],
   ['POST', '/v1/nodes/x/vmedia', 'operator'],
   ['GET', '/v1/nodes/x/vmedia', 'reader'],
   ['DELETE', '/v1/nodes/x/vmedia', 'operator'],

@@ -161,6 +161,13 @@ export function fleetScenario(bmcCount: number, opts: { timeoutMs: number }): vo
       const attached = await waitAll('attached', ids);
       timing.attachAllMs = performance.now() - t;
       await assertAllServeImage();
+      const metrics = (await gw.api('/metrics', { as: 'reader' })).text;
+      assert.match(metrics, new RegExp(`^vmedia_gateway_attachments\\{state="attached"\\} ${bmcCount}$`, 'm'));
+      assert.match(metrics, /^vmedia_gateway_served_bytes_total [1-9]\d*$/m);
+      assert.match(
+        metrics,
+        new RegExp(`^vmedia_gateway_operation_seconds_count\\{operation="attach",outcome="ok"\\} ${bmcCount}$`, 'm'),
+      );
       for (const r of attached)
         assert.ok(r.bytesServed > 0 || (await gw.api(`/api/attachments/${r.id}`)).json.bytesServed > 0);
       // a ReadOnly user of the BMC reads Image, but the URL needs the attachment's credentials

@@ -11,6 +11,7 @@ import { authenticate, type TokenTable } from './auth.js';
 import { bmcRoutes } from './bmcs.js';
 import { imageRoutes } from './images.js';
 import { ironicErrors, ironicRoutes } from './ironic.js';
+import { metricsRoutes } from './metrics.js';
 
 export interface ApiOptions {
   tokens: TokenTable;
@@ -29,6 +30,7 @@ export function createApi(o: ApiOptions): express.Express {
   app.use(imageRoutes(o.repository, o.store));
   app.use(bmcRoutes(o.store));
   app.use(attachmentRoutes(o.manager, o.store));
+  app.use(metricsRoutes(o.store, () => o.manager.operationStats()));
   app.use(() => {
     throw new GatewayError(404, 'NotFound', 'no such route');
   });

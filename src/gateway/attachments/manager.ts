@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import type { VirtualMediaDriver, VirtualMediaSlot } from '../bmc-driver/virtual-media.js';
 import type { GatewayStore } from '../db/store.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, GatewayError, notFound } from '../errors.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import { DEVICE_TYPES, LIVE_STATES, type AttachmentRecord, type BmcRecord, type DeviceType } from '../types.js';
 import { mediaUrl, newMediaAccess, urlHasToken } from './access.js';
@@ -27,12 +27,16 @@ export interface AttachmentManagerOptions {
   log: Logger;
 }
 
+/** Finished operations by "attach|detach:ok|failed": how many, and their seconds in all. */
+export type OperationStats = Record<string, { count: number; seconds: number }>;
+
 /** Who acts when the gateway itself resumes or renews. */
 const GATEWAY = 'gateway';
 
 export class AttachmentManager {
   private readonly queue = new KeyedQueue();
   private renewTimer: NodeJS.Timeout | undefined;
+  private readonly stats: OperationStats = {};
 
   constructor(private readonly o: AttachmentManagerOptions) {}
 
@@ -78,6 +82,10 @@ export class AttachmentManager {
     if (!row) throw notFound(`attachment ${id}`);
     await this.queue.run(row.bmc, () => Promise.resolve());
     return (await this.o.store.getAttachment(id))!;
+  }
+
+  operationStats(): OperationStats {
+    return structuredClone(this.stats);
   }
 
   /** Reconciles the database with the BMCs, then renews the media URLs of attached images. */
@@ -140,6 +148,15 @@ export class AttachmentManager {
         password: access.password,
         isOurs: (image) => urlHasToken(image, previousToken),
       });
+      // an InsertMedia of an earlier run (killed mid-attach) may still complete at the BMC after
+      // ours: only the BMC showing this run's URL counts as attached
+      const shown = await driver.slot(slotUri);
+      if (!shown.inserted || shown.image === null || !urlHasToken(shown.image, access.tokenHash))
+        throw new GatewayError(
+          502,
+          'BmcRefused',
+          `after InsertMedia, ${slotUri} does not show this attachment's image`,
+        );
       await this.o.store.updateAttachment(id, { state: 'attached', slotUri, error: null });
       await this.o.store.audit(GATEWAY, 'attached', `${row.bmc}/${row.device}`, `attachment ${id} in ${slotUri}`);
     });
@@ -165,23 +182,27 @@ export class AttachmentManager {
     op: (row: AttachmentRecord) => Promise<void>,
   ): Promise<void> {
     let delay = this.o.backoffMs;
+    const started = performance.now();
+    const operation = state === 'attaching' ? 'attach' : 'detach';
+    const count = (outcome: string) => {
+      const stat = (this.stats[`${operation}:${outcome}`] ??= { count: 0, seconds: 0 });
+      stat.count++;
+      stat.seconds += (performance.now() - started) / 1000;
+    };
     for (let attempt = 1; ; attempt++) {
       const row = await this.o.store.getAttachment(id);
       if (row?.state !== state) return;
       try {
         await op(row);
+        count('ok');
         return;
       } catch (err) {
         const message = (err as Error).message;
         this.o.log.warn({ attachment: id, bmc: row.bmc, attempt, err: message }, `${state} failed`);
         if (attempt >= this.o.attempts) {
+          count('failed');
           await this.o.store.updateAttachment(id, { state: 'failed', error: message, expiresAt: null, failed: true });
-          await this.o.store.audit(
-            GATEWAY,
-            `${state === 'attaching' ? 'attach' : 'detach'} failed`,
-            `${row.bmc}/${row.device}`,
-            message,
-          );
+          await this.o.store.audit(GATEWAY, `${operation} failed`, `${row.bmc}/${row.device}`, message);
           return;
         }
         await this.o.store.updateAttachment(id, { error: message, failed: true });
