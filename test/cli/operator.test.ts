@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
@@ -65,7 +65,8 @@ before(async () => {
       InactivityTimeout: 0,
       TrustStore: trust,
       RuntimeDir: runtime,
-      MountPoints: { Slot_0: slot(0, 0), Slot_2: slot(1, 2), Slot_3: slot(1, 3, { MediaType: 'CD' }) },
+      // Slot_3's Timeout bounds how long its mount from a silent server stays under way (below)
+      MountPoints: { Slot_0: slot(0, 0), Slot_2: slot(1, 2), Slot_3: slot(1, 3, { MediaType: 'CD', Timeout: 8 }) },
     },
   });
   client = await DaemonClient.connect(bus.address);
@@ -172,6 +173,33 @@ test('a failed mount → 1 with the errno; the slot is Ready again and status na
   assert.equal(row.state, 'Ready');
   assert.deepEqual(row.lastError, { errno: 2, name: 'ENOENT' });
   assert.match(table.stdout, /Slot_2\s+Legacy\s+USBStick\s+Ready \(last: ENOENT\)/);
+});
+
+test('while a mount is under way: status shows Busy, eject and mount → 1 EBUSY', async () => {
+  // accepts connections and never answers: the mount stays in Activating until the probe's
+  // deadline (the slot's Timeout, 8 s)
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => held.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}/never.iso`;
+  try {
+    const slot = (await client.slot('Slot_3'))!;
+    const mounting = client.operate(slot, 'Mount', { url, rw: false }, 60_000);
+    await waitFor('Slot_3 activating', async () => (await client.slot('Slot_3'))?.exitCode === -1);
+    const [row, eject, mount] = await Promise.all([
+      statusOf('Slot_3'),
+      expectExit(1, onBus('eject', 'Slot_3')),
+      expectExit(1, onBus('mount', 'Slot_3', `${server.origin}/disk.img`)),
+    ]);
+    assert.equal(row.state, 'Busy');
+    assert.equal(row.image, url);
+    assert.match(eject.stderr, /^vmedia eject: System\.Error\.EBUSY: /);
+    assert.match(mount.stderr, /^vmedia mount: System\.Error\.EBUSY: /);
+    assert.notEqual(await mounting, 0, 'the silent server fails the mount');
+  } finally {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  }
 });
 
 /** nbdkit serving 1 MiB of zeroes on a Proxy slot's socket, once it accepts connections. */
