@@ -67,7 +67,9 @@ export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteS
     close: () => {
       if (sock.destroyed) return;
       sock.end();
-      setTimeout(() => sock.destroy(), CLOSE_GRACE_MS).unref();
+      const cutOff = setTimeout(() => sock.destroy(), CLOSE_GRACE_MS).unref();
+      // a pending timer holds the socket, and with it its read buffer, for the whole grace time
+      sock.once('close', () => clearTimeout(cutOff));
     },
   };
 }
