@@ -94,7 +94,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
     child = proc;
     exited = new Promise((resolve) => proc.once('close', () => resolve()));
     proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
+    const listening = new Promise<void>((resolve, reject) => {
       proc.stdout.on('data', (d: Buffer) => {
         output += d.toString();
         const api = /API on (https:\/\/\S+)/.exec(output);
@@ -108,6 +108,14 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
       void exited.then(() => reject(new Error(`vmedia gateway exited before listening:\n${output}`)));
       setTimeout(() => reject(new Error(`vmedia gateway did not start within 90 s:\n${output}`)), 90_000).unref();
     });
+    try {
+      await listening;
+    } catch (err) {
+      // a gateway that did not start in time must not outlive the test
+      proc.kill('SIGKILL');
+      await exited;
+      throw err;
+    }
     // a restart keeps the ports: the BMCs hold URLs of this media server
     apiPort = new URL(apiUrl).port;
     mediaPort = new URL(mediaUrl).port;
