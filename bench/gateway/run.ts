@@ -91,6 +91,7 @@ async function fleet(image: Buffer): Promise<void> {
         });
         const id = res.json.id as string;
         let sawFirstByte = false;
+        let done = false;
         await waitFor(
           `attachment on bmc-${i}`,
           async () => {
@@ -104,8 +105,12 @@ async function fleet(image: Buffer): Promise<void> {
               sawFirstByte = true;
               firstByte.push(performance.now() - t);
             }
-            if (a.state === 'attached') attached.push(performance.now() - t);
-            return a.state === 'attached';
+            if (a.state === 'attached' && !done) {
+              done = true;
+              attached.push(performance.now() - t);
+            }
+            // bytes are counted when a response ends, which may be after InsertMedia returned
+            return done && sawFirstByte;
           },
           { timeoutMs: 600_000, intervalMs: 50 },
         );
