@@ -3,7 +3,8 @@
 // under /redfish/v1/schema/. Readable without logging in (DSP0266 "Service root and metadata").
 import type { Response } from 'express';
 import type { WebContext } from '../context.js';
-import { OPENBMC_VIRTUAL_MEDIA, type OemSchema } from './csdl/openbmc-virtual-media.js';
+import { OPENBMC_VIRTUAL_MEDIA } from './csdl/openbmc-virtual-media.js';
+import type { OemSchema } from './csdl/oem-schema.js';
 import { VMEDIA_VIRTUAL_MEDIA_SCHEMA } from './csdl/vmedia-virtual-media.js';
 import { redfishError } from './messages.js';
 import { ODATA_VERSION } from './route.js';

@@ -1,31 +1,12 @@
 // The OpenBMC OEM extension of VirtualMedia (Oem.OpenBMC of a member, as current bmcweb answers
 // it): the WebSocket endpoint of a Proxy slot. Served at /redfish/v1/schema/<file> and referenced
 // from $metadata, so a validator can resolve #OpenBMCVirtualMedia.v1_0_0.VirtualMedia.
-import { DMTF_SCHEMAS } from '../schemas.js';
-
-export interface OemSchema {
-  file: string;
-  namespaces: string[];
-  csdl: string;
-}
+import { oemCsdl, type OemSchema } from './oem-schema.js';
 
 export const OPENBMC_VIRTUAL_MEDIA: OemSchema = {
   file: 'OpenBMCVirtualMedia_v1.xml',
   namespaces: ['OpenBMCVirtualMedia', 'OpenBMCVirtualMedia.v1_0_0'],
-  csdl: `<?xml version="1.0" encoding="UTF-8"?>
-<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">
-  <edmx:Reference Uri="http://docs.oasis-open.org/odata/odata/v4.0/errata03/csd01/complete/vocabularies/Org.OData.Core.V1.xml">
-    <edmx:Include Namespace="Org.OData.Core.V1" Alias="OData"/>
-  </edmx:Reference>
-  <edmx:Reference Uri="${DMTF_SCHEMAS}/RedfishExtensions_v1.xml">
-    <edmx:Include Namespace="RedfishExtensions.v1_0_0" Alias="Redfish"/>
-  </edmx:Reference>
-  <edmx:Reference Uri="${DMTF_SCHEMAS}/Resource_v1.xml">
-    <edmx:Include Namespace="Resource"/>
-    <edmx:Include Namespace="Resource.v1_0_0"/>
-  </edmx:Reference>
-  <edmx:DataServices>
-    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="OpenBMCVirtualMedia">
+  csdl: oemCsdl(`    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="OpenBMCVirtualMedia">
       <Annotation Term="Redfish.OwningEntity" String="OpenBMC"/>
     </Schema>
     <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="OpenBMCVirtualMedia.v1_0_0">
@@ -41,7 +22,5 @@ export const OPENBMC_VIRTUAL_MEDIA: OemSchema = {
         </Property>
       </EntityType>
     </Schema>
-  </edmx:DataServices>
-</edmx:Edmx>
-`,
+`),
 };

@@ -3,28 +3,13 @@
 // /redfish/v1/schema/<file> and referenced from $metadata, so a validator can resolve
 // #VmediaVirtualMedia.v1_0_0.VirtualMedia and #VmediaVirtualMedia.InsertGeneratedMedia.
 import { DMTF_SCHEMAS } from '../schemas.js';
-import type { OemSchema } from './openbmc-virtual-media.js';
+import { oemCsdl, type OemSchema } from './oem-schema.js';
 
 export const VMEDIA_VIRTUAL_MEDIA_SCHEMA: OemSchema = {
   file: 'VmediaVirtualMedia_v1.xml',
   namespaces: ['VmediaVirtualMedia', 'VmediaVirtualMedia.v1_0_0'],
-  csdl: `<?xml version="1.0" encoding="UTF-8"?>
-<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">
-  <edmx:Reference Uri="http://docs.oasis-open.org/odata/odata/v4.0/errata03/csd01/complete/vocabularies/Org.OData.Core.V1.xml">
-    <edmx:Include Namespace="Org.OData.Core.V1" Alias="OData"/>
-  </edmx:Reference>
-  <edmx:Reference Uri="${DMTF_SCHEMAS}/RedfishExtensions_v1.xml">
-    <edmx:Include Namespace="RedfishExtensions.v1_0_0" Alias="Redfish"/>
-  </edmx:Reference>
-  <edmx:Reference Uri="${DMTF_SCHEMAS}/Resource_v1.xml">
-    <edmx:Include Namespace="Resource"/>
-    <edmx:Include Namespace="Resource.v1_0_0"/>
-  </edmx:Reference>
-  <edmx:Reference Uri="${DMTF_SCHEMAS}/VirtualMedia_v1.xml">
-    <edmx:Include Namespace="VirtualMedia"/>
-  </edmx:Reference>
-  <edmx:DataServices>
-    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="VmediaVirtualMedia">
+  csdl: oemCsdl(
+    `    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="VmediaVirtualMedia">
       <Annotation Term="Redfish.OwningEntity" String="vmedia"/>
       <Action Name="InsertGeneratedMedia" IsBound="true">
         <Annotation Term="OData.Description" String="Builds a config drive, NoCloud or floppy image from the request body and inserts it."/>
@@ -68,7 +53,10 @@ export const VMEDIA_VIRTUAL_MEDIA_SCHEMA: OemSchema = {
         </Property>
       </ComplexType>
     </Schema>
-  </edmx:DataServices>
-</edmx:Edmx>
 `,
+    `  <edmx:Reference Uri="${DMTF_SCHEMAS}/VirtualMedia_v1.xml">
+    <edmx:Include Namespace="VirtualMedia"/>
+  </edmx:Reference>
+`,
+  ),
 };
