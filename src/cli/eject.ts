@@ -3,9 +3,8 @@
 import type { CommandModule } from 'yargs';
 import { completionWaitMs } from '../contract.js';
 import { DaemonCallError } from '../web/daemon/client.js';
-import { errnoText } from '../web/daemon/errno.js';
 import { busOption, findSlot, withDaemon, type BusArgs } from './daemon-connection.js';
-import { CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
+import { checkCompletion, runOperatorCommand, usageFailure } from './operator-exit.js';
 
 interface EjectArgs extends BusArgs {
   slot: string;
@@ -25,7 +24,7 @@ async function eject(args: EjectArgs): Promise<void> {
       }
       throw err;
     }
-    if (errno !== 0) throw new CliError(EXIT.failed, `${slot.name}: ejecting failed: ${errnoText(errno)}`);
+    checkCompletion(slot.name, 'ejecting', errno);
     process.stdout.write(`${slot.name}: ejected\n`);
   });
 }

@@ -11,9 +11,8 @@ import {
   parseInputProblem,
 } from '../dbus/generated-media.js';
 import { DaemonCallError } from '../web/daemon/client.js';
-import { errnoText } from '../web/daemon/errno.js';
 import { busOption, findSlot, withDaemon, type BusArgs } from './daemon-connection.js';
-import { CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
+import { checkCompletion, CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
 
 interface MountGeneratedArgs extends BusArgs {
   slot: string;
@@ -61,8 +60,7 @@ async function mountGenerated(args: MountGeneratedArgs): Promise<void> {
     } finally {
       closeSync(fd);
     }
-    if (errno !== 0)
-      throw new CliError(EXIT.failed, `${slot.name}: attaching the generated media failed: ${errnoText(errno)}`);
+    checkCompletion(slot.name, 'attaching the generated media', errno);
     const attached = (await findSlot(client, slot.name)).generatedMedia;
     if (!attached) throw new CliError(EXIT.failed, `${slot.name}: the generated media was ejected at once`);
     process.stdout.write(

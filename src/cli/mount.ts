@@ -7,10 +7,9 @@ import { ENCRYPTED_SCHEMES, MAX_CREDENTIAL_PART_BYTES } from '../contract.js';
 import { createLogger, redactUrl } from '../log.js';
 import { createProcessRunner } from '../process/runner.js';
 import type { SlotState } from '../web/daemon/client.js';
-import { errnoText } from '../web/daemon/errno.js';
 import { mountLegacy } from '../web/daemon/legacy-mount.js';
 import { busOption, findSlot, withDaemon, type BusArgs } from './daemon-connection.js';
-import { CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
+import { checkCompletion, CliError, EXIT, runOperatorCommand, usageFailure } from './operator-exit.js';
 import { readSecret } from './secret-input.js';
 
 interface MountArgs extends BusArgs {
@@ -82,7 +81,7 @@ async function mount(args: MountArgs): Promise<void> {
     };
     const errno = await mountLegacy(client, slot, { url: args.url, rw: args.rw, credentials }, pipes);
     const shown = redactUrl(url);
-    if (errno !== 0) throw new CliError(EXIT.failed, `${slot.name}: mounting ${shown} failed: ${errnoText(errno)}`);
+    checkCompletion(slot.name, `mounting ${shown}`, errno);
     process.stdout.write(`${slot.name}: mounted ${shown} (${args.rw ? 'read-write' : 'read-only'})\n`);
   });
 }

@@ -2,6 +2,7 @@
 // check), so a script can tell a refused input from a failed operation from an absent daemon
 // (docs/cli.md). Messages go to stderr, data to stdout.
 import { CompletionTimeout, DaemonCallError, DaemonUnavailable } from '../web/daemon/client.js';
+import { errnoText } from '../web/daemon/errno.js';
 
 export const EXIT = {
   ok: 0,
@@ -24,6 +25,11 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** The Completion an operation waited for: a non-zero errno is the failure of `doing` on the slot. */
+export function checkCompletion(slotName: string, doing: string, errno: number): void {
+  if (errno !== 0) throw new CliError(EXIT.failed, `${slotName}: ${doing} failed: ${errnoText(errno)}`);
 }
 
 /** yargs' failure handler for usage errors (unknown option, missing argument): exit 2, not yargs' 1. */
