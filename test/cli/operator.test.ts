@@ -5,15 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
-import { createTestCa } from '../sources/helpers/test-ca.js';
-import { startImageServer, type ImageServer } from '../sources/helpers/image-server.js';
+import { startHttpsImages } from '../helpers/https-images.js';
+import type { ImageServer } from '../sources/helpers/image-server.js';
 import { copyExport, procFilesContaining, randomImage } from '../sources/helpers/provider.js';
 import { DaemonClient } from '../../src/web/daemon/client.js';
 import type { SlotStatus } from '../../src/cli/status.js';
@@ -35,16 +35,10 @@ let client: DaemonClient;
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vmedia-cli-'));
   runtime = path.join(dir, 'run');
-  const ca = createTestCa(path.join(dir, 'ca'));
-  const trust = path.join(dir, 'truststore');
-  mkdirSync(trust);
-  writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
   const image = path.join(dir, 'disk.img');
   imageSha = await randomImage(image, IMAGE_MIB);
-  server = await startImageServer({
-    files: new Map([['/disk.img', image]]),
-    tls: { key: ca.serverKey, cert: ca.serverCert },
-  });
+  const https = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
+  server = https.server;
   [bus, emptyBus] = await Promise.all([startTestBus(), startTestBus()]);
   const slot = (mode: 0 | 1, n: number, extra: object = {}) => ({
     EndpointId: mode === 0 ? `/nbd/${n}` : '',
@@ -63,7 +57,7 @@ before(async () => {
       HostBackend: 'export',
       AllowPrivateSourceHosts: true,
       InactivityTimeout: 0,
-      TrustStore: trust,
+      TrustStore: https.trustStore,
       RuntimeDir: runtime,
       // Slot_3's Timeout bounds how long its mount from a silent server stays under way (below)
       MountPoints: { Slot_0: slot(0, 0), Slot_2: slot(1, 2), Slot_3: slot(1, 3, { MediaType: 'CD', Timeout: 8 }) },

@@ -3,9 +3,10 @@
 // filters (retry, xz/gzip, copy-on-write), and that nothing is left behind on any path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startHttpsImages } from '../helpers/https-images.js';
 import { createTestCa, type TestCa } from './helpers/test-ca.js';
 import { startImageServer, type ImageServer } from './helpers/image-server.js';
 import {
@@ -31,20 +32,16 @@ const DEEP = '/v1/AUTH_test/media%20files/ubuntu/24.04/amd64/netboot-image';
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vmedia-https-'));
-  ca = createTestCa(path.join(dir, 'ca'));
-  const trust = path.join(dir, 'truststore');
-  mkdirSync(trust);
-  writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
   disk = path.join(dir, 'disk.img');
   imageSha = await randomImage(disk, IMAGE_MIB);
-  server = await startImageServer({
+  const https = await startHttpsImages(dir, {
     files: new Map([
       ['/images/disk.img', disk],
       [DEEP, disk],
     ]),
-    tls: { key: ca.serverKey, cert: ca.serverCert },
   });
-  harness = await startProvider({ trustStore: trust });
+  ({ ca, server } = https);
+  harness = await startProvider({ trustStore: https.trustStore });
 });
 
 after(async () => {

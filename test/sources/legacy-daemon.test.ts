@@ -4,14 +4,15 @@
 // the slot's ExportSocket; every failure gives its errno in Completion and leaves nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { waitFor } from '../helpers/wait.js';
+import { startHttpsImages } from '../helpers/https-images.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { errnoNumber as errno } from '../../src/errno.js';
-import { createTestCa, type TestCa } from './helpers/test-ca.js';
+import { createTestCa } from './helpers/test-ca.js';
 import { startImageServer, type ImageServer } from './helpers/image-server.js';
 import { legacyClient, type LegacyClient } from './helpers/legacy-client.js';
 import { copyExport, nbdkitProcessesUnder, procFilesContaining, randomImage } from './helpers/provider.js';
@@ -21,7 +22,6 @@ const SLOT = 'Slot_2';
 
 let dir: string;
 let runtime: string;
-let ca: TestCa;
 let bus: TestBus;
 let daemon: RunningDaemon;
 let server: ImageServer;
@@ -31,23 +31,17 @@ let imageSha: string;
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vmedia-legacy-'));
   runtime = path.join(dir, 'run');
-  ca = createTestCa(path.join(dir, 'ca'));
-  const trust = path.join(dir, 'truststore');
-  mkdirSync(trust);
-  writeFileSync(path.join(trust, 'test-ca.pem'), ca.caPem);
   const image = path.join(dir, 'disk.img');
   imageSha = await randomImage(image, IMAGE_MIB);
-  server = await startImageServer({
-    files: new Map([['/disk.img', image]]),
-    tls: { key: ca.serverKey, cert: ca.serverCert },
-  });
+  const https = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
+  server = https.server;
   bus = await startTestBus();
   daemon = await startDaemon({
     busAddress: bus.address,
     config: {
       HostBackend: 'export',
       AllowPrivateSourceHosts: true,
-      TrustStore: trust,
+      TrustStore: https.trustStore,
       RuntimeDir: runtime,
       MountPoints: {
         [SLOT]: {
