@@ -52,5 +52,5 @@ run_files "${files[@]}"
 
 mapfile -t vm_files < <(find test/vm -name '*.test.ts' -not -path 'test/vm/harness/*' | sort)
 [ ${#vm_files[@]} -gt 0 ] || { echo "test: no kernel tests found under test/vm" >&2; exit 1; }
-bash test/vm/harness/run-in-vm.sh --mem 2G --cpus 2 --timeout 1500 -- \
+bash test/vm/harness/run-in-vm.sh --mem 2G --cpus 2 --timeout 2100 -- \
   node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${vm_files[@]}"
