@@ -12,6 +12,7 @@ import path from 'node:path';
 import { hashPassword } from '../../src/web/auth/passwords.js';
 import { startDaemon, vmediaArgs, type RunningDaemon } from './daemon.js';
 import { startTestBus, type TestBus } from './private-bus.js';
+import { webListening } from './web-listening.js';
 
 export interface Credentials {
   user: string;
@@ -181,28 +182,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let output = '';
-    const exited = new Promise<void>((resolve) => web.once('close', () => resolve()));
-    cleanups.push(async () => {
-      if (web.exitCode === null && web.signalCode === null) web.kill('SIGTERM');
-      await exited;
-    });
-    const baseUrl = await new Promise<string>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /listening on (https:\/\/\S+)/.exec(output);
-        if (m) resolve(m[1]!);
-      };
-      web.stdout.on('data', onData);
-      web.stderr.on('data', (d: Buffer) => {
-        output += d.toString();
-      });
-      void exited.then(() => reject(new Error(`vmedia web exited before listening:\n${output}`)));
-      setTimeout(
-        () => reject(new Error(`vmedia web did not start within ${startTimeoutMs / 1000} s:\n${output}`)),
-        startTimeoutMs,
-      ).unref();
-    });
+    const listening = await webListening(web, startTimeoutMs);
+    cleanups.push(listening.stop);
+    const { baseUrl } = listening;
     const caPath = path.join(dir, 'web', 'web-cert.pem');
     const ca = readFileSync(caPath, 'utf8');
     const port = Number(new URL(baseUrl).port);
@@ -220,7 +202,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dir,
       webPid: web.pid!,
       daemon,
-      webOutput: () => output,
+      webOutput: listening.output,
       request,
       stop: stopAll,
     };

@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { roleOfGroups } from '../../src/web/auth/pam.js';
 import { waitFor } from '../helpers/wait.js';
 import { httpsJson, type Credentials } from '../helpers/stack.js';
+import { webListening } from '../helpers/web-listening.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SERVICE = 'vmedia-pam-test';
@@ -126,27 +127,8 @@ before(async () => {
     ],
     { env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /listening on (https:\/\/\S+)/.exec(output);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then(() => reject(new Error(`vmedia web exited:\n${output}`)));
-    setTimeout(() => reject(new Error(`vmedia web did not listen within 60 s:\n${output}`)), 60_000).unref();
-  });
-  web = {
-    baseUrl,
-    ca: readFileSync(path.join(dir, 'web', 'web-cert.pem'), 'utf8'),
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const listening = await webListening(child, 60_000);
+  web = { ...listening, ca: readFileSync(path.join(dir, 'web', 'web-cert.pem'), 'utf8') };
 });
 
 after(async () => {

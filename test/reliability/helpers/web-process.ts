@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpsJson, type HttpResponse, type RequestOptions, type Stack } from '../../helpers/stack.js';
-import { waitFor } from '../../helpers/wait.js';
+import { webListening } from '../../helpers/web-listening.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 
@@ -41,31 +41,11 @@ export async function startWebLike(stack: Stack): Promise<WebProcess> {
     ],
     { env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const signal = (sig: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-  };
-  const baseUrl = await waitFor(
-    () => `the new web to listen (it printed: ${output})`,
-    () => /listening on (https:\/\/\S+)/.exec(output)?.[1],
-    { timeoutMs: 20_000 },
-  ).catch((err: unknown) => {
-    signal('SIGKILL');
-    throw err;
-  });
+  const web = await webListening(child, 20_000);
   return {
+    ...web,
     pid: child.pid!,
-    port: Number(new URL(baseUrl).port),
-    output: () => output,
-    request: (pathname, opts = {}) => httpsJson(baseUrl, stack.ca, pathname, opts),
-    signal,
-    exited,
-    async stop() {
-      signal('SIGTERM');
-      await exited;
-    },
+    port: Number(new URL(web.baseUrl).port),
+    request: (pathname, opts = {}) => httpsJson(web.baseUrl, stack.ca, pathname, opts),
   };
 }

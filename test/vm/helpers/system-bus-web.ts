@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { hashPassword } from '../../../src/web/auth/passwords.js';
 import type { Credentials } from '../../helpers/stack.js';
+import { webListening } from '../../helpers/web-listening.js';
 import { asUser } from './system-bus.js';
 
 const STATIC_DIR = fileURLToPath(new URL('../../../dist/web/static', import.meta.url));
@@ -80,35 +81,8 @@ export async function startUnitWeb(opts: { entry: string; certPem: string; keyPe
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`vmedia web did not listen within ${START_TIMEOUT_MS} ms:\n${output}`)),
-      START_TIMEOUT_MS,
-    );
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-      const m = /listening on (https:\/\/\S+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`vmedia web exited:\n${output}`));
-    });
-  }).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return { baseUrl, operator, output: () => output, stop };
+  const { baseUrl, output, stop } = await webListening(child, START_TIMEOUT_MS);
+  return { baseUrl, operator, output, stop };
 }
 
 async function idsOf(user: string): Promise<{ uid: number; gid: number }> {
