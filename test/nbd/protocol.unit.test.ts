@@ -497,6 +497,26 @@ describe('client', () => {
   });
 });
 
+/** A ByteReader over a transport the test feeds by hand: `deliver` hands it one chunk. */
+function handFedReader(highWater?: number): { reader: ByteReader; deliver: (d: Uint8Array) => void } {
+  let deliver!: (d: Uint8Array) => void;
+  const reader = new ByteReader(
+    {
+      write: () => true,
+      onData: (cb) => {
+        deliver = cb;
+      },
+      onDrain() {},
+      onClose() {},
+      pause() {},
+      resume() {},
+      close() {},
+    },
+    highWater,
+  );
+  return { reader, deliver: (d) => deliver(d) };
+}
+
 describe('ByteReader', () => {
   test('exact reads across chunk boundaries; pauses above high water and resumes when read', async () => {
     const [a, b] = memoryStreamPair(1 << 30);
@@ -528,18 +548,7 @@ describe('ByteReader', () => {
   });
 
   test('a transport that reads every chunk into one reused buffer: reads, readInto and discard get the right bytes', async () => {
-    let deliver!: (d: Uint8Array) => void;
-    const reader = new ByteReader({
-      write: () => true,
-      onData: (cb) => {
-        deliver = cb;
-      },
-      onDrain() {},
-      onClose() {},
-      pause() {},
-      resume() {},
-      close() {},
-    });
+    const { reader, deliver } = handFedReader();
     const bytes = new Uint8Array(randomBytes(100_000));
     const reused = new Uint8Array(4096);
     const send = (from: number, to: number) => {
@@ -569,19 +578,7 @@ describe('ByteReader', () => {
   test('one-byte chunks are read in linear time: 10x the chunks take about 10x as long', async () => {
     /** ms to read n one-byte chunks in 30-byte reads. */
     const timeRead = async (n: number): Promise<number> => {
-      let deliver!: (d: Uint8Array) => void;
-      const stub = {
-        write: () => true,
-        onData: (cb: (d: Uint8Array) => void) => {
-          deliver = cb;
-        },
-        onDrain() {},
-        onClose() {},
-        pause() {},
-        resume() {},
-        close() {},
-      };
-      const reader = new ByteReader(stub, 1 << 30);
+      const { reader, deliver } = handFedReader(1 << 30);
       for (let i = 0; i < n; i++) deliver(new Uint8Array([(i % 255) + 1]));
       const started = performance.now();
       let sum = 0;
