@@ -16,14 +16,13 @@
 // --readahead off / --cache-kib N: the daemon without our read-ahead / with nbdkit's cache
 // filter and that block size (the chain before the read-ahead: --readahead off --cache-kib 4096).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTestBus } from '../../test/helpers/private-bus.js';
-import { startDaemon } from '../../test/helpers/daemon.js';
-import { createTestCa } from '../../test/sources/helpers/test-ca.js';
-import { startImageServer } from '../../test/sources/helpers/image-server.js';
+import { exportBackendSlot, startDaemon } from '../../test/helpers/daemon.js';
+import { startHttpsImages } from '../../test/helpers/https-images.js';
 import { legacyClient } from '../../test/sources/helpers/legacy-client.js';
 import { randomImage } from '../../test/sources/helpers/provider.js';
 
@@ -52,17 +51,10 @@ function timed(cmd: string, args: string[]): Promise<number> {
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-bench-'));
-const ca = createTestCa(path.join(dir, 'ca'));
-const trust = path.join(dir, 'truststore');
-mkdirSync(trust);
-writeFileSync(path.join(trust, 'ca.pem'), ca.caPem);
 const image = path.join(dir, 'disk.img');
 console.log(`writing a ${sizeMib} MiB random image…`);
 await randomImage(image, sizeMib);
-const server = await startImageServer({
-  files: new Map([['/disk.img', image]]),
-  tls: { key: ca.serverKey, cert: ca.serverCert },
-});
+const { ca, trustStore, server } = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
 const url = `${server.origin}/disk.img`;
 const bus = await startTestBus();
 const runtime = path.join(dir, 'run');
@@ -71,22 +63,13 @@ const daemon = await startDaemon({
   config: {
     HostBackend: 'export',
     AllowPrivateSourceHosts: true,
-    TrustStore: trust,
+    TrustStore: trustStore,
     RuntimeDir: runtime,
     Sources: {
       Readahead: { Enabled: values.readahead !== 'off' },
       ...(values['cache-kib'] ? { Cache: { Enabled: true, BlockSizeKiB: Number(values['cache-kib']) } } : {}),
     },
-    MountPoints: {
-      Slot_2: {
-        EndpointId: '',
-        Mode: 1,
-        NBDDevice: 'nbd2',
-        UnixSocket: 'nbd2.sock',
-        ExportSocket: 'export/Slot_2.sock',
-        Timeout: 30,
-      },
-    },
+    MountPoints: { Slot_2: exportBackendSlot('Legacy', 2) },
   },
   env: { VMEDIA_LOG_LEVEL: 'warn' },
 });

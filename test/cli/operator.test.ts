@@ -10,7 +10,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { exportBackendSlot, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHttpsImages } from '../helpers/https-images.js';
 import type { ImageServer } from '../sources/helpers/image-server.js';
@@ -40,15 +40,6 @@ before(async () => {
   const https = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
   server = https.server;
   [bus, emptyBus] = await Promise.all([startTestBus(), startTestBus()]);
-  const slot = (mode: 0 | 1, n: number, extra: object = {}) => ({
-    EndpointId: mode === 0 ? `/nbd/${n}` : '',
-    Mode: mode,
-    NBDDevice: `nbd${n}`,
-    UnixSocket: `nbd${n}.sock`,
-    ExportSocket: `export/Slot_${n}.sock`,
-    Timeout: 10,
-    ...extra,
-  });
   daemon = await startDaemon({
     busAddress: bus.address,
     // generous: it takes seconds on a machine busy with other test files
@@ -60,7 +51,11 @@ before(async () => {
       TrustStore: https.trustStore,
       RuntimeDir: runtime,
       // Slot_3's Timeout bounds how long its mount from a silent server stays under way (below)
-      MountPoints: { Slot_0: slot(0, 0), Slot_2: slot(1, 2), Slot_3: slot(1, 3, { MediaType: 'CD', Timeout: 8 }) },
+      MountPoints: {
+        Slot_0: exportBackendSlot('Proxy', 0, { Timeout: 10 }),
+        Slot_2: exportBackendSlot('Legacy', 2, { Timeout: 10 }),
+        Slot_3: exportBackendSlot('Legacy', 3, { MediaType: 'CD', Timeout: 8 }),
+      },
     },
   });
   client = await DaemonClient.connect(bus.address);

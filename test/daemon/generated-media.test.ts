@@ -18,7 +18,7 @@ import { createLogger } from '../../src/log.js';
 import { createProcessRunner } from '../../src/process/runner.js';
 import { DaemonCallError, DaemonClient, type SlotState } from '../../src/web/daemon/client.js';
 import { openPayloadPipe } from '../../src/web/daemon/payload-pipe.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { exportBackendSlot, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { waitFor } from '../helpers/wait.js';
 import { vmedia } from '../cli/helpers/run-cli.js';
@@ -82,15 +82,8 @@ describe('GeneratedMedia.Mount on the daemon', { timeout: 240_000 }, () => {
     bus = await startTestBus();
     dir = path.join(bus.dir, 'run');
     mkdirSync(path.join(dir, 'export'), { recursive: true });
-    const legacy = (n: number, mediaType: string) => ({
-      EndpointId: '',
-      Mode: 1,
-      NBDDevice: `nbd${n}`,
-      UnixSocket: `nbd${n}.sock`,
-      ExportSocket: `export/Slot_${n}.sock`,
-      Timeout: 10,
-      MediaType: mediaType,
-    });
+    const legacy = (n: number, mediaType: string) =>
+      exportBackendSlot('Legacy', n, { Timeout: 10, MediaType: mediaType });
     daemon = await startDaemon({
       busAddress: bus.address,
       config: {

@@ -38,6 +38,22 @@ export interface DaemonOptions {
   entry?: string;
 }
 
+/**
+ * The MountPoints entry of Slot_<n> with the export host backend: a Proxy slot serves /nbd/<n>,
+ * the host reads the slot on export/Slot_<n>.sock. `extra` adds or overrides keys (Timeout, MediaType).
+ */
+export function exportBackendSlot(mode: 'Proxy' | 'Legacy', n: number, extra: object = {}): object {
+  return {
+    EndpointId: mode === 'Proxy' ? `/nbd/${n}` : '',
+    Mode: mode === 'Proxy' ? 0 : 1,
+    NBDDevice: `nbd${n}`,
+    UnixSocket: `nbd${n}.sock`,
+    ExportSocket: `export/Slot_${n}.sock`,
+    Timeout: 30,
+    ...extra,
+  };
+}
+
 /** Spawns the daemon without waiting: for tests that expect it to refuse to start. */
 export function spawnDaemon(opts: DaemonOptions): RunningDaemon {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-daemon-'));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHttpsImages } from '../helpers/https-images.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { exportBackendSlot, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { errnoNumber as errno } from '../../src/errno.js';
 import { createTestCa } from './helpers/test-ca.js';
 import { startImageServer, type ImageServer } from './helpers/image-server.js';
@@ -43,16 +43,7 @@ before(async () => {
       AllowPrivateSourceHosts: true,
       TrustStore: https.trustStore,
       RuntimeDir: runtime,
-      MountPoints: {
-        [SLOT]: {
-          EndpointId: '',
-          Mode: 1,
-          NBDDevice: 'nbd2',
-          UnixSocket: 'nbd2.sock',
-          ExportSocket: 'export/Slot_2.sock',
-          Timeout: 30,
-        },
-      },
+      MountPoints: { [SLOT]: exportBackendSlot('Legacy', 2) },
     },
   });
   slot = await legacyClient(bus.address, SLOT);
