@@ -7,12 +7,17 @@
 //  - ChaCha20-Poly1305 with AES-NI hidden (what --tls-cipher-preference auto picks there);
 //  - AES-GCM with AES-NI but without the bufferutil addon (WS_NO_BUFFER_UTIL=1: unmasking in JS).
 import { connect } from 'node:net';
-import path from 'node:path';
-import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
 import { basicAuth, connectWsNbdServer } from '../../test/web/ws-nbd-server.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { compiledCli, interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+import {
+  cachedRandomImage,
+  compiledCli,
+  interleaved,
+  measureTransfer,
+  nbdcopyToNull,
+  type PathBenchmark,
+} from './measure.js';
 
 /** OpenSSL's capability mask without AES-NI and PCLMULQDQ (the GCM multiply). */
 const NO_AES_NI = { OPENSSL_ia32cap: '~0x200000200000000' };
@@ -57,9 +62,7 @@ const benchmark: PathBenchmark = {
   title: 'ws client → `vmedia web` bridge (TLS) → daemon export → nbdcopy; TLS ciphers with/without AES-NI, bufferutil',
   async run({ dir, sizeMiB, rounds }) {
     const bytes = sizeMiB * 1024 * 1024;
-    const image = path.join(dir, 'image.raw');
-    await writeRandomFile(image, bytes);
-    await sha256File(image); // in the page cache: the client's reads cost the same in every variant
+    const image = await cachedRandomImage(dir, bytes);
     process.env.VMEDIA_TEST_ENTRY = await compiledCli();
     const stacks = new Map<string, Stack>();
     const stackFor = async (v: Variant) => {

@@ -9,12 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { exportServed } from './bridge.js';
 import {
+  cachedRandomImage,
   compiledCli,
   interleaved,
   measureTransfer,
@@ -189,9 +189,7 @@ const benchmark: PathBenchmark = {
   title: 'Chromium page (raw CDP, no network capture) → `vmedia web` bridge → daemon export → nbdcopy',
   async run({ dir, sizeMiB, rounds }) {
     const bytes = sizeMiB * 1024 * 1024;
-    const image = path.join(dir, 'image.raw');
-    await writeRandomFile(image, bytes);
-    await sha256File(image);
+    const image = await cachedRandomImage(dir, bytes);
     // the bundle serves its own build of the page (scripts/bundle.ts)
     process.env.VMEDIA_TEST_ENTRY = await compiledCli();
     const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });

@@ -3,9 +3,10 @@
 // nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export.
 import { rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { sha256File, startNbdkit, writeRandomFile } from '../../test/nbd/helpers.js';
+import { exportBackendSlot } from '../../test/helpers/daemon.js';
+import { startNbdkit } from '../../test/nbd/helpers.js';
 import { startBenchDaemon } from './daemon.js';
-import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+import { cachedRandomImage, interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
 
 const CONNECTIONS = 4;
 
@@ -13,20 +14,9 @@ const benchmark: PathBenchmark = {
   title: 'daemon export backend in front of `nbdkit file` vs nbdkit read directly (nbdcopy, 4 connections)',
   async run({ dir, sizeMiB, rounds, note }) {
     const bytes = sizeMiB * 1024 * 1024;
-    const file = path.join(dir, 'image.raw');
-    await writeRandomFile(file, bytes);
-    await sha256File(file);
+    const file = await cachedRandomImage(dir, bytes);
     const bench = await startBenchDaemon(dir, {
-      MountPoints: {
-        Slot_0: {
-          EndpointId: '/nbd/0',
-          Mode: 0,
-          NBDDevice: 'nbd0',
-          UnixSocket: 'nbd0.sock',
-          ExportSocket: 'export/Slot_0.sock',
-          Timeout: 30,
-        },
-      },
+      MountPoints: { Slot_0: exportBackendSlot('Proxy', 0) },
     });
     const slotSocket = path.join(bench.runtimeDir, 'nbd0.sock');
     const exportSocket = path.join(bench.runtimeDir, 'export/Slot_0.sock');

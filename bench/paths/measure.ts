@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
 
 const run = promisify(execFile);
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux architecture a BMC or CI uses
@@ -221,6 +222,17 @@ let bundled: Promise<string> | undefined;
  * sees (src/ run under tsx, or as separate modules, holds more). Built once per run into
  * bench/out/paths-bundle (26 s). Returns its cli/main.mjs.
  */
+/**
+ * A random image of `bytes` at `dir`/image.raw, read once so it is in the page cache: every
+ * variant reads it at the same cost, and the figures compare the paths, not the disk.
+ */
+export async function cachedRandomImage(dir: string, bytes: number): Promise<string> {
+  const file = path.join(dir, 'image.raw');
+  await writeRandomFile(file, bytes);
+  await sha256File(file);
+  return file;
+}
+
 export function compiledCli(): Promise<string> {
   bundled ??= (async () => {
     const out = path.join(REPO, 'bench/out/paths-bundle');

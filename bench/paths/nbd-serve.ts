@@ -2,15 +2,15 @@
 // and 4 connections. The file is read once first so that both servers read from the page cache:
 // the figures compare the servers, not the disk.
 import path from 'node:path';
+import { makeTempDir, startChild, startNbdkit, type Child } from '../../test/nbd/helpers.js';
 import {
-  makeTempDir,
-  sha256File,
-  startChild,
-  startNbdkit,
-  writeRandomFile,
-  type Child,
-} from '../../test/nbd/helpers.js';
-import { compiledCli, interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+  cachedRandomImage,
+  compiledCli,
+  interleaved,
+  measureTransfer,
+  nbdcopyToNull,
+  type PathBenchmark,
+} from './measure.js';
 
 async function serveOurs(cli: string, file: string, dir: string): Promise<Child> {
   const socket = path.join(dir, `ours-${Math.random().toString(36).slice(2)}.sock`);
@@ -25,9 +25,7 @@ async function serveOurs(cli: string, file: string, dir: string): Promise<Child>
 const benchmark: PathBenchmark = {
   title: '`vmedia nbd serve` vs `nbdkit file`, nbdcopy with 1 and 4 connections',
   async run({ dir, sizeMiB, rounds }) {
-    const file = path.join(dir, 'image.raw');
-    await writeRandomFile(file, sizeMiB * 1024 * 1024);
-    await sha256File(file);
+    const file = await cachedRandomImage(dir, sizeMiB * 1024 * 1024);
     const cli = await compiledCli();
     const tmp = makeTempDir('vmedia-bench-a-');
     /** A fresh server per transfer: its idle RSS is a started server's, not the last transfer's after. */

@@ -2,13 +2,12 @@
 // NbdServer on the slot socket, 4 upstream connections), against `nbdkit curl` alone; both read
 // whole with nbdcopy (4 connections) from a local HTTPS image server (in this process, not
 // measured). The daemon's nbdkit child is measured with it: the path's CPU is both.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { exportBackendSlot } from '../../test/helpers/daemon.js';
+import { startHttpsImages } from '../../test/helpers/https-images.js';
 import { startNbdkit } from '../../test/nbd/helpers.js';
 import { childrenOf } from '../../test/reliability/helpers/proc.js';
-import { startImageServer } from '../../test/sources/helpers/image-server.js';
 import { randomImage } from '../../test/sources/helpers/provider.js';
-import { createTestCa } from '../../test/sources/helpers/test-ca.js';
 import { startBenchDaemon } from './daemon.js';
 import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
 
@@ -18,30 +17,14 @@ const benchmark: PathBenchmark = {
   title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
   async run({ dir, sizeMiB, rounds, note }) {
     const bytes = sizeMiB * 1024 * 1024;
-    const ca = createTestCa(path.join(dir, 'ca'));
-    const trust = path.join(dir, 'truststore');
-    mkdirSync(trust);
-    writeFileSync(path.join(trust, 'ca.pem'), ca.caPem);
     const image = path.join(dir, 'disk.img');
     await randomImage(image, sizeMiB);
-    const server = await startImageServer({
-      files: new Map([['/disk.img', image]]),
-      tls: { key: ca.serverKey, cert: ca.serverCert },
-    });
+    const { ca, trustStore, server } = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
     const url = `${server.origin}/disk.img`;
     const bench = await startBenchDaemon(dir, {
       AllowPrivateSourceHosts: true,
-      TrustStore: trust,
-      MountPoints: {
-        Slot_2: {
-          EndpointId: '',
-          Mode: 1,
-          NBDDevice: 'nbd2',
-          UnixSocket: 'nbd2.sock',
-          ExportSocket: 'export/Slot_2.sock',
-          Timeout: 30,
-        },
-      },
+      TrustStore: trustStore,
+      MountPoints: { Slot_2: exportBackendSlot('Legacy', 2) },
     });
     const slotSocket = path.join(bench.runtimeDir, 'nbd2.sock');
     note(`daemon RSS at start, no Mount: ${bench.startedRssMiB.toFixed(0)} MiB`);
