@@ -2,11 +2,9 @@
 // (so the same certificate), on a new port. For the tests that restart the web.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { httpsJson, type HttpResponse, type RequestOptions, type Stack } from '../../helpers/stack.js';
+import { vmediaArgs } from '../../helpers/daemon.js';
 import { webListening } from '../../helpers/web-listening.js';
-
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 
 export interface WebProcess {
   pid: number;
@@ -24,9 +22,7 @@ export async function startWebLike(stack: Stack): Promise<WebProcess> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      MAIN,
+      ...vmediaArgs(),
       'web',
       '--bus',
       stack.busAddress,
