@@ -5,14 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startTestBus, type TestBus } from '../helpers/private-bus.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import type { TestBus } from '../helpers/private-bus.js';
+import type { RunningDaemon } from '../helpers/daemon.js';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../src/dbus/names.js';
-import { BusClient, busctl } from './bus-client.js';
+import { busctl, type BusClient } from './bus-client.js';
+import { startExportDaemon, type ExportDaemon } from './export-daemon.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -23,6 +24,7 @@ const LEGACY2 = slotPath('Legacy', 'Slot_2');
 const ECONNREFUSED = 111;
 const EINVAL = 22;
 
+let started: ExportDaemon | undefined;
 let bus: TestBus;
 let daemon: RunningDaemon;
 let client: BusClient;
@@ -31,35 +33,24 @@ let image: string;
 let imageSha: string;
 
 before(async () => {
-  bus = await startTestBus();
-  runtimeDir = path.join(bus.dir, 'run');
-  mkdirSync(runtimeDir);
+  started = await startExportDaemon({
+    AllowPrivateSourceHosts: true,
+    MountPoints: {
+      Slot_0: { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 5 },
+      Slot_1: { EndpointId: '/nbd/1', Mode: 0, NBDDevice: '/dev/nbd1', UnixSocket: 'nbd1.sock', Timeout: 5 },
+      Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', Timeout: 5 },
+      Slot_3: { EndpointId: '', Mode: 1, NBDDevice: 'nbd3', UnixSocket: 'nbd3.sock', Timeout: 5 },
+    },
+  });
+  ({ bus, daemon, client, runtimeDir } = started);
   image = path.join(bus.dir, 'image.img');
   const bytes = randomBytes(4 * 1024 * 1024 + 512);
   writeFileSync(image, bytes);
   imageSha = createHash('sha256').update(bytes).digest('hex');
-  daemon = await startDaemon({
-    busAddress: bus.address,
-    config: {
-      InactivityTimeout: 0,
-      HostBackend: 'export',
-      RuntimeDir: runtimeDir,
-      AllowPrivateSourceHosts: true,
-      MountPoints: {
-        Slot_0: { EndpointId: '/nbd/0', Mode: 0, NBDDevice: 'nbd0', UnixSocket: 'nbd0.sock', Timeout: 5 },
-        Slot_1: { EndpointId: '/nbd/1', Mode: 0, NBDDevice: '/dev/nbd1', UnixSocket: 'nbd1.sock', Timeout: 5 },
-        Slot_2: { EndpointId: '', Mode: 1, NBDDevice: 'nbd2', UnixSocket: 'nbd2.sock', Timeout: 5 },
-        Slot_3: { EndpointId: '', Mode: 1, NBDDevice: 'nbd3', UnixSocket: 'nbd3.sock', Timeout: 5 },
-      },
-    },
-  });
-  client = await BusClient.connect(bus.address);
 });
 
 after(async () => {
-  client?.close();
-  await daemon?.stop();
-  await bus?.stop();
+  await started?.stop();
 });
 
 /** nbdkit serving the test image on a slot socket, logging connections. */

@@ -5,14 +5,11 @@
 // GetObject on /xyz/openbmc_project/VirtualMedia for the service, then its slots with the
 // MountPoint and Process interfaces, and Proxy or Legacy for the calls it makes).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../src/dbus/names.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { startTestBus, type TestBus } from '../helpers/private-bus.js';
-import { BusClient } from './bus-client.js';
+import type { BusClient } from './bus-client.js';
+import { startExportDaemon, type ExportDaemon } from './export-daemon.js';
 
 const INTROSPECT_TIMEOUT_MS = 20_000;
 
@@ -26,43 +23,31 @@ const SLOTS = [
   { name: 'Slot_3', mode: 'Legacy' },
 ] as const;
 
-let bus: TestBus;
-let daemon: RunningDaemon;
+let started: ExportDaemon | undefined;
 let client: BusClient;
 let map: InterfaceMap;
 
 before(async () => {
-  bus = await startTestBus();
-  const runtimeDir = path.join(bus.dir, 'run');
-  mkdirSync(runtimeDir);
-  daemon = await startDaemon({
-    busAddress: bus.address,
-    config: {
-      InactivityTimeout: 0,
-      HostBackend: 'export',
-      RuntimeDir: runtimeDir,
-      MountPoints: Object.fromEntries(
-        SLOTS.map((s, i) => [
-          s.name,
-          {
-            EndpointId: s.mode === 'Proxy' ? `/nbd/${i}` : '',
-            Mode: s.mode === 'Proxy' ? 0 : 1,
-            NBDDevice: `nbd${i}`,
-            UnixSocket: `nbd${i}.sock`,
-            Timeout: 30,
-          },
-        ]),
-      ),
-    },
+  started = await startExportDaemon({
+    MountPoints: Object.fromEntries(
+      SLOTS.map((s, i) => [
+        s.name,
+        {
+          EndpointId: s.mode === 'Proxy' ? `/nbd/${i}` : '',
+          Mode: s.mode === 'Proxy' ? 0 : 1,
+          NBDDevice: `nbd${i}`,
+          UnixSocket: `nbd${i}.sock`,
+          Timeout: 30,
+        },
+      ]),
+    ),
   });
-  client = await BusClient.connect(bus.address);
+  client = started.client;
   map = await introspectService(client, BUS_NAME);
 });
 
 after(async () => {
-  client?.close();
-  await daemon?.stop();
-  await bus?.stop();
+  await started?.stop();
 });
 
 /** The mapper's walk: Introspect from "/", record each path's interfaces, descend into child nodes. */
