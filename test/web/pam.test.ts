@@ -10,14 +10,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { buildBundle } from '../../scripts/bundle.js';
 import { roleOfGroups } from '../../src/web/auth/pam.js';
 import { waitFor } from '../helpers/wait.js';
 import { httpsJson, type Credentials } from '../helpers/stack.js';
 import { webListening } from '../helpers/web-listening.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SERVICE = 'vmedia-pam-test';
 const TRUSTSTORE_CERTS = '/redfish/v1/Managers/bmc/Truststore/Certificates';
 const ACCOUNTS = '/redfish/v1/AccountService/Accounts';
@@ -46,6 +45,9 @@ let web: { baseUrl: string; ca: string; output(): string; stop(): Promise<void> 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vmedia-pam-'));
   chmodSync(dir, 0o755);
+  // the web runs as `nobody`, who may not be able to read the checkout (a clone in a 0700 temp
+  // dir, as CI's): it runs the production bundle from this world-readable dir instead
+  const { entry } = await buildBundle({ outDir: path.join(dir, 'bundle'), full: false, minify: false });
   for (const own of ['web', 'truststore']) {
     mkdirSync(path.join(dir, own));
     chownSync(path.join(dir, own), WEB_USER.uid, WEB_USER.gid);
@@ -110,9 +112,7 @@ before(async () => {
       shadow,
       pamDir,
       process.execPath,
-      '--import',
-      'tsx',
-      MAIN,
+      entry,
       'web',
       '--bus',
       busAddress,

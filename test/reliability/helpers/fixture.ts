@@ -81,6 +81,11 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     });
     cleanups.push(() => imageServer.close());
     await trustCa(stack, ca.caPem);
+    // the web loads Express and the Redfish resources on its first request (src/web/app.ts): "at
+    // rest" is after that, or the modules it loads (and under tsx, tsx's esbuild service child
+    // with its pipes) would count as left over by the first test
+    const warmUp = await stack.request('/redfish/v1/Managers', { auth: stack.admin });
+    if (warmUp.status !== 200) throw new Error(`the web's first Redfish request answered ${warmUp.status}`);
 
     const bus = await BusClient.connect(stack.busAddress);
     cleanups.push(() => bus.close());
