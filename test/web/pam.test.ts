@@ -125,7 +125,8 @@ before(async () => {
       '--truststore',
       path.join(dir, 'truststore'),
     ],
-    { env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // its cwd too: a child it starts (pamtester) cannot start in a directory nobody may enter
+    { cwd: dir, env: { ...process.env, VMEDIA_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const listening = await webListening(child, 60_000);
   web = { ...listening, ca: readFileSync(path.join(dir, 'web', 'web-cert.pem'), 'utf8') };
