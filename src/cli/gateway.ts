@@ -7,6 +7,7 @@ import { adminTokenFile, loadTokens } from '../gateway/api/auth.js';
 import { startGateway, type RunningGateway } from '../gateway/compose.js';
 import { createLogger } from '../log.js';
 import { parseListen } from './web.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 interface GatewayArgs {
   'state-dir': string;
@@ -52,20 +53,7 @@ async function runGateway(args: GatewayArgs): Promise<void> {
   process.stdout.write(
     `vmedia gateway API on ${gateway.apiUrl}\n  media server on ${gateway.mediaUrl}\n  certificate: ${gateway.certPath}\n`,
   );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    gateway.stop().then(
-      () => log.info('stopped'),
-      (err: Error) => {
-        log.error({ err: err.message }, 'stop failed');
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(() => gateway.stop(), log);
 }
 
 export const gatewayCommand: CommandModule<object, GatewayArgs> = {

@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { CIPHER_PREFERENCES, type CipherPreference } from '../web/tls-ciphers.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -66,20 +67,7 @@ async function runWeb(args: WebArgs): Promise<void> {
     lines.push(`  user: ${web.defaultAdmin.user}, password from ${web.defaultAdmin.passwordSource}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    web.close().then(
-      () => log.info('stopped'),
-      (err: Error) => {
-        log.error({ err: err.message }, 'stop failed');
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(() => web.close(), log);
 }
 
 export const webCommand: CommandModule<object, WebArgs> = {
