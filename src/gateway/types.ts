@@ -9,12 +9,23 @@ export type Role = 'reader' | 'operator' | 'admin';
 export const ROLES: readonly Role[] = ['reader', 'operator', 'admin'];
 
 /**
- * attaching → attached → detaching → detached, or failed from any live state. A live state
- * (attaching, attached, detaching) holds the BMC's device: at most one live attachment per BMC and
- * device. After a restart the database is the truth: attaching and detaching resume.
+ * [scheduled →] attaching → attached → detaching → detached, or failed from any live state. A live
+ * state (attaching, attached, detaching) holds the BMC's device: at most one live attachment per
+ * BMC and device. `scheduled` waits for its window's start and holds nothing yet. After a restart
+ * the database is the truth: attaching and detaching resume, windows fire.
  */
-export type AttachmentState = 'attaching' | 'attached' | 'detaching' | 'detached' | 'failed';
+export type AttachmentState = 'scheduled' | 'attaching' | 'attached' | 'detaching' | 'detached' | 'failed';
+export const ATTACHMENT_STATES: readonly AttachmentState[] = [
+  'scheduled',
+  'attaching',
+  'attached',
+  'detaching',
+  'detached',
+  'failed',
+];
 export const LIVE_STATES: readonly AttachmentState[] = ['attaching', 'attached', 'detaching'];
+
+export type BootStatus = 'requested' | 'done' | 'failed';
 
 export interface BmcRecord {
   name: string;
@@ -42,6 +53,13 @@ export interface AttachmentRecord {
   /** When the media URL stops working unless renewed (ms since the epoch). */
   expiresAt: number | null;
   bytesServed: number;
+  /** The window (ms since the epoch) when the attachment was asked for one: made at the start, removed at the end. */
+  windowStart: number | null;
+  windowEnd: number | null;
+  /** Boot override + reset after the insert: requested, then done or failed (null: not asked for). */
+  boot: BootStatus | null;
+  /** For generated media: the nonce the image was built with (the image holds the document's secrets, the database never). */
+  generatedNonce: string | null;
   error: string | null;
   errorCount: number;
   createdAt: string;

@@ -25,6 +25,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_live_attachment_per_device ON attachments 
 CREATE TABLE IF NOT EXISTS audit (
   seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL,
   action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+ALTER TABLE attachments ADD COLUMN IF NOT EXISTS window_start BIGINT, ADD COLUMN IF NOT EXISTS window_end BIGINT,
+  ADD COLUMN IF NOT EXISTS boot TEXT, ADD COLUMN IF NOT EXISTS generated_nonce TEXT;
 `;
 
 /** PostgreSQL's code for a unique violation. */
@@ -70,9 +72,22 @@ export async function openPostgresStore(connectionString: string): Promise<Gatew
       const at = now();
       try {
         const rows = await attachmentRows(
-          `INSERT INTO attachments (id, bmc, device, image_id, state, created_at, created_by, updated_at)
-           VALUES ($1, $2, $3, $4, 'attaching', $5, $6, $5) RETURNING *`,
-          [a.id, a.bmc, a.device, a.imageId, at, a.createdBy],
+          `INSERT INTO attachments (id, bmc, device, image_id, state, window_start, window_end, boot, generated_nonce,
+             created_at, created_by, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10) RETURNING *`,
+          [
+            a.id,
+            a.bmc,
+            a.device,
+            a.imageId,
+            a.scheduled ? 'scheduled' : 'attaching',
+            a.windowStart ?? null,
+            a.windowEnd ?? null,
+            a.boot ? 'requested' : null,
+            a.generatedNonce ?? null,
+            at,
+            a.createdBy,
+          ],
         );
         return rows[0];
       } catch (err) {
@@ -101,6 +116,18 @@ export async function openPostgresStore(connectionString: string): Promise<Gatew
         if (key in update) sets.push(`${column} = $${args.push(update[key] ?? null)}`);
       if (update.failed) sets.push('error_count = error_count + 1');
       await pool.query(`UPDATE attachments SET ${sets.join(', ')} WHERE id = $${args.push(id)}`, args);
+    },
+    changeState: async (id, from, to) => {
+      try {
+        const r = await pool.query(
+          'UPDATE attachments SET state = $1, updated_at = $2 WHERE id = $3 AND state = ANY($4)',
+          [to, now(), id, from],
+        );
+        return r.rowCount === 1 ? 'changed' : 'unchanged';
+      } catch (err) {
+        if ((err as { code?: string }).code === UNIQUE_VIOLATION) return 'device-busy';
+        throw err;
+      }
     },
     beginDetach: async (id) => {
       const r = await pool.query(

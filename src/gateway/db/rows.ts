@@ -14,6 +14,11 @@ export interface AttachmentRow {
   /** BIGINT: PostgreSQL's driver gives it as a string. */
   expires_at: number | string | null;
   bytes_served: number | string;
+  /** BIGINT, like expires_at. */
+  window_start: number | string | null;
+  window_end: number | string | null;
+  boot: string | null;
+  generated_nonce: string | null;
   error: string | null;
   error_count: number;
   created_at: string;
@@ -42,6 +47,10 @@ export const toAttachment = (r: AttachmentRow): AttachmentRecord => ({
   passwordHash: r.password_hash,
   expiresAt: r.expires_at === null ? null : Number(r.expires_at),
   bytesServed: Number(r.bytes_served),
+  windowStart: r.window_start === null ? null : Number(r.window_start),
+  windowEnd: r.window_end === null ? null : Number(r.window_end),
+  boot: r.boot as AttachmentRecord['boot'],
+  generatedNonce: r.generated_nonce,
   error: r.error,
   errorCount: r.error_count,
   createdAt: r.created_at,
@@ -65,5 +74,6 @@ export const UPDATE_COLUMNS: Record<Exclude<keyof AttachmentUpdate, 'failed'>, s
   tokenHash: 'token_hash',
   passwordHash: 'password_hash',
   expiresAt: 'expires_at',
+  boot: 'boot',
   error: 'error',
 };

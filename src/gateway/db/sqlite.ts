@@ -22,12 +22,34 @@ CREATE TABLE IF NOT EXISTS audit (
   target TEXT NOT NULL, detail TEXT NOT NULL);
 `;
 
+/** Columns added after the first release: an existing database gets them at start. */
+const ADDED_ATTACHMENT_COLUMNS: [string, string][] = [
+  ['window_start', 'INTEGER'],
+  ['window_end', 'INTEGER'],
+  ['boot', 'TEXT'],
+  ['generated_nonce', 'TEXT'],
+];
+
+/** SQLite has no ADD COLUMN IF NOT EXISTS: the missing ones are added. */
+function addMissingColumns(db: Database.Database, table: string, columns: [string, string][]): void {
+  const have = new Set(
+    db
+      .prepare<[], { name: string }>(`PRAGMA table_info(${table})`)
+      .all()
+      .map((c) => c.name),
+  );
+  for (const [name, type] of columns) if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+
 export function openSqliteStore(file: string): GatewayStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  addMissingColumns(db, 'attachments', ADDED_ATTACHMENT_COLUMNS);
   const now = () => new Date().toISOString();
   const liveList = LIVE_STATES.map((s) => `'${s}'`).join(', ');
   const getAttachment = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE id = ?');
@@ -51,13 +73,32 @@ export function openSqliteStore(file: string): GatewayStore {
 
     createAttachment: (a: NewAttachment) => {
       const at = now();
+      const state = a.scheduled ? 'scheduled' : 'attaching';
       const inserted = db
         .prepare(
-          `INSERT INTO attachments (id, bmc, device, image_id, state, created_at, created_by, updated_at)
-           SELECT ?, ?, ?, ?, 'attaching', ?, ?, ?
-           WHERE NOT EXISTS (SELECT 1 FROM attachments WHERE bmc = ? AND device = ? AND state IN (${liveList}))`,
+          `INSERT INTO attachments (id, bmc, device, image_id, state, window_start, window_end, boot, generated_nonce,
+             created_at, created_by, updated_at)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+           WHERE ? = 'scheduled'
+             OR NOT EXISTS (SELECT 1 FROM attachments WHERE bmc = ? AND device = ? AND state IN (${liveList}))`,
         )
-        .run(a.id, a.bmc, a.device, a.imageId, at, a.createdBy, at, a.bmc, a.device);
+        .run(
+          a.id,
+          a.bmc,
+          a.device,
+          a.imageId,
+          state,
+          a.windowStart ?? null,
+          a.windowEnd ?? null,
+          a.boot ? 'requested' : null,
+          a.generatedNonce ?? null,
+          at,
+          a.createdBy,
+          at,
+          state,
+          a.bmc,
+          a.device,
+        );
       const row = inserted.changes === 1 ? getAttachment.get(a.id) : undefined;
       return Promise.resolve(row && toAttachment(row));
     },
@@ -104,6 +145,19 @@ export function openSqliteStore(file: string): GatewayStore {
       if (update.failed) sets.push('error_count = error_count + 1');
       db.prepare(`UPDATE attachments SET ${sets.join(', ')} WHERE id = ?`).run(...args, id);
       return Promise.resolve();
+    },
+    changeState: (id, from, to) => {
+      try {
+        const r = db
+          .prepare(
+            `UPDATE attachments SET state = ?, updated_at = ? WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
+          )
+          .run(to, now(), id, ...from);
+        return Promise.resolve(r.changes === 1 ? 'changed' : 'unchanged');
+      } catch (err) {
+        if (isUniqueViolation(err)) return Promise.resolve('device-busy');
+        throw err;
+      }
     },
     beginDetach: (id) => {
       const r = db

@@ -8,11 +8,21 @@ export interface NewAttachment {
   device: DeviceType;
   imageId: string;
   createdBy: string;
+  /** With a window: `scheduled` until its start (holding no device yet); otherwise `attaching`. */
+  windowStart?: number;
+  windowEnd?: number;
+  scheduled?: boolean;
+  boot?: boolean;
+  generatedNonce?: string;
 }
+
+/** What a conditional state change did: changed, the row was not in a `from` state, or the device
+ *  already has a live attachment (the change would have made a second one). */
+export type StateChange = 'changed' | 'unchanged' | 'device-busy';
 
 /** Fields an operation changes on an attachment; the rest stay. */
 export type AttachmentUpdate = Partial<
-  Pick<AttachmentRecord, 'state' | 'slotUri' | 'tokenHash' | 'passwordHash' | 'expiresAt' | 'error'>
+  Pick<AttachmentRecord, 'state' | 'slotUri' | 'tokenHash' | 'passwordHash' | 'expiresAt' | 'boot' | 'error'>
 > & { failed?: boolean };
 
 export interface GatewayStore {
@@ -21,7 +31,8 @@ export interface GatewayStore {
   listBmcs(): Promise<BmcRecord[]>;
   deleteBmc(name: string): Promise<void>;
 
-  /** Inserts the attachment as `attaching`; undefined when the BMC's device already has a live one. */
+  /** Inserts the attachment as `attaching` (or `scheduled`); undefined when it would be live and the
+   *  BMC's device already has a live one. */
   createAttachment(a: NewAttachment): Promise<AttachmentRecord | undefined>;
   getAttachment(id: string): Promise<AttachmentRecord | undefined>;
   findAttachmentByToken(tokenHash: string): Promise<AttachmentRecord | undefined>;
@@ -32,6 +43,8 @@ export interface GatewayStore {
   }): Promise<AttachmentRecord[]>;
   /** `failed: true` also counts one more error. */
   updateAttachment(id: string, update: AttachmentUpdate): Promise<void>;
+  /** Moves the attachment from one of `from` to `to` in one statement: of two gateways, one wins. */
+  changeState(id: string, from: readonly AttachmentState[], to: AttachmentState): Promise<StateChange>;
   /** Moves a live attachment to `detaching`; false when it was not live. */
   beginDetach(id: string): Promise<boolean>;
   addBytesServed(id: string, bytes: number): Promise<void>;
