@@ -30,7 +30,7 @@ export function createApi(o: ApiOptions): express.Express {
   app.use(imageRoutes(o.repository, o.store));
   app.use(bmcRoutes(o.store));
   app.use(attachmentRoutes(o.manager, o.store));
-  app.use(metricsRoutes(o.store, () => o.manager.operationStats()));
+  app.use(metricsRoutes(o.store, () => o.manager.operationDurations()));
   app.use(() => {
     throw new GatewayError(404, 'NotFound', 'no such route');
   });

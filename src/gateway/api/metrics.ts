@@ -1,39 +1,83 @@
-// /metrics in Prometheus' text format (reader role; Prometheus sends the bearer token): attachments
-// by state, bytes served, failed attempts, and the duration of finished attach and detach
-// operations as the manager measured them.
+// /metrics in Prometheus' text format 0.0.4 (reader role; Prometheus sends the bearer token):
+// attachments by state and the bytes served and failed attempts recorded in the database (so they
+// survive a restart and agree between gateways sharing one), and a histogram of how long the
+// attach and detach operations this process finished took.
 import { Router } from 'express';
-import type { OperationStats } from '../attachments/manager.js';
+import { DURATION_BOUNDS, type DurationHistogram } from '../attachments/operation-durations.js';
 import type { GatewayStore } from '../db/store.js';
-import type { AttachmentState } from '../types.js';
+import type { AttachmentRecord, AttachmentState } from '../types.js';
 import { requireRole } from './auth.js';
 
-const STATES: AttachmentState[] = ['attaching', 'attached', 'detaching', 'detached', 'failed'];
+/** Every state is exposed, 0 included: a series that vanishes reads as "no data", not as none. */
+const STATES: readonly AttachmentState[] = ['attaching', 'attached', 'detaching', 'detached', 'failed'];
 
-export function metricsRoutes(store: GatewayStore, operations: () => OperationStats): Router {
+type Labels = Record<string, string>;
+
+// label values here are our own words (states, operations); escaped anyway, as the format asks
+const labelText = (labels: Labels) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+
+function family(name: string, type: 'gauge' | 'counter' | 'histogram', help: string): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+}
+
+function sample(name: string, labels: Labels, value: number): string {
+  const text = labelText(labels);
+  return `${name}${text ? `{${text}}` : ''} ${value}`;
+}
+
+function histogram(name: string, h: DurationHistogram): string[] {
+  const labels = { operation: h.operation, outcome: h.outcome };
+  let cumulative = 0;
+  const buckets = DURATION_BOUNDS.map((bound, i) => {
+    cumulative += h.buckets[i]!;
+    return sample(`${name}_bucket`, { ...labels, le: String(bound) }, cumulative);
+  });
+  return [
+    ...buckets,
+    sample(`${name}_bucket`, { ...labels, le: '+Inf' }, h.count),
+    sample(`${name}_sum`, labels, Number(h.seconds.toFixed(3))),
+    sample(`${name}_count`, labels, h.count),
+  ];
+}
+
+/** The exposition of these attachment records and operation durations. */
+export function metricsText(rows: readonly AttachmentRecord[], durations: readonly DurationHistogram[]): string {
+  // a state added to the vocabulary later shows up without a change here
+  const states = new Set<string>([...STATES, ...rows.map((a) => a.state)]);
+  const lines = [
+    ...family('vmedia_gateway_attachments', 'gauge', 'Attachments by state.'),
+    ...[...states].map((state) =>
+      sample('vmedia_gateway_attachments', { state }, rows.filter((a) => a.state === state).length),
+    ),
+    ...family('vmedia_gateway_served_bytes_total', 'counter', 'Image bytes the media server sent to BMCs.'),
+    sample(
+      'vmedia_gateway_served_bytes_total',
+      {},
+      rows.reduce((sum, a) => sum + a.bytesServed, 0),
+    ),
+    ...family('vmedia_gateway_operation_errors_total', 'counter', 'Failed attach and detach attempts.'),
+    sample(
+      'vmedia_gateway_operation_errors_total',
+      {},
+      rows.reduce((sum, a) => sum + a.errorCount, 0),
+    ),
+    ...family(
+      'vmedia_gateway_operation_seconds',
+      'histogram',
+      'Duration of the attach and detach operations this process finished (retries included), by outcome.',
+    ),
+    ...durations.flatMap((h) => histogram('vmedia_gateway_operation_seconds', h)),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function metricsRoutes(store: GatewayStore, durations: () => DurationHistogram[]): Router {
   const r = Router();
   r.get('/metrics', requireRole('reader'), async (_req, res) => {
-    const rows = await store.listAttachments();
-    const lines = [
-      '# HELP vmedia_gateway_attachments Attachments by state.',
-      '# TYPE vmedia_gateway_attachments gauge',
-      ...STATES.map((s) => `vmedia_gateway_attachments{state="${s}"} ${rows.filter((a) => a.state === s).length}`),
-      '# HELP vmedia_gateway_served_bytes_total Image bytes the media server sent to BMCs.',
-      '# TYPE vmedia_gateway_served_bytes_total counter',
-      `vmedia_gateway_served_bytes_total ${rows.reduce((sum, a) => sum + a.bytesServed, 0)}`,
-      '# HELP vmedia_gateway_operation_errors_total Failed attach and detach attempts.',
-      '# TYPE vmedia_gateway_operation_errors_total counter',
-      `vmedia_gateway_operation_errors_total ${rows.reduce((sum, a) => sum + a.errorCount, 0)}`,
-      '# HELP vmedia_gateway_operation_seconds Attach and detach operations this process finished, by outcome.',
-      '# TYPE vmedia_gateway_operation_seconds summary',
-    ];
-    for (const [key, stat] of Object.entries(operations())) {
-      const [op, outcome] = key.split(':');
-      lines.push(`vmedia_gateway_operation_seconds_count{operation="${op}",outcome="${outcome}"} ${stat.count}`);
-      lines.push(
-        `vmedia_gateway_operation_seconds_sum{operation="${op}",outcome="${outcome}"} ${stat.seconds.toFixed(3)}`,
-      );
-    }
-    res.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
+    res.type('text/plain; version=0.0.4').send(metricsText(await store.listAttachments(), durations()));
   });
   return r;
 }

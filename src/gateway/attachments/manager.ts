@@ -11,6 +11,7 @@ import type { ImageRepository } from '../repository/image-repository.js';
 import { DEVICE_TYPES, LIVE_STATES, type AttachmentRecord, type BmcRecord, type DeviceType } from '../types.js';
 import { mediaUrl, newMediaAccess, urlHasToken } from './access.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { OperationDurations, type DurationHistogram } from './operation-durations.js';
 
 export interface AttachmentManagerOptions {
   store: GatewayStore;
@@ -27,16 +28,13 @@ export interface AttachmentManagerOptions {
   log: Logger;
 }
 
-/** Finished operations by "attach|detach:ok|failed": how many, and their seconds in all. */
-export type OperationStats = Record<string, { count: number; seconds: number }>;
-
 /** Who acts when the gateway itself resumes or renews. */
 const GATEWAY = 'gateway';
 
 export class AttachmentManager {
   private readonly queue = new KeyedQueue();
   private renewTimer: NodeJS.Timeout | undefined;
-  private readonly stats: OperationStats = {};
+  private readonly durations = new OperationDurations();
 
   constructor(private readonly o: AttachmentManagerOptions) {}
 
@@ -84,8 +82,9 @@ export class AttachmentManager {
     return (await this.o.store.getAttachment(id))!;
   }
 
-  operationStats(): OperationStats {
-    return structuredClone(this.stats);
+  /** How long the attach and detach operations this process finished took. */
+  operationDurations(): DurationHistogram[] {
+    return this.durations.snapshot();
   }
 
   /** Reconciles the database with the BMCs, then renews the media URLs of attached images. */
@@ -184,11 +183,8 @@ export class AttachmentManager {
     let delay = this.o.backoffMs;
     const started = performance.now();
     const operation = state === 'attaching' ? 'attach' : 'detach';
-    const count = (outcome: string) => {
-      const stat = (this.stats[`${operation}:${outcome}`] ??= { count: 0, seconds: 0 });
-      stat.count++;
-      stat.seconds += (performance.now() - started) / 1000;
-    };
+    const count = (outcome: 'ok' | 'failed') =>
+      this.durations.observe(operation, outcome, (performance.now() - started) / 1000);
     for (let attempt = 1; ; attempt++) {
       const row = await this.o.store.getAttachment(id);
       if (row?.state !== state) return;
