@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { adminTokenFile, loadTokens } from '../gateway/api/auth.js';
+import { DEFAULT_LIMITS, formatRateLimit, parseRateLimit } from '../gateway/api/rate-limit.js';
 import { startGateway, type RunningGateway } from '../gateway/compose.js';
 import { createLogger } from '../log.js';
 import { parseListen } from './web.js';
@@ -20,7 +21,20 @@ interface GatewayArgs {
   key?: string;
   'link-ttl': number;
   'max-image-mib': number;
+  'upload-session-ttl': number;
+  'rate-limit-token': string;
+  'rate-limit-auth-failures': string;
+  'rate-limit-media-failures': string;
+  'bind-media-to-bmc': boolean;
   'allow-local-bmcs': boolean;
+}
+
+function rateLimitArg(args: GatewayArgs, key: `rate-limit-${string}` & keyof GatewayArgs) {
+  try {
+    return parseRateLimit(String(args[key]));
+  } catch (err) {
+    throw new Error(`--${key}: ${(err as Error).message}`);
+  }
 }
 
 async function runGateway(args: GatewayArgs): Promise<void> {
@@ -29,6 +43,7 @@ async function runGateway(args: GatewayArgs): Promise<void> {
   let gateway: RunningGateway;
   try {
     if (!(args['link-ttl'] >= 10)) throw new Error('--link-ttl: at least 10 seconds');
+    if (!(args['upload-session-ttl'] >= 1)) throw new Error('--upload-session-ttl: at least 1 second');
     const tokens = args.tokens ? loadTokens(args.tokens) : undefined;
     gateway = await startGateway({
       stateDir,
@@ -41,6 +56,13 @@ async function runGateway(args: GatewayArgs): Promise<void> {
       ...(args.key ? { key: args.key } : {}),
       linkTtlMs: args['link-ttl'] * 1000,
       maxImageBytes: args['max-image-mib'] * 1024 * 1024,
+      uploadSessionTtlMs: args['upload-session-ttl'] * 1000,
+      limits: {
+        token: rateLimitArg(args, 'rate-limit-token'),
+        authFailures: rateLimitArg(args, 'rate-limit-auth-failures'),
+        mediaFailures: rateLimitArg(args, 'rate-limit-media-failures'),
+      },
+      bindMediaToBmc: args['bind-media-to-bmc'],
       allowLocalBmcs: args['allow-local-bmcs'],
       log,
     });
@@ -74,6 +96,31 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
       .option('link-ttl', { type: 'number', default: 3600, describe: 'seconds a media URL lives unless renewed' })
       .option('max-image-mib', { type: 'number', default: 65536, describe: 'largest image an upload may be' })
+      .option('upload-session-ttl', {
+        type: 'number',
+        default: 86400,
+        describe: 'seconds a resumable upload session lives after its last piece',
+      })
+      .option('rate-limit-token', {
+        type: 'string',
+        default: formatRateLimit(DEFAULT_LIMITS.token),
+        describe: 'API requests per token: RATE/BURST (per second/at once); 0: no limit',
+      })
+      .option('rate-limit-auth-failures', {
+        type: 'string',
+        default: formatRateLimit(DEFAULT_LIMITS.authFailures),
+        describe: 'failed API authentications per source address: RATE/BURST; 0: no limit',
+      })
+      .option('rate-limit-media-failures', {
+        type: 'string',
+        default: formatRateLimit(DEFAULT_LIMITS.mediaFailures),
+        describe: 'failed media server accesses per source address: RATE/BURST; 0: no limit',
+      })
+      .option('bind-media-to-bmc', {
+        type: 'boolean',
+        default: true,
+        describe: "serve a media URL only to its BMC's address (--no-bind-media-to-bmc when BMCs reach it through NAT)",
+      })
       .option('allow-local-bmcs', {
         type: 'boolean',
         default: false,

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { loadTlsIdentity } from '../web/tls.js';
 import { createApi } from './api/app.js';
 import type { TokenTable } from './api/auth.js';
+import { RateLimiter, type RateLimit } from './api/rate-limit.js';
 import { AttachmentManager } from './attachments/manager.js';
 import { RedfishClient } from './bmc-driver/redfish-client.js';
 import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
@@ -17,6 +18,7 @@ import { openPostgresStore } from './db/postgres.js';
 import { openSqliteStore } from './db/sqlite.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { ImageRepository } from './repository/image-repository.js';
+import { UploadSessions } from './repository/upload-session.js';
 
 export interface GatewayOptions {
   stateDir: string;
@@ -31,6 +33,12 @@ export interface GatewayOptions {
   key?: string;
   linkTtlMs: number;
   maxImageBytes: number;
+  /** A resumable upload session not appended to for this long is removed. */
+  uploadSessionTtlMs: number;
+  /** Requests per token; failed authentications per source address on the API and on the media server. */
+  limits: { token: RateLimit; authFailures: RateLimit; mediaFailures: RateLimit };
+  /** The media server serves an attachment only to its BMC's address. */
+  bindMediaToBmc: boolean;
   allowLocalBmcs: boolean;
   log: Logger;
 }
@@ -58,7 +66,21 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     : openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
   const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
 
-  const mediaServer = createMediaServer({ store, repository, tls, log: o.log });
+  const uploads = new UploadSessions(repository, {
+    maxBytes: o.maxImageBytes,
+    ttlMs: o.uploadSessionTtlMs,
+    maxOpenPerOwner: 16,
+  });
+  uploads.start();
+
+  const mediaServer = createMediaServer({
+    store,
+    repository,
+    tls,
+    log: o.log,
+    bindToBmc: o.bindMediaToBmc,
+    failures: new RateLimiter(o.limits.mediaFailures),
+  });
   const mediaAddress = await listen(mediaServer, o.media);
   const mediaUrl = o.mediaBaseUrl ?? urlOf(mediaAddress);
 
@@ -77,7 +99,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   const api = createServer(
     { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    createApi({ tokens: o.tokens, repository, store, manager, log: o.log }),
+    createApi({ tokens: o.tokens, repository, store, manager, uploads, limits: o.limits, log: o.log }),
   );
   // uploads of large images take long: no request timeout, but a stalled header still ends
   api.requestTimeout = 0;
@@ -92,6 +114,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       mediaServer.close();
       api.closeAllConnections();
       mediaServer.closeAllConnections();
+      uploads.stop();
       await manager.stop();
       await store.close();
     },

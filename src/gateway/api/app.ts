@@ -7,17 +7,24 @@ import type { GatewayStore } from '../db/store.js';
 import { GatewayError } from '../errors.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import { attachmentRoutes } from './attachments.js';
-import { authenticate, type TokenTable } from './auth.js';
+import { aclRoutes } from './acl.js';
+import { authenticate, caller, type TokenTable } from './auth.js';
 import { bmcRoutes } from './bmcs.js';
 import { imageRoutes } from './images.js';
 import { ironicErrors, ironicRoutes } from './ironic.js';
 import { metricsRoutes } from './metrics.js';
+import { limitPerToken, RateLimiter, type RateLimit } from './rate-limit.js';
+import { uploadRoutes } from './uploads.js';
+import type { UploadSessions } from '../repository/upload-session.js';
 
 export interface ApiOptions {
   tokens: TokenTable;
   repository: ImageRepository;
   store: GatewayStore;
   manager: AttachmentManager;
+  uploads: UploadSessions;
+  /** Requests per token, failed authentications per source address. */
+  limits: { token: RateLimit; authFailures: RateLimit };
   log: Logger;
 }
 
@@ -25,9 +32,12 @@ export function createApi(o: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(authenticate(o.tokens));
+  app.use(authenticate(o.tokens, new RateLimiter(o.limits.authFailures)));
+  app.use(limitPerToken(new RateLimiter(o.limits.token), (res) => caller(res).name));
   app.use('/v1', ironicRoutes(o.manager, o.store), ironicErrors);
+  app.use(aclRoutes(o.repository, o.store));
   app.use(imageRoutes(o.repository, o.store));
+  app.use(uploadRoutes(o.uploads, o.store));
   app.use(bmcRoutes(o.store));
   app.use(attachmentRoutes(o.manager, o.store));
   app.use(metricsRoutes(o.store, () => o.manager.operationDurations()));

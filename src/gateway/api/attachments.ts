@@ -5,6 +5,7 @@ import type { AttachmentManager } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AttachmentState } from '../types.js';
+import { maySee } from './acl.js';
 import { caller, requireRole } from './auth.js';
 import { attachmentView } from './views.js';
 
@@ -22,7 +23,10 @@ export function attachmentRoutes(manager: AttachmentManager, store: GatewayStore
     const b = (req.body ?? {}) as Record<string, unknown>;
     for (const key of ['bmc', 'device', 'image'])
       if (typeof b[key] !== 'string' || b[key] === '') throw badRequest(`${key}: a non-empty string`);
-    const row = await manager.attach(b.bmc as string, b.device as string, b.image as string, caller(res).name);
+    const who = caller(res);
+    const row = await manager.attach(b.bmc as string, b.device as string, b.image as string, who.name, (image) =>
+      maySee(who, image),
+    );
     res.status(202).location(`/api/attachments/${row.id}`).json(attachmentView(row));
   });
   r.get('/api/attachments/:id', requireRole('reader'), async (req, res) => {

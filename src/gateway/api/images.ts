@@ -1,17 +1,19 @@
 // /api/images: upload (the body is the image, streamed), list, metadata, download with Range,
-// delete (refused while an attachment uses the image).
+// delete (refused while an attachment uses the image). A caller sees only the images it may
+// (acl.ts): the others answer 404.
 import { Router } from 'express';
 import type { GatewayStore } from '../db/store.js';
 import { conflict } from '../errors.js';
 import { sendFileRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import { LIVE_STATES } from '../types.js';
+import { visibleImage, visibleImages } from './acl.js';
 import { caller, requireRole } from './auth.js';
 
 export function imageRoutes(repository: ImageRepository, store: GatewayStore): Router {
   const r = Router();
   r.get('/api/images', requireRole('reader'), (_req, res) => {
-    res.json({ images: repository.list() });
+    res.json({ images: visibleImages(repository, res) });
   });
   r.post('/api/images', requireRole('operator'), async (req, res) => {
     const query = req.query as Record<string, string | undefined>;
@@ -31,10 +33,10 @@ export function imageRoutes(repository: ImageRepository, store: GatewayStore): R
     res.status(201).location(`/api/images/${meta.id}`).json(meta);
   });
   r.get('/api/images/:id', requireRole('reader'), (req, res) => {
-    res.json(repository.get(String(req.params.id)));
+    res.json(visibleImage(repository, res, String(req.params.id)));
   });
   r.get('/api/images/:id/content', requireRole('reader'), async (req, res) => {
-    await sendFileRange(req, res, repository.file(repository.get(String(req.params.id))));
+    await sendFileRange(req, res, repository.file(visibleImage(repository, res, String(req.params.id))));
   });
   r.delete('/api/images/:id', requireRole('admin'), async (req, res) => {
     const meta = repository.get(String(req.params.id));

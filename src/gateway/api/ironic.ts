@@ -8,6 +8,7 @@ import type { AttachmentManager } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
 import { badRequest, GatewayError } from '../errors.js';
 import { LIVE_STATES, type DeviceType } from '../types.js';
+import { maySee } from './acl.js';
 import { caller, requireRole } from './auth.js';
 
 const IRONIC_DEVICES: Record<string, DeviceType> = { cdrom: 'cd', floppy: 'usb', disk: 'usb' };
@@ -49,7 +50,10 @@ export function ironicRoutes(manager: AttachmentManager, store: GatewayStore): R
     if (typeof b.image_url !== 'string' || b.image_url === '') throw badRequest('image_url: required');
     if (b.image_download_source !== undefined && b.image_download_source !== 'local')
       throw badRequest('image_download_source: only "local" (the gateway serves every image itself)');
-    const row = await manager.attach(String(req.params.node), device, imageRef(b.image_url), caller(res).name);
+    const who = caller(res);
+    const row = await manager.attach(String(req.params.node), device, imageRef(b.image_url), who.name, (image) =>
+      maySee(who, image),
+    );
     const done = await manager.settled(row.id);
     if (done.state !== 'attached')
       throw new GatewayError(502, 'AttachFailed', done.error ?? `attachment is ${done.state}`);

@@ -7,7 +7,7 @@ import type { Logger } from '../../log.js';
 import type { VirtualMediaDriver, VirtualMediaSlot } from '../bmc-driver/virtual-media.js';
 import type { GatewayStore } from '../db/store.js';
 import { badRequest, conflict, GatewayError, notFound } from '../errors.js';
-import type { ImageRepository } from '../repository/image-repository.js';
+import type { ImageMetadata, ImageRepository } from '../repository/image-repository.js';
 import { DEVICE_TYPES, LIVE_STATES, type AttachmentRecord, type BmcRecord, type DeviceType } from '../types.js';
 import { mediaUrl, newMediaAccess, urlHasToken } from './access.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -38,10 +38,17 @@ export class AttachmentManager {
 
   constructor(private readonly o: AttachmentManagerOptions) {}
 
-  async attach(bmcName: string, device: string, imageRef: string, who: string): Promise<AttachmentRecord> {
+  /** `visible`: the images the caller may attach (per-image ACLs); the others do not exist for it. */
+  async attach(
+    bmcName: string,
+    device: string,
+    imageRef: string,
+    who: string,
+    visible?: (image: ImageMetadata) => boolean,
+  ): Promise<AttachmentRecord> {
     if (!DEVICE_TYPES.includes(device as DeviceType)) throw badRequest(`device: one of ${DEVICE_TYPES.join(', ')}`);
     if (!(await this.o.store.getBmc(bmcName))) throw notFound(`BMC ${bmcName}`);
-    const image = this.o.repository.get(imageRef);
+    const image = this.o.repository.get(imageRef, visible);
     const created = await this.o.store.createAttachment({
       id: randomUUID(),
       bmc: bmcName,

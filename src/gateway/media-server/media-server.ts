@@ -1,7 +1,9 @@
 // The HTTPS server the BMCs read images from: GET/HEAD /media/<token>/<name> with Range. The token
 // names exactly one attachment, so a URL serves that attachment's image and nothing else, and only
 // with that attachment's Basic credentials, and under the image's own name. Unknown token: 404; detached, failed or expired: 410.
-// Bytes served are counted per attachment.
+// Bytes served are counted per attachment. Bound to the BMC (the default), a URL serves only the
+// BMC's own address (404 for others). Failed accesses are limited per source address (429); the
+// BMC's reads themselves are not.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
@@ -9,12 +11,18 @@ import { attachmentUser, passwordMatches, sha256Hex } from '../attachments/acces
 import type { GatewayStore } from '../db/store.js';
 import { sendFileRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
+import { DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
+import { BmcAddresses } from './bmc-address.js';
 
 export interface MediaServerOptions {
   store: GatewayStore;
   repository: ImageRepository;
   tls: { cert: string; key: string };
   log: Logger;
+  /** Serve an attachment only to its BMC's address as its Redfish URL resolves (default true). */
+  bindToBmc?: boolean;
+  /** Spent per failed access (unknown token, wrong credentials, another address) per source address. */
+  failures?: RateLimiter;
 }
 
 function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
@@ -38,19 +46,32 @@ function plain(res: ServerResponse, status: number, text: string, headers: Recor
 }
 
 export function createMediaServer(o: MediaServerOptions): Server {
+  const bmcAddresses = new BmcAddresses();
+  const failures = o.failures ?? new RateLimiter(DEFAULT_LIMITS.mediaFailures);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return plain(res, 405, 'GET or HEAD only', { Allow: 'GET, HEAD' });
+    const source = sourceAddress(req);
+    const wait = failures.wait(source);
+    if (wait > 0) return plain(res, 429, 'too many failed requests', { 'Retry-After': String(wait) });
+    const failed = (status: number, text: string, headers?: Record<string, string>) => {
+      failures.take(source);
+      plain(res, status, text, headers);
+    };
     const m = /^\/media\/([A-Za-z0-9_-]{43})\/([^/?]+)(?:\?.*)?$/.exec(req.url ?? '');
-    if (!m) return plain(res, 404, 'no such media');
+    if (!m) return failed(404, 'no such media');
     const row = await o.store.findAttachmentByToken(sha256Hex(m[1]!));
-    if (!row) return plain(res, 404, 'no such media');
+    if (!row) return failed(404, 'no such media');
+    if (o.bindToBmc ?? true) {
+      const bmc = await o.store.getBmc(row.bmc);
+      if (!bmc || !(await bmcAddresses.matches(bmc.redfishUrl, source))) return failed(404, 'no such media');
+    }
     const live = (row.state === 'attached' || row.state === 'attaching') && (row.expiresAt ?? 0) > Date.now();
     if (!live) return plain(res, 410, 'this media URL was revoked or has expired');
     const creds = basicCredentials(req.headers.authorization);
     if (!creds || creds.user !== attachmentUser(row.id) || !passwordMatches(creds.password, row.passwordHash))
-      return plain(res, 401, 'credentials required', { 'WWW-Authenticate': 'Basic realm="vmedia gateway media"' });
+      return failed(401, 'credentials required', { 'WWW-Authenticate': 'Basic realm="vmedia gateway media"' });
     let image;
     try {
       image = o.repository.get(row.imageId);

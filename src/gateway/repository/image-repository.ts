@@ -1,7 +1,7 @@
 // The image repository on a local directory: `<id>` holds an image's bytes and `<id>.json` its
 // metadata. An upload streams into a temporary file while its sha256 is computed; the file is
 // renamed into place only when the digest matches what the client claimed, so a listed image is
-// always whole.
+// always whole. Resumable uploads (upload-session.ts) end the same way, through add().
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,25 @@ export interface ImageMetadata {
   sha256: string;
   mediaType: string;
   created: string;
+  /** The owner: the name of the token that uploaded it. */
   createdBy: string;
+  /** Who else may see and attach it: token names, `group:<name>`, or `*` (every token). */
+  grants: string[];
+  /** Where the bytes come from when they were not uploaded (docs/gateway.md, Sources). */
+  source?: ImageSource;
+  /** `failed`: the source's bytes did not have their digest; the image is never served. */
+  state?: 'failed';
+  error?: string;
+}
+
+export interface ImageSource {
+  /** The https:// URL or oci:// reference it was registered from. */
+  url: string;
+  /** A local copy is served; otherwise each read is fetched from the source by Range. */
+  cached: boolean;
+  /** oci://: the layer blob the reference resolved to (a tag is pinned to it) and its manifest. */
+  blobDigest?: string;
+  manifestDigest?: string;
 }
 
 export interface UploadRequest {
@@ -30,6 +48,17 @@ export interface UploadRequest {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ID = /^[0-9a-f-]{36}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+
+export function checkImageName(name: string): void {
+  if (!NAME.test(name))
+    throw badRequest('name: 1 to 128 characters of letters, digits, ".", "_" and "-", not starting with a dot');
+}
+
+/** Throws 422 DigestMismatch when the client claimed another sha256 than the bytes have. */
+export function checkDigest(actual: string, claimed: string | undefined): void {
+  if (claimed !== undefined && claimed !== actual)
+    throw new GatewayError(422, 'DigestMismatch', `the uploaded bytes have sha256 ${actual}, not ${claimed}`);
+}
 
 const MEDIA_TYPES: Record<string, string> = {
   '.iso': 'application/x-iso9660-image',
@@ -52,8 +81,7 @@ export class ImageRepository {
   }
 
   async upload(body: Readable, req: UploadRequest): Promise<ImageMetadata> {
-    if (!NAME.test(req.name))
-      throw badRequest('name: 1 to 128 characters of letters, digits, ".", "_" and "-", not starting with a dot');
+    checkImageName(req.name);
     const claimed = req.sha256?.toLowerCase();
     if (claimed !== undefined && !SHA256.test(claimed)) throw badRequest('sha256: 64 hex digits');
     const id = randomUUID();
@@ -75,26 +103,48 @@ export class ImageRepository {
         createWriteStream(partial, { mode: 0o600, flush: true }),
       );
       const sha256 = hash.digest('hex');
-      if (claimed !== undefined && claimed !== sha256)
-        throw new GatewayError(422, 'DigestMismatch', `the uploaded bytes have sha256 ${sha256}, not ${claimed}`);
-      const meta: ImageMetadata = {
-        id,
-        name: req.name,
-        size,
-        sha256,
-        mediaType: req.mediaType ?? MEDIA_TYPES[path.extname(req.name).toLowerCase()] ?? 'application/octet-stream',
-        created: new Date().toISOString(),
-        createdBy: req.createdBy,
-      };
-      renameSync(partial, this.dataPath(id));
-      const metaTmp = path.join(this.uploads, `${id}.json`);
-      writeFileSync(metaTmp, JSON.stringify(meta), { mode: 0o600 });
-      renameSync(metaTmp, this.metaPath(id));
-      return meta;
+      checkDigest(sha256, claimed);
+      return this.add(partial, { ...req, id, size, sha256 });
     } catch (err) {
       rmSync(partial, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Makes a whole, checked file (on this repository's file system) an image: the bytes are renamed
+   * into place, then the metadata, so the image is listed only once it is complete.
+   */
+  add(
+    file: string,
+    image: { id: string; name: string; size: number; sha256: string; mediaType?: string; createdBy: string },
+  ): ImageMetadata {
+    const meta: ImageMetadata = {
+      id: image.id,
+      name: image.name,
+      size: image.size,
+      sha256: image.sha256,
+      mediaType: image.mediaType ?? MEDIA_TYPES[path.extname(image.name).toLowerCase()] ?? 'application/octet-stream',
+      created: new Date().toISOString(),
+      createdBy: image.createdBy,
+      grants: [],
+    };
+    renameSync(file, this.dataPath(meta.id));
+    this.writeMeta(meta);
+    return meta;
+  }
+
+  /** Writes an image's metadata as it is (a source's image, whose bytes may be elsewhere). */
+  record(meta: ImageMetadata): ImageMetadata {
+    this.writeMeta(meta);
+    return meta;
+  }
+
+  /** Replaces who an image is granted to. */
+  setGrants(meta: ImageMetadata, grants: string[]): ImageMetadata {
+    const updated = { ...meta, grants };
+    this.writeMeta(updated);
+    return updated;
   }
 
   list(): ImageMetadata[] {
@@ -105,11 +155,14 @@ export class ImageRepository {
       .sort((a, b) => a.created.localeCompare(b.created));
   }
 
-  /** An image by its id, or by its name when exactly one image has that name. */
-  get(idOrName: string): ImageMetadata {
+  /**
+   * An image by its id, or by its name when exactly one image has that name; only among the images
+   * `visible` lets through (the others do not exist for the caller).
+   */
+  get(idOrName: string, visible: (m: ImageMetadata) => boolean = () => true): ImageMetadata {
     const byId = ID.test(idOrName) ? this.read(idOrName) : undefined;
-    if (byId) return byId;
-    const named = this.list().filter((m) => m.name === idOrName);
+    if (byId && visible(byId)) return byId;
+    const named = this.list().filter((m) => m.name === idOrName && visible(m));
     if (named.length === 1) return named[0]!;
     if (named.length > 1) throw badRequest(`${named.length} images are named "${idOrName}": use the id`);
     throw notFound(`image ${idOrName}`);
@@ -127,10 +180,18 @@ export class ImageRepository {
 
   private read(id: string): ImageMetadata | undefined {
     try {
-      return JSON.parse(readFileSync(this.metaPath(id), 'utf8')) as ImageMetadata;
+      const meta = JSON.parse(readFileSync(this.metaPath(id), 'utf8')) as ImageMetadata;
+      // images stored before grants existed are their owner's alone
+      return { ...meta, grants: meta.grants ?? [] };
     } catch {
       return undefined;
     }
+  }
+
+  private writeMeta(meta: ImageMetadata): void {
+    const tmp = path.join(this.uploads, `${meta.id}.json`);
+    writeFileSync(tmp, JSON.stringify(meta), { mode: 0o600 });
+    renameSync(tmp, this.metaPath(meta.id));
   }
 
   private dataPath(id: string): string {
