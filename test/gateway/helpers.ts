@@ -39,6 +39,8 @@ export interface GatewayProcessOptions {
   /** Seconds a media URL lives; default the gateway's. */
   linkTtl?: number;
   extraArgs?: string[];
+  /** More tokens in the tokens file (ask with `as: { token }`), e.g. per-image ACL principals. */
+  extraTokens?: { token: string; name: string; role: TokenRole; groups?: string[] }[];
 }
 
 export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Promise<GatewayProcess> {
@@ -53,11 +55,19 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
   writeFileSync(
     tokensFile,
     JSON.stringify({
-      Tokens: Object.entries(tokens).map(([role, token]) => ({
-        Name: `test-${role}`,
-        Role: role,
-        Sha256: createHash('sha256').update(token).digest('hex'),
-      })),
+      Tokens: [
+        ...Object.entries(tokens).map(([role, token]) => ({
+          Name: `test-${role}`,
+          Role: role,
+          Sha256: createHash('sha256').update(token).digest('hex'),
+        })),
+        ...(opts.extraTokens ?? []).map((t) => ({
+          Name: t.name,
+          Role: t.role,
+          Groups: t.groups ?? [],
+          Sha256: createHash('sha256').update(t.token).digest('hex'),
+        })),
+      ],
     }),
   );
   let child: ChildProcess | undefined;
