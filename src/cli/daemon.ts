@@ -6,11 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import { startService, type RunningService } from '../daemon/compose.js';
 import { onBusLost } from '../dbus/connect.js';
 import { createLogger } from '../log.js';
-
-/** How long the SIGTERM teardown may take before the daemon exits anyway. Below the unit's
- *  TimeoutStopSec (60 s, systemd/xyz.openbmc_project.VirtualMedia.service): the daemon logs what
- *  hung and exits by itself instead of being SIGKILLed mid-eject (test/packaging/units.test.ts). */
-export const STOP_DEADLINE_MS = 50_000;
+import { STOP_DEADLINE_MS } from './stop-deadline.js';
 
 interface DaemonArgs {
   config: string;

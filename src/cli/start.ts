@@ -11,6 +11,7 @@ import { startPrivateBus } from '../dbus/private-bus.js';
 import { waitForBusName } from '../dbus/wait-name.js';
 import { createLogger } from '../log.js';
 import { createProcessRunner, describeExit, type RunningProcess } from '../process/runner.js';
+import { SUPERVISOR_STOP_GRACE_MS } from './stop-deadline.js';
 import { hostPaths } from '../virtual-host/host-paths.js';
 import { HOST_PATH, HOST_SERVICE, HostTransition, IFACE as HOST_IFACE } from '../dbus/phosphor.js';
 import { QEMU_BINARY } from '../virtual-host/qemu-command.js';
@@ -121,6 +122,8 @@ function startVmedia(child: Child): Promise<RunningProcess> {
   return runner.start(process.execPath, [...process.execArgv, process.argv[1]!, ...child.args], {
     inheritOutput: true,
     env: child.env,
+    // SIGKILL after the runner's usual 5 s would cut a daemon's eject short and leave nbdkit's files
+    killGraceMs: SUPERVISOR_STOP_GRACE_MS,
   });
 }
 

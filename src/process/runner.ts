@@ -50,6 +50,9 @@ export interface StartOptions {
   inheritOutput?: boolean;
   /** Ended (SIGTERM, then SIGKILL after the grace period) when still running after this long. */
   timeoutMs?: number;
+  /** Between SIGTERM and SIGKILL for this child (default KILL_GRACE_MS): longer for a child with a
+   *  teardown of its own to finish (the daemon ejecting media). */
+  killGraceMs?: number;
 }
 
 export interface ProcessRunner {
@@ -116,7 +119,7 @@ export function createProcessRunner(log: Logger): ProcessRunner {
       buffer: false,
       reject: false,
       cleanup: true,
-      forceKillAfterDelay: KILL_GRACE_MS,
+      forceKillAfterDelay: options.killGraceMs ?? KILL_GRACE_MS,
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     });
   }

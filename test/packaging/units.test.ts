@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { STOP_DEADLINE_MS } from '../../src/cli/daemon.js';
+import { STOP_DEADLINE_MS } from '../../src/cli/stop-deadline.js';
 import { CLI_ENTRY } from '../../scripts/bundle.js';
 
 const run = promisify(execFile);
