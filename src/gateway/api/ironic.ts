@@ -1,25 +1,36 @@
 // Ironic's node virtual media API, as its conductor answers it: POST attaches and answers 204 once
 // the image is in (synchronous, like Ironic's RPC), DELETE detaches (all devices, or those in
 // `device_types`), GET lists. `{node}` is the BMC's name. The image is one of this gateway's
-// repository (its id, its name, or a URL ending in /api/images/<id>): the gateway always serves
-// the bytes itself (image_download_source "local"), since the BMCs reach nothing else.
+// repository (its id, its name, or a URL ending in /api/images/<id>), or an https:// or oci://
+// source, registered on first use. The BMCs reach nothing but the gateway, so it serves every
+// image; Ironic's image_download_source says how: "http" (Ironic: the BMC fetches the URL itself)
+// streams a source through by Range, "local" (Ironic: the conductor keeps a copy and serves it)
+// keeps a local copy.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AttachmentManager } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
+import type { SourceImages } from '../sources/source-images.js';
 import { badRequest, GatewayError } from '../errors.js';
 import { LIVE_STATES, type DeviceType } from '../types.js';
 import { maySee } from './acl.js';
-import { caller, requireRole } from './auth.js';
+import { caller, requireRole, type Caller } from './auth.js';
 
 const IRONIC_DEVICES: Record<string, DeviceType> = { cdrom: 'cd', floppy: 'usb', disk: 'usb' };
 const IRONIC_NAME: Record<DeviceType, string> = { cd: 'cdrom', usb: 'disk' };
 
-function imageRef(imageUrl: string): string {
+const DOWNLOAD_SOURCES = ['http', 'local'];
+
+/** The image an image_url names: a source's (registered if need be) or one of the repository's. */
+async function imageRef(imageUrl: string, downloadSource: string, sources: SourceImages, who: Caller): Promise<string> {
   const m = /\/api\/images\/([^/?#]+)(?:\/content)?(?:[?#].*)?$/.exec(imageUrl);
   if (m) return decodeURIComponent(m[1]!);
+  if (/^(https|oci):\/\//.test(imageUrl)) {
+    const req = { source: imageUrl, cached: downloadSource === 'local', createdBy: who.name };
+    return (await sources.registered(req, (image) => maySee(who, image))).id;
+  }
   if (/^[a-z][a-z0-9+.-]*:/i.test(imageUrl))
     throw badRequest(
-      'image_url: an image of this gateway (its id, name, or /api/images/<id> URL); remote sources are not served yet',
+      'image_url: an https:// or oci:// source, or an image of this gateway (id, name, /api/images/<id>)',
     );
   return imageUrl;
 }
@@ -42,18 +53,18 @@ export function ironicErrors(err: unknown, _req: Request, res: Response, next: N
   });
 }
 
-export function ironicRoutes(manager: AttachmentManager, store: GatewayStore): Router {
+export function ironicRoutes(manager: AttachmentManager, store: GatewayStore, sources: SourceImages): Router {
   const r = Router();
   r.post('/nodes/:node/vmedia', requireRole('operator'), express.json({ limit: '16kb' }), async (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const device = deviceOf(b.device_type);
     if (typeof b.image_url !== 'string' || b.image_url === '') throw badRequest('image_url: required');
-    if (b.image_download_source !== undefined && b.image_download_source !== 'local')
-      throw badRequest('image_download_source: only "local" (the gateway serves every image itself)');
+    const downloadSource = b.image_download_source ?? 'http';
+    if (typeof downloadSource !== 'string' || !DOWNLOAD_SOURCES.includes(downloadSource))
+      throw badRequest('image_download_source: "http" (a source streamed through) or "local" (a local copy)');
     const who = caller(res);
-    const row = await manager.attach(String(req.params.node), device, imageRef(b.image_url), who.name, (image) =>
-      maySee(who, image),
-    );
+    const image = await imageRef(b.image_url, downloadSource, sources, who);
+    const row = await manager.attach(String(req.params.node), device, image, who.name, (m) => maySee(who, m));
     const done = await manager.settled(row.id);
     if (done.state !== 'attached')
       throw new GatewayError(502, 'AttachFailed', done.error ?? `attachment is ${done.state}`);
@@ -65,7 +76,7 @@ export function ironicRoutes(manager: AttachmentManager, store: GatewayStore): R
       vmedia: rows.map((a) => ({
         device_type: IRONIC_NAME[a.device],
         image_url: `/api/images/${a.imageId}`,
-        image_download_source: 'local',
+        image_download_source: sources.streamed(a.imageId) ? 'http' : 'local',
         inserted: a.state === 'attached',
         state: a.state,
         attachment: a.id,

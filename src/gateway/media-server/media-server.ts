@@ -9,14 +9,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
 import { attachmentUser, passwordMatches, sha256Hex } from '../attachments/access.js';
 import type { GatewayStore } from '../db/store.js';
-import { sendFileRange } from '../http/range.js';
+import { GatewayError } from '../errors.js';
+import { sendRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
+import type { SourceImages } from '../sources/source-images.js';
 import { DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
 import { BmcAddresses } from './bmc-address.js';
 
 export interface MediaServerOptions {
   store: GatewayStore;
   repository: ImageRepository;
+  /** An image's bytes: its file, or its source read by Range. */
+  sourceImages: SourceImages;
   tls: { cert: string; key: string };
   log: Logger;
   /** Serve an attachment only to its BMC's address as its Redfish URL resolves (default true). */
@@ -80,13 +84,19 @@ export function createMediaServer(o: MediaServerOptions): Server {
     }
     // the name is part of the URL the BMC was given: a token under another name serves nothing
     if (safeDecode(m[2]!) !== image.name) return plain(res, 404, 'no such media');
-    const sent = await sendFileRange(req, res, o.repository.file(image));
+    const sent = await sendRange(req, res, o.sourceImages.content(image));
     if (sent > 0) await o.store.addBytesServed(row.id, sent);
   };
   return createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       o.log.error({ err: (err as Error).message }, 'media request failed');
-      if (!res.headersSent) plain(res, 500, 'internal error');
+      // a source that fails (502) or an image that failed its digest (409) says so
+      if (!res.headersSent)
+        plain(
+          res,
+          err instanceof GatewayError ? err.status : 500,
+          err instanceof GatewayError ? err.message : 'internal error',
+        );
       else res.destroy();
     });
   });
