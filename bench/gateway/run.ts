@@ -25,6 +25,8 @@ import { mediaUrl, newMediaAccess } from '../../src/gateway/attachments/access.j
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
 import { ImageRepository } from '../../src/gateway/repository/image-repository.js';
+import { ImageSources } from '../../src/gateway/sources/image-sources.js';
+import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
 import { startGatewayProcess } from '../../test/gateway/helpers.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
@@ -162,7 +164,8 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
     await once(server, 'listening');
     return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
-  const media = createMediaServer({ store, repository, tls, log: pino({ level: 'silent' }) });
+  const sourceImages = new SourceImages(repository, new ImageSources({}));
+  const media = createMediaServer({ store, repository, sourceImages, tls, log: pino({ level: 'silent' }) });
   const mediaBase = await listen(media);
   const targets: { url: string; user: string }[] = [];
   for (let i = 0; i < readers; i++) {

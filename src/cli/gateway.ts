@@ -2,19 +2,14 @@
 // manager, media server, BMC driver and API (docs/gateway.md). Prints both URLs and where the
 // admin token is when no tokens file is given (never a token).
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { adminTokenFile, loadTokens } from '../gateway/api/auth.js';
 import { DEFAULT_LIMITS, formatRateLimit, parseRateLimit } from '../gateway/api/rate-limit.js';
 import { startGateway, type RunningGateway } from '../gateway/compose.js';
 import { loadSourcesConfig } from '../gateway/sources/config.js';
-import { PAGE_DIR_IN_CHECKOUT } from '../gateway/page/page-routes.js';
 import { createLogger } from '../log.js';
 import { parseListen } from './web.js';
 import { stopOnSignal } from './stop-on-signal.js';
-
-// the checkout's root, or the bundle's (dist/cli/ is two levels below it as src/cli/ is)
-const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface GatewayArgs {
   'state-dir': string;
@@ -34,7 +29,6 @@ interface GatewayArgs {
   'bind-media-to-bmc': boolean;
   'allow-local-bmcs': boolean;
   sources?: string;
-  page: string;
 }
 
 function rateLimitArg(args: GatewayArgs, key: `rate-limit-${string}` & keyof GatewayArgs) {
@@ -73,7 +67,6 @@ async function runGateway(args: GatewayArgs): Promise<void> {
       bindMediaToBmc: args['bind-media-to-bmc'],
       allowLocalBmcs: args['allow-local-bmcs'],
       sources: args.sources ? loadSourcesConfig(args.sources) : {},
-      ...(args.page ? { pageDir: path.resolve(args.page) } : {}),
       log,
     });
     if (!tokens) process.stdout.write(`  admin token in ${path.join(stateDir, 'admin-token')}\n`);
@@ -139,11 +132,6 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       .option('sources', {
         type: 'string',
         describe: 'sources file: hosts https:// and oci:// sources may be on, their CA, registry credentials',
-      })
-      .option('page', {
-        type: 'string',
-        default: path.join(CHECKOUT, PAGE_DIR_IN_CHECKOUT),
-        describe: "the page's directory (scripts/build-gateway-page.sh), served at /; '' serves none",
       }),
   handler: (args) => runGateway(args),
 };

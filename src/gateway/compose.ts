@@ -2,7 +2,7 @@
 // manager reconciled with the BMCs, the media server for the BMCs and the API for operators, each
 // on its own listener.
 import { once } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,8 +18,9 @@ import { openPostgresStore } from './db/postgres.js';
 import { openSqliteStore } from './db/sqlite.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { ImageRepository } from './repository/image-repository.js';
-import { pageRoutes } from './page/page-routes.js';
 import { UploadSessions } from './repository/upload-session.js';
+import { ImageSources, type SourcesConfig } from './sources/image-sources.js';
+import { SourceImages } from './sources/source-images.js';
 
 export interface GatewayOptions {
   stateDir: string;
@@ -41,8 +42,8 @@ export interface GatewayOptions {
   /** The media server serves an attachment only to its BMC's address. */
   bindMediaToBmc: boolean;
   allowLocalBmcs: boolean;
-  /** The page's static files, served at / without a token (docs/gateway.md, The page). */
-  pageDir?: string;
+  /** Where https:// and oci:// sources may be, their CA, registries' credentials (`--sources`). */
+  sources: SourcesConfig;
   log: Logger;
 }
 
@@ -76,9 +77,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   });
   uploads.start();
 
+  const sourceImages = new SourceImages(repository, new ImageSources(o.sources));
   const mediaServer = createMediaServer({
     store,
     repository,
+    sourceImages,
     tls,
     log: o.log,
     bindToBmc: o.bindMediaToBmc,
@@ -100,20 +103,9 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   });
   await manager.start();
 
-  if (o.pageDir && !existsSync(path.join(o.pageDir, 'index.html')))
-    o.log.warn({ pageDir: o.pageDir }, 'the page is not built (scripts/build-gateway-page.sh): / answers 401');
   const api = createServer(
     { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    createApi({
-      tokens: o.tokens,
-      repository,
-      store,
-      manager,
-      uploads,
-      limits: o.limits,
-      ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
-      log: o.log,
-    }),
+    createApi({ tokens: o.tokens, repository, store, manager, uploads, sourceImages, limits: o.limits, log: o.log }),
   );
   // uploads of large images take long: no request timeout, but a stalled header still ends
   api.requestTimeout = 0;

@@ -97,7 +97,7 @@ test('every folder of src/ imports only the layers below it', () => {
   );
 });
 
-test('the gateway imports only the web auth, TLS identity and page policy and the sources guards', () => {
+test('the gateway imports only the web auth and TLS identity and the sources guards', () => {
   const violations = imports.filter((i) => {
     const parts = ONLY_PARTS[layerOf(i.from)];
     const to = layerOf(i.target);

@@ -17,6 +17,8 @@ import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
 import { ImageRepository, type ImageMetadata } from '../../src/gateway/repository/image-repository.js';
+import { ImageSources } from '../../src/gateway/sources/image-sources.js';
+import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -70,7 +72,8 @@ describe('gateway media server', () => {
       createdAt: '',
       createdBy: 't',
     });
-    server = createMediaServer({ store, repository, tls, log: pino({ level: 'silent' }) });
+    const sourceImages = new SourceImages(repository, new ImageSources({}));
+    server = createMediaServer({ store, repository, sourceImages, tls, log: pino({ level: 'silent' }) });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,6 +1,6 @@
 // The API: Ironic's node vmedia routes and the native /api routes, all behind bearer tokens.
 // Errors are JSON: {"error":{"code","message"}} (Ironic's routes answer in Ironic's form).
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../log.js';
 import type { AttachmentManager } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
@@ -8,10 +8,10 @@ import { GatewayError } from '../errors.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
 import { attachmentRoutes } from './attachments.js';
+import { aclRoutes } from './acl.js';
 import { authenticate, caller, type TokenTable } from './auth.js';
 import { bmcRoutes } from './bmcs.js';
 import { imageRoutes } from './images.js';
-import { aclRoutes } from './acl.js';
 import { ironicErrors, ironicRoutes } from './ironic.js';
 import { metricsRoutes } from './metrics.js';
 import { limitPerToken, RateLimiter, type RateLimit } from './rate-limit.js';
@@ -28,8 +28,6 @@ export interface ApiOptions {
   sourceImages: SourceImages;
   /** Requests per token, failed authentications per source address. */
   limits: { token: RateLimit; authFailures: RateLimit };
-  /** The page, served ahead of the token check (its files hold no data). */
-  page?: Router;
   log: Logger;
 }
 
@@ -37,7 +35,6 @@ export function createApi(o: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  if (o.page) app.use(o.page);
   app.use(authenticate(o.tokens, new RateLimiter(o.limits.authFailures)));
   app.use(limitPerToken(new RateLimiter(o.limits.token), (res) => caller(res).name));
   app.use('/v1', ironicRoutes(o.manager, o.store, o.sourceImages), ironicErrors);
