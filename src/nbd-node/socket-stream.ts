@@ -21,6 +21,8 @@ const READ_BUFFER_BYTES = 256 * 1024;
 /** Where a socket opened with `onread` delivers its reads, once the stream has a consumer. */
 interface ReusedReadBuffer {
   deliver(cb: (data: Uint8Array) => void): void;
+  /** The consumer's choice of memory for the next read (ByteStream.readTarget). */
+  target(pick: () => Uint8Array | undefined): void;
 }
 
 /**
@@ -39,9 +41,22 @@ export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteS
     for (const cb of closeCallbacks) cb(error);
   });
   sock.setNoDelay(true); // replies are whole messages: do not wait to coalesce them
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
   return {
     write: (data, onWritten) => {
       if (sock.destroyed || sock.writableEnded) return true;
+      // Writes of one loop turn (the requests of one socket read, the replies that completed
+      // together) leave in one writev at the check phase: a syscall per message was most of the
+      // export backend's system time
+      if (!corked) {
+        corked = true;
+        sock.cork();
+        setImmediate(uncork);
+      }
       // Node calls back once the bytes are in the kernel (or the socket failed): data is free again
       sock.write(data, onWritten && (() => onWritten()));
       // above Node's mark, so Node has armed 'drain' for when the queue empties
@@ -54,6 +69,7 @@ export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteS
     onDrain: (cb) => {
       sock.on('drain', cb);
     },
+    ...(reused && { readTarget: (pick: () => Uint8Array | undefined) => reused.target(pick) }),
     onClose: (cb) => {
       if (closed) queueMicrotask(() => cb(error));
       else closeCallbacks.push(cb);
@@ -74,14 +90,20 @@ export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteS
   };
 }
 
-/** Connects with one reused read buffer; reads before the stream has a consumer are kept as copies. */
+/**
+ * Connects with one reused read buffer, or the consumer's memory when it names some
+ * (readTarget: Node asks for the next read's buffer after each read); reads before the stream
+ * has a consumer are kept as copies.
+ */
 function connectReusingBuffer(opts: net.NetConnectOpts, what: string): Promise<ByteStream> {
   let consumer: ((data: Uint8Array) => void) | undefined;
+  let pick: (() => Uint8Array | undefined) | undefined;
   const early: Uint8Array[] = [];
+  const shared = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const sock = net.connect({
     ...opts,
     onread: {
-      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      buffer: () => (consumer && pick?.()) || shared,
       callback: (bytes: number, buf: Uint8Array) => {
         if (consumer) consumer(buf.subarray(0, bytes));
         else early.push(buf.slice(0, bytes));
@@ -93,6 +115,9 @@ function connectReusingBuffer(opts: net.NetConnectOpts, what: string): Promise<B
     deliver(cb) {
       consumer = cb;
       for (const data of early.splice(0)) cb(data);
+    },
+    target(p) {
+      pick = p;
     },
   };
   return new Promise((resolve, reject) => {

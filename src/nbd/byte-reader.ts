@@ -7,6 +7,12 @@
 // readInto() waits for are copied straight into its destination (an NBD reply's payload lands in
 // the caller's buffer with one copy); only bytes nobody waits for yet are copied into one staging
 // buffer owned by the reader, which grows to the high-water mark and is then reused.
+//
+// Without a copy at all where the transport allows it: a transport that reads into memory we
+// choose (ByteStream.readTarget) is given the rest of a pending read's destination, so a large
+// payload goes from the kernel straight into it. fill() completes synchronously from the
+// transport's data callback, so that a consumer parsing a header names the payload's destination
+// before the transport's next read (a promise would only resume after it).
 import { StreamClosedError, type ByteStream } from './stream.js';
 
 interface Waiter {
@@ -14,13 +20,17 @@ interface Waiter {
   dest: Uint8Array | undefined;
   need: number;
   filled: number;
-  resolve(): void;
-  reject(err: Error): void;
+  /** Read on its own when the transport can (a header before a large payload: see fill). */
+  alone: boolean;
+  done(): void;
+  failed(err: Error): void;
 }
 
 /** Staging is allocated on first need at this size, and shrunk back to it when it grew past twice the high-water mark. */
 const INITIAL_STAGING_BYTES = 16 * 1024;
 const EMPTY = new Uint8Array(0);
+/** Below this, a read of its own into the destination costs more (a syscall) than the copy it saves. */
+export const DIRECT_READ_MIN_BYTES = 16 * 1024;
 
 export class ByteReader {
   private staging = EMPTY;
@@ -36,6 +46,7 @@ export class ByteReader {
   ) {
     stream.onData((d) => this.push(d));
     stream.onClose((err) => this.end(err));
+    stream.readTarget?.(() => this.directTarget());
   }
 
   /** Bytes received and not yet read. */
@@ -60,35 +71,66 @@ export class ByteReader {
     return this.wait(undefined, n);
   }
 
-  private wait(dest: Uint8Array | undefined, need: number): Promise<void> {
-    if (this.waiter) return Promise.reject(new Error('ByteReader: concurrent reads'));
+  /**
+   * Fills dest (or drops `need` bytes when dest is undefined) without a promise: true when the
+   * bytes were already here. Otherwise false, and `done` is called once they arrived, from within
+   * the transport's data callback, or `failed` when the stream ends first (at once when it has
+   * ended). A `done` that calls fill() again is fed the rest of the same chunk, in order.
+   * `alone`: have the transport read just these bytes, when it can: a header that a large payload
+   * follows, so that the payload is not read into the transport's buffer along with it (and
+   * copied), but into the destination its reader names after the header.
+   */
+  fill(
+    dest: Uint8Array | undefined,
+    need: number,
+    done: () => void,
+    failed: (err: Error) => void,
+    alone = false,
+  ): boolean {
+    if (this.waiter) throw new Error('ByteReader: concurrent reads');
     const staged = Math.min(need, this.buffered);
     if (dest && staged > 0) dest.set(this.staging.subarray(this.head, this.head + staged));
     this.consumed(staged);
     if (staged === need) {
       this.updateFlow();
-      return Promise.resolve();
+      return true;
     }
-    if (this.ended) return Promise.reject(this.closedError(need - staged));
+    if (this.ended) {
+      failed(this.closedError(need - staged));
+      return false;
+    }
     // staging is empty now: every byte that arrives goes to dest until it is full
+    this.waiter = { dest, need, filled: staged, alone, done, failed };
+    this.updateFlow();
+    return false;
+  }
+
+  private wait(dest: Uint8Array | undefined, need: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiter = { dest, need, filled: staged, resolve, reject };
-      this.updateFlow();
+      if (this.fill(dest, need, resolve, reject)) resolve();
     });
+  }
+
+  /** Where the transport's next read may land: the rest of a pending read's destination, when large or alone. */
+  private directTarget(): Uint8Array | undefined {
+    const w = this.waiter;
+    if (!w?.dest || (!w.alone && w.need - w.filled < DIRECT_READ_MIN_BYTES)) return undefined;
+    return w.dest.subarray(w.filled, w.need);
   }
 
   private push(data: Uint8Array): void {
     if (this.ended || data.length === 0) return;
     let used = 0;
-    const w = this.waiter;
-    if (w) {
-      used = Math.min(w.need - w.filled, data.length);
-      if (w.dest) w.dest.set(used === data.length ? data : data.subarray(0, used), w.filled);
-      w.filled += used;
-      if (w.filled === w.need) {
-        this.waiter = undefined;
-        w.resolve();
-      }
+    for (let w = this.waiter; w && used < data.length; w = this.waiter) {
+      const n = Math.min(w.need - w.filled, data.length - used);
+      if (w.dest && !(data.buffer === w.dest.buffer && data.byteOffset + used === w.dest.byteOffset + w.filled)) {
+        w.dest.set(used === 0 && n === data.length ? data : data.subarray(used, used + n), w.filled);
+      } // else the transport read these bytes into dest itself (directTarget)
+      w.filled += n;
+      used += n;
+      if (w.filled < w.need) break;
+      this.waiter = undefined;
+      w.done(); // may call fill(): its waiter takes the rest of this chunk first
     }
     if (used < data.length) this.stage(used === 0 ? data : data.subarray(used));
     this.updateFlow();
@@ -126,7 +168,7 @@ export class ByteReader {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      w.reject(this.closedError(w.need - w.filled));
+      w.failed(this.closedError(w.need - w.filled));
     }
   }
 

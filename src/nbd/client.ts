@@ -4,6 +4,7 @@ import { nbdErrnoName, NbdError } from './backend.js';
 import * as C from './constants.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './client-handshake.js';
+import { DIRECT_READ_MIN_BYTES } from './byte-reader.js';
 import { startTimer, type Timer } from './platform.js';
 import { StreamClosedError, type ByteStream } from './stream.js';
 import { encodeRequest, view } from './wire.js';
@@ -30,6 +31,12 @@ export class NbdClient {
   private nextHandle = 1;
   private failure: Error | undefined;
   private disconnecting = false;
+  private readonly replyHeader = new Uint8Array(C.SIMPLE_REPLY_BYTES);
+  private readonly replyView = view(this.replyHeader);
+  /** The read whose data is arriving. */
+  private replying: Pending | undefined;
+  /** Reads pending whose data is worth a socket read of its own (ByteReader.fill's `alone`). */
+  private largeReads = 0;
 
   private constructor(
     private readonly conn: Connection,
@@ -40,7 +47,7 @@ export class NbdClient {
     /** The server's preferred request size, when it said (NBD_INFO_BLOCK_SIZE). */
     readonly preferredBlockBytes: number | undefined,
   ) {
-    void this.receive();
+    this.receive();
     void conn.closed.then((err) =>
       this.fail(new StreamClosedError(`NBD connection closed${err ? `: ${err.message}` : ''}`)),
     );
@@ -168,6 +175,7 @@ export class NbdClient {
         });
       }
       this.pending.set(handle, p);
+      if (isLarge(p)) this.largeReads++;
       this.conn.send(encodeRequest(flags, type, handle, offset, length));
       if (!reading && data && data.length > 0) this.conn.send(data);
     });
@@ -180,40 +188,71 @@ export class NbdClient {
     return h;
   }
 
-  /** Reads replies until the connection ends; anything unexpected is a hard disconnect. */
-  private async receive(): Promise<void> {
-    const { reader } = this.conn;
-    const header = new Uint8Array(C.SIMPLE_REPLY_BYTES);
-    const h = view(header);
-    try {
-      for (;;) {
-        await reader.readInto(header);
-        if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC)
-          throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
-        const errno = h.getUint32(4);
-        const handle = h.getUint32(12);
-        const p = this.pending.get(handle);
-        if (!p || h.getUint32(8) !== 0)
-          throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
-        this.pending.delete(handle);
-        p.timer?.cancel();
-        this.conn.wake();
-        if (errno === 0 && p.dest) {
-          // a caller that gave up may have reused its buffer: its data is dropped, not written
-          if (p.abandoned) await reader.discard(p.dest.length);
-          else await reader.readInto(p.dest);
-        }
-        if (p.abandoned) continue;
-        if (errno === 0) p.resolve();
-        else {
-          const code = nbdErrnoName(errno);
-          p.reject(new NbdError(code, `NBD ${p.what} failed: ${code} (${errno})`));
-        }
+  /**
+   * Reads replies until the connection ends; anything unexpected is a hard disconnect. Without
+   * promises: a header is handled within the transport's data callback, so that a read's data can
+   * go from the socket straight into its destination (ByteReader.fill).
+   */
+  private receive(): void {
+    this.guarded(() => {
+      // a header is read on its own while a large read is outstanding: its data then goes straight
+      // from the socket into the caller's buffer (one kernel copy, none of ours)
+      const { reader } = this.conn;
+      while (
+        reader.fill(this.replyHeader, C.SIMPLE_REPLY_BYTES, this.onHeader, this.onReceiveError, this.largeReads > 0)
+      ) {
+        if (!this.takeHeader()) return;
       }
+    });
+  }
+
+  private readonly onHeader = () => this.guarded(() => this.takeHeader() && this.receive());
+  private readonly onReplyData = () => this.guarded(() => this.settle(this.replying!, 0) && this.receive());
+  private readonly onReceiveError = (err: Error) => {
+    this.fail(err);
+    this.conn.close();
+  };
+
+  private guarded(step: () => unknown): void {
+    try {
+      step();
     } catch (err) {
-      this.fail(err as Error);
-      this.conn.close();
+      this.onReceiveError(err as Error);
     }
+  }
+
+  /** Handles the header just read: true when its reply is complete, false while its data arrives. */
+  private takeHeader(): boolean {
+    const h = this.replyView;
+    if (h.getUint32(0) !== C.SIMPLE_REPLY_MAGIC)
+      throw new Error(`NBD server sent a reply with bad magic 0x${h.getUint32(0).toString(16)}`);
+    const errno = h.getUint32(4);
+    const handle = h.getUint32(12);
+    const p = this.pending.get(handle);
+    if (!p || h.getUint32(8) !== 0) throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
+    this.pending.delete(handle);
+    if (isLarge(p)) this.largeReads--;
+    p.timer?.cancel();
+    this.conn.wake();
+    if (errno === 0 && p.dest) {
+      this.replying = p;
+      // a caller that gave up may have reused its buffer: its data is dropped, not written
+      const dest = p.abandoned ? undefined : p.dest;
+      if (!this.conn.reader.fill(dest, p.dest.length, this.onReplyData, this.onReceiveError)) return false;
+    }
+    return this.settle(p, errno);
+  }
+
+  /** Tells the caller how its request ended (unless it gave up); always true (the reply is complete). */
+  private settle(p: Pending, errno: number): true {
+    this.replying = undefined;
+    if (p.abandoned) return true;
+    if (errno === 0) p.resolve();
+    else {
+      const code = nbdErrnoName(errno);
+      p.reject(new NbdError(code, `NBD ${p.what} failed: ${code} (${errno})`));
+    }
+    return true;
   }
 
   private fail(err: Error): void {
@@ -223,5 +262,10 @@ export class NbdClient {
       if (!p.abandoned) p.reject(this.failure);
     }
     this.pending.clear();
+    this.largeReads = 0;
   }
+}
+
+function isLarge(p: Pending): boolean {
+  return p.dest !== undefined && p.dest.length >= DIRECT_READ_MIN_BYTES;
 }

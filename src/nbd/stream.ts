@@ -11,6 +11,13 @@ export interface ByteStream {
   /** data is valid during the call only: a transport may read the next chunk into the same buffer. */
   onData(cb: (data: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
+  /**
+   * Optional, for transports that read into memory the caller picks (a Node socket we opened):
+   * `target` is asked before each read; a buffer it returns receives the next bytes and is then
+   * handed to onData (a large payload lands in its destination without a copy), undefined means
+   * the transport's own buffer.
+   */
+  readTarget?(target: () => Uint8Array | undefined): void;
   /** Each callback is called once, when the stream ends for any reason (err when abnormal). */
   onClose(cb: (err?: Error) => void): void;
   /** Stop delivering data (back-pressure) until resume(). */
