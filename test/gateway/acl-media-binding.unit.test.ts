@@ -20,6 +20,8 @@ import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
 import { ImageRepository } from '../../src/gateway/repository/image-repository.js';
+import { ImageSources } from '../../src/gateway/sources/image-sources.js';
+import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
 
 interface Fetched {
@@ -54,10 +56,12 @@ describe('gateway media server: URLs bound to their BMC, failed accesses limited
     store = openSqliteStore(path.join(dir, 'db.sqlite'));
     const repository = new ImageRepository(path.join(dir, 'images'), 1 << 20);
     const image = await repository.upload(Readable.from([randomBytes(4096)]), { name: 'a.iso', createdBy: 't' });
+    const sourceImages = new SourceImages(repository, new ImageSources({}));
     const bases: string[] = [];
     for (const bindToBmc of [true, false]) {
       const failures = new RateLimiter({ perSecond: 0.1, burst: 3 });
-      const server = createMediaServer({ store, repository, tls, log: pino({ level: 'silent' }), bindToBmc, failures });
+      const log = pino({ level: 'silent' });
+      const server = createMediaServer({ store, repository, sourceImages, tls, log, bindToBmc, failures });
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
       servers.push(server);

@@ -50,7 +50,12 @@ describe('gateway per-image ACLs', () => {
       ['bob', 'b.iso'],
       ['admin', 'c.iso'],
     ] as const) {
-      const up = await call(who, 'POST', `/api/images?name=${name}`, randomBytes(4096).toString('base64'));
+      const up = await gw.api(`/api/images?name=${name}`, {
+        method: 'POST',
+        as: as(who),
+        body: randomBytes(4096).toString('base64'),
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(up.status, 201, up.text);
       assert.equal(up.json.createdBy, who === 'admin' ? 'test-admin' : who);
       assert.deepEqual(up.json.grants, []);
