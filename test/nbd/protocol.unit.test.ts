@@ -575,6 +575,93 @@ describe('ByteReader', () => {
     assert.equal(reader.buffered, 7000);
   });
 
+  test('a transport reading into memory the reader names: a header read alone, then its payload in place, no copy', () => {
+    let deliver!: (d: Uint8Array) => void;
+    let target!: () => Uint8Array | undefined;
+    const reader = new ByteReader({
+      write: () => true,
+      onData: (cb) => {
+        deliver = cb;
+      },
+      readTarget: (pick) => {
+        target = pick;
+      },
+      onDrain() {},
+      onClose() {},
+      pause() {},
+      resume() {},
+      close() {},
+    });
+    const bytes = new Uint8Array(randomBytes(200_000));
+    let at = 0;
+    const own = new Uint8Array(4096);
+    const direct: number[] = [];
+    /** One read of the transport: at most `max` bytes, into the reader's target if it names one. */
+    const readOnce = (max = Infinity) => {
+      const t = target();
+      const into = t ?? own;
+      const n = Math.min(into.length, max, bytes.length - at);
+      into.set(bytes.subarray(at, at + n));
+      at += n;
+      if (t) direct.push(n);
+      else own.fill(0xee, n); // what a reused buffer holds beyond this read
+      deliver(into.subarray(0, n));
+    };
+    const failed = (err: Error) => assert.fail(err);
+    const header = new Uint8Array(16);
+    const payload = new Uint8Array(100_000);
+    const order: string[] = [];
+    assert.equal(target(), undefined, 'nothing pending: the transport reads into its own buffer');
+    const onHeader = () => {
+      order.push('header');
+      // named within the data callback: the transport's next read goes straight into it
+      assert.equal(
+        reader.fill(payload, payload.length, () => order.push('payload'), failed),
+        false,
+      );
+    };
+    assert.equal(reader.fill(header, header.length, onHeader, failed, true), false);
+    readOnce();
+    readOnce(60_000);
+    readOnce();
+    assert.deepEqual(order, ['header', 'payload']);
+    assert.deepEqual(direct, [16, 60_000, 40_000]);
+    assert.equal(hex(header), hex(bytes.subarray(0, 16)));
+    assert.equal(hex(payload), hex(bytes.subarray(16, 100_016)));
+
+    // small reads are not worth a read of their own: the transport's buffer, copied, rest staged
+    const small = new Uint8Array(100);
+    assert.equal(
+      reader.fill(small, small.length, () => order.push('small'), failed),
+      false,
+    );
+    assert.equal(target(), undefined);
+    readOnce();
+    assert.equal(hex(small), hex(bytes.subarray(100_016, 100_116)));
+    assert.equal(reader.buffered, 4096 - 100);
+    // staged bytes satisfy a fill at once; done callbacks that fill again are fed one chunk in order
+    const h2 = new Uint8Array(8);
+    assert.equal(reader.fill(h2, 8, failed, failed), true);
+    const tail = new Uint8Array(40_000);
+    const h3 = new Uint8Array(8);
+    assert.equal(
+      reader.fill(tail, tail.length, () => reader.fill(h3, h3.length, () => order.push('h3'), failed), failed),
+      false,
+    );
+    readOnce(); // the rest of `tail` lands in place
+    readOnce(); // h3 and more, staged
+    assert.deepEqual(order, ['header', 'payload', 'small', 'h3']);
+    assert.deepEqual(
+      direct,
+      [16, 60_000, 40_000, 40_000 - (4096 - 108)],
+      "tail's staged start copied, its rest in place",
+    );
+    const base = 100_116;
+    assert.equal(hex(h2), hex(bytes.subarray(base, base + 8)));
+    assert.equal(hex(tail), hex(bytes.subarray(base + 8, base + 40_008)));
+    assert.equal(hex(h3), hex(bytes.subarray(base + 40_008, base + 40_016)));
+  });
+
   test('one-byte chunks are read in linear time: 10x the chunks take about 10x as long', async () => {
     /** ms to read n one-byte chunks in 30-byte reads. */
     const timeRead = async (n: number): Promise<number> => {
