@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,11 +23,7 @@ import { ImageRepository } from '../../src/gateway/repository/image-repository.j
 import { ImageSources } from '../../src/gateway/sources/image-sources.js';
 import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
-
-interface Fetched {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-}
+import { httpsJson } from '../helpers/stack.js';
 
 describe('gateway media server: URLs bound to their BMC, failed accesses limited', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-gw-bind-'));
@@ -38,16 +34,10 @@ describe('gateway media server: URLs bound to their BMC, failed accesses limited
   const grants: Record<string, { access: MediaAccess; bound: string; unbound: string }> = {};
 
   const fetch = (url: string, from: string, access?: MediaAccess) =>
-    new Promise<Fetched>((resolve, reject) => {
-      const headers: Record<string, string> = {};
-      if (access)
-        headers.Authorization = `Basic ${Buffer.from(`${access.username}:${access.password}`).toString('base64')}`;
-      request(url, { ca, headers, localAddress: from, method: 'HEAD', agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-      })
-        .on('error', reject)
-        .end();
+    httpsJson(url, ca, '', {
+      method: 'HEAD',
+      from,
+      ...(access ? { auth: { user: access.username, password: access.password } } : {}),
     });
 
   before(async () => {

@@ -2,7 +2,7 @@
 // metadata. An upload streams into a temporary file while its sha256 is computed; the file is
 // renamed into place only when the digest matches what the client claimed, so a listed image is
 // always whole. Resumable uploads (upload-session.ts) end the same way, through add().
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -54,6 +54,24 @@ export function checkImageName(name: string): void {
     throw badRequest('name: 1 to 128 characters of letters, digits, ".", "_" and "-", not starting with a dot');
 }
 
+export const tooLarge = (limit: number) =>
+  new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
+
+/**
+ * A pipeline step passing the chunks on while it hashes them and adds their bytes to
+ * `counted.size`; `check` sees each new size first (and throws to stop the upload).
+ */
+export function hashing(hash: Hash, counted: { size: number }, check: (size: number) => void) {
+  return async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
+      counted.size += chunk.length;
+      check(counted.size);
+      hash.update(chunk);
+      yield chunk;
+    }
+  };
+}
+
 /** Throws 422 DigestMismatch when the client claimed another sha256 than the bytes have. */
 export function checkDigest(actual: string, claimed: string | undefined): void {
   if (claimed !== undefined && claimed !== actual)
@@ -87,24 +105,19 @@ export class ImageRepository {
     const id = randomUUID();
     const partial = path.join(this.uploads, id);
     const hash = createHash('sha256');
-    let size = 0;
+    const counted = { size: 0 };
     const limit = this.maxBytes;
     try {
       await pipeline(
         body,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            size += chunk.length;
-            if (size > limit) throw new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
+        hashing(hash, counted, (size) => {
+          if (size > limit) throw tooLarge(limit);
+        }),
         createWriteStream(partial, { mode: 0o600, flush: true }),
       );
       const sha256 = hash.digest('hex');
       checkDigest(sha256, claimed);
-      return this.add(partial, { ...req, id, size, sha256 });
+      return this.add(partial, { ...req, id, size: counted.size, sha256 });
     } catch (err) {
       rmSync(partial, { force: true });
       throw err;

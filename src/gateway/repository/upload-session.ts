@@ -22,7 +22,14 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest, conflict, GatewayError, notFound } from '../errors.js';
-import { checkDigest, checkImageName, type ImageMetadata, type ImageRepository } from './image-repository.js';
+import {
+  checkDigest,
+  checkImageName,
+  hashing,
+  tooLarge,
+  type ImageMetadata,
+  type ImageRepository,
+} from './image-repository.js';
 
 export interface UploadSessionOptions {
   /** Largest image a session may grow to. */
@@ -121,23 +128,18 @@ export class UploadSessions {
       if (start !== offset) throw new OffsetMismatch(offset, start);
       const hash = await this.hashAt(id, offset);
       const limit = Math.min(record.size ?? this.o.maxBytes, this.o.maxBytes);
-      let size = offset;
+      const counted = { size: offset };
       try {
         await pipeline(
           body,
-          async function* (chunks: AsyncIterable<Buffer>) {
-            for await (const chunk of chunks) {
-              size += chunk.length;
-              if (size > limit)
-                throw record.size !== null && limit === record.size
-                  ? badRequest(`the session was opened for ${record.size} bytes`)
-                  : tooLarge(limit);
-              if (length !== undefined && size - offset > length)
-                throw badRequest(`the body is longer than its Content-Range (${length} bytes)`);
-              hash.update(chunk);
-              yield chunk;
-            }
-          },
+          hashing(hash, counted, (size) => {
+            if (size > limit)
+              throw record.size !== null && limit === record.size
+                ? badRequest(`the session was opened for ${record.size} bytes`)
+                : tooLarge(limit);
+            if (length !== undefined && size - offset > length)
+              throw badRequest(`the body is longer than its Content-Range (${length} bytes)`);
+          }),
           createWriteStream(this.partPath(id), { flags: 'a', flush: true }),
         );
       } catch (err) {
@@ -145,9 +147,9 @@ export class UploadSessions {
         this.hashes.delete(id);
         throw err;
       }
-      this.hashes.set(id, { hash, offset: size });
+      this.hashes.set(id, { hash, offset: counted.size });
       this.writeRecord({ ...record, expiresAt: Date.now() + this.o.ttlMs });
-      return size;
+      return counted.size;
     });
   }
 
@@ -274,5 +276,3 @@ export class OffsetMismatch extends GatewayError {
     super(409, 'OffsetMismatch', `the session is at offset ${offset}, not ${start}: resume there`);
   }
 }
-
-const tooLarge = (limit: number) => new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
