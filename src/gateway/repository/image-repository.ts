@@ -54,8 +54,7 @@ export function checkImageName(name: string): void {
     throw badRequest('name: 1 to 128 characters of letters, digits, ".", "_" and "-", not starting with a dot');
 }
 
-export const tooLarge = (limit: number) =>
-  new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
+export const tooLarge = (limit: number) => new GatewayError(413, 'TooLarge', `the image is larger than ${limit} bytes`);
 
 /**
  * A pipeline step passing the chunks on while it hashes them and adds their bytes to
