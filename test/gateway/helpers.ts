@@ -38,6 +38,8 @@ export interface GatewayProcess {
 export interface GatewayProcessOptions {
   /** Seconds a media URL lives; default the gateway's. */
   linkTtl?: number;
+  /** `--rate-limit-token`; default `0` (none: a test or benchmark polls as fast as it likes; the limit has its own test). */
+  rateLimitToken?: string;
   extraArgs?: string[];
   /** More tokens in the tokens file (ask with `as: { token }`), e.g. per-image ACL principals. */
   extraTokens?: { token: string; name: string; role: TokenRole; groups?: string[] }[];
@@ -96,6 +98,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
         '--tokens',
         tokensFile,
         '--allow-local-bmcs',
+        '--rate-limit-token',
+        opts.rateLimitToken ?? '0',
         ...(opts.linkTtl ? ['--link-ttl', String(opts.linkTtl)] : []),
         ...(opts.extraArgs ?? []),
       ],

@@ -27,7 +27,8 @@ describe('gateway resumable uploads and rate limits', () => {
   before(async () => {
     gw = await startGatewayProcess({
       extraTokens: [hasty, mallory],
-      extraArgs: ['--rate-limit-token', '5/40', '--rate-limit-auth-failures', '0.5/3', '--max-image-mib', '4'],
+      rateLimitToken: '5/40',
+      extraArgs: ['--rate-limit-auth-failures', '0.5/3', '--max-image-mib', '4'],
     });
   });
   after(() => gw?.stop());

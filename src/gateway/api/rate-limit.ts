@@ -15,7 +15,7 @@ export interface RateLimit {
 /** The defaults of `vmedia gateway`'s --rate-limit-* options. */
 export const DEFAULT_LIMITS = {
   /** Requests per authenticated token. */
-  token: { perSecond: 50, burst: 200 },
+  token: { perSecond: 100, burst: 1000 },
   /** Failed authentications per source address on the API: 20, then one per 5 s. */
   authFailures: { perSecond: 0.2, burst: 20 },
   /** Failed accesses per source address on the media server: 50, then one per 2 s. */
