@@ -126,13 +126,17 @@ describe('vmedia gateway API', () => {
       ['DELETE', '/api/attachments/nope', undefined, 404, /attachment nope/],
     ];
     for (const [method, path, body, status, message] of cases) {
-      const res = await gw.api(path, { method, body });
+      // an upload's bytes (a JSON body to /api/images registers a source instead)
+      const headers: Record<string, string> = path.startsWith('/api/images')
+        ? { 'Content-Type': 'application/octet-stream' }
+        : {};
+      const res = await gw.api(path, { method, body, headers });
       assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
       assert.match(res.json.error.message, message);
     }
     const ironic = await gw.api('/v1/nodes/n/vmedia', {
       method: 'POST',
-      body: { device_type: 'cdrom', image_url: 'x', image_download_source: 'http' },
+      body: { device_type: 'cdrom', image_url: 'x', image_download_source: 'swift' },
     });
     assert.equal(ironic.status, 400);
     assert.match(errorText(ironic), /image_download_source/);
