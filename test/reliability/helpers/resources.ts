@@ -27,7 +27,8 @@ export interface Sample {
 export interface Rest {
   /** Every entry under the runtime dirs ("run/export/", "run/sources/capath/abcd.0", sockets "=" suffixed). */
   files: string[];
-  /** Command names of the direct children ("esbuild": tsx's transform service). */
+  /** Command names of the direct children, without tsx's transform service ("esbuild"): it runs
+   *  only when a module is not yet in tsx's disk cache, so a restarted process may have none. */
   daemonChildren: string[];
   webChildren: string[];
   /** Pids of nbdkit processes serving from the stack's dir, wherever they are (an orphan too). */
@@ -114,6 +115,7 @@ function nbdkitServing(dir: string): number[] {
 function childNames(pid: number): string[] {
   return childrenOf(pid)
     .map((c) => c.name)
+    .filter((name) => name !== 'esbuild')
     .sort();
 }
 
