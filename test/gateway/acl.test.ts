@@ -62,7 +62,11 @@ describe('gateway per-image ACLs', () => {
       ids[name] = up.json.id as string;
     }
   });
-  after(() => gw?.stop());
+  // killed: a SIGTERM would wait for the last test's attach to fail its three attempts
+  after(async () => {
+    await gw?.kill();
+    await gw?.stop();
+  });
 
   it('refuses the new routes without a token or with a wrong one (401), and below their role (403)', async () => {
     for (const [method, path, least] of NEW_ROUTES) {
