@@ -9,7 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { sha256Hex } from '../attachments/access.js';
 import { GatewayError } from '../errors.js';
 import { ROLES, type Role } from '../types.js';
-import { sourceAddress, tooManyRequests, type RateLimiter } from './rate-limit.js';
+import { addressKey, sourceAddress, tooManyRequests, type RateLimiter } from './rate-limit.js';
 
 export interface Caller {
   name: string;
@@ -56,7 +56,7 @@ export function caller(res: Response): Caller {
  * address with none left is refused before its token is looked at. */
 export function authenticate(tokens: TokenTable, failures: RateLimiter) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const address = sourceAddress(req);
+    const address = addressKey(sourceAddress(req));
     const wait = failures.wait(address);
     if (wait > 0) throw tooManyRequests(res, wait, 'too many failed authentications from this address');
     const m = /^Bearer ([\x21-\x7e]{16,512})$/.exec(req.headers.authorization ?? '');

@@ -96,6 +96,25 @@ export function sourceAddress(req: { socket: { remoteAddress?: string | undefine
   return (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 }
 
+/**
+ * What failures from an address are counted under: an IPv4 address, or an IPv6 address's /64 (a
+ * host picks freely within its /64: counted per address, a guesser would never run out, and the
+ * buckets would fill the memory).
+ */
+export function addressKey(address: string): string {
+  const v6 = address.replace(/%.*$/, '');
+  if (!v6.includes(':')) return address;
+  const [head = '', tail] = v6.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  const rest = tail === undefined || tail === '' ? [] : tail.split(':');
+  const all =
+    tail === undefined ? groups : [...groups, ...Array<string>(8 - groups.length - rest.length).fill('0'), ...rest];
+  return `${all
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, '').toLowerCase())
+    .join(':')}::/64`;
+}
+
 /** After authentication: one request of the caller's token. */
 export function limitPerToken(limiter: RateLimiter, nameOf: (res: Response) => string) {
   return (_req: Request, res: Response, next: NextFunction) => {

@@ -13,7 +13,7 @@ import { GatewayError } from '../errors.js';
 import { sendRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
-import { DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
+import { addressKey, DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
 import { BmcAddresses } from './bmc-address.js';
 
 export interface MediaServerOptions {
@@ -57,10 +57,10 @@ export function createMediaServer(o: MediaServerOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return plain(res, 405, 'GET or HEAD only', { Allow: 'GET, HEAD' });
     const source = sourceAddress(req);
-    const wait = failures.wait(source);
+    const wait = failures.wait(addressKey(source));
     if (wait > 0) return plain(res, 429, 'too many failed requests', { 'Retry-After': String(wait) });
     const failed = (status: number, text: string, headers?: Record<string, string>) => {
-      failures.take(source);
+      failures.take(addressKey(source));
       plain(res, status, text, headers);
     };
     const m = /^\/media\/([A-Za-z0-9_-]{43})\/([^/?]+)(?:\?.*)?$/.exec(req.url ?? '');
