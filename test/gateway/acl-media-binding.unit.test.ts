@@ -2,7 +2,7 @@
 // several loopback addresses): bound to its BMC, an attachment's URL serves only the address the
 // BMC's Redfish host is (an IP, or a name as it resolves), 404 to any other even with the right
 // credentials; unbound, it serves any. Failed accesses are limited per source address (429 with
-// Retry-After) while the BMC's own reads go on.
+// Retry-After) while accesses that pass, the BMC's reads, go on.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -103,18 +103,21 @@ describe('gateway media server: URLs bound to their BMC, failed accesses limited
     assert.equal((await fetch(named.bound, '127.0.0.2', named.access)).status, 404);
   });
 
-  it('answers 429 with Retry-After to an address past its failed accesses, not to the BMC', async () => {
+  it('answers 429 with Retry-After to an address past its failed accesses; a right access passes', async () => {
     const ip = grants['by-ip']!;
     const wrong = { ...ip.access, password: 'guess' };
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await fetch(ip.unbound, '127.0.0.5', wrong)).status);
-    assert.deepEqual(statuses, [401, 401, 401]);
-    const limited = await fetch(ip.unbound, '127.0.0.5', ip.access);
-    assert.equal(limited.status, 429, 'even with the right credentials: the guesser is not told');
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(ip.unbound, '127.0.0.5', wrong)).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+    const limited = await fetch(ip.unbound, '127.0.0.5', wrong);
+    assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers['retry-after']) >= 1, String(limited.headers['retry-after']));
+    assert.equal((await fetch(ip.unbound, '127.0.0.5', ip.access)).status, 200, 'reads that pass are not limited');
     const unknown = `${ip.unbound.replace(/\/media\/[^/]+/, `/media/${'A'.repeat(43)}`)}`;
     for (let i = 0; i < 3; i++) assert.equal((await fetch(unknown, '127.0.0.6')).status, 404);
     assert.equal((await fetch(unknown, '127.0.0.6')).status, 429, 'unknown tokens count too');
+    // a BMC whose stale URL was refused past the limit still reads its own
+    for (let i = 0; i < 4; i++) await fetch(unknown, '127.0.0.2');
     for (let i = 0; i < 5; i++) assert.equal((await fetch(ip.unbound, '127.0.0.2', ip.access)).status, 200);
   });
 });

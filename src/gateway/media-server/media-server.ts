@@ -2,8 +2,8 @@
 // names exactly one attachment, so a URL serves that attachment's image and nothing else, and only
 // with that attachment's Basic credentials, and under the image's own name. Unknown token: 404; detached, failed or expired: 410.
 // Bytes served are counted per attachment. Bound to the BMC (the default), a URL serves only the
-// BMC's own address (404 for others). Failed accesses are limited per source address (429); the
-// BMC's reads themselves are not.
+// BMC's own address (404 for others). Failed accesses are limited per source address (429); reads
+// that pass are not.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log.js';
@@ -57,11 +57,12 @@ export function createMediaServer(o: MediaServerOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return plain(res, 405, 'GET or HEAD only', { Allow: 'GET, HEAD' });
     const source = sourceAddress(req);
-    const wait = failures.wait(addressKey(source));
-    if (wait > 0) return plain(res, 429, 'too many failed requests', { 'Retry-After': String(wait) });
+    // a failed access spends one of its address's; past them it is 429 (a right one is never
+    // limited: a BMC reads on even when stale URLs of its own were refused)
     const failed = (status: number, text: string, headers?: Record<string, string>) => {
-      failures.take(addressKey(source));
-      plain(res, status, text, headers);
+      const wait = failures.take(addressKey(source));
+      if (wait > 0) plain(res, 429, 'too many failed requests', { 'Retry-After': String(wait) });
+      else plain(res, status, text, headers);
     };
     const m = /^\/media\/([A-Za-z0-9_-]{43})\/([^/?]+)(?:\?.*)?$/.exec(req.url ?? '');
     if (!m) return failed(404, 'no such media');
