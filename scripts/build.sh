@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compile the service (tsc → dist/) and bundle the browser page (esbuild → dist/web/static/).
-#   scripts/build.sh          everything
+#   scripts/build.sh          everything (the gateway's page too: scripts/build-gateway-page.sh)
 #   scripts/build.sh --page [DIR]   only the page (bundles + static files), for the browser tests;
 #                                   into DIR instead of dist/web/static/ for scripts/bundle.ts
 set -euo pipefail
@@ -17,3 +17,4 @@ fi
 if [ -d src/web/static ]; then
   mkdir -p "$page_dir" && cp -r src/web/static/. "$page_dir/"
 fi
+[ "${1:-}" = "--page" ] || bash scripts/build-gateway-page.sh

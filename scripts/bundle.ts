@@ -8,6 +8,7 @@
 //     dist/cli/main.mjs        the `vmedia` command (+ chunk-*.mjs, daemon-*.mjs, web-*.mjs, ...)
 //     dist/cli/pino-*.mjs      pretty logs on a terminal (pino runs them in a worker thread)
 //     dist/web/static/         the page (scripts/build.sh --page DIR)
+//     dist/gateway/page/static/  the gateway's page (scripts/build-gateway-page.sh DIR)
 //     node_modules/usocket/    D-Bus fd passing: its JS bundled into index.js, its native addon
 //                              uwrap.node beside it, no dependencies
 //     node_modules/bufferutil/ the bridge's unmasking in C (bench/bridge/README.md: it pays),
@@ -180,6 +181,12 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     execFileSync('bash', [path.join(CHECKOUT, 'scripts/build.sh'), '--page', path.join(outDir, 'dist/web/static')], {
       stdio: 'inherit',
     });
+    // where `vmedia gateway --page` looks by default (PAGE_DIR_IN_CHECKOUT)
+    execFileSync(
+      'bash',
+      [path.join(CHECKOUT, 'scripts/build-gateway-page.sh'), path.join(outDir, 'dist/gateway/page/static')],
+      { stdio: 'inherit' },
+    );
     cpSync(path.join(CHECKOUT, 'config'), path.join(outDir, 'config'), { recursive: true });
   }
   return { outDir, entry: path.join(outDir, CLI_ENTRY), metafile: result.metafile };

@@ -2,14 +2,19 @@
 // manager, media server, BMC driver and API (docs/gateway.md). Prints both URLs and where the
 // admin token is when no tokens file is given (never a token).
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { adminTokenFile, loadTokens } from '../gateway/api/auth.js';
 import { DEFAULT_LIMITS, formatRateLimit, parseRateLimit } from '../gateway/api/rate-limit.js';
 import { startGateway, type RunningGateway } from '../gateway/compose.js';
 import { loadSourcesConfig } from '../gateway/sources/config.js';
+import { PAGE_DIR_IN_CHECKOUT } from '../gateway/page/page-routes.js';
 import { createLogger } from '../log.js';
 import { parseListen } from './web.js';
 import { stopOnSignal } from './stop-on-signal.js';
+
+// the checkout's root, or the bundle's (dist/cli/ is two levels below it as src/cli/ is)
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface GatewayArgs {
   'state-dir': string;
@@ -29,6 +34,7 @@ interface GatewayArgs {
   'bind-media-to-bmc': boolean;
   'allow-local-bmcs': boolean;
   sources?: string;
+  page: string;
 }
 
 function rateLimitArg(args: GatewayArgs, key: `rate-limit-${string}` & keyof GatewayArgs) {
@@ -46,6 +52,11 @@ async function runGateway(args: GatewayArgs): Promise<void> {
   try {
     if (!(args['link-ttl'] >= 10)) throw new Error('--link-ttl: at least 10 seconds');
     if (!(args['upload-session-ttl'] >= 1)) throw new Error('--upload-session-ttl: at least 1 second');
+    const limits = {
+      token: rateLimitArg(args, 'rate-limit-token'),
+      authFailures: rateLimitArg(args, 'rate-limit-auth-failures'),
+      mediaFailures: rateLimitArg(args, 'rate-limit-media-failures'),
+    };
     const tokens = args.tokens ? loadTokens(args.tokens) : undefined;
     gateway = await startGateway({
       stateDir,
@@ -59,14 +70,11 @@ async function runGateway(args: GatewayArgs): Promise<void> {
       linkTtlMs: args['link-ttl'] * 1000,
       maxImageBytes: args['max-image-mib'] * 1024 * 1024,
       uploadSessionTtlMs: args['upload-session-ttl'] * 1000,
-      limits: {
-        token: rateLimitArg(args, 'rate-limit-token'),
-        authFailures: rateLimitArg(args, 'rate-limit-auth-failures'),
-        mediaFailures: rateLimitArg(args, 'rate-limit-media-failures'),
-      },
+      limits,
       bindMediaToBmc: args['bind-media-to-bmc'],
       allowLocalBmcs: args['allow-local-bmcs'],
       sources: args.sources ? loadSourcesConfig(args.sources) : {},
+      ...(args.page ? { pageDir: path.resolve(args.page) } : {}),
       log,
     });
     if (!tokens) process.stdout.write(`  admin token in ${path.join(stateDir, 'admin-token')}\n`);
@@ -132,6 +140,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       .option('sources', {
         type: 'string',
         describe: 'sources file: hosts https:// and oci:// sources may be on, their CA, registry credentials',
+      })
+      .option('page', {
+        type: 'string',
+        default: path.join(CHECKOUT, PAGE_DIR_IN_CHECKOUT),
+        describe: "the page's directory (scripts/build-gateway-page.sh), served at /; '' serves none",
       }),
   handler: (args) => runGateway(args),
 };

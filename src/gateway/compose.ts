@@ -2,7 +2,7 @@
 // manager reconciled with the BMCs, the media server for the BMCs and the API for operators, each
 // on its own listener.
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { openPostgresStore } from './db/postgres.js';
 import { openSqliteStore } from './db/sqlite.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { ImageRepository } from './repository/image-repository.js';
+import { pageRoutes } from './page/page-routes.js';
 import { UploadSessions } from './repository/upload-session.js';
 import { ImageSources, type SourcesConfig } from './sources/image-sources.js';
 import { SourceImages } from './sources/source-images.js';
@@ -44,6 +45,8 @@ export interface GatewayOptions {
   allowLocalBmcs: boolean;
   /** Where https:// and oci:// sources may be, their CA, registries' credentials (`--sources`). */
   sources: SourcesConfig;
+  /** The page's static files, served at / without a token (docs/gateway.md, The page). */
+  pageDir?: string;
   log: Logger;
 }
 
@@ -103,9 +106,21 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   });
   await manager.start();
 
+  if (o.pageDir && !existsSync(path.join(o.pageDir, 'index.html')))
+    o.log.warn({ pageDir: o.pageDir }, 'the page is not built (scripts/build-gateway-page.sh): / answers 401');
   const api = createServer(
     { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    createApi({ tokens: o.tokens, repository, store, manager, uploads, sourceImages, limits: o.limits, log: o.log }),
+    createApi({
+      tokens: o.tokens,
+      repository,
+      store,
+      manager,
+      uploads,
+      sourceImages,
+      limits: o.limits,
+      ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
+      log: o.log,
+    }),
   );
   // uploads of large images take long: no request timeout, but a stalled header still ends
   api.requestTimeout = 0;

@@ -1,6 +1,6 @@
 // The API: Ironic's node vmedia routes and the native /api routes, all behind bearer tokens.
 // Errors are JSON: {"error":{"code","message"}} (Ironic's routes answer in Ironic's form).
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../log.js';
 import type { AttachmentManager } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
@@ -28,6 +28,8 @@ export interface ApiOptions {
   sourceImages: SourceImages;
   /** Requests per token, failed authentications per source address. */
   limits: { token: RateLimit; authFailures: RateLimit };
+  /** The page, served ahead of the token check (its files hold no data). */
+  page?: Router;
   log: Logger;
 }
 
@@ -35,6 +37,7 @@ export function createApi(o: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  if (o.page) app.use(o.page);
   app.use(authenticate(o.tokens, new RateLimiter(o.limits.authFailures)));
   app.use(limitPerToken(new RateLimiter(o.limits.token), (res) => caller(res).name));
   app.use('/v1', ironicRoutes(o.manager, o.store, o.sourceImages), ironicErrors);

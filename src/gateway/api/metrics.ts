@@ -44,7 +44,10 @@ function histogram(name: string, h: DurationHistogram): string[] {
 }
 
 /** The exposition of these attachment records and operation durations. */
-export function metricsText(rows: readonly AttachmentRecord[], durations: readonly DurationHistogram[]): string {
+export function metricsText(
+  rows: ReadonlyArray<Pick<AttachmentRecord, 'state' | 'bytesServed' | 'errorCount'>>,
+  durations: readonly DurationHistogram[],
+): string {
   // a state added to the vocabulary later shows up without a change here
   const states = new Set<string>([...STATES, ...rows.map((a) => a.state)]);
   const lines = [

@@ -1,0 +1,146 @@
+// The gateway page's HTTP client: same-origin requests with the bearer token the operator signed
+// in with. The token lives in sessionStorage (this tab only, gone when it closes) and travels only
+// in the Authorization header, never in a URL. Errors come back as ApiError with the gateway's
+// {"error":{"code","message"}} text.
+import { ApiError, apiErrorOf } from '../redfish-error.js';
+
+const TOKEN_KEY = 'vmedia-gateway-token';
+
+export interface ImageInfo {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  created: string;
+  createdBy: string;
+}
+
+export interface BmcInfo {
+  name: string;
+  redfishUrl: string;
+  username: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface AttachmentInfo {
+  id: string;
+  bmc: string;
+  device: string;
+  imageId: string;
+  state: string;
+  bytesServed: number;
+  error: string | null;
+  errorCount: number;
+  createdBy: string;
+  updatedAt: string;
+}
+
+function bodyOf(text: string, type: string): unknown {
+  if (!type.includes('json')) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export class GatewayApi {
+  /** Called when the token stopped working (revoked, gateway restarted with other tokens). */
+  onUnauthorized: () => void = () => {};
+
+  get signedIn(): boolean {
+    return sessionStorage.getItem(TOKEN_KEY) !== null;
+  }
+
+  /** Keeps the token once the gateway has accepted it (a reader's GET is the least any token may do). */
+  async signIn(token: string): Promise<void> {
+    await this.request('GET', '/api/images', undefined, token);
+    sessionStorage.setItem(TOKEN_KEY, token);
+  }
+
+  signOut(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  async images(): Promise<ImageInfo[]> {
+    return ((await this.request('GET', '/api/images')) as { images: ImageInfo[] }).images;
+  }
+
+  async bmcs(): Promise<BmcInfo[]> {
+    return ((await this.request('GET', '/api/bmcs')) as { bmcs: BmcInfo[] }).bmcs;
+  }
+
+  async attachments(states: readonly string[]): Promise<AttachmentInfo[]> {
+    const query = `?state=${states.map(encodeURIComponent).join(',')}`;
+    return ((await this.request('GET', `/api/attachments${query}`)) as { attachments: AttachmentInfo[] }).attachments;
+  }
+
+  async deleteImage(id: string): Promise<void> {
+    await this.request('DELETE', `/api/images/${encodeURIComponent(id)}`);
+  }
+
+  async attach(body: { bmc: string; device: string; image: string }): Promise<AttachmentInfo> {
+    return (await this.request('POST', '/api/attachments', body)) as AttachmentInfo;
+  }
+
+  async detach(id: string): Promise<void> {
+    await this.request('DELETE', `/api/attachments/${encodeURIComponent(id)}`);
+  }
+
+  /** Uploads `file` as `name`, claiming `sha256`; XMLHttpRequest, as fetch() reports no upload progress. */
+  upload(file: File, name: string, sha256: string, onProgress: (sent: number) => void): Promise<ImageInfo> {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/images?name=${encodeURIComponent(name)}`);
+    this.headers(sessionStorage.getItem(TOKEN_KEY), 'application/octet-stream').forEach((v, k) =>
+      xhr.setRequestHeader(k, v),
+    );
+    xhr.setRequestHeader('X-Image-Sha256', sha256);
+    xhr.responseType = 'text';
+    xhr.upload.onprogress = (ev) => onProgress(ev.loaded);
+    return new Promise((resolve, reject) => {
+      xhr.onerror = () => reject(new ApiError(0, 'The gateway did not answer.'));
+      xhr.onload = () => {
+        const body = bodyOf(xhr.responseText, xhr.getResponseHeader('Content-Type') ?? '');
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(body as ImageInfo);
+        reject(this.failure(xhr.status, xhr.statusText, body));
+      };
+      xhr.send(file);
+    });
+  }
+
+  private headers(token: string | null, contentType?: string): Headers {
+    const headers = new Headers({ Accept: 'application/json' });
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    if (contentType) headers.set('Content-Type', contentType);
+    return headers;
+  }
+
+  private failure(status: number, statusText: string, body: unknown): ApiError {
+    // a token being tried at sign-in is not stored yet: its 401 is the sign-in form's to show
+    if (status === 401 && this.signedIn) this.onUnauthorized();
+    return apiErrorOf(status, statusText, body);
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: object,
+    token = sessionStorage.getItem(TOKEN_KEY),
+  ): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers: this.headers(token, body === undefined ? undefined : 'application/json'),
+        cache: 'no-store',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(0, `The gateway did not answer (${(err as Error).message}).`);
+    }
+    const parsed = bodyOf(await res.text(), res.headers.get('Content-Type') ?? '');
+    if (res.ok) return parsed;
+    throw this.failure(res.status, res.statusText, parsed);
+  }
+}
