@@ -4,7 +4,8 @@
 // Every request needs a token (401 without one or with an unknown one); each route names the
 // least role it needs (403 below it). Failed attempts are limited per source address (429).
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import { sha256Hex } from '../attachments/access.js';
 import { GatewayError } from '../errors.js';
@@ -42,7 +43,11 @@ export function loadTokens(file: string): TokenTable {
 
 /** Without a tokens file: one admin token, generated once into `file` (0600), for a development gateway. */
 export function adminTokenFile(file: string): TokenTable {
-  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  if (!existsSync(file)) {
+    // the first start: the state dir may not exist yet
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  }
   return new Map([
     [sha256Hex(readFileSync(file, 'utf8').trim()), { name: 'admin', role: 'admin' as const, groups: [] }],
   ]);
