@@ -147,7 +147,7 @@ export class AttachmentsPanel {
     this.submit.disabled = true;
     try {
       await this.api.attach({ bmc: this.bmc.value, device: this.device.value, image: this.image.value });
-      this.notice.show('info', `Attaching to ${this.bmc.value}…`);
+      this.notice.show('info', `Attach requested on ${this.bmc.value}: its state is in the list below.`);
       this.onChange();
     } catch (err) {
       this.notice.showError(err, 'Could not attach');
@@ -160,7 +160,7 @@ export class AttachmentsPanel {
     button.disabled = true;
     try {
       await this.api.detach(a.id);
-      this.notice.show('info', `Detaching ${image} from ${a.bmc}…`);
+      this.notice.show('info', `Detach of ${image} from ${a.bmc} requested.`);
       this.onChange();
     } catch (err) {
       this.notice.showError(err, `Could not detach ${image}`);
