@@ -12,12 +12,15 @@ import { createApi } from './api/app.js';
 import type { TokenTable } from './api/auth.js';
 import { RateLimiter, type RateLimit } from './api/rate-limit.js';
 import { AttachmentManager } from './attachments/manager.js';
+import { ComputerSystemDriver } from './bmc-driver/computer-system.js';
 import { RedfishClient } from './bmc-driver/redfish-client.js';
 import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
 import { openPostgresStore } from './db/postgres.js';
 import { openSqliteStore } from './db/sqlite.js';
 import { createMediaServer } from './media-server/media-server.js';
+import { GeneratedImages } from './generated/generated-images.js';
 import { ImageRepository } from './repository/image-repository.js';
+import { WindowScheduler } from './scheduler/scheduler.js';
 import { pageRoutes } from './page/page-routes.js';
 import { UploadSessions } from './repository/upload-session.js';
 import { ImageSources, type SourcesConfig } from './sources/image-sources.js';
@@ -63,6 +66,9 @@ async function listen(server: Server, at: { host: string; port: number }): Promi
   return server.address() as AddressInfo;
 }
 
+/** How often the database is read for windows that open or close: their precision. */
+const WINDOW_TICK_MS = 1000;
+
 const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
@@ -72,6 +78,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     ? await openPostgresStore(o.postgres)
     : openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
   const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
+  // generated images hold their documents' secrets: a directory no image route reads
+  const generated = new GeneratedImages(new ImageRepository(path.join(o.stateDir, 'generated'), o.maxImageBytes));
 
   const uploads = new UploadSessions(repository, {
     maxBytes: o.maxImageBytes,
@@ -84,6 +92,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const mediaServer = createMediaServer({
     store,
     repository,
+    generated: generated.repository,
     sourceImages,
     tls,
     log: o.log,
@@ -97,6 +106,8 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     store,
     repository,
     driverFor: (bmc) => new VirtualMediaDriver(new RedfishClient(bmc, { allowLocalBmcs: o.allowLocalBmcs })),
+    systemFor: (bmc) => new ComputerSystemDriver(new RedfishClient(bmc, { allowLocalBmcs: o.allowLocalBmcs })),
+    generated,
     mediaBaseUrl: mediaUrl,
     linkTtlMs: o.linkTtlMs,
     renewEveryMs: Math.max(1000, Math.floor(o.linkTtlMs / 3)),
@@ -105,6 +116,14 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     log: o.log,
   });
   await manager.start();
+  const scheduler = new WindowScheduler({
+    store,
+    actions: manager,
+    periodMs: WINDOW_TICK_MS,
+    afterTick: () => generated.prune(store),
+    log: o.log,
+  });
+  scheduler.start();
 
   if (o.pageDir && !existsSync(path.join(o.pageDir, 'index.html')))
     o.log.warn({ pageDir: o.pageDir }, 'the page is not built (scripts/build-gateway-page.sh): / answers 401');
@@ -136,6 +155,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       api.closeAllConnections();
       mediaServer.closeAllConnections();
       uploads.stop();
+      await scheduler.stop();
       await manager.stop();
       await store.close();
     },

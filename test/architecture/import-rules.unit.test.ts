@@ -26,13 +26,13 @@ const ALLOWED: Record<string, string[]> = {
   'generated-media': [], // builds first-boot images from JSON; the daemon serves them
   'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects
   // the bastion in front of many BMCs: reaches them over Redfish only, never through the daemon
-  gateway: ['nbd', 'process', 'sources', 'web'],
+  gateway: ['generated-media', 'nbd', 'process', 'sources', 'web'],
   cli: ['config', 'daemon', 'dbus', 'gateway', 'nbd', 'nbd-node', 'process', 'virtual-host', 'web'],
 };
 
 /** Within a layer it may import, the only parts a layer may import (path prefixes under src/). */
 const ONLY_PARTS: Record<string, string[]> = {
-  gateway: ['web/auth/', 'web/tls.js', 'web/page-policy.js', 'sources/guards/'],
+  gateway: ['web/auth/', 'web/tls.js', 'web/page-policy.js', 'sources/guards/', 'generated-media/index.js'],
 };
 
 /** Folders whose modules a layer may import only as types (`import type`). */
@@ -97,7 +97,7 @@ test('every folder of src/ imports only the layers below it', () => {
   );
 });
 
-test('the gateway imports only the web auth, TLS identity and page policy and the sources guards', () => {
+test('the gateway imports only the web auth, TLS identity and page policy, the sources guards and the generator', () => {
   const violations = imports.filter((i) => {
     const parts = ONLY_PARTS[layerOf(i.from)];
     const to = layerOf(i.target);

@@ -1,13 +1,31 @@
-// /api/attachments: attach an image to a BMC's device (202: the operation runs in the background;
-// GET shows its state), list, status, detach; /api/audit: who did what.
+// /api/attachments: attach an image (or generated media built from a document) to a BMC's device,
+// now or for a window, optionally booting from it (202: the operation runs in the background; GET
+// shows its state), list, status, detach; /api/audit: who did what.
 import express, { Router } from 'express';
-import type { AttachmentManager } from '../attachments/manager.js';
+import type { AttachmentManager, ImageChoice } from '../attachments/manager.js';
 import type { GatewayStore } from '../db/store.js';
+import { MAX_GENERATED_MEDIA_INPUT_BYTES } from '../../generated-media/index.js';
 import { badRequest, notFound } from '../errors.js';
 import type { AttachmentState } from '../types.js';
 import { maySee } from './acl.js';
+import { attachExtras } from './attach-extras.js';
 import { caller, requireRole } from './auth.js';
 import { attachmentView } from './views.js';
+
+/** A generated-media document is at most the generator's input limit; a little more for the rest. */
+const ATTACH_BODY_LIMIT = MAX_GENERATED_MEDIA_INPUT_BYTES + 64 * 1024;
+
+/** Exactly one of `image` (an image of the repository) and `generated` (a document to build). */
+function imageChoice(b: Record<string, unknown>): ImageChoice {
+  if (b.generated !== undefined) {
+    if (b.image !== undefined) throw badRequest('image or generated, not both');
+    if (typeof b.generated !== 'object' || b.generated === null || Array.isArray(b.generated))
+      throw badRequest('generated: a generated-media document (an object with format)');
+    return { generated: b.generated };
+  }
+  if (typeof b.image !== 'string' || b.image === '') throw badRequest('image: a non-empty string (or generated)');
+  return b.image;
+}
 
 export function attachmentRoutes(manager: AttachmentManager, store: GatewayStore): Router {
   const r = Router();
@@ -19,13 +37,20 @@ export function attachmentRoutes(manager: AttachmentManager, store: GatewayStore
     });
     res.json({ attachments: rows.map(attachmentView) });
   });
-  r.post('/api/attachments', requireRole('operator'), express.json({ limit: '16kb' }), async (req, res) => {
+  r.post('/api/attachments', requireRole('operator'), express.json({ limit: ATTACH_BODY_LIMIT }), async (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
-    for (const key of ['bmc', 'device', 'image'])
+    for (const key of ['bmc', 'device'])
       if (typeof b[key] !== 'string' || b[key] === '') throw badRequest(`${key}: a non-empty string`);
+    const image = imageChoice(b);
+    const extras = attachExtras(b);
     const who = caller(res);
-    const row = await manager.attach(b.bmc as string, b.device as string, b.image as string, who.name, (image) =>
-      maySee(who, image),
+    const row = await manager.attach(
+      b.bmc as string,
+      b.device as string,
+      image,
+      who.name,
+      (m) => maySee(who, m),
+      extras,
     );
     res.status(202).location(`/api/attachments/${row.id}`).json(attachmentView(row));
   });

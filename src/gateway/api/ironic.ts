@@ -13,6 +13,7 @@ import type { SourceImages } from '../sources/source-images.js';
 import { badRequest, GatewayError } from '../errors.js';
 import { LIVE_STATES, type DeviceType } from '../types.js';
 import { maySee } from './acl.js';
+import { attachExtras } from './attach-extras.js';
 import { caller, requireRole, type Caller } from './auth.js';
 
 const IRONIC_DEVICES: Record<string, DeviceType> = { cdrom: 'cd', floppy: 'usb', disk: 'usb' };
@@ -64,10 +65,13 @@ export function ironicRoutes(manager: AttachmentManager, store: GatewayStore, so
       throw badRequest('image_download_source: "http" (a source streamed through) or "local" (a local copy)');
     const who = caller(res);
     const image = await imageRef(b.image_url, downloadSource, sources, who);
-    const row = await manager.attach(String(req.params.node), device, image, who.name, (m) => maySee(who, m));
+    // `boot` (ours, not Ironic's): a one-time boot from the device and a reset once attached
+    const extras = attachExtras({ boot: b.boot });
+    const row = await manager.attach(String(req.params.node), device, image, who.name, (m) => maySee(who, m), extras);
     const done = await manager.settled(row.id);
     if (done.state !== 'attached')
       throw new GatewayError(502, 'AttachFailed', done.error ?? `attachment is ${done.state}`);
+    if (done.boot === 'failed') throw new GatewayError(502, 'BootFailed', done.error ?? 'the boot failed');
     res.status(204).end();
   });
   r.get('/nodes/:node/vmedia', requireRole('reader'), async (req, res) => {

@@ -18,6 +18,13 @@ export const attachmentView = (a: AttachmentRecord) => ({
   slotUri: a.slotUri,
   linkExpiresAt: a.expiresAt === null ? null : new Date(a.expiresAt).toISOString(),
   bytesServed: a.bytesServed,
+  window:
+    a.windowStart === null || a.windowEnd === null
+      ? null
+      : { start: new Date(a.windowStart).toISOString(), end: new Date(a.windowEnd).toISOString() },
+  boot: a.boot,
+  // the nonce only: the document and its secrets are in the image alone
+  generated: a.generatedNonce === null ? null : { nonce: a.generatedNonce },
   error: a.error,
   errorCount: a.errorCount,
   createdAt: a.createdAt,

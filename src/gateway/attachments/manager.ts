@@ -1,13 +1,17 @@
 // Attach and detach images on BMCs, one operation at a time per BMC, with retries and backoff.
 // Every state is written to the database before the BMC is driven, so after a crash the database
 // says what was under way: start() resumes attaching and detaching operations and checks each
-// attached one against its BMC's VirtualMedia (re-inserting when the BMC lost it).
+// attached one against its BMC's VirtualMedia (re-inserting when the BMC lost it). Windows
+// (scheduled attachments) are opened and closed by the scheduler through openWindow/closeWindow.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log.js';
+import type { ComputerSystemDriver } from '../bmc-driver/computer-system.js';
 import type { VirtualMediaDriver, VirtualMediaSlot } from '../bmc-driver/virtual-media.js';
 import type { GatewayStore } from '../db/store.js';
 import { badRequest, conflict, GatewayError, notFound } from '../errors.js';
 import type { ImageMetadata, ImageRepository } from '../repository/image-repository.js';
+import type { GeneratedImages } from '../generated/generated-images.js';
+import type { AttachmentWindow } from '../scheduler/window.js';
 import { DEVICE_TYPES, LIVE_STATES, type AttachmentRecord, type BmcRecord, type DeviceType } from '../types.js';
 import { mediaUrl, newMediaAccess, urlHasToken } from './access.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -17,6 +21,8 @@ export interface AttachmentManagerOptions {
   store: GatewayStore;
   repository: ImageRepository;
   driverFor(bmc: BmcRecord): VirtualMediaDriver;
+  systemFor(bmc: BmcRecord): ComputerSystemDriver;
+  generated: GeneratedImages;
   /** https://host:port the BMCs reach the media server at. */
   mediaBaseUrl: string;
   /** How long a media URL works unless renewed; attached ones are renewed every third of it. */
@@ -27,6 +33,19 @@ export interface AttachmentManagerOptions {
   backoffMs: number;
   log: Logger;
 }
+
+/** The image of an attachment: one of the repository (id or name), or a document to build. */
+export type ImageChoice = string | { generated: unknown };
+
+export interface AttachExtras {
+  /** Made at the start (now when it has passed), removed at the end. */
+  window?: AttachmentWindow;
+  /** A one-time boot override to the device and a reset once inserted. */
+  boot?: boolean;
+}
+
+const overlaps = (a: AttachmentWindow, b: AttachmentRecord) =>
+  b.windowStart !== null && b.windowEnd !== null && a.start < b.windowEnd && b.windowStart < a.end;
 
 /** Who acts when the gateway itself resumes or renews. */
 const GATEWAY = 'gateway';
@@ -42,34 +61,98 @@ export class AttachmentManager {
   async attach(
     bmcName: string,
     device: string,
-    imageRef: string,
+    imageRef: ImageChoice,
     who: string,
     visible?: (image: ImageMetadata) => boolean,
+    extras: AttachExtras = {},
   ): Promise<AttachmentRecord> {
     if (!DEVICE_TYPES.includes(device as DeviceType)) throw badRequest(`device: one of ${DEVICE_TYPES.join(', ')}`);
     if (!(await this.o.store.getBmc(bmcName))) throw notFound(`BMC ${bmcName}`);
-    const image = this.o.repository.get(imageRef, visible);
+    const { window, boot } = extras;
+    if (window) await this.refuseOverlap(bmcName, device as DeviceType, window);
+    const { image, nonce } =
+      typeof imageRef === 'string'
+        ? { image: this.o.repository.get(imageRef, visible), nonce: undefined }
+        : await this.o.generated.build(imageRef.generated, device as DeviceType, who);
+    const scheduled = window !== undefined && window.start > Date.now();
     const created = await this.o.store.createAttachment({
       id: randomUUID(),
       bmc: bmcName,
       device: device as DeviceType,
       imageId: image.id,
       createdBy: who,
+      ...(window ? { windowStart: window.start, windowEnd: window.end, scheduled } : {}),
+      ...(boot ? { boot } : {}),
+      ...(nonce ? { generatedNonce: nonce } : {}),
     });
     if (!created) throw conflict(`BMC ${bmcName} already has an attachment on its ${device} device: detach it first`);
+    const what = nonce ? `generated image (nonce ${nonce})` : `image ${image.id} (${image.name})`;
+    const when = window
+      ? `, window ${new Date(window.start).toISOString()} to ${new Date(window.end).toISOString()}`
+      : '';
     await this.o.store.audit(
       who,
-      'attach',
+      scheduled ? 'schedule' : 'attach',
       `${bmcName}/${device}`,
-      `image ${image.id} (${image.name}), attachment ${created.id}`,
+      `${what}, attachment ${created.id}${when}${boot ? ', boot' : ''}`,
     );
-    void this.enqueue(bmcName, () => this.performAttach(created.id));
+    if (!scheduled) void this.enqueue(bmcName, () => this.performAttach(created.id));
     return created;
+  }
+
+  /** Two windows on one BMC's device must not overlap (the second could never be attached). */
+  private async refuseOverlap(bmc: string, device: DeviceType, window: AttachmentWindow): Promise<void> {
+    const rows = await this.o.store.listAttachments({ bmc, states: ['scheduled', ...LIVE_STATES] });
+    const other = rows.find((r) => r.device === device && overlaps(window, r));
+    if (other) throw conflict(`the window overlaps attachment ${other.id}'s on BMC ${bmc}'s ${device} device`);
+  }
+
+  /** At a window's start: scheduled → attaching and the attach, unless the window is already over
+   *  (the gateway was down all along) or the device holds another attachment (then failed). */
+  openWindow(id: string): Promise<void> {
+    return this.onBmcOf(id, async (row) => {
+      const missed = row.windowEnd !== null && row.windowEnd <= Date.now();
+      const change = missed ? 'device-busy' : await this.o.store.changeState(id, ['scheduled'], 'attaching');
+      if (change === 'changed') {
+        await this.o.store.audit(GATEWAY, 'window opened', `${row.bmc}/${row.device}`, `attachment ${id}`);
+        return this.performAttach(id);
+      }
+      // unchanged: another gateway opened it, or it was cancelled
+      if (change === 'unchanged' || (await this.o.store.changeState(id, ['scheduled'], 'failed')) !== 'changed') return;
+      const error = missed
+        ? 'the window ended before the gateway could attach it (it was not running)'
+        : `at the window's start the ${row.device} device of BMC ${row.bmc} held another attachment`;
+      await this.o.store.updateAttachment(id, { error, failed: true });
+      await this.o.store.audit(GATEWAY, 'window failed', `${row.bmc}/${row.device}`, `attachment ${id}: ${error}`);
+    });
+  }
+
+  /** At a window's end: attaching/attached → detaching and the detach (one gateway wins the change). */
+  closeWindow(id: string): Promise<void> {
+    return this.onBmcOf(id, async (row) => {
+      if ((await this.o.store.changeState(id, ['attaching', 'attached'], 'detaching')) !== 'changed') return;
+      await this.o.store.audit(GATEWAY, 'window closed', `${row.bmc}/${row.device}`, `attachment ${id}`);
+      await this.performDetach(id);
+    });
+  }
+
+  /** Queues `op` on the attachment's BMC with the row as it is once the lock is held. */
+  private async onBmcOf(id: string, op: (row: AttachmentRecord) => Promise<void>): Promise<void> {
+    const row = await this.o.store.getAttachment(id);
+    if (!row) return;
+    await this.enqueue(row.bmc, async () => {
+      const now = await this.o.store.getAttachment(id);
+      if (now) await op(now);
+    });
   }
 
   async detach(id: string, who: string): Promise<AttachmentRecord> {
     const row = await this.o.store.getAttachment(id);
     if (!row) throw notFound(`attachment ${id}`);
+    if ((await this.o.store.changeState(id, ['scheduled'], 'detached')) === 'changed') {
+      await this.o.store.audit(who, 'cancel', `${row.bmc}/${row.device}`, `attachment ${id} (scheduled)`);
+      return (await this.o.store.getAttachment(id))!;
+    }
     if (!(await this.o.store.beginDetach(id))) throw conflict(`attachment ${id} is ${row.state}, not attached`);
     await this.o.store.audit(who, 'detach', `${row.bmc}/${row.device}`, `attachment ${id}`);
     void this.enqueue(row.bmc, () => this.performDetach(id));
@@ -97,6 +180,8 @@ export class AttachmentManager {
   /** Reconciles the database with the BMCs, then renews the media URLs of attached images. */
   async start(): Promise<void> {
     for (const row of await this.o.store.listAttachments({ states: LIVE_STATES })) {
+      // a window that ended while the gateway was down is closed by the scheduler, not resumed
+      if (row.state !== 'detaching' && row.windowEnd !== null && row.windowEnd <= Date.now()) continue;
       if (row.state === 'attaching') void this.enqueue(row.bmc, () => this.performAttach(row.id));
       else if (row.state === 'detaching') void this.enqueue(row.bmc, () => this.performDetach(row.id));
       else void this.enqueue(row.bmc, () => this.verifyAttached(row.id));
@@ -137,7 +222,7 @@ export class AttachmentManager {
 
   private async performAttach(id: string): Promise<void> {
     await this.withRetries(id, 'attaching', async (row) => {
-      const image = this.o.repository.get(row.imageId);
+      const image = (row.generatedNonce === null ? this.o.repository : this.o.generated.repository).get(row.imageId);
       const driver = await this.driver(row.bmc);
       const previousToken = row.tokenHash;
       const access = newMediaAccess(id);
@@ -166,6 +251,31 @@ export class AttachmentManager {
       await this.o.store.updateAttachment(id, { state: 'attached', slotUri, error: null });
       await this.o.store.audit(GATEWAY, 'attached', `${row.bmc}/${row.device}`, `attachment ${id} in ${slotUri}`);
     });
+    await this.bootIfRequested(id);
+  }
+
+  /** Once attached: the boot override and reset, once. A refusal leaves the media attached, with the error. */
+  private async bootIfRequested(id: string): Promise<void> {
+    const row = await this.o.store.getAttachment(id);
+    if (row?.state !== 'attached' || row.boot !== 'requested') return;
+    const target = `${row.bmc}/${row.device}`;
+    try {
+      const bmc = await this.o.store.getBmc(row.bmc);
+      if (!bmc) throw notFound(`BMC ${row.bmc}`);
+      const { system, resetType } = await this.o.systemFor(bmc).bootOnce(row.device);
+      await this.o.store.updateAttachment(id, { boot: 'done' });
+      await this.o.store.audit(
+        GATEWAY,
+        'boot',
+        target,
+        `attachment ${id}: boot once from it, ${resetType} of ${system}`,
+      );
+    } catch (err) {
+      const error = `the media is attached but the boot failed: ${(err as Error).message}`;
+      this.o.log.warn({ attachment: id, bmc: row.bmc, err: error }, 'boot failed');
+      await this.o.store.updateAttachment(id, { boot: 'failed', error, failed: true });
+      await this.o.store.audit(GATEWAY, 'boot failed', target, `attachment ${id}: ${error}`);
+    }
   }
 
   private async performDetach(id: string): Promise<void> {

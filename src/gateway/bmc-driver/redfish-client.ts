@@ -39,6 +39,10 @@ export class RedfishClient {
     return this.send('POST', pathname, body);
   }
 
+  patch(pathname: string, body: unknown): Promise<RedfishResponse> {
+    return this.send('PATCH', pathname, body);
+  }
+
   private async send(method: string, pathname: string, body?: unknown): Promise<RedfishResponse> {
     const attempts = this.opts.attempts ?? 4;
     let delay = this.opts.backoffMs ?? 500;

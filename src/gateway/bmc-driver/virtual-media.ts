@@ -27,12 +27,13 @@ export interface InsertRequest {
 const FITS: Record<DeviceType, string[]> = { cd: ['CD', 'DVD'], usb: ['USBStick', 'Floppy'] };
 const INSERT_CONFLICT_RETRIES = 2;
 
-const odataId = (v: unknown): string | undefined =>
+export const odataId = (v: unknown): string | undefined =>
   typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)['@odata.id'] === 'string'
     ? ((v as Record<string, unknown>)['@odata.id'] as string)
     : undefined;
 
-function expectOk(res: RedfishResponse, what: string): void {
+/** Throws a 502 BmcRefused naming `what` and the BMC's own message unless the answer is a 2xx. */
+export function expectOk(res: RedfishResponse, what: string): void {
   if (res.status >= 200 && res.status < 300) return;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- a DMTF error body, if any
   const message = (res.body?.error?.['@Message.ExtendedInfo']?.[0]?.Message ?? res.body?.error?.message) as

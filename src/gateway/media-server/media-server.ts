@@ -10,7 +10,7 @@ import type { Logger } from '../../log.js';
 import { attachmentUser, passwordMatches, sha256Hex } from '../attachments/access.js';
 import type { GatewayStore } from '../db/store.js';
 import { GatewayError } from '../errors.js';
-import { sendRange } from '../http/range.js';
+import { fileContent, sendRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
 import { addressKey, DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
@@ -19,6 +19,8 @@ import { BmcAddresses } from './bmc-address.js';
 export interface MediaServerOptions {
   store: GatewayStore;
   repository: ImageRepository;
+  /** The images built from generated-media documents (an attachment with a nonce serves one). */
+  generated?: ImageRepository;
   /** An image's bytes: its file, or its source read by Range. */
   sourceImages: SourceImages;
   tls: { cert: string; key: string };
@@ -77,15 +79,17 @@ export function createMediaServer(o: MediaServerOptions): Server {
     const creds = basicCredentials(req.headers.authorization);
     if (!creds || creds.user !== attachmentUser(row.id) || !passwordMatches(creds.password, row.passwordHash))
       return failed(401, 'credentials required', { 'WWW-Authenticate': 'Basic realm="vmedia gateway media"' });
+    const generated = row.generatedNonce === null ? undefined : o.generated;
     let image;
     try {
-      image = o.repository.get(row.imageId);
+      image = (generated ?? o.repository).get(row.imageId);
     } catch {
       return plain(res, 410, 'the image was deleted');
     }
     // the name is part of the URL the BMC was given: a token under another name serves nothing
     if (safeDecode(m[2]!) !== image.name) return plain(res, 404, 'no such media');
-    const sent = await sendRange(req, res, o.sourceImages.content(image));
+    const content = generated ? fileContent(generated.file(image)) : o.sourceImages.content(image);
+    const sent = await sendRange(req, res, content);
     if (sent > 0) await o.store.addBytesServed(row.id, sent);
   };
   return createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
