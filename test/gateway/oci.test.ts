@@ -1,0 +1,216 @@
+// oci:// sources against a real registry (registry-fixture.ts: Debian's docker-registry with token
+// authentication, TLS from a test CA, blob GETs redirected by 307 to a storage front): a tag
+// resolves to its single-layer artifact, the image is streamed through by Range without a local
+// copy, storage never sees an Authorization header, a token the registry stops accepting between
+// reads is fetched anew, a verified digest is not read again, a blob with the wrong bytes leaves
+// a failed image that is never served, and Ironic attaches an oci:// image to a vmedia BMC whose
+// export reads it back.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { startGatewayProcess, type GatewayProcess } from './helpers.js';
+import { startRegistry, type PushedArtifact, type Registry } from './registry-fixture.js';
+
+const run = promisify(execFile);
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Image {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  state?: string;
+  error?: string;
+  source?: { url: string; cached: boolean; blobDigest?: string; manifestDigest?: string };
+}
+
+describe('gateway oci:// sources on a real registry', () => {
+  let dir: string;
+  let registry: Registry;
+  let gw: GatewayProcess;
+  let pushed: PushedArtifact;
+  let bootId = '';
+  const image = randomBytes(3 * 1024 * 1024 + 517);
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vmedia-oci-'));
+    registry = await startRegistry(path.join(dir, 'registry'));
+    // the registry accepts each token 3 s although the token service says 600: only a 401
+    // makes the gateway fetch another (it would keep one that long)
+    registry.tokenPolicy.expiresIn = 600;
+    registry.tokenPolicy.validFor = 3;
+    pushed = await registry.push('vmedia/boot', 'v1', image, 'boot.iso');
+    const sourcesFile = path.join(dir, 'sources.json');
+    writeFileSync(
+      sourcesFile,
+      JSON.stringify({
+        AllowedHosts: registry.hosts,
+        CaFile: registry.ca.caCertFile,
+        Registries: [
+          { Host: registry.host, Username: registry.credentials.username, Password: registry.credentials.password },
+        ],
+      }),
+    );
+    gw = await startGatewayProcess({ extraArgs: ['--sources', sourcesFile] });
+  });
+
+  after(async () => {
+    await gw?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const register = (body: Record<string, unknown>) => gw.api('/api/images', { method: 'POST', as: 'operator', body });
+  const read = (id: string, range?: string) =>
+    // the registering operator owns the images (per-image ACLs: a reader sees only those granted to it)
+    gw.raw(`/api/images/${id}/content`, { as: 'operator', ...(range ? { headers: { Range: range } } : {}) });
+
+  it('resolves a tag to its one-layer artifact and streams it through by Range; storage gets no Authorization', async () => {
+    const res = await register({ source: `oci://${registry.host}/vmedia/boot:v1` });
+    assert.equal(res.status, 201, res.text);
+    const meta = res.json as Image;
+    bootId = meta.id;
+    assert.equal(meta.name, 'boot.iso', 'named by its ORAS title');
+    assert.equal(meta.size, image.length);
+    assert.equal(meta.sha256, sha256(image));
+    assert.deepEqual(meta.source, {
+      url: `oci://${registry.host}/vmedia/boot:v1`,
+      cached: false,
+      blobDigest: pushed.blobDigest,
+      manifestDigest: pushed.manifestDigest,
+    });
+    const verifyReads = registry.storageRequests.length;
+    assert.ok(verifyReads >= 1, 'the blob was read (through the 307) to verify its digest');
+
+    const part = await read(bootId, 'bytes=1000000-1999999');
+    assert.equal(part.status, 206);
+    assert.equal(part.headers['content-range'], `bytes 1000000-1999999/${image.length}`);
+    assert.ok(part.body.equals(image.subarray(1000000, 2000000)), 'the range is byte-exact');
+    const whole = await read(bootId);
+    assert.equal(whole.status, 200);
+    assert.equal(sha256(whole.body), sha256(image));
+
+    const served = registry.storageRequests.slice(verifyReads);
+    assert.ok(
+      served.some((r) => r.range === 'bytes=1000000-1999999'),
+      'the range went upstream as a range',
+    );
+    assert.deepEqual(
+      registry.storageRequests.filter((r) => r.authorization !== undefined),
+      [],
+      'no Authorization header reached blob storage',
+    );
+    assert.ok(registry.tokensIssued() >= 1, 'the gateway authenticated with its registry credentials');
+  });
+
+  it('a token the registry stops accepting between reads is fetched anew; every read completes', async () => {
+    const before = registry.tokensIssued();
+    const piece = 256 * 1024;
+    for (let i = 0; i < 6; i++) {
+      const start = i * piece;
+      const res = await read(bootId, `bytes=${start}-${start + piece - 1}`);
+      assert.equal(res.status, 206, res.body.toString());
+      assert.ok(res.body.equals(image.subarray(start, start + piece)), `piece ${i} byte-exact`);
+      await sleep(1000);
+    }
+    // 6 s of reads with tokens the registry takes 3 s: refused at least once, and each refusal
+    // (never expires_in, which said 600 s) made the gateway fetch another
+    assert.ok(registry.tokensIssued() - before >= 1, `${registry.tokensIssued() - before} tokens fetched`);
+  });
+
+  it('a digest reference to a blob verified before is registered without reading the blob again', async () => {
+    const reads = registry.storageRequests.length;
+    const res = await register({
+      source: `oci://${registry.host}/vmedia/boot@${pushed.manifestDigest}`,
+      name: 'pinned.iso',
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal((res.json as Image).sha256, sha256(image));
+    assert.equal(registry.storageRequests.length, reads, 'storage was not read');
+  });
+
+  it('a blob whose bytes lack its digest is refused: the image is failed, says why, and is never served', async () => {
+    const bad = randomBytes(300 * 1024);
+    const { blobDigest } = await registry.push('vmedia/bad', 'v1', bad, 'bad.iso');
+    registry.corruptBlob(blobDigest);
+    const res = await register({ source: `oci://${registry.host}/vmedia/bad:v1` });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.json.error.code, 'DigestMismatch');
+    assert.match(res.json.error.message, new RegExp(`not ${blobDigest.slice(7)}`));
+    const listed = ((await gw.api('/api/images', { as: 'operator' })).json.images as Image[]).find(
+      (m) => m.name === 'bad.iso',
+    );
+    assert.equal(listed?.state, 'failed');
+    assert.match(listed?.error ?? '', /never served/);
+    const content = await read(listed.id);
+    assert.equal(content.status, 409, 'a failed image is not served');
+  });
+
+  it('refuses sources it may not or cannot use, with the reason', async () => {
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ source: 'oci://registry.example:5000/vmedia/boot:v1' }, 400, /not among the allowed source hosts/],
+      [{ source: `oci://${registry.host}/vmedia/boot` }, 400, /tag .* or a digest/],
+      [{ source: `oci://${registry.host}/Vmedia/boot:v1` }, 400, /not a repository name/],
+      [{ source: `oci://${registry.host}/vmedia/missing:v1` }, 502, /no such manifest/],
+      [{ source: 'http://example.org/boot.iso' }, 400, /https:\/\/ URL or oci:\/\//],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await register(body);
+      assert.equal(res.status, status, `${JSON.stringify(body)}: ${res.text}`);
+      assert.match(res.json.error.message, message);
+    }
+  });
+
+  describe('Ironic attaches an oci:// image to a vmedia BMC', { timeout: 180_000 }, () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack({ mediaTypes: { Slot_2: 'CD' }, slotTimeout: 30, startTimeoutMs: 60_000 });
+      writeFileSync(path.join(stack.trustStore, 'gateway.pem'), gw.ca);
+      const res = await gw.api('/api/bmcs', {
+        method: 'POST',
+        body: {
+          name: 'bmc-oci',
+          redfishUrl: stack.baseUrl,
+          username: stack.operator.user,
+          password: stack.operator.password,
+          caPem: stack.ca,
+        },
+      });
+      assert.equal(res.status, 201, res.text);
+    });
+    after(async () => {
+      await stack?.stop();
+    });
+
+    it('POST /v1/nodes/{node}/vmedia with an oci:// image_url: the BMC export reads back the image', async () => {
+      const source = `oci://${registry.host}/vmedia/boot:v1`;
+      const res = await gw.api('/v1/nodes/bmc-oci/vmedia', {
+        method: 'POST',
+        as: 'operator',
+        body: { device_type: 'cdrom', image_url: source, image_download_source: 'http' },
+      });
+      assert.equal(res.status, 204, `${res.text}\n${gw.output().slice(-3000)}`);
+      const socket = stack.slots.find((s) => s.name === 'Slot_2')!.exportSocket;
+      const { stdout } = await run('nbdcopy', [`nbd+unix:///?socket=${socket}`, '-'], {
+        encoding: 'buffer',
+        maxBuffer: 2 * image.length,
+      });
+      assert.equal(sha256(stdout), sha256(image), 'the BMC serves the registry blob byte for byte');
+      const listed = (await gw.api('/v1/nodes/bmc-oci/vmedia', { as: 'reader' })).json.vmedia as {
+        image_url: string;
+        image_download_source: string;
+      }[];
+      assert.equal(listed[0]?.image_download_source, 'http');
+      assert.equal(listed[0]?.image_url, `/api/images/${bootId}`, 'the image registered from this source is reused');
+      const detached = await gw.api('/v1/nodes/bmc-oci/vmedia', { method: 'DELETE', as: 'operator' });
+      assert.equal(detached.status, 204, detached.text);
+    });
+  });
+});
