@@ -11,11 +11,12 @@ import { getU64, setU64, view } from './wire.js';
 
 const MAX_INFLIGHT = 128;
 /**
- * Payload being served per connection. 8 MiB keeps a local pipe full (32 reads of nbdcopy's
- * 256 KiB) while bounding memory: a client queueing 64 MiB per connection (nbdcopy's default
- * with 4 connections: 256 MiB) is served 8 MiB at a time.
+ * Payload being served per connection. 2 MiB (8 reads of nbdcopy's 256 KiB) keeps a local pipe
+ * full while bounding memory: a client queueing 64 MiB per connection (nbdcopy's default with 4
+ * connections: 256 MiB) is served 2 MiB at a time. 8 MiB was no faster (bench/paths A and B) and
+ * each connection's reply buffers, new memory the first time, cost page faults and RSS.
  */
-const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
+const MAX_INFLIGHT_BYTES = 2 * 1024 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /**
  * Read-reply buffers kept for reuse per connection (see BufferPool): the in-flight budget plus
