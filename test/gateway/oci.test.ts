@@ -211,6 +211,13 @@ describe('gateway oci:// sources on a real registry', () => {
       assert.equal(listed[0]?.image_url, `/api/images/${bootId}`, 'the image registered from this source is reused');
       const detached = await gw.api('/v1/nodes/bmc-oci/vmedia', { method: 'DELETE', as: 'operator' });
       assert.equal(detached.status, 204, detached.text);
+      const failed = await gw.api('/api/attachments', {
+        method: 'POST',
+        as: 'operator',
+        body: { bmc: 'bmc-oci', device: 'cd', image: 'bad.iso' },
+      });
+      assert.equal(failed.status, 409, failed.text);
+      assert.match(failed.json.error.message, /failed its digest check/);
     });
   });
 });

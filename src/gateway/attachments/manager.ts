@@ -74,6 +74,8 @@ export class AttachmentManager {
       typeof imageRef === 'string'
         ? { image: this.o.repository.get(imageRef, visible), nonce: undefined }
         : await this.o.generated.build(imageRef.generated, device as DeviceType, who);
+    if (image.state === 'failed')
+      throw conflict(`image ${image.id} failed its digest check and is never served: ${image.error ?? ''}`);
     const scheduled = window !== undefined && window.start > Date.now();
     const created = await this.o.store.createAttachment({
       id: randomUUID(),
