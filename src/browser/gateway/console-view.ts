@@ -1,6 +1,6 @@
 // What a signed-in operator sees: the media library, the BMCs and the attachments. The
-// attachments are polled every 2 s for their live status; images and BMCs change rarely and are
-// read again after a change made here and every 30 s.
+// attachments are polled every 2 s for their live status (not while the tab is hidden); images and
+// BMCs change rarely and are read again after a change made here and every 30 s.
 import { el } from '../dom.js';
 import { Notice } from '../notice.js';
 import { AttachmentsPanel, SHOWN_STATES } from './attachments-panel.js';
@@ -69,7 +69,9 @@ export class ConsoleView {
 
   private schedule(): void {
     this.timer = setTimeout(() => {
-      void this.refresh(++this.polls % FULL_EVERY === 0).then(() => {
+      // a tab in the background asks nothing; it catches up at its next poll once shown
+      const work = document.hidden ? Promise.resolve() : this.refresh(++this.polls % FULL_EVERY === 0);
+      void work.then(() => {
         if (!this.disposed) this.schedule();
       });
     }, POLL_MS);
