@@ -12,7 +12,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import type * as Execa from 'execa';
 import { MountError } from '../errno.js';
 import type { Logger } from '../log.js';
 
@@ -108,11 +108,21 @@ function appendCapped(text: string, line: string): string {
   return text.length >= MAX_CAPTURED ? text : (text + line + '\n').slice(0, MAX_CAPTURED);
 }
 
+// execa and its dependencies hold ~5 MiB of a process's memory: loaded with the first child, not
+// at start (the web spawns none until a PAM login or a credential FIFO; the daemon none at idle).
+let execaModule: Promise<typeof Execa> | undefined;
+
 export function createProcessRunner(log: Logger): ProcessRunner {
-  function spawnChild(command: string, args: readonly string[], options: StartOptions): ResultPromise {
+  // the child comes wrapped: a ResultPromise is a thenable, which awaiting would wait out
+  async function spawnChild(
+    command: string,
+    args: readonly string[],
+    options: StartOptions,
+  ): Promise<{ child: Execa.ResultPromise }> {
     const pipes = options.pipes ?? 0;
     const output = options.inheritOutput ? 'inherit' : 'pipe';
-    return execa('/bin/bash', ['-c', CLOSE_OTHER_FDS, command, String(2 + pipes), ...args], {
+    const { execa } = await (execaModule ??= import('execa'));
+    const child = execa('/bin/bash', ['-c', CLOSE_OTHER_FDS, command, String(2 + pipes), ...args], {
       stdio: ['ignore', output, output, ...Array<'pipe'>(pipes).fill('pipe')],
       env: childEnvironment(options.env),
       extendEnv: false,
@@ -122,9 +132,10 @@ export function createProcessRunner(log: Logger): ProcessRunner {
       forceKillAfterDelay: options.killGraceMs ?? KILL_GRACE_MS,
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     });
+    return { child };
   }
 
-  function start(
+  async function start(
     command: string,
     args: readonly string[],
     options: StartOptions,
@@ -134,11 +145,9 @@ export function createProcessRunner(log: Logger): ProcessRunner {
     try {
       assertExecutable(command);
     } catch (err) {
-      return Promise.reject(
-        new MountError('ECANCELED', `cannot start ${command}: ${(err as Error).message}`, { cause: err }),
-      );
+      throw new MountError('ECANCELED', `cannot start ${command}: ${(err as Error).message}`, { cause: err });
     }
-    const child = spawnChild(command, args, options);
+    const { child } = await spawnChild(command, args, options);
     let timedOut = false;
     const streamsDone = options.inheritOutput
       ? []
