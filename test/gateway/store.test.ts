@@ -1,11 +1,14 @@
 // The two databases pass one suite: SQLite (embedded) and PostgreSQL (a real server started here as
 // the postgres user). PostgreSQL also keeps two gateways apart: one live attachment per BMC and
-// device under concurrent inserts, and the per-BMC advisory lock never held by two at once.
+// device under concurrent inserts, the per-BMC advisory lock never held by two at once, and a
+// window's claim (changeState) won by one. A database of the first release upgrades on both.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { openPostgresStore } from '../../src/gateway/db/postgres.js';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
@@ -94,6 +97,41 @@ function storeSuite(name: string, open: () => Promise<GatewayStore>): void {
       );
     });
 
+    it('keeps windows, boot and nonce; a scheduled attachment holds no device until changeState claims it', async () => {
+      const live = await store.createAttachment({ id: uuid(40), bmc: 'w', device: 'cd', imageId: 'i', createdBy: 't' });
+      assert.equal(live?.state, 'attaching');
+      const windowStart = 2 ** 41; // ms past 2^32: BIGINT on PostgreSQL
+      const s = await store.createAttachment({
+        id: uuid(41),
+        bmc: 'w',
+        device: 'cd',
+        imageId: 'j',
+        createdBy: 't',
+        windowStart,
+        windowEnd: windowStart + 5000,
+        scheduled: true,
+        boot: true,
+        generatedNonce: 'ab'.repeat(16),
+      });
+      assert.deepEqual(
+        [s?.state, s?.windowStart, s?.windowEnd, s?.boot, s?.generatedNonce],
+        ['scheduled', windowStart, windowStart + 5000, 'requested', 'ab'.repeat(16)],
+        'created beside a live attachment of the same device',
+      );
+      assert.deepEqual(
+        [live?.windowStart, live?.windowEnd, live?.boot, live?.generatedNonce],
+        [null, null, null, null],
+      );
+
+      assert.equal(await store.changeState(uuid(41), ['scheduled'], 'attaching'), 'device-busy');
+      assert.equal((await store.getAttachment(uuid(41)))?.state, 'scheduled', 'a refused change changes nothing');
+      assert.equal(await store.changeState(uuid(40), ['attaching', 'attached'], 'detached'), 'changed');
+      assert.equal(await store.changeState(uuid(41), ['scheduled'], 'attaching'), 'changed');
+      assert.equal(await store.changeState(uuid(41), ['scheduled'], 'attaching'), 'unchanged', 'claimed once');
+      await store.updateAttachment(uuid(41), { boot: 'done' });
+      assert.equal((await store.getAttachment(uuid(41)))?.boot, 'done');
+    });
+
     it('keeps the audit log in order', async () => {
       for (const n of [1, 2, 3]) await store.audit(`who${n}`, 'act', 'target', `d${n}`);
       assert.deepEqual(
@@ -115,6 +153,53 @@ before(async () => {
 });
 after(() => server?.stop());
 storeSuite('PostgreSQL', () => openPostgresStore(server.connectionString));
+
+/** The attachments table of the first release, and one row in it. */
+const FIRST_RELEASE = [
+  `CREATE TABLE attachments (
+    id TEXT PRIMARY KEY, bmc TEXT NOT NULL, device TEXT NOT NULL, image_id TEXT NOT NULL, state TEXT NOT NULL,
+    slot_uri TEXT, token_hash TEXT, password_hash TEXT, expires_at BIGINT,
+    bytes_served BIGINT NOT NULL DEFAULT 0, error TEXT, error_count INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+  `INSERT INTO attachments (id, bmc, device, image_id, state, created_at, created_by, updated_at)
+   VALUES ('${uuid(50)}', 'b', 'cd', 'i', 'attached', 'then', 't', 'then')`,
+];
+
+function upgradeCase(name: string, open: (statements: string[]) => Promise<GatewayStore>): void {
+  it(`${name}: adds the columns an older database lacks and keeps its rows`, async () => {
+    const store = await open(FIRST_RELEASE);
+    try {
+      const row = await store.getAttachment(uuid(50));
+      assert.deepEqual([row?.state, row?.windowStart, row?.boot, row?.generatedNonce], ['attached', null, null, null]);
+      const added = { id: uuid(51), bmc: 'b', device: 'usb' as const, imageId: 'i', createdBy: 't', boot: true };
+      assert.equal((await store.createAttachment(added))?.boot, 'requested');
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+describe('gateway store: an older database upgrades', () => {
+  upgradeCase('SQLite', (statements) => {
+    const file = path.join(sqliteDir, 'old.sqlite');
+    const old = new Database(file);
+    for (const sql of statements) old.exec(sql);
+    old.close();
+    return Promise.resolve(openSqliteStore(file));
+  });
+  upgradeCase('PostgreSQL', async (statements) => {
+    const admin = new pg.Client({ connectionString: server.connectionString });
+    await admin.connect();
+    await admin.query('CREATE DATABASE first_release');
+    await admin.end();
+    const connectionString = server.connectionString.replace('/postgres?', '/first_release?');
+    const old = new pg.Client({ connectionString });
+    await old.connect();
+    for (const sql of statements) await old.query(sql);
+    await old.end();
+    return openPostgresStore(connectionString);
+  });
+});
 
 describe('gateway store: two gateways on one PostgreSQL', () => {
   it('never both create a live attachment for one BMC device, and never hold one BMC at once', async () => {
@@ -159,6 +244,25 @@ describe('gateway store: two gateways on one PostgreSQL', () => {
         ),
       );
       assert.ok(overlapped);
+
+      // a window opens once: of 20 concurrent claims from both gateways, one changes the state
+      await a.createAttachment({
+        id: uuid(200),
+        bmc: 'shared',
+        device: 'usb',
+        imageId: 'i',
+        createdBy: 't',
+        windowStart: 1,
+        windowEnd: 2,
+        scheduled: true,
+      });
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).changeState(uuid(200), ['scheduled'], 'attaching')),
+      );
+      assert.deepEqual(
+        claims.filter((c) => c === 'changed'),
+        ['changed'],
+      );
     } finally {
       await a.close();
       await b.close();
