@@ -212,6 +212,8 @@ export class AttachmentManager {
       const slot = row.slotUri ? await driver.slot(row.slotUri) : undefined;
       if (slot?.inserted && slot.image !== null && urlHasToken(slot.image, row.tokenHash)) {
         await this.o.store.updateAttachment(id, { expiresAt: Date.now() + this.o.linkTtlMs });
+        // a gateway that stopped between the insert and the boot boots now
+        await this.bootIfRequested(id);
         return;
       }
     } catch (err) {
