@@ -49,6 +49,8 @@ export interface Registry {
   tokenPolicy: TokenPolicy;
   /** Tokens issued to the gateway's credentials (pull), and every request the storage front saw. */
   tokensIssued(): number;
+  /** Blob GETs the registry answered 401 (its access log): a token it no longer took. */
+  blobRefusals(): number;
   storageRequests: StorageRequest[];
   push(repository: string, tag: string, image: Buffer, title: string): Promise<PushedArtifact>;
   /** Overwrites a pushed blob's stored bytes (same size): the registry still names the old digest. */
@@ -257,6 +259,7 @@ export async function startRegistry(dir: string): Promise<Registry> {
     credentials,
     tokenPolicy,
     tokensIssued: () => issued,
+    blobRefusals: () => output.match(/"GET \/v2\/\S+\/blobs\/sha256:\S+ HTTP\/1\.1" 401 /g)?.length ?? 0,
     storageRequests,
     push: async (repository, tag, image, title) => {
       const config = Buffer.from('{}');
