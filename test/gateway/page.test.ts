@@ -1,9 +1,9 @@
 // The gateway's page in real headless Chromium against a real gateway process and one real vmedia
 // BMC (bus + daemon with the export backend + web): a wrong token is refused; an operator uploads
-// a file (sha256 computed in the page, upload progress shown), attaches it to the BMC's CD slot,
-// sees it attached (the BMC's export reads back the image), detaches it and sees it gone; a
-// delete below the admin role shows the gateway's error; /metrics after it, through Prometheus'
-// parser. Console errors and Content-Security-Policy violations fail the test.
+// a file (its sha256 computed in the page while it is sent, upload progress shown), attaches it to
+// the BMC's CD slot, sees it attached (the BMC's export reads back the image), detaches it and
+// sees it gone; a delete below the admin role shows the gateway's error; /metrics after it,
+// through Prometheus' parser. Console errors and Content-Security-Policy violations fail the test.
 //   VMEDIA_GATEWAY_PAGE_SCREENSHOT=FILE  saves the page with the attachment attached (docs/gateway-page.png)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -138,6 +138,12 @@ test('an operator uploads with progress, attaches to the BMC, sees it attached, 
   assert.deepEqual(
     stored.map((i) => [i.name, i.sha256]),
     [['rescue-disk.img', sha256]],
+  );
+  // hashed while sent: through an upload session, the digest checked by its final PUT
+  const audit = (await gw.api('/api/audit')).json.audit as Array<{ action: string; detail: string }>;
+  assert.ok(
+    audit.some((e) => e.detail.includes('rescue-disk.img') && e.detail.includes('resumable session')),
+    JSON.stringify(audit),
   );
   const libraryRow = page.locator('section[aria-labelledby="images-title"] tbody tr', { hasText: 'rescue-disk.img' });
   await libraryRow.getByText(sha256).waitFor();

@@ -88,25 +88,46 @@ export class GatewayApi {
     await this.request('DELETE', `/api/attachments/${encodeURIComponent(id)}`);
   }
 
-  /** Uploads `file` as `name`, claiming `sha256`; XMLHttpRequest, as fetch() reports no upload progress. */
-  upload(file: File, name: string, sha256: string, onProgress: (sent: number) => void): Promise<ImageInfo> {
+  /** Opens a resumable upload session (`/api/uploads`) for `size` bytes to become image `name`. */
+  async openUpload(name: string, size: number): Promise<string> {
+    const query = `?name=${encodeURIComponent(name)}&size=${size}`;
+    return ((await this.request('POST', `/api/uploads${query}`)) as { id: string }).id;
+  }
+
+  /** Where the session stands: the bytes the gateway has (after a piece was cut off). */
+  async uploadOffset(id: string): Promise<number> {
+    return ((await this.request('GET', `/api/uploads/${encodeURIComponent(id)}`)) as { offset: number }).offset;
+  }
+
+  /** Appends `piece` at `offset`; XMLHttpRequest, as fetch() reports no upload progress. */
+  uploadPiece(id: string, offset: number, piece: Blob, onProgress: (sent: number) => void): Promise<void> {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/images?name=${encodeURIComponent(name)}`);
-    this.headers(sessionStorage.getItem(TOKEN_KEY), 'application/octet-stream').forEach((v, k) =>
+    xhr.open('PATCH', `/api/uploads/${encodeURIComponent(id)}`);
+    this.headers(sessionStorage.getItem(TOKEN_KEY), 'application/offset+octet-stream').forEach((v, k) =>
       xhr.setRequestHeader(k, v),
     );
-    xhr.setRequestHeader('X-Image-Sha256', sha256);
+    xhr.setRequestHeader('Upload-Offset', String(offset));
     xhr.responseType = 'text';
     xhr.upload.onprogress = (ev) => onProgress(ev.loaded);
     return new Promise((resolve, reject) => {
       xhr.onerror = () => reject(new ApiError(0, 'The gateway did not answer.'));
       xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) return resolve();
         const body = bodyOf(xhr.responseText, xhr.getResponseHeader('Content-Type') ?? '');
-        if (xhr.status >= 200 && xhr.status < 300) return resolve(body as ImageInfo);
         reject(this.failure(xhr.status, xhr.statusText, body));
       };
-      xhr.send(file);
+      xhr.send(piece);
     });
+  }
+
+  /** Makes the session an image once the gateway found the bytes have this sha256 (422 otherwise). */
+  async finishUpload(id: string, sha256: string): Promise<ImageInfo> {
+    const path = `/api/uploads/${encodeURIComponent(id)}?digest=sha256:${sha256}`;
+    return (await this.request('PUT', path)) as ImageInfo;
+  }
+
+  async cancelUpload(id: string): Promise<void> {
+    await this.request('DELETE', `/api/uploads/${encodeURIComponent(id)}`);
   }
 
   private headers(token: string | null, contentType?: string): Headers {

@@ -1,10 +1,10 @@
-// The media library: upload a local file (its sha256 computed here first and sent as the claim,
-// so bytes damaged on the way are refused by the gateway), the list of images, delete.
+// The media library: upload a local file (its sha256 computed here while it is sent, and claimed
+// at the end, so bytes damaged on the way are refused by the gateway), the list of images, delete.
 import { el } from '../dom.js';
 import { formatBytes } from '../format.js';
 import { Notice } from '../notice.js';
-import { fileSha256 } from './file-sha256.js';
 import type { GatewayApi, ImageInfo } from './gateway-api.js';
+import { uploadFile } from './resumable-upload.js';
 import { dataTable, tableRow, when } from './table.js';
 
 /** The gateway's image names: [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
@@ -112,11 +112,11 @@ export class ImagesPanel {
     };
     try {
       track(this.hashing, 0);
-      const sha256 = await fileSha256(file, (bytes) => track(this.hashing, bytes));
-      track(this.hashing, file.size);
       track(this.uploading, 0);
-      const image = await this.api.upload(file, name, sha256, (sent) => track(this.uploading, sent));
-      track(this.uploading, file.size);
+      const image = await uploadFile(this.api, file, name, {
+        hashed: (bytes) => track(this.hashing, bytes),
+        sent: (bytes) => track(this.uploading, bytes),
+      });
       this.notice.show('success', `Uploaded ${image.name} (${formatBytes(image.size)}).`);
       this.file.value = '';
       this.name.value = '';
