@@ -35,7 +35,12 @@ export interface GatewayWithBmc {
 }
 
 export async function startGatewayWithBmc(): Promise<GatewayWithBmc> {
-  const stack = await startStack({ mediaTypes: { [SLOT.cd]: 'CD', [SLOT.usb]: 'USBStick' }, slotTimeout: 30 });
+  // a loaded machine (other test files starting their stacks) can take long to start one
+  const stack = await startStack({
+    mediaTypes: { [SLOT.cd]: 'CD', [SLOT.usb]: 'USBStick' },
+    slotTimeout: 30,
+    startTimeoutMs: 90_000,
+  });
   let gw: GatewayProcess;
   try {
     gw = await startGatewayProcess();
