@@ -5,11 +5,11 @@
 // and never served. A blob digest verified once is not streamed again for another image.
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest, GatewayError } from '../errors.js';
 import { checkImageName, type ImageMetadata, type ImageRepository } from '../repository/image-repository.js';
-import { sameBlob, type ImageSources } from './image-sources.js';
+import { sameBlob, type ImageSources, type ProbedSource } from './image-sources.js';
 
 export interface ImportRequest {
   source: string;
@@ -72,7 +72,7 @@ export async function importFromSource(
 
 function recordFailed(
   repository: ImageRepository,
-  probed: { source: ImageMetadata['source']; size: number; sha256?: string },
+  probed: ProbedSource,
   base: { name: string; mediaType: string; createdBy: string },
   err: Error,
 ): void {
@@ -83,13 +83,13 @@ function recordFailed(
     sha256: probed.sha256 ?? '',
     created: new Date().toISOString(),
     grants: [],
-    ...(probed.source ? { source: probed.source } : {}),
+    source: probed.source,
     state: 'failed',
     error: err.message,
   });
 }
 
-async function streamedSha256(body: AsyncIterable<Buffer> & NodeJS.ReadableStream, size: number): Promise<string> {
+async function streamedSha256(body: Readable, size: number): Promise<string> {
   const hash = createHash('sha256');
   let seen = 0;
   await pipeline(
