@@ -641,7 +641,10 @@ describe('ByteReader', () => {
     assert.equal(reader.buffered, 4096 - 100);
     // staged bytes satisfy a fill at once; done callbacks that fill again are fed one chunk in order
     const h2 = new Uint8Array(8);
-    assert.equal(reader.fill(h2, 8, failed, failed), true);
+    assert.equal(
+      reader.fill(h2, 8, () => assert.fail('staged bytes fill at once, without the callback'), failed),
+      true,
+    );
     const tail = new Uint8Array(40_000);
     const h3 = new Uint8Array(8);
     assert.equal(
