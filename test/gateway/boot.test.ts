@@ -19,6 +19,13 @@ describe('gateway: boot override and reset after the insert', { timeout: 180_000
   let imageId = '';
 
   const system = async () => (await t.stack.request(SYSTEM, { auth: t.stack.readOnly })).json;
+  /** Ironic's attach of the image with a boot. */
+  const ironicBoot = (deviceType: string) =>
+    t.gw.api(`/v1/nodes/${BMC}/vmedia`, {
+      method: 'POST',
+      as: 'operator',
+      body: { device_type: deviceType, image_url: imageId, image_download_source: 'local', boot: true },
+    });
   const written = (property: string) => fixture.writes.filter((w) => w.property === property).map((w) => w.value);
 
   before(async () => {
@@ -68,11 +75,7 @@ describe('gateway: boot override and reset after the insert', { timeout: 180_000
   it("Ironic's route: a running host gets the override to the USB stick and ForceRestart", async () => {
     fixture.set(HOST_PATH, IFACE.host, 'CurrentHostState', HostState.Running);
     fixture.clearWrites();
-    const res = await t.gw.api(`/v1/nodes/${BMC}/vmedia`, {
-      method: 'POST',
-      as: 'operator',
-      body: { device_type: 'disk', image_url: imageId, image_download_source: 'local', boot: true },
-    });
+    const res = await ironicBoot('disk');
     assert.equal(res.status, 204, res.text);
     assert.equal((await system()).Boot.BootSourceOverrideTarget, 'Usb');
     assert.deepEqual(written('BootSource'), [BootSource.RemovableMedia]);
@@ -84,11 +87,7 @@ describe('gateway: boot override and reset after the insert', { timeout: 180_000
   it('a BMC refusing the override: a clear error, the media stays attached', async () => {
     // without phosphor's services the BMC answers the PATCH with 503 ServiceUnavailable
     fixture.stop();
-    const res = await t.gw.api(`/v1/nodes/${BMC}/vmedia`, {
-      method: 'POST',
-      as: 'operator',
-      body: { device_type: 'cdrom', image_url: imageId, image_download_source: 'local', boot: true },
-    });
+    const res = await ironicBoot('cdrom');
     assert.equal(res.status, 502, res.text);
     const fault = JSON.parse(res.json.error_message as string) as { faultstring: string };
     assert.match(
