@@ -98,6 +98,9 @@ async function signIn(token: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+// the test's tsconfig has no DOM types: what runs in the page is given as text
+const storedToken = () => page.evaluate<string | null>("sessionStorage.getItem('vmedia-gateway-token')");
+
 const attachmentRows = () => page.locator('section[aria-labelledby="attachments-title"] tbody tr');
 
 test('the page is served without a token, with the CSP; a wrong token is refused and not kept', async () => {
@@ -109,27 +112,26 @@ test('the page is served without a token, with the CSP; a wrong token is refused
   await signIn(`wrong-${randomBytes(16).toString('base64url')}`);
   await page.getByRole('alert').filter({ hasText: 'The token is not valid.' }).waitFor();
   assert.equal(await page.getByLabel('Bearer token').inputValue(), '', 'the field is cleared');
-  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  assert.equal(await storedToken(), null);
 });
 
 test('an operator uploads with progress, attaches to the BMC, sees it attached, detaches, sees it gone', async () => {
   await signIn(gw.tokens.operator);
   await page.getByRole('heading', { name: 'Media library' }).waitFor();
   assert.equal(new URL(page.url()).search, '', 'the token is never in the URL');
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('vmedia-gateway-token')), gw.tokens.operator);
+  assert.equal(await storedToken(), gw.tokens.operator);
 
   // every value the upload's progress bar takes
-  await page.evaluate(() => {
-    const seen: number[] = [];
-    (window as unknown as { uploadProgress: number[] }).uploadProgress = seen;
-    const bar = document.getElementById('upload-progress') as HTMLProgressElement;
-    new MutationObserver(() => seen.push(bar.value)).observe(bar, { attributes: true });
-  });
+  await page.evaluate(`{
+    const bar = document.getElementById('upload-progress');
+    window.uploadProgress = [];
+    new MutationObserver(() => window.uploadProgress.push(bar.value)).observe(bar, { attributes: true });
+  }`);
   await page.getByLabel('Image file').setInputFiles(imageFile);
   assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'rescue-disk.img');
   await page.getByRole('button', { name: 'Upload' }).click();
   await page.getByRole('status').filter({ hasText: 'Uploaded rescue-disk.img' }).waitFor({ timeout: 60_000 });
-  const progress = await page.evaluate(() => (window as unknown as { uploadProgress: number[] }).uploadProgress);
+  const progress = await page.evaluate<number[]>('window.uploadProgress');
   const steps = new Set(progress.filter((v) => v > 0 && v < IMAGE_BYTES));
   assert.ok(steps.size >= 3, `the bar moved in steps: ${JSON.stringify(progress.slice(0, 20))}`);
   assert.equal(progress.at(-1), IMAGE_BYTES);
@@ -192,7 +194,7 @@ test('a delete below the admin role shows the gateway error; an admin deletes', 
     .filter({ hasText: /Could not delete rescue-disk.img: .*needs admin/ })
     .waitFor();
   await page.getByRole('button', { name: 'Sign out' }).click();
-  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'signing out forgets the token');
+  assert.equal(await storedToken(), null, 'signing out forgets the token');
   await signIn(gw.tokens.admin);
   page.once('dialog', (d) => void d.accept());
   await page.getByRole('button', { name: 'Delete rescue-disk.img' }).click();
