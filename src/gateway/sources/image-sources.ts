@@ -29,7 +29,7 @@ export interface ProbedSource {
 
 export class ImageSources {
   private readonly outbound: Outbound;
-  readonly tokens: RegistryTokens;
+  private readonly tokens: RegistryTokens;
   private readonly registry: OciRegistry;
 
   constructor(config: SourcesConfig) {

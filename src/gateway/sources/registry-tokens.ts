@@ -37,8 +37,8 @@ const DEFAULT_EXPIRES_IN_S = 60;
 
 export class RegistryTokens {
   private readonly cache = new Map<string, { token: string; renewAt: number }>();
-  /** Tokens fetched so far (a figure for the logs and the tests). */
-  fetched = 0;
+  /** Fetches under way: the reads that find a token stale at once (a BMC's parallel reads) share one. */
+  private readonly pending = new Map<string, Promise<string>>();
 
   constructor(
     private readonly outbound: Outbound,
@@ -50,6 +50,15 @@ export class RegistryTokens {
     const key = `${registry} ${challenge.realm} ${challenge.service ?? ''} ${challenge.scope ?? ''}`;
     const kept = this.cache.get(key);
     if (kept && !fresh && Date.now() < kept.renewAt) return kept.token;
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.fetch(registry, challenge, key).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetch(registry: string, challenge: BearerChallenge, key: string): Promise<string> {
     const url = new URL(challenge.realm);
     if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
     if (challenge.scope !== undefined) url.searchParams.set('scope', challenge.scope);
@@ -80,7 +89,6 @@ export class RegistryTokens {
     // renewed while it still works: half-way through a short life, 30 s before the end of a long one
     const renewAfterS = Math.max(expiresIn / 2, expiresIn - 30);
     this.cache.set(key, { token, renewAt: fetchedAt + renewAfterS * 1000 });
-    this.fetched++;
     return token;
   }
 }
