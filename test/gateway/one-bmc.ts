@@ -34,21 +34,8 @@ export interface GatewayWithBmc {
   stop(): Promise<void>;
 }
 
-export async function startGatewayWithBmc(): Promise<GatewayWithBmc> {
-  // a loaded machine (other test files starting their stacks) can take long to start one
-  const stack = await startStack({
-    mediaTypes: { [SLOT.cd]: 'CD', [SLOT.usb]: 'USBStick' },
-    slotTimeout: 30,
-    startTimeoutMs: 90_000,
-  });
-  let gw: GatewayProcess;
-  try {
-    gw = await startGatewayProcess();
-  } catch (err) {
-    await stack.stop();
-    throw err;
-  }
-  writeFileSync(path.join(stack.trustStore, 'gateway.pem'), gw.ca);
+/** Registers the BMC on a gateway, as an admin does. */
+export async function registerBmc(gw: GatewayProcess, stack: Stack): Promise<void> {
   const res = await gw.api('/api/bmcs', {
     method: 'POST',
     body: {
@@ -60,6 +47,25 @@ export async function startGatewayWithBmc(): Promise<GatewayWithBmc> {
     },
   });
   assert.equal(res.status, 201, res.text);
+}
+
+/** `gatewayArgs`: more options of the gateway (e.g. `--postgres`). */
+export async function startGatewayWithBmc(gatewayArgs: string[] = []): Promise<GatewayWithBmc> {
+  // a loaded machine (other test files starting their stacks) can take long to start one
+  const stack = await startStack({
+    mediaTypes: { [SLOT.cd]: 'CD', [SLOT.usb]: 'USBStick' },
+    slotTimeout: 30,
+    startTimeoutMs: 90_000,
+  });
+  let gw: GatewayProcess;
+  try {
+    gw = await startGatewayProcess({ extraArgs: gatewayArgs });
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  writeFileSync(path.join(stack.trustStore, 'gateway.pem'), gw.ca);
+  await registerBmc(gw, stack);
   const attachment = async (id: string) =>
     (await gw.api(`/api/attachments/${id}`, { as: 'reader' })).json as AttachmentView;
   return {
