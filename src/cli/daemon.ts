@@ -6,6 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import { startService, type RunningService } from '../daemon/compose.js';
 import { onBusLost } from '../dbus/connect.js';
 import { createLogger } from '../log.js';
+import { collectWhenIdle } from './idle-gc.js';
 import { STOP_DEADLINE_MS } from './stop-deadline.js';
 
 interface DaemonArgs {
@@ -56,6 +57,7 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
     stop('bus connection lost', 1, true);
   });
   log.info({ config: args.config, backend: config.hostBackend, runtimeDir: config.runtimeDir }, 'daemon ready');
+  collectWhenIdle();
 }
 
 export const daemonCommand: CommandModule<object, DaemonArgs> = {

@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { CIPHER_PREFERENCES, type CipherPreference } from '../web/tls-ciphers.js';
+import { collectWhenIdle } from './idle-gc.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,6 +69,7 @@ async function runWeb(args: WebArgs): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 
   stopOnSignal(() => web.close(), log);
+  collectWhenIdle();
 }
 
 export const webCommand: CommandModule<object, WebArgs> = {
