@@ -106,7 +106,10 @@ describe('gateway https:// sources', () => {
   });
 
   it('without an allow-list the SSRF guard refuses a loopback source; with one, other hosts are refused', async () => {
-    await assert.rejects(new ImageSources({}).probe(url, false), /loopback/);
+    await assert.rejects(new ImageSources({}).probe(url, false), {
+      code: 'SourceRefused',
+      message: /127\.0\.0\.1 is refused: loopback.*list it in the sources file's AllowedHosts/,
+    });
     await assert.rejects(
       new ImageSources({ allowedHosts: ['images.example'] }).probe(url, false),
       /127\.0\.0\.1:\d+ is not among the allowed source hosts/,

@@ -57,7 +57,7 @@ export class Outbound {
     let at = url;
     for (let hop = 0; ; hop++) {
       const authorization = at.origin === url.origin ? req.authorization : undefined;
-      const res = await this.once(at, req, authorization);
+      const res = await this.once(at, req, authorization, hop === 0);
       const location = res.headers.location;
       if (!REDIRECTS.has(res.statusCode ?? 0) || location === undefined) return res;
       res.resume();
@@ -66,7 +66,13 @@ export class Outbound {
     }
   }
 
-  private async once(url: URL, req: OutboundRequest, authorization: string | undefined): Promise<IncomingMessage> {
+  /** `named`: the URL the caller gave (a refusal is then the caller's 400), not a redirect's. */
+  private async once(
+    url: URL,
+    req: OutboundRequest,
+    authorization: string | undefined,
+    named: boolean,
+  ): Promise<IncomingMessage> {
     try {
       this.check(url);
     } catch (err) {
@@ -79,7 +85,10 @@ export class Outbound {
       // an IP literal is never looked up, so it is checked here; a name is checked at each connection
       if (guarded) await checkSourceHost(host);
     } catch (err) {
-      throw sourceError(`${redactUrl(url)}: ${(err as Error).message}`);
+      // the guard's hint names the daemon's setting; the gateway's is the allow-list
+      const reason = (err as Error).message.replace(/ \(set AllowPrivateSourceHosts to allow it\)$/, '');
+      const message = `${reason} (list it in the sources file's AllowedHosts to allow it)`;
+      throw named ? new GatewayError(400, 'SourceRefused', message) : sourceError(message);
     }
     return new Promise((resolve, reject) => {
       const r = request(
