@@ -114,13 +114,16 @@ export class AttachmentManager {
   openWindow(id: string): Promise<void> {
     return this.onBmcOf(id, async (row) => {
       const missed = row.windowEnd !== null && row.windowEnd <= Date.now();
-      const change = missed ? 'device-busy' : await this.o.store.changeState(id, ['scheduled'], 'attaching');
-      if (change === 'changed') {
-        await this.o.store.audit(GATEWAY, 'window opened', `${row.bmc}/${row.device}`, `attachment ${id}`);
-        return this.performAttach(id);
+      if (!missed) {
+        const change = await this.o.store.changeState(id, ['scheduled'], 'attaching');
+        if (change === 'changed') {
+          await this.o.store.audit(GATEWAY, 'window opened', `${row.bmc}/${row.device}`, `attachment ${id}`);
+          return this.performAttach(id);
+        }
+        // another gateway opened it, or it was cancelled
+        if (change === 'unchanged') return;
       }
-      // unchanged: another gateway opened it, or it was cancelled
-      if (change === 'unchanged' || (await this.o.store.changeState(id, ['scheduled'], 'failed')) !== 'changed') return;
+      if ((await this.o.store.changeState(id, ['scheduled'], 'failed')) !== 'changed') return;
       const error = missed
         ? 'the window ended before the gateway could attach it (it was not running)'
         : `at the window's start the ${row.device} device of BMC ${row.bmc} held another attachment`;
