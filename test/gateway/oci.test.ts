@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, type Stack } from '../helpers/stack.js';
-import { startGatewayProcess, type GatewayProcess } from './helpers.js';
+import type { GatewayProcess } from './helpers.js';
+import { BMC, startGatewayWithBmc, type GatewayWithBmc } from './one-bmc.js';
 import { startRegistry, type PushedArtifact, type Registry } from './registry-fixture.js';
 
 const run = promisify(execFile);
@@ -34,6 +34,7 @@ interface Image {
 describe('gateway oci:// sources on a real registry', () => {
   let dir: string;
   let registry: Registry;
+  let bmc: GatewayWithBmc;
   let gw: GatewayProcess;
   let pushed: PushedArtifact;
   let bootId = '';
@@ -55,11 +56,12 @@ describe('gateway oci:// sources on a real registry', () => {
         ],
       }),
     );
-    gw = await startGatewayProcess({ extraArgs: ['--sources', sourcesFile] });
+    bmc = await startGatewayWithBmc(['--sources', sourcesFile]);
+    gw = bmc.gw;
   });
 
   after(async () => {
-    await gw?.stop();
+    await bmc?.stop();
     await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -180,56 +182,34 @@ describe('gateway oci:// sources on a real registry', () => {
     }
   });
 
-  describe('Ironic attaches an oci:// image to a vmedia BMC', { timeout: 180_000 }, () => {
-    let stack: Stack;
-    before(async () => {
-      stack = await startStack({ mediaTypes: { Slot_2: 'CD' }, slotTimeout: 30, startTimeoutMs: 60_000 });
-      writeFileSync(path.join(stack.trustStore, 'gateway.pem'), gw.ca);
-      const res = await gw.api('/api/bmcs', {
-        method: 'POST',
-        body: {
-          name: 'bmc-oci',
-          redfishUrl: stack.baseUrl,
-          username: stack.operator.user,
-          password: stack.operator.password,
-          caPem: stack.ca,
-        },
-      });
-      assert.equal(res.status, 201, res.text);
+  it('POST /v1/nodes/{node}/vmedia with an oci:// image_url: the BMC export reads back the image', async () => {
+    const source = `oci://${registry.host}/vmedia/boot:v1`;
+    const res = await gw.api(`/v1/nodes/${BMC}/vmedia`, {
+      method: 'POST',
+      as: 'operator',
+      body: { device_type: 'cdrom', image_url: source, image_download_source: 'http' },
     });
-    after(async () => {
-      await stack?.stop();
+    assert.equal(res.status, 204, `${res.text}\n${gw.output().slice(-3000)}`);
+    const socket = bmc.exportSocket('cd');
+    const { stdout } = await run('nbdcopy', [`nbd+unix:///?socket=${socket}`, '-'], {
+      encoding: 'buffer',
+      maxBuffer: 2 * image.length,
     });
-
-    it('POST /v1/nodes/{node}/vmedia with an oci:// image_url: the BMC export reads back the image', async () => {
-      const source = `oci://${registry.host}/vmedia/boot:v1`;
-      const res = await gw.api('/v1/nodes/bmc-oci/vmedia', {
-        method: 'POST',
-        as: 'operator',
-        body: { device_type: 'cdrom', image_url: source, image_download_source: 'http' },
-      });
-      assert.equal(res.status, 204, `${res.text}\n${gw.output().slice(-3000)}`);
-      const socket = stack.slots.find((s) => s.name === 'Slot_2')!.exportSocket;
-      const { stdout } = await run('nbdcopy', [`nbd+unix:///?socket=${socket}`, '-'], {
-        encoding: 'buffer',
-        maxBuffer: 2 * image.length,
-      });
-      assert.equal(sha256(stdout), sha256(image), 'the BMC serves the registry blob byte for byte');
-      const listed = (await gw.api('/v1/nodes/bmc-oci/vmedia', { as: 'reader' })).json.vmedia as {
-        image_url: string;
-        image_download_source: string;
-      }[];
-      assert.equal(listed[0]?.image_download_source, 'http');
-      assert.equal(listed[0]?.image_url, `/api/images/${bootId}`, 'the image registered from this source is reused');
-      const detached = await gw.api('/v1/nodes/bmc-oci/vmedia', { method: 'DELETE', as: 'operator' });
-      assert.equal(detached.status, 204, detached.text);
-      const failed = await gw.api('/api/attachments', {
-        method: 'POST',
-        as: 'operator',
-        body: { bmc: 'bmc-oci', device: 'cd', image: 'bad.iso' },
-      });
-      assert.equal(failed.status, 409, failed.text);
-      assert.match(failed.json.error.message, /failed its digest check/);
+    assert.equal(sha256(stdout), sha256(image), 'the BMC serves the registry blob byte for byte');
+    const listed = (await gw.api(`/v1/nodes/${BMC}/vmedia`, { as: 'reader' })).json.vmedia as {
+      image_url: string;
+      image_download_source: string;
+    }[];
+    assert.equal(listed[0]?.image_download_source, 'http');
+    assert.equal(listed[0]?.image_url, `/api/images/${bootId}`, 'the image registered from this source is reused');
+    const detached = await gw.api(`/v1/nodes/${BMC}/vmedia`, { method: 'DELETE', as: 'operator' });
+    assert.equal(detached.status, 204, detached.text);
+    const failed = await gw.api('/api/attachments', {
+      method: 'POST',
+      as: 'operator',
+      body: { bmc: BMC, device: 'cd', image: 'bad.iso' },
     });
+    assert.equal(failed.status, 409, failed.text);
+    assert.match(failed.json.error.message, /failed its digest check/);
   });
 });
