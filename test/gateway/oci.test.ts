@@ -107,6 +107,13 @@ describe('gateway oci:// sources on a real registry', () => {
       'no Authorization header reached blob storage',
     );
     assert.ok(registry.tokensIssued() >= 1, 'the gateway authenticated with its registry credentials');
+    // the registry password and its tokens (JWTs: "eyJ…") are in no answer and no log line
+    const listed = (await gw.api('/api/images', { as: 'operator' })).text;
+    const audit = (await gw.api('/api/audit')).text;
+    for (const text of [listed, audit, gw.output()]) {
+      assert.ok(!text.includes(registry.credentials.password), 'no registry password');
+      assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}\./, 'no token');
+    }
   });
 
   it('a token whose expires_in is short is renewed before it runs out: no read is refused', async () => {
