@@ -10,7 +10,7 @@ import { startGatewayProcess, type GatewayProcess } from './helpers.js';
 import { startGatewayWithBmc, BMC, type GatewayWithBmc } from './one-bmc.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 
-const WINDOWS = 3;
+const WINDOWS = 2;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('gateway windows: two gateways on one PostgreSQL', { timeout: 240_000 }, () => {
@@ -47,17 +47,17 @@ describe('gateway windows: two gateways on one PostgreSQL', { timeout: 240_000 }
     const first = Date.now() + 2000;
     const ids: string[] = [];
     for (let i = 0; i < WINDOWS; i++) {
-      const start = first + i * 4000;
+      const start = first + i * 8000;
       const res = await gateways[i % 2]!.api('/api/attachments', {
         method: 'POST',
         as: 'operator',
-        body: { bmc: BMC, device: 'cd', image: imageId, window: { start: iso(start), end: iso(start + 3000) } },
+        body: { bmc: BMC, device: 'cd', image: imageId, window: { start: iso(start), end: iso(start + 6000) } },
       });
       assert.equal(res.status, 202, res.text);
       assert.equal(res.json.state, 'scheduled');
       ids.push(res.json.id as string);
     }
-    for (const id of ids) await t!.waitState(id, 'detached', 60_000);
+    for (const id of ids) await t!.waitState(id, 'detached', 90_000);
     assert.equal((await t!.slot('cd')).Inserted, false);
 
     const audit = (await second!.api('/api/audit?limit=10000')).json.audit as { action: string; detail: string }[];

@@ -76,19 +76,27 @@ describe('gateway: attachment windows', { timeout: 240_000 }, () => {
     assert.equal(cancelled.status, 202, cancelled.text);
     assert.equal(cancelled.json.state, 'detached', 'a scheduled attachment is cancelled at once');
 
-    await t.waitState(row.id, 'attached', 30_000);
-    assert.ok(Date.now() >= start, 'not attached before the start');
-    assert.equal((await t.slot('cd')).Inserted, true);
-    await t.waitState(row.id, 'detached', 30_000);
-    assert.ok(Date.now() >= end, 'not detached before the end');
+    // a loaded machine may take longer than the window to attach: the audit (written once the BMC
+    // shows the image) says what happened when, whatever the polls saw
+    await t.waitState(row.id, 'detached', 90_000);
     assert.equal((await t.slot('cd')).Inserted, false);
-    const audit = (await t.gw.api('/api/audit?limit=1000')).json.audit as { action: string; detail: string }[];
-    const actions = audit.filter((e) => e.detail.includes(row.id)).map((e) => e.action);
-    assert.deepEqual(actions, ['schedule', 'window opened', 'attached', 'window closed', 'detached']);
+    const audit = (await t.gw.api('/api/audit?limit=1000')).json.audit as {
+      action: string;
+      at: string;
+      detail: string;
+    }[];
+    const trail = audit.filter((e) => e.detail.includes(row.id));
+    assert.deepEqual(
+      trail.map((e) => e.action),
+      ['schedule', 'window opened', 'attached', 'window closed', 'detached'],
+    );
+    const at = (action: string) => Date.parse(trail.find((e) => e.action === action)!.at);
+    assert.ok(at('window opened') >= start, 'not opened before the start');
+    assert.ok(at('window closed') >= end, 'not closed before the end');
   });
 
   it('after a restart: a window that ended meanwhile is detached, one that passed whole has failed', async () => {
-    const end = Date.now() + 15_000;
+    const end = Date.now() + 20_000;
     const spanning = await scheduled({ device: 'cd', window: { start: iso(Date.now() + 1000), end: iso(end) } });
     await t.waitState(spanning.id, 'attached', 30_000);
     // the second window opens and closes while the gateway is down (it ticks once a second)
@@ -102,7 +110,7 @@ describe('gateway: attachment windows', { timeout: 240_000 }, () => {
     await t.waitState(spanning.id, 'detached', 30_000);
     assert.equal((await t.slot('cd')).Inserted, false);
     const failed = await t.waitState(missed.id, 'failed', 10_000);
-    assert.match(failed.error ?? '', /window ended before the gateway could attach it/);
+    assert.match(failed.error ?? '', /window had ended before the gateway could start attaching it/);
     assert.equal((await t.slot('usb')).Inserted, false, 'a missed window inserts nothing');
     await waitFor('no live attachment', async () => {
       const live = await t.gw.api('/api/attachments?state=scheduled,attaching,attached,detaching', { as: 'reader' });

@@ -125,7 +125,7 @@ export class AttachmentManager {
       }
       if ((await this.o.store.changeState(id, ['scheduled'], 'failed')) !== 'changed') return;
       const error = missed
-        ? 'the window ended before the gateway could attach it (it was not running)'
+        ? 'the window had ended before the gateway could start attaching it (it was down, or the BMC busy)'
         : `at the window's start the ${row.device} device of BMC ${row.bmc} held another attachment`;
       await this.o.store.updateAttachment(id, { error, failed: true });
       await this.o.store.audit(GATEWAY, 'window failed', `${row.bmc}/${row.device}`, `attachment ${id}: ${error}`);
