@@ -2,7 +2,7 @@
 //   npx tsx bench/memory/run.ts [--rounds 3] [--entry BUNDLE/dist/cli/main.mjs]
 // Builds the production bundle (scripts/bundle.ts) into bench/out/memory-bundle unless --entry
 // names one, starts the stack of the tests (private bus, daemon with the export backend, web) on
-// it and reads each process's VmRSS after it has been idle, then again after the first Redfish
+// it with the units' NODE_OPTIONS and reads each process's VmRSS after it has been idle, then again after the first Redfish
 // request (which loads Express). Also splits the RSS into the node binary's pages (file-backed,
 // shared, touched by the code V8 and Node run) and the process's own (anonymous) memory, which
 // is what our code decides. Targets (issue 15): daemon ≤ 56 MiB, web ≤ 60 MiB.
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { buildBundle } from '../../scripts/bundle.js';
 import { startStack } from '../../test/helpers/stack.js';
 import { rssMiB, sleep } from '../paths/measure.js';
+import { unitNodeOptions } from './unit-node-options.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 /** Longer than lean-heap.ts's idle collection (a quiet 2 s interval after the busy start). */
@@ -34,6 +35,8 @@ function rssParts(pid: number): { rss: number; nodeBinary: number } {
 const entry =
   values.entry ?? (await buildBundle({ outDir: path.join(REPO, 'bench/out/memory-bundle'), full: true })).entry;
 process.env.VMEDIA_TEST_ENTRY = entry;
+// the daemon and the web get the units' V8 flags (the stack passes our environment on)
+process.env.NODE_OPTIONS = unitNodeOptions();
 
 type Row = Record<'daemon' | 'web' | 'webAfterRequest', { rss: number; nodeBinary: number }>;
 const rows: Row[] = [];
@@ -54,7 +57,9 @@ for (let r = 0; r < rounds; r++) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-console.log(`bundle ${entry}, ${rounds} rounds, ${SETTLE_MS / 1000} s idle, load ${load}; medians (range), MiB\n`);
+console.log(
+  `bundle ${entry}, NODE_OPTIONS=${process.env.NODE_OPTIONS}, ${rounds} rounds, ${SETTLE_MS / 1000} s idle, load ${load}; medians (range), MiB\n`,
+);
 console.log('| process | VmRSS | of which node binary pages | own (RSS − binary) | target |');
 console.log('| --- | --- | --- | --- | --- |');
 const targets: Record<keyof Row, string> = { daemon: '≤ 56', web: '≤ 60', webAfterRequest: '' };
