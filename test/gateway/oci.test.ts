@@ -208,7 +208,13 @@ describe('gateway oci:// sources on a real registry', () => {
       image_download_source: string;
     }[];
     assert.equal(listed[0]?.image_download_source, 'http');
-    assert.equal(listed[0]?.image_url, `/api/images/${bootId}`, 'the image registered from this source is reused');
+    assert.equal(listed[0]?.image_url, source);
+    const images = (await gw.api('/api/images', { as: 'operator' })).json.images as Image[];
+    assert.deepEqual(
+      images.filter((m) => m.source?.url === source).map((m) => m.id),
+      [bootId],
+      'the image registered from this source is reused',
+    );
     const detached = await gw.api(`/v1/nodes/${BMC}/vmedia`, { method: 'DELETE', as: 'operator' });
     assert.equal(detached.status, 204, detached.text);
     const failed = await gw.api('/api/attachments', {

@@ -77,14 +77,18 @@ export function ironicRoutes(manager: AttachmentManager, store: GatewayStore, so
   r.get('/nodes/:node/vmedia', requireRole('reader'), async (req, res) => {
     const rows = await store.listAttachments({ bmc: String(req.params.node), states: LIVE_STATES });
     res.json({
-      vmedia: rows.map((a) => ({
-        device_type: IRONIC_NAME[a.device],
-        image_url: `/api/images/${a.imageId}`,
-        image_download_source: sources.streamed(a.imageId) ? 'http' : 'local',
-        inserted: a.state === 'attached',
-        state: a.state,
-        attachment: a.id,
-      })),
+      vmedia: rows.map((a) => {
+        const source = sources.sourceOf(a.imageId);
+        return {
+          device_type: IRONIC_NAME[a.device],
+          // the source's URL, as Ironic gave it; otherwise the gateway's image
+          image_url: source?.url ?? `/api/images/${a.imageId}`,
+          image_download_source: source && !source.cached ? 'http' : 'local',
+          inserted: a.state === 'attached',
+          state: a.state,
+          attachment: a.id,
+        };
+      }),
     });
   });
   r.delete('/nodes/:node/vmedia', requireRole('operator'), async (req, res) => {

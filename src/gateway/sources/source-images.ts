@@ -5,7 +5,7 @@
 // their digest is never served.
 import { GatewayError } from '../errors.js';
 import { fileContent, type RangeContent } from '../http/range.js';
-import type { ImageMetadata, ImageRepository } from '../repository/image-repository.js';
+import type { ImageMetadata, ImageRepository, ImageSource } from '../repository/image-repository.js';
 import type { ImageSources } from './image-sources.js';
 import { importFromSource, type ImportRequest } from './import.js';
 
@@ -33,13 +33,12 @@ export class SourceImages {
     return same ?? (await this.register(req));
   }
 
-  /** Whether an image is read from its source on each request (no local copy). */
-  streamed(imageId: string): boolean {
+  /** Where an image came from, when it was registered from a source. */
+  sourceOf(imageId: string): ImageSource | undefined {
     try {
-      const source = this.repository.get(imageId).source;
-      return source !== undefined && !source.cached;
+      return this.repository.get(imageId).source;
     } catch {
-      return false; // deleted since
+      return undefined; // deleted since, or not a repository image (generated media)
     }
   }
 
