@@ -20,10 +20,10 @@ const MAX_INFLIGHT_BYTES = 2 * 1024 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /**
  * Read-reply buffers kept for reuse per connection (see BufferPool): the in-flight budget plus
- * what the transport may still hold (its write high-water mark), so that a steady stream of
- * reads allocates nothing. Freed with the connection.
+ * what the transport may still hold (a Node socket's 512 KiB write high-water mark and a reply),
+ * so that a steady stream of reads allocates nothing. Freed with the connection.
  */
-const POOL_BYTES = MAX_INFLIGHT_BYTES + 4 * 1024 * 1024;
+const POOL_BYTES = MAX_INFLIGHT_BYTES + 1024 * 1024;
 
 export interface TransferCounters {
   bytesRead: number;
