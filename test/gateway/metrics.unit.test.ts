@@ -1,6 +1,7 @@
 // The gateway's /metrics text, read back by Prometheus' own parser (python3-prometheus-client):
-// attachments by state (0s included, a state the list does not know yet too), byte and error
-// counters past 2^32, and the operation-duration histogram's cumulative buckets, +Inf, sum and count.
+// attachments by state (0s included, and a state only a newer gateway sharing the database knows),
+// byte and error counters past 2^32, and the operation-duration histogram's cumulative buckets,
+// +Inf, sum and count.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { metricsText } from '../../src/gateway/api/metrics.js';
@@ -22,7 +23,8 @@ test('a busy gateway: every family parses with its type, values and histogram bu
     row('attached', 5_000_000_000, 1),
     row('attached', 7, 0),
     row('failed', 0, 3),
-    row('scheduled'), // a state added after this list was written
+    row('scheduled'),
+    row('paused'), // a state of a newer gateway sharing the database
   ];
   const families = await parsePrometheusText(metricsText(rows, durations.snapshot()));
   const types = Object.fromEntries(families.map((f) => [f.name, f.type]));
@@ -39,8 +41,8 @@ test('a busy gateway: every family parses with its type, values and histogram bu
 
   const state = (s: string) => sampleValue(families, 'vmedia_gateway_attachments', { state: s });
   assert.deepEqual(
-    ['attaching', 'attached', 'detaching', 'detached', 'failed', 'scheduled'].map(state),
-    [0, 2, 0, 0, 1, 1],
+    ['scheduled', 'attaching', 'attached', 'detaching', 'detached', 'failed', 'paused'].map(state),
+    [1, 0, 2, 0, 0, 1, 1],
   );
   assert.equal(sampleValue(families, 'vmedia_gateway_served_bytes_total'), 5_000_000_007);
   assert.equal(sampleValue(families, 'vmedia_gateway_operation_errors_total'), 4);
@@ -62,7 +64,7 @@ test('a busy gateway: every family parses with its type, values and histogram bu
 
 test('a new gateway: every state at 0, counters at 0, the histogram declared without series', async () => {
   const families = await parsePrometheusText(metricsText([], []));
-  assert.equal(families.find((f) => f.name === 'vmedia_gateway_attachments')?.samples.length, 5);
+  assert.equal(families.find((f) => f.name === 'vmedia_gateway_attachments')?.samples.length, 6);
   assert.equal(sampleValue(families, 'vmedia_gateway_attachments', { state: 'attached' }), 0);
   assert.equal(sampleValue(families, 'vmedia_gateway_served_bytes_total'), 0);
   assert.deepEqual(families.find((f) => f.name === 'vmedia_gateway_operation_seconds')?.samples, []);

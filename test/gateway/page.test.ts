@@ -2,8 +2,9 @@
 // BMC (bus + daemon with the export backend + web): a wrong token is refused; an operator uploads
 // a file (its sha256 computed in the page while it is sent, upload progress shown), attaches it to
 // the BMC's CD slot, sees it attached (the BMC's export reads back the image), detaches it and
-// sees it gone; a delete below the admin role shows the gateway's error; /metrics after it,
-// through Prometheus' parser. Console errors and Content-Security-Policy violations fail the test.
+// sees it gone; schedules it for a later window and cancels it; a delete below the admin role
+// shows the gateway's error; /metrics after it, through Prometheus' parser. Console errors and
+// Content-Security-Policy violations fail the test.
 //   VMEDIA_GATEWAY_PAGE_SCREENSHOT=FILE  saves the page with the attachment attached (docs/gateway-page.png)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -175,7 +176,7 @@ test('an operator uploads with progress, attaches to the BMC, sees it attached, 
   if (process.env.VMEDIA_GATEWAY_PAGE_SCREENSHOT)
     await page.screenshot({ path: process.env.VMEDIA_GATEWAY_PAGE_SCREENSHOT, fullPage: true });
 
-  await row.getByRole('button', { name: 'Detach rescue-disk.img from bmc-1 cd' }).click();
+  await row.getByRole('button', { name: 'Detach rescue-disk.img on bmc-1 cd' }).click();
   await attachmentRows().filter({ hasText: 'Nothing attached.' }).waitFor({ timeout: 60_000 });
   await waitFor(
     'the BMC slot is empty',
@@ -184,6 +185,32 @@ test('an operator uploads with progress, attaches to the BMC, sees it attached, 
         .Inserted,
     { timeoutMs: 10_000, intervalMs: 250 },
   );
+});
+
+test('an attachment for a later window is scheduled, with its boot, and cancelled', async () => {
+  const hour = 3600_000;
+  const now = Date.now();
+  // a datetime-local value: the browser's time zone, which is this process's
+  const local = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await page.getByLabel('Image', { exact: true }).selectOption({ label: 'rescue-disk.img' });
+  await page.getByLabel('BMC', { exact: true }).selectOption('bmc-1');
+  await page.getByLabel('From (optional)').fill(local(now + hour));
+  await page.getByLabel('Until (optional)').fill(local(now + 2 * hour));
+  await page.getByLabel('Boot the server from it').check();
+  await page.getByRole('button', { name: 'Attach', exact: true }).click();
+  const row = attachmentRows().filter({ hasText: 'bmc-1' });
+  await row.locator('.status', { hasText: /^scheduled$/ }).waitFor();
+  const scheduled = (await gw.api('/api/attachments?state=scheduled')).json.attachments as Array<{
+    window: { start: string; end: string };
+    boot: string;
+  }>;
+  assert.equal(scheduled.length, 1);
+  assert.equal(Date.parse(scheduled[0]!.window.end) - Date.parse(scheduled[0]!.window.start), hour);
+  assert.ok(Math.abs(Date.parse(scheduled[0]!.window.start) - (now + hour)) < 60_000);
+  assert.equal(scheduled[0]!.boot, 'requested');
+  await row.getByRole('button', { name: 'Cancel rescue-disk.img on bmc-1 cd' }).click();
+  await attachmentRows().filter({ hasText: 'Nothing attached.' }).waitFor();
+  assert.equal((await gw.api('/api/attachments?state=scheduled')).json.attachments.length, 0);
 });
 
 test('a delete below the admin role shows the gateway error; an admin deletes', async () => {
@@ -210,7 +237,9 @@ test('/metrics after it, through Prometheus parser: one attach and one detach, b
   assert.equal(sampleValue(families, 'vmedia_gateway_operation_seconds_count', op('attach')), 1);
   assert.equal(sampleValue(families, 'vmedia_gateway_operation_seconds_count', op('detach')), 1);
   assert.equal(sampleValue(families, 'vmedia_gateway_operation_seconds_bucket', { ...op('attach'), le: '+Inf' }), 1);
-  assert.equal(sampleValue(families, 'vmedia_gateway_attachments', { state: 'detached' }), 1);
+  // the detached one and the cancelled scheduled one
+  assert.equal(sampleValue(families, 'vmedia_gateway_attachments', { state: 'detached' }), 2);
+  assert.equal(sampleValue(families, 'vmedia_gateway_attachments', { state: 'scheduled' }), 0);
   assert.equal(sampleValue(families, 'vmedia_gateway_attachments', { state: 'attached' }), 0);
   assert.ok(sampleValue(families, 'vmedia_gateway_served_bytes_total') >= IMAGE_BYTES, 'the export read it all');
 });

@@ -4,11 +4,11 @@
 import { el } from '../dom.js';
 import { formatBytes } from '../format.js';
 import { Notice } from '../notice.js';
-import type { AttachmentInfo, BmcInfo, GatewayApi, ImageInfo } from './gateway-api.js';
+import type { AttachmentInfo, AttachRequest, BmcInfo, GatewayApi, ImageInfo } from './gateway-api.js';
 import { dataTable, tableRow, when } from './table.js';
 
-/** What the list shows: live attachments and failures (a detached one is gone). */
-export const SHOWN_STATES = ['attaching', 'attached', 'detaching', 'failed'] as const;
+/** What the list shows: scheduled and live attachments and failures (a detached one is gone). */
+export const SHOWN_STATES = ['scheduled', 'attaching', 'attached', 'detaching', 'failed'] as const;
 /** A failure stays listed this long after it happened. */
 const FAILED_SHOWN_MS = 24 * 3600 * 1000;
 const DEVICES = [
@@ -18,6 +18,18 @@ const DEVICES = [
 
 function select(id: string): HTMLSelectElement {
   return el('select', { id, required: true });
+}
+
+/** A datetime-local value (the reader's time zone) as RFC 3339, as the API takes a window. */
+const rfc3339 = (local: string) => new Date(local).toISOString();
+
+/** The state, with the window and the boot when the attachment has them. */
+function stateCell(a: AttachmentInfo): HTMLElement {
+  const cell = el('span', {}, el('span', { class: `status state-${a.state}` }, a.state));
+  if (a.window)
+    cell.append(' ', el('span', { class: 'hint' }, 'from ', when(a.window.start), ' until ', when(a.window.end)));
+  if (a.boot) cell.append(' ', el('span', { class: 'hint' }, `boot ${a.boot}`));
+  return cell;
 }
 
 /** Replaces the options, keeping the chosen one when it is still there. */
@@ -38,6 +50,9 @@ export class AttachmentsPanel {
   private readonly image = select('attach-image');
   private readonly bmc = select('attach-bmc');
   private readonly device = select('attach-device');
+  private readonly from = el('input', { id: 'attach-from', type: 'datetime-local' });
+  private readonly until = el('input', { id: 'attach-until', type: 'datetime-local' });
+  private readonly boot = el('input', { id: 'attach-boot', type: 'checkbox' });
   private readonly submit = el('button', { type: 'submit', class: 'primary' }, 'Attach');
   private readonly notice = new Notice();
   private readonly table = dataTable('Attachments', [
@@ -67,6 +82,12 @@ export class AttachmentsPanel {
       this.bmc,
       el('label', { for: 'attach-device' }, 'Device'),
       this.device,
+      el('label', { for: 'attach-from' }, 'From (optional)'),
+      this.from,
+      el('label', { for: 'attach-until' }, 'Until (optional)'),
+      this.until,
+      el('p', { class: 'hint' }, 'With Until, the image is attached from From (or now) and detached at Until.'),
+      el('div', { class: 'check' }, this.boot, el('label', { for: 'attach-boot' }, 'Boot the server from it')),
       this.submit,
     );
     form.addEventListener('submit', (ev) => {
@@ -106,20 +127,21 @@ export class AttachmentsPanel {
     this.table.show(
       shown.map((a) => {
         const image = this.imageNames.get(a.imageId) ?? a.imageId;
-        const detach =
-          a.state === 'attaching' || a.state === 'attached'
-            ? el(
-                'button',
-                { type: 'button', 'data-attachment': a.id, 'aria-label': `Detach ${image} from ${a.bmc} ${a.device}` },
-                'Detach',
-              )
-            : '';
+        // a scheduled one is cancelled with the same DELETE
+        const action = a.state === 'scheduled' ? 'Cancel' : 'Detach';
+        const detach = ['scheduled', 'attaching', 'attached'].includes(a.state)
+          ? el(
+              'button',
+              { type: 'button', 'data-attachment': a.id, 'aria-label': `${action} ${image} on ${a.bmc} ${a.device}` },
+              action,
+            )
+          : '';
         if (detach) detach.addEventListener('click', () => void this.detach(a, image, detach));
         const row = tableRow(
           a.bmc,
           a.device,
           image,
-          el('span', { class: `status state-${a.state}` }, a.state),
+          stateCell(a),
           formatBytes(a.bytesServed),
           a.error ? `${a.error}${a.errorCount > 1 ? ` (${a.errorCount} attempts failed)` : ''}` : '',
           when(a.updatedAt),
@@ -144,9 +166,17 @@ export class AttachmentsPanel {
 
   private async attach(): Promise<void> {
     if (!this.image.value || !this.bmc.value) return this.notice.show('error', 'Choose an image and a BMC first.');
+    if (this.from.value && !this.until.value) return this.notice.show('error', 'A window needs its Until.');
+    const request: AttachRequest = { bmc: this.bmc.value, device: this.device.value, image: this.image.value };
+    if (this.until.value)
+      request.window = {
+        start: this.from.value ? rfc3339(this.from.value) : new Date().toISOString(),
+        end: rfc3339(this.until.value),
+      };
+    if (this.boot.checked) request.boot = true;
     this.submit.disabled = true;
     try {
-      await this.api.attach({ bmc: this.bmc.value, device: this.device.value, image: this.image.value });
+      await this.api.attach(request);
       this.notice.show('info', `Attach requested on ${this.bmc.value}: its state is in the list below.`);
       this.onChange();
     } catch (err) {
@@ -160,7 +190,12 @@ export class AttachmentsPanel {
     button.disabled = true;
     try {
       await this.api.detach(a.id);
-      this.notice.show('info', `Detach of ${image} from ${a.bmc} requested.`);
+      this.notice.show(
+        'info',
+        a.state === 'scheduled'
+          ? `The scheduled attachment of ${image} on ${a.bmc} is cancelled.`
+          : `Detach of ${image} from ${a.bmc} requested.`,
+      );
       this.onChange();
     } catch (err) {
       this.notice.showError(err, `Could not detach ${image}`);

@@ -30,10 +30,22 @@ export interface AttachmentInfo {
   imageId: string;
   state: string;
   bytesServed: number;
+  /** Made at the start, removed at the end (RFC 3339). */
+  window: { start: string; end: string } | null;
+  /** The boot override and reset after the insert, when asked for. */
+  boot: 'requested' | 'done' | 'failed' | null;
   error: string | null;
   errorCount: number;
   createdBy: string;
   updatedAt: string;
+}
+
+export interface AttachRequest {
+  bmc: string;
+  device: string;
+  image: string;
+  window?: { start: string; end: string };
+  boot?: boolean;
 }
 
 function bodyOf(text: string, type: string): unknown {
@@ -80,7 +92,7 @@ export class GatewayApi {
     await this.request('DELETE', `/api/images/${encodeURIComponent(id)}`);
   }
 
-  async attach(body: { bmc: string; device: string; image: string }): Promise<AttachmentInfo> {
+  async attach(body: AttachRequest): Promise<AttachmentInfo> {
     return (await this.request('POST', '/api/attachments', body)) as AttachmentInfo;
   }
 

@@ -5,11 +5,8 @@
 import { Router } from 'express';
 import { DURATION_BOUNDS, type DurationHistogram } from '../attachments/operation-durations.js';
 import type { GatewayStore } from '../db/store.js';
-import type { AttachmentRecord, AttachmentState } from '../types.js';
+import { ATTACHMENT_STATES, type AttachmentRecord } from '../types.js';
 import { requireRole } from './auth.js';
-
-/** Every state is exposed, 0 included: a series that vanishes reads as "no data", not as none. */
-const STATES: readonly AttachmentState[] = ['attaching', 'attached', 'detaching', 'detached', 'failed'];
 
 type Labels = Record<string, string>;
 
@@ -48,8 +45,9 @@ export function metricsText(
   rows: ReadonlyArray<Pick<AttachmentRecord, 'state' | 'bytesServed' | 'errorCount'>>,
   durations: readonly DurationHistogram[],
 ): string {
-  // a state added to the vocabulary later shows up without a change here
-  const states = new Set<string>([...STATES, ...rows.map((a) => a.state)]);
+  // every state, 0 included (a series that vanishes reads as "no data", not as none), and one this
+  // version does not know, written by a newer gateway sharing the PostgreSQL database
+  const states = new Set<string>([...ATTACHMENT_STATES, ...rows.map((a) => a.state)]);
   const lines = [
     ...family('vmedia_gateway_attachments', 'gauge', 'Attachments by state.'),
     ...[...states].map((state) =>
