@@ -83,7 +83,7 @@ describe('gateway https:// sources', () => {
     assert.equal((await read(listed.id!)).status, 409);
   });
 
-  it('refuses what it cannot stream: no Range support, a source that changed, a redirect off the allow-list', async () => {
+  it('refuses what it cannot stream: no Range support, a source that changed or drops the connection, a redirect off the allow-list', async () => {
     images.server.switches.noRange = true;
     const noRange = await register({ source: url, name: 'norange.iso' });
     images.server.switches.noRange = false;
@@ -97,6 +97,12 @@ describe('gateway https:// sources', () => {
     writeFileSync(imageFile(), image);
     assert.equal(changed.status, 502, changed.body.toString());
     assert.match(changed.body.toString(), /changed since it was registered/);
+
+    images.server.switches.dropAfterBytes = 100_000;
+    const dropped = await register({ source: url, name: 'dropped.iso' });
+    images.server.switches.dropAfterBytes = undefined;
+    assert.equal(dropped.status, 502, dropped.text);
+    assert.match(dropped.json.error.message, /the source (failed while being read|sent \d+ bytes of)/);
 
     images.server.switches.redirects = new Map([['/images/moved.iso', 'https://localhost:1/boot.iso']]);
     const moved = await register({ source: `${images.server.origin}/images/moved.iso` });

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { badRequest, GatewayError } from '../errors.js';
 import { checkImageName, type ImageMetadata, type ImageRepository } from '../repository/image-repository.js';
 import { sameBlob, type ImageSources, type ProbedSource } from './image-sources.js';
+import { sourceError } from './outbound.js';
 
 export interface ImportRequest {
   source: string;
@@ -30,6 +31,7 @@ export async function importFromSource(
   const claimed = req.sha256?.toLowerCase();
   if (claimed !== undefined && !/^[0-9a-f]{64}$/.test(claimed)) throw badRequest('sha256: 64 hex digits');
   const probed = await sources.probe(req.source, req.cached);
+  if (probed.size === 0) throw sourceError(`${req.source}: the source is empty`);
   const name = req.name ?? safeName(probed.suggestedName);
   checkImageName(name);
   if (claimed !== undefined && probed.sha256 !== undefined && claimed !== probed.sha256)
@@ -44,11 +46,16 @@ export async function importFromSource(
       return repository.record({ ...meta, source: probed.source });
     } catch (err) {
       if (err instanceof GatewayError && err.code === 'DigestMismatch') recordFailed(repository, probed, base, err);
-      throw err;
+      throw readFailure(err);
     }
   }
   const verified = repository.list().some((m) => m.state !== 'failed' && m.source && sameBlob(m.source, probed.source));
-  const sha256 = verified && expected ? expected : await streamedSha256(await body(), probed.size);
+  const sha256 =
+    verified && expected
+      ? expected
+      : await streamedSha256(await body(), probed.size).catch((err: unknown) => {
+          throw readFailure(err);
+        });
   const meta: ImageMetadata = {
     id: randomUUID(),
     ...base,
@@ -104,6 +111,13 @@ async function streamedSha256(body: Readable, size: number): Promise<string> {
   );
   if (seen !== size) throw new GatewayError(502, 'SourceFailed', `the source sent ${seen} bytes of ${size}`);
   return hash.digest('hex');
+}
+
+/** A connection the source dropped while its bytes were read is the source's failure (502). */
+function readFailure(err: unknown): unknown {
+  return err instanceof GatewayError
+    ? err
+    : sourceError(`the source failed while being read: ${(err as Error).message}`);
 }
 
 /** A source's file name made into an image name (the repository's grammar). */
