@@ -45,7 +45,8 @@ before(async () => {
   const [, started] = await Promise.all([
     // the page under test is the one in src/, bundled now (a stale dist/ would test old code)
     run('bash', [path.join(CHECKOUT, 'scripts/build-gateway-page.sh')]),
-    startStack({ mediaTypes: { [CD_SLOT]: 'CD' }, slotTimeout: 30 }),
+    // a loaded machine (the whole suite, other runs) may take long to start a BMC's three processes
+    startStack({ mediaTypes: { [CD_SLOT]: 'CD' }, slotTimeout: 30, startTimeoutMs: 90_000 }),
   ]);
   stack = started;
   gw = await startGatewayProcess();
