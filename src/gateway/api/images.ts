@@ -8,6 +8,7 @@ import { badRequest, conflict } from '../errors.js';
 import { sendRange } from '../http/range.js';
 import type { ImageMetadata, ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
+import { displaySource } from '../sources/source-url.js';
 import { LIVE_STATES } from '../types.js';
 import { visibleImage, visibleImages } from './acl.js';
 import { caller, requireRole } from './auth.js';
@@ -50,7 +51,7 @@ export function imageRoutes(repository: ImageRepository, store: GatewayStore, so
       caller(res).name,
       fromSource ? 'register' : 'upload',
       `image ${meta.id}`,
-      `${meta.name}, ${meta.size} bytes, sha256 ${meta.sha256}${meta.source ? `, from ${meta.source.url}` : ''}`,
+      `${meta.name}, ${meta.size} bytes, sha256 ${meta.sha256}${meta.source ? `, from ${displaySource(meta.source.url)}` : ''}`,
     );
     res.status(201).location(`/api/images/${meta.id}`).json(meta);
   });

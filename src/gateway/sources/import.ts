@@ -11,6 +11,7 @@ import { badRequest, GatewayError } from '../errors.js';
 import { checkImageName, type ImageMetadata, type ImageRepository } from '../repository/image-repository.js';
 import { sameBlob, type ImageSources, type ProbedSource } from './image-sources.js';
 import { sourceError } from './outbound.js';
+import { displaySource } from './source-url.js';
 
 export interface ImportRequest {
   source: string;
@@ -31,7 +32,7 @@ export async function importFromSource(
   const claimed = req.sha256?.toLowerCase();
   if (claimed !== undefined && !/^[0-9a-f]{64}$/.test(claimed)) throw badRequest('sha256: 64 hex digits');
   const probed = await sources.probe(req.source, req.cached);
-  if (probed.size === 0) throw sourceError(`${req.source}: the source is empty`);
+  if (probed.size === 0) throw sourceError(`${displaySource(req.source)}: the source is empty`);
   const name = req.name ?? safeName(probed.suggestedName);
   checkImageName(name);
   if (claimed !== undefined && probed.sha256 !== undefined && claimed !== probed.sha256)
@@ -69,7 +70,7 @@ export async function importFromSource(
     const err = new GatewayError(
       422,
       'DigestMismatch',
-      `${req.source}: the bytes have sha256 ${sha256}, not ${expected}: the image is failed and never served`,
+      `${displaySource(req.source)}: the bytes have sha256 ${sha256}, not ${expected}: the image is failed and never served`,
     );
     recordFailed(repository, probed, base, err);
     throw err;

@@ -1,5 +1,6 @@
 // The sources an image may be registered from, as the API and Ironic name them:
 // `https://host[:port]/path` and `oci://registry[:port]/repository(:tag|@sha256:<hex>)`.
+import { redactUrl } from '../../log.js';
 import { badRequest } from '../errors.js';
 
 export interface HttpsSourceUrl {
@@ -22,6 +23,17 @@ export type SourceUrl = HttpsSourceUrl | OciSourceUrl;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 export const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** A source as errors and the audit log show it: an https URL without its query (a presigned
+ *  URL's signature), user info or fragment. */
+export function displaySource(text: string): string {
+  if (!text.startsWith('https://')) return text;
+  try {
+    return redactUrl(new URL(text));
+  } catch {
+    return 'https://…';
+  }
+}
 
 /** A source URL, or a 400 saying what is wrong with it. */
 export function parseSourceUrl(text: string): SourceUrl {
