@@ -13,6 +13,8 @@
 //                              uwrap.node beside it, no dependencies
 //     node_modules/bufferutil/ the bridge's unmasking in C (bench/bridge/README.md: it pays),
 //                              the same way: index.js + bufferutil.node
+//     node_modules/better-sqlite3/  the gateway's embedded database, the same way (--no-sqlite:
+//                              not shipped; the gateway then needs --postgres)
 //     config/                  the default /etc/virtual-media.json, dev.json and the private bus
 //                              config of `vmedia start`
 //
@@ -20,6 +22,7 @@
 // derives from import.meta.url (the page, config/) hold in both.
 //
 //   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE]
+//                             [--better-sqlite3-addon FILE | --no-sqlite]
 // The addon options take a uwrap.node / bufferutil.node built for another architecture (the Yocto
 // recipe cross-builds them); the defaults are the ones npm put in node_modules for this machine.
 import { execFileSync } from 'node:child_process';
@@ -40,11 +43,20 @@ export const CLI_ENTRY = `${CLI_DIR}/main.mjs`;
  *  code requires them by name and falls back or fails clearly when they do not load. */
 const ADDON_PACKAGES = {
   // usocket finds its addon with `bindings`, bufferutil with `node-gyp-build`
-  usocket: { loader: 'bindings', addon: 'uwrap.node', built: ['build/Release/uwrap.node'] },
+  usocket: { loader: 'bindings', addon: 'uwrap.node', built: ['build/Release/uwrap.node'], main: 'index.js' },
   bufferutil: {
     loader: 'node-gyp-build',
     addon: 'bufferutil.node',
     built: ['build/Release/bufferutil.node', `prebuilds/${process.platform}-${process.arch}/bufferutil.node`],
+    main: 'index.js',
+  },
+  // the gateway's embedded database (`vmedia gateway` without --postgres); --no-sqlite leaves it
+  // out of a BMC's image, which never runs the gateway
+  'better-sqlite3': {
+    loader: 'bindings',
+    addon: 'better_sqlite3.node',
+    built: ['build/Release/better_sqlite3.node'],
+    main: 'lib/index.js',
   },
 } as const;
 export type AddonPackage = keyof typeof ADDON_PACKAGES;
@@ -53,6 +65,8 @@ export interface BundleOptions {
   outDir?: string;
   /** Compiled addons to ship (default: node_modules' own build for this machine). */
   addons?: Partial<Record<AddonPackage, string>>;
+  /** Ship better-sqlite3 for the gateway (default true); without it the gateway needs PostgreSQL. */
+  sqlite?: boolean;
   /** Also copy the page and config/ (the VM's daemon bundle needs neither). */
   full?: boolean;
   minify?: boolean;
@@ -96,7 +110,7 @@ async function bundleAddonPackage(outDir: string, name: AddonPackage, addon: str
   const { loader, addon: addonName } = ADDON_PACKAGES[name];
   const dir = path.join(outDir, 'node_modules', name);
   await build({
-    entryPoints: [path.join(CHECKOUT, 'node_modules', name, 'index.js')],
+    entryPoints: [path.join(CHECKOUT, 'node_modules', name, ADDON_PACKAGES[name].main)],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -124,9 +138,12 @@ const BANNER = [
 
 export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
   const outDir = path.resolve(opts.outDir ?? DEFAULT_OUT_DIR);
+  const shipped = (Object.keys(ADDON_PACKAGES) as AddonPackage[]).filter(
+    (name) => name !== 'better-sqlite3' || (opts.sqlite ?? true),
+  );
   const addons = Object.fromEntries(
-    (Object.keys(ADDON_PACKAGES) as AddonPackage[]).map((name) => [name, opts.addons?.[name] ?? defaultAddon(name)]),
-  ) as Record<AddonPackage, string>;
+    shipped.map((name) => [name, opts.addons?.[name] ?? defaultAddon(name)]),
+  ) as Partial<Record<AddonPackage, string>>;
   rmSync(outDir, { recursive: true, force: true });
   const cliDir = path.join(outDir, CLI_DIR);
   const result = await build({
@@ -147,7 +164,7 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     metafile: true,
     logLevel: 'warning',
     banner: { js: BANNER },
-    // usocket, bufferutil: the addon packages, beside the chunks in node_modules/ (below).
+    // usocket, bufferutil, better-sqlite3: the addon packages, beside the chunks in node_modules/ (below).
     // x11: an optional D-Bus transport of dbus-next; utf-8-validate: an optional addon of ws,
     // unused (our bridge reads binary frames only). Neither is installed.
     external: [...Object.keys(ADDON_PACKAGES), 'x11', 'utf-8-validate'],
@@ -194,13 +211,21 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, 'usocket-addon': { type: 'string' }, 'bufferutil-addon': { type: 'string' } },
+    options: {
+      out: { type: 'string' },
+      'usocket-addon': { type: 'string' },
+      'bufferutil-addon': { type: 'string' },
+      'better-sqlite3-addon': { type: 'string' },
+      'no-sqlite': { type: 'boolean' },
+    },
   });
   const bundle = await buildBundle({
     ...(values.out ? { outDir: values.out } : {}),
+    sqlite: !values['no-sqlite'],
     addons: {
       ...(values['usocket-addon'] ? { usocket: values['usocket-addon'] } : {}),
       ...(values['bufferutil-addon'] ? { bufferutil: values['bufferutil-addon'] } : {}),
+      ...(values['better-sqlite3-addon'] ? { 'better-sqlite3': values['better-sqlite3-addon'] } : {}),
     },
   });
   process.stdout.write(`bundle: ${bundle.entry} (sizes: npx tsx bench/bundle/run.ts)\n`);

@@ -57,8 +57,9 @@ do_compile() {
             --arch=${VMEDIA_NODE_ARCH} --nodedir=${RECIPE_SYSROOT}${prefix}
     done
     cd ${S}
-    # the bundle: esbuild runs on the build machine (nodejs-native), the output is plain JS
-    node node_modules/tsx/dist/cli.mjs scripts/bundle.ts --out ${B}/bundle \
+    # the bundle: esbuild runs on the build machine (nodejs-native), the output is plain JS;
+    # no SQLite: a BMC never runs the gateway
+    node node_modules/tsx/dist/cli.mjs scripts/bundle.ts --out ${B}/bundle --no-sqlite \
         --usocket-addon ${S}/node_modules/usocket/build/Release/uwrap.node \
         --bufferutil-addon ${S}/node_modules/bufferutil/build/Release/bufferutil.node
 }

@@ -15,8 +15,7 @@ import { AttachmentManager } from './attachments/manager.js';
 import { ComputerSystemDriver } from './bmc-driver/computer-system.js';
 import { RedfishClient } from './bmc-driver/redfish-client.js';
 import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
-import { openPostgresStore } from './db/postgres.js';
-import { openSqliteStore } from './db/sqlite.js';
+import { openStore } from './db/open-store.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { GeneratedImages } from './generated/generated-images.js';
 import { ImageRepository } from './repository/image-repository.js';
@@ -74,9 +73,7 @@ const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
-  const store = o.postgres
-    ? await openPostgresStore(o.postgres)
-    : openSqliteStore(path.join(o.stateDir, 'gateway.sqlite'));
+  const store = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'));
   const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
   // generated images hold their documents' secrets: a directory no image route reads
   const generated = new GeneratedImages(new ImageRepository(path.join(o.stateDir, 'generated'), o.maxImageBytes));

@@ -7,10 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { vmediaArgs } from '../helpers/daemon.js';
 import { httpsJson, type HttpResponse, type RequestOptions } from '../helpers/stack.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export type TokenRole = 'admin' | 'operator' | 'reader';
 
@@ -85,9 +83,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
     const proc = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        MAIN,
+        ...vmediaArgs(),
         'gateway',
         '--state-dir',
         stateDir,

@@ -1,5 +1,5 @@
 // The production bundle (scripts/bundle.ts) works on its own: built into a temp dir with no
-// node_modules above it, it runs every command's --help, ships no dependency but usocket, and a
+// node_modules above it, it runs every command's --help, ships no dependency but its addon packages, and a
 // representative part of the integration suite passes against it (VMEDIA_TEST_ENTRY makes
 // test/helpers/daemon.ts and stack.ts start the bundle): D-Bus Proxy and Legacy mounts with fd
 // passing (usocket's addon), the daemon's shutdown, the Redfish trust store and a Legacy
@@ -31,6 +31,8 @@ const SUBSET: Record<string, string[]> = {
     'inserts an HTTPS image with credentials',
   ],
   'test/web/bridge.test.ts': ['serves the 256 MiB image through /nbd/0'],
+  // the gateway on its embedded SQLite (better-sqlite3's addon beside the chunks)
+  'test/gateway/api.test.ts': ['stores an upload whose sha256 matches the claim'],
 };
 
 let dir: string;
@@ -49,17 +51,19 @@ test('the bundle stands alone: no dependencies, the addons and the page beside i
   for (const file of [
     'node_modules/usocket/uwrap.node',
     'node_modules/bufferutil/bufferutil.node',
+    'node_modules/better-sqlite3/better_sqlite3.node',
     'dist/web/static/index.html',
   ])
     assert.ok(existsSync(path.join(bundle.outDir, file)), file);
-  // both addon packages load from beside the chunks, as the code requires them (by name)
+  // the addon packages load from beside the chunks, as the code requires them (by name)
   const { stdout: loaded } = await run(process.execPath, [
     '--input-type=module',
     '-e',
     `const require = (await import('node:module')).createRequire(${JSON.stringify(bundle.entry)});
-     console.log(typeof require('usocket').USocket, typeof require('bufferutil').unmask);`,
+     console.log(typeof require('usocket').USocket, typeof require('bufferutil').unmask,
+       new (require('better-sqlite3'))(':memory:').prepare('select 6 * 7 as n').get().n);`,
   ]);
-  assert.equal(loaded.trim(), 'function function');
+  assert.equal(loaded.trim(), 'function function 42');
   const { stdout } = await run(process.execPath, [bundle.entry, '--help']);
   const commands = [...stdout.matchAll(/^ {2}vmedia (\S+)/gm)].map((m) => m[1]!);
   assert.ok(commands.includes('daemon') && commands.includes('web'), stdout);
