@@ -148,6 +148,18 @@ export async function registerFleet(stacks: Stack[], gws: GatewayProcess[], redf
   );
 }
 
+/** Uploads `image` as `name` through the gateway, checked against its sha256; returns its id. */
+export async function uploadImage(gw: GatewayProcess, name: string, image: Buffer): Promise<string> {
+  const up = await gw.raw(`/api/images?name=${name}`, {
+    method: 'POST',
+    as: 'operator',
+    body: image,
+    headers: { 'X-Image-Sha256': createHash('sha256').update(image).digest('hex') },
+  });
+  assert.equal(up.status, 201, up.body.toString());
+  return (JSON.parse(up.body.toString()) as { id: string }).id;
+}
+
 /** The fields of /proc/<pid>/stat after the command name: state is [0], ppid [1], utime [11]. */
 function statFields(pid: number | string): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -9,7 +9,7 @@ import { copyFileSync, readdirSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait.js';
-import { bmcName, cdExportSha256, cdSlot, registerFleet, startFleet, type Fleet } from './fleet-bmcs.js';
+import { bmcName, cdExportSha256, cdSlot, registerFleet, startFleet, uploadImage, type Fleet } from './fleet-bmcs.js';
 import { startRecordingProxy, type RecordingProxy } from './fleet-redfish-proxy.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -44,14 +44,7 @@ describe('two gateways on one PostgreSQL', () => {
       gws,
       proxies.map((p) => p.url),
     );
-    const up = await gws[0]!.raw('/api/images?name=shared.iso', {
-      method: 'POST',
-      as: 'operator',
-      body: image,
-      headers: { 'X-Image-Sha256': sha256 },
-    });
-    assert.equal(up.status, 201, up.body.toString());
-    imageId = (JSON.parse(up.body.toString()) as { id: string }).id;
+    imageId = await uploadImage(gws[0]!, 'shared.iso', image);
     // the image store both gateways read (a shared directory or registry in production)
     const from = path.join(gws[0]!.stateDir, 'images');
     for (const f of readdirSync(from).filter((f) => f.startsWith(imageId)))
