@@ -1,22 +1,24 @@
 // Gateway benchmark (a script, not a test):
-//   npx tsx bench/gateway/run.ts [--bmcs 10] [--readers 50] [--image-mib 64]
-// 1. Fleet: --bmcs vmedia BMCs (bus + daemon with the export backend + web each) behind one
-//    `vmedia gateway` process; one uploaded image attached to all in parallel. Per BMC: attach
-//    latency (POST until `attached`) and first-byte latency (POST until a 4 KiB read of the BMC's
-//    export returned, through nbdkit curl and the media server). The gateway's RSS (VmRSS) before
-//    the attachments and with all of them attached, per attachment.
-// 2. Throughput: --readers concurrent curl downloads of the whole image from the media server
-//    (each with its own attachment's URL and credentials), against the same number of curl
-//    downloads of the same file from a plain Node HTTPS file server (no token, no auth, no
-//    database): aggregate MB/s of each and their ratio. Both servers run in this process, one at a
-//    time; the media server's RSS growth while serving, per reader.
+//   npx tsx bench/gateway/run.ts [--bmcs 50] [--readers 50] [--image-mib 64]
+// 1. Throughput: --readers concurrent readers of the whole image, four ways, one at a time:
+//    curl from the media server (each with its own attachment's URL and credentials); curl from a
+//    plain Node HTTPS file server (no token, no auth, no database); `nbdkit curl` of each, read
+//    whole with nbdcopy (what a BMC's Legacy slot does: one nbdkit per BMC). Aggregate MB/s of
+//    each, the ratios to the plain server's, and the media server's RSS growth per reader. Both
+//    servers run in this process.
+// 2. Fleet: --bmcs vmedia BMCs (bus + daemon with the export backend + web each, from the bundle:
+//    test/gateway/fleet-bmcs.ts) behind one `vmedia gateway` process; one uploaded image attached
+//    to all in parallel. Their start time and RSS; per BMC the attach latency (POST until
+//    `attached`) and first-byte latency (POST until a 4 KiB read of the BMC's export returned,
+//    through nbdkit curl and the media server). The gateway's RSS (VmRSS) before the attachments
+//    and with all of them attached, per attachment. The load average is printed at each step.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs, promisify } from 'node:util';
@@ -28,14 +30,21 @@ import { ImageRepository } from '../../src/gateway/repository/image-repository.j
 import { ImageSources } from '../../src/gateway/sources/image-sources.js';
 import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
+import {
+  bmcName,
+  CD_SLOT,
+  registerFleet,
+  spread,
+  startFleet,
+  uploadImage,
+  type Fleet,
+} from '../../test/gateway/fleet-bmcs.js';
 import { startGatewayProcess } from '../../test/gateway/helpers.js';
-import { startStack, type Stack } from '../../test/helpers/stack.js';
-import { waitFor } from '../../test/helpers/wait.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
   options: {
-    bmcs: { type: 'string', default: '10' },
+    bmcs: { type: 'string', default: '50' },
     readers: { type: 'string', default: '50' },
     'image-mib': { type: 'string', default: '64' },
   },
@@ -45,93 +54,95 @@ const readers = Number(values.readers);
 const imageBytes = Number(values['image-mib']) * 1024 * 1024;
 const MiB = 1024 * 1024;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const rssKiB = (pid: number | 'self') =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
+// Debian's nbdsh and nbdcopy (a python3 earlier on PATH may lack the nbd module nbdsh needs)
+const toolEnv = { ...process.env, PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}` };
 
 async function fleet(image: Buffer): Promise<void> {
-  const stacks: Stack[] = [];
+  let bmcs: Fleet | undefined;
   const gw = await startGatewayProcess();
   try {
-    const t0 = performance.now();
-    for (let i = 0; i < bmcCount; i += 2)
-      stacks.push(
-        ...(await Promise.all(
-          Array.from({ length: Math.min(2, bmcCount - i) }, () =>
-            startStack({ mediaTypes: { Slot_2: 'CD' }, slotTimeout: 60, startTimeoutMs: 180_000 }),
-          ),
-        )),
-      );
-    console.log(`started ${bmcCount} BMCs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const [i, s] of stacks.entries()) {
-      writeFileSync(path.join(s.trustStore, 'gateway.pem'), gw.ca);
-      await gw.api('/api/bmcs', {
-        method: 'POST',
-        body: {
-          name: `bmc-${i}`,
-          redfishUrl: s.baseUrl,
-          username: s.operator.user,
-          password: s.operator.password,
-          caPem: s.ca,
-        },
-      });
-    }
-    const up = await gw.raw('/api/images?name=bench.iso', { method: 'POST', as: 'operator', body: image });
-    const imageId = (JSON.parse(up.body.toString()) as { id: string }).id;
+    bmcs = await startFleet(bmcCount, { parallel: 4, startTimeoutMs: 300_000, slotTimeout: 60 });
+    const { figures, stacks } = bmcs;
+    const rss = [...figures.rssKiB].sort((a, b) => a - b);
+    console.log(
+      `started ${bmcCount} BMCs (4 at a time) in ${(figures.totalMs / 1000).toFixed(1)} s; one BMC's start ${spread(figures.perStackMs)}; ` +
+        `RSS of bus + daemon + web median ${(rss[rss.length >> 1]! / 1024).toFixed(1)} MiB, all ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(0)} MiB (${load()})`,
+    );
+    await registerFleet(stacks, [gw]);
+    const imageId = await uploadImage(gw, 'bench.iso', image);
     const rssBefore = rssKiB(gw.pid());
 
     const started = performance.now();
-    const attached: number[] = [];
-    const firstByte: number[] = [];
-    await Promise.all(
-      stacks.map(async (_s, i) => {
+    const posted = await Promise.all(
+      stacks.map(async (stack, i) => {
         const t = performance.now();
         const res = await gw.api('/api/attachments', {
           method: 'POST',
           as: 'operator',
-          body: { bmc: `bmc-${i}`, device: 'cd', image: imageId },
+          body: { bmc: bmcName(i), device: 'cd', image: imageId },
         });
-        const id = res.json.id as string;
-        let failure = '';
-        await waitFor(
-          `attachment on bmc-${i}`,
-          async () => {
-            const a = (await gw.api(`/api/attachments/${id}`)).json as { state: string; error: string };
-            if (a.state === 'failed') failure = a.error;
-            return a.state === 'attached' || a.state === 'failed';
-          },
-          { timeoutMs: 600_000, intervalMs: 50 },
-        );
-        if (failure) throw new Error(`bmc-${i}: ${failure}`);
-        attached.push(performance.now() - t);
-        // the first byte as the host sees it: one 4 KiB read of the BMC's export (nbdkit curl
-        // fetches it from the media server on demand)
-        const socket = stacks[i]!.slots.find((slot) => slot.name === 'Slot_2')!.exportSocket;
-        // Debian's python3 has the nbd module nbdsh needs (a python3 earlier on PATH may not)
-        await run('nbdsh', ['-u', `nbd+unix:///?socket=${socket}`, '-c', 'h.pread(4096, 0)'], {
-          env: { ...process.env, PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}` },
-        });
-        firstByte.push(performance.now() - t);
+        return { id: res.json.id as string, t, stack, bmc: bmcName(i) };
       }),
     );
+    const attached: number[] = [];
+    const firstByte: number[] = [];
+    const reads: Promise<void>[] = [];
+    // one list request a poll for all of them: polling each attachment (50 every 50 ms) loaded
+    // the gateway it measures
+    const waiting = new Map(posted.map((p) => [p.id, p]));
+    while (waiting.size > 0) {
+      if (performance.now() - started > 600_000) throw new Error(`not attached: ${[...waiting.keys()].join(', ')}`);
+      const rows = (await gw.api('/api/attachments?state=attached,failed')).json.attachments as {
+        id: string;
+        state: string;
+        error: string;
+      }[];
+      for (const row of rows) {
+        const p = waiting.get(row.id);
+        if (!p) continue;
+        waiting.delete(row.id);
+        if (row.state === 'failed') throw new Error(`${p.bmc}: ${row.error}`);
+        attached.push(performance.now() - p.t);
+        // the first byte as the host sees it: one 4 KiB read of the BMC's export (nbdkit curl
+        // fetches it from the media server on demand)
+        const socket = p.stack.slots.find((slot) => slot.name === CD_SLOT)!.exportSocket;
+        reads.push(
+          run('nbdsh', ['-u', `nbd+unix:///?socket=${socket}`, '-c', 'h.pread(4096, 0)'], { env: toolEnv }).then(() => {
+            firstByte.push(performance.now() - p.t);
+          }),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await Promise.all(reads);
     const rssAfter = rssKiB(gw.pid());
     console.log(
-      `attach: ${bmcCount} BMCs in ${((performance.now() - started) / 1000).toFixed(1)} s; per BMC median ${(median(attached) / 1000).toFixed(2)} s, max ${(Math.max(...attached) / 1000).toFixed(2)} s`,
+      `attach: ${bmcCount} BMCs in ${((performance.now() - started) / 1000).toFixed(1)} s; per BMC ${spread(attached)} (${load()})`,
     );
-    console.log(
-      `first byte read from the export: median ${(median(firstByte) / 1000).toFixed(2)} s, max ${(Math.max(...firstByte) / 1000).toFixed(2)} s`,
-    );
+    console.log(`first byte read from the export: ${spread(firstByte)}`);
     console.log(
       `gateway RSS: ${(rssBefore / 1024).toFixed(1)} MiB idle, ${(rssAfter / 1024).toFixed(1)} MiB with ${bmcCount} attached: ${((rssAfter - rssBefore) / bmcCount).toFixed(0)} KiB per attachment`,
     );
   } finally {
     await gw.stop();
-    await Promise.all(stacks.map((s) => s.stop()));
+    await bmcs?.stop();
   }
 }
 
-/** Wall time of `readers` concurrent curl downloads of `url` (each with its own credentials). */
-async function curlAll(ca: string, targets: { url: string; user?: string }[]): Promise<number> {
+interface Target {
+  url: string;
+  /** user:password, for the media server. */
+  user?: string;
+}
+
+/** Wall seconds of every target read whole at once, each by its own curl. */
+async function curlAll(ca: string, targets: Target[]): Promise<number> {
   const t = performance.now();
   await Promise.all(
     targets.map(({ url, user }) =>
@@ -143,21 +154,37 @@ async function curlAll(ca: string, targets: { url: string; user?: string }[]): P
   return (performance.now() - t) / 1000;
 }
 
+/**
+ * Wall seconds of every target read whole at once, each through its own `nbdkit curl` (as a BMC's
+ * Legacy slot reads it) by nbdcopy. The password goes in a file (nbdkit's password=+FILE), not argv.
+ */
+async function nbdkitAll(dir: string, ca: string, targets: Target[]): Promise<number> {
+  const t = performance.now();
+  await Promise.all(
+    targets.map(({ url, user }, i) => {
+      const auth: string[] = [];
+      if (user) {
+        const [name, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)];
+        const file = path.join(dir, `password-${i}`);
+        writeFileSync(file, password, { mode: 0o600 });
+        auth.push(`user=${name}`, `password=+${file}`);
+      }
+      return run(
+        'nbdkit',
+        ['-U', '-', 'curl', `url=${url}`, `cainfo=${ca}`, ...auth, '--run', 'nbdcopy "$uri" null:'],
+        { env: toolEnv, maxBuffer: 1 << 20 },
+      );
+    }),
+  );
+  return (performance.now() - t) / 1000;
+}
+
 async function throughput(image: Buffer, dir: string): Promise<void> {
   const tls = await loadTlsIdentity({ runtimeDir: dir });
   const caPath = tls.certPath;
   const store = openSqliteStore(path.join(dir, 'bench.sqlite'));
   const repository = new ImageRepository(path.join(dir, 'images'), imageBytes * 2);
   const meta = await repository.upload(Readable.from([image]), { name: 'bench.iso', createdBy: 'bench' });
-  await store.addBmc({
-    name: 'b',
-    redfishUrl: 'https://127.0.0.1:1',
-    username: 'u',
-    password: 'p',
-    caPem: tls.cert,
-    createdAt: '',
-    createdBy: 'bench',
-  });
 
   const listen = async (server: Server) => {
     server.listen(0, '127.0.0.1');
@@ -167,7 +194,7 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
   const sourceImages = new SourceImages(repository, new ImageSources({}));
   const media = createMediaServer({ store, repository, sourceImages, tls, log: pino({ level: 'silent' }) });
   const mediaBase = await listen(media);
-  const targets: { url: string; user: string }[] = [];
+  const targets: Target[] = [];
   for (let i = 0; i < readers; i++) {
     // one attachment per reader (a database allows one live attachment per BMC and device)
     const id = `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`;
@@ -190,40 +217,64 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
     });
     targets.push({ url: mediaUrl(mediaBase, access.token, meta.name), user: `${access.username}:${access.password}` });
   }
+
+  const file = repository.file(meta);
+  const plain = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const size = statSync(file.path).size;
+    // nbdkit curl reads by Range: one range of the form bytes=a-b is enough for it
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (!range) {
+      res.writeHead(200, { 'Content-Length': String(size), 'Accept-Ranges': 'bytes' });
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file.path).pipe(res);
+      return;
+    }
+    const [start, end] = [Number(range[1]), Math.min(Number(range[2]), size - 1)];
+    res.writeHead(206, { 'Content-Length': String(end - start + 1), 'Content-Range': `bytes ${start}-${end}/${size}` });
+    createReadStream(file.path, { start, end }).pipe(res);
+  });
+  const plainBase = await listen(plain);
+  const plainTargets = targets.map(() => ({ url: `${plainBase}/bench.iso` }));
+
   const rssIdle = rssKiB('self');
   let rssPeak = rssIdle;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKiB('self'))), 50);
-  const mediaSeconds = await curlAll(caPath, targets);
+  const mediaCurl = await curlAll(caPath, targets);
   clearInterval(sampler);
+  const seconds = {
+    mediaCurl,
+    plainCurl: await curlAll(caPath, plainTargets),
+    mediaNbdkit: await nbdkitAll(dir, caPath, targets),
+    plainNbdkit: await nbdkitAll(dir, caPath, plainTargets),
+  };
   media.close();
-
-  const file = repository.file(meta);
-  const plain = createServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
-    res.writeHead(200, { 'Content-Length': String(statSync(file.path).size) });
-    createReadStream(file.path).pipe(res);
-  });
-  const plainBase = await listen(plain);
-  const plainSeconds = await curlAll(
-    caPath,
-    targets.map(() => ({ url: `${plainBase}/bench.iso` })),
-  );
   plain.close();
   await store.close();
 
   const total = (readers * imageBytes) / MiB;
-  const mediaRate = total / mediaSeconds;
-  const plainRate = total / plainSeconds;
+  const rate = (s: number) => total / s;
+  const ratio = (s: number) => (seconds.plainCurl / s).toFixed(2);
   console.log(
-    `${readers} concurrent readers of ${imageBytes / MiB} MiB: media server ${mediaRate.toFixed(0)} MB/s, plain HTTPS file server ${plainRate.toFixed(0)} MB/s, ratio ${(mediaRate / plainRate).toFixed(2)}`,
+    `${readers} concurrent readers of ${imageBytes / MiB} MiB, aggregate (ratio to the plain server by curl), ${load()}:`,
   );
-  console.log(`media server RSS growth while serving: ${((rssPeak - rssIdle) / readers).toFixed(0)} KiB per reader`);
+  console.log(`  media server, curl:        ${rate(seconds.mediaCurl).toFixed(0)} MB/s (${ratio(seconds.mediaCurl)})`);
+  console.log(`  plain HTTPS server, curl:  ${rate(seconds.plainCurl).toFixed(0)} MB/s (1)`);
+  console.log(
+    `  media server, nbdkit curl: ${rate(seconds.mediaNbdkit).toFixed(0)} MB/s (${ratio(seconds.mediaNbdkit)})`,
+  );
+  console.log(
+    `  plain server, nbdkit curl: ${rate(seconds.plainNbdkit).toFixed(0)} MB/s (${ratio(seconds.plainNbdkit)})`,
+  );
+  console.log(
+    `media server RSS growth while serving curl: ${((rssPeak - rssIdle) / readers).toFixed(0)} KiB per reader`,
+  );
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-bench-gateway-'));
 try {
   const image = randomBytes(imageBytes);
   console.log(
-    `image ${imageBytes / MiB} MiB, sha256 ${createHash('sha256').update(image).digest('hex').slice(0, 16)}…`,
+    `image ${imageBytes / MiB} MiB, sha256 ${createHash('sha256').update(image).digest('hex').slice(0, 16)}… (${load()})`,
   );
   await throughput(image, dir);
   if (bmcCount > 0) await fleet(image);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildBundle } from '../../scripts/bundle.js';
 import { stackUsers, startStack, type Stack } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 import type { GatewayProcess } from './helpers.js';
 
 const run = promisify(execFile);
@@ -145,6 +146,38 @@ export async function registerFleet(stacks: Stack[], gws: GatewayProcess[], redf
       });
       assert.equal(res.status, 201, res.text);
     }),
+  );
+}
+
+export interface AttachmentRow {
+  id: string;
+  bmc: string;
+  state: string;
+  error: string | null;
+  bytesServed: number;
+}
+
+/**
+ * Waits until every attachment of `ids` is in `state` (one that failed fails the wait) and returns
+ * them. One list request a poll, not one per attachment: with 20 BMCs, polling each every 250 ms
+ * cost the gateway and the test more CPU than the operations polled.
+ */
+export function waitAttachments(
+  gw: GatewayProcess,
+  ids: string[],
+  state: string,
+  timeoutMs: number,
+): Promise<AttachmentRow[]> {
+  return waitFor(
+    () => `every attachment ${state}`,
+    async () => {
+      const listed = (await gw.api('/api/attachments')).json.attachments as AttachmentRow[];
+      const rows = ids.map((id) => listed.find((r) => r.id === id)!);
+      const bad = rows.find((r) => r.state === 'failed');
+      if (bad) throw new Error(`attachment on ${bad.bmc} failed: ${bad.error}`);
+      return rows.every((r) => r.state === state) && rows;
+    },
+    { timeoutMs, intervalMs: 500 },
   );
 }
 

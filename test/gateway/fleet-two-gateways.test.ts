@@ -8,8 +8,17 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readdirSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { waitFor } from '../helpers/wait.js';
-import { bmcName, cdExportSha256, cdSlot, registerFleet, startFleet, uploadImage, type Fleet } from './fleet-bmcs.js';
+import {
+  bmcName,
+  cdExportSha256,
+  cdSlot,
+  registerFleet,
+  startFleet,
+  uploadImage,
+  waitAttachments,
+  type AttachmentRow,
+  type Fleet,
+} from './fleet-bmcs.js';
 import { startRecordingProxy, type RecordingProxy } from './fleet-redfish-proxy.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -17,13 +26,6 @@ import { startPostgres, type PostgresServer } from './postgres-server.js';
 const BMCS = 3;
 /** Rounds of attach-then-detach (the detach at once through both gateways, before the attach is done). */
 const ROUNDS = 4;
-
-interface Row {
-  id: string;
-  bmc: string;
-  state: string;
-  error: string | null;
-}
 
 describe('two gateways on one PostgreSQL', () => {
   let pg: PostgresServer | undefined;
@@ -72,18 +74,7 @@ describe('two gateways on one PostgreSQL', () => {
     const second = await ask(1 - lead);
     return lead === 0 ? [first, second] : [second, first];
   };
-  const attachment = async (id: string) => (await gws[0]!.api(`/api/attachments/${id}`)).json as Row;
-  const waitState = (ids: string[], state: string) =>
-    waitFor(
-      `attachments ${ids.join(', ')} ${state}`,
-      async () => {
-        const rows = await Promise.all(ids.map(attachment));
-        const bad = rows.find((r) => r.state === 'failed');
-        if (bad) throw new Error(`attachment on ${bad.bmc} failed: ${bad.error}`);
-        return rows.every((r) => r.state === state);
-      },
-      { timeoutMs: 120_000, intervalMs: 200 },
-    );
+  const waitState = (ids: string[], state: string) => waitAttachments(gws[0]!, ids, state, 120_000);
 
   /** Attach on every BMC through both gateways: exactly one of each pair wins. */
   const attachAll = (lead?: number) =>
@@ -124,7 +115,8 @@ describe('two gateways on one PostgreSQL', () => {
     await waitState(ids, 'attached');
     for (const [i, s] of fleet!.stacks.entries()) {
       const slot = await cdSlot(s);
-      const row = (await gws[1]!.api(`/api/attachments?bmc=${bmcName(i)}&state=attached`)).json.attachments as Row[];
+      const row = (await gws[1]!.api(`/api/attachments?bmc=${bmcName(i)}&state=attached`)).json
+        .attachments as AttachmentRow[];
       assert.equal(row.length, 1, `one live attachment on ${bmcName(i)}`);
       assert.ok(
         gws.some((gw) => String(slot.Image).startsWith(`${gw.mediaUrl}/media/`)),
@@ -135,7 +127,8 @@ describe('two gateways on one PostgreSQL', () => {
     await detachAll(ids);
     await waitState(ids, 'detached');
     for (const s of fleet!.stacks) assert.equal((await cdSlot(s)).Inserted, false, `${s.baseUrl} holds no media`);
-    const live = (await gws[0]!.api('/api/attachments?state=attaching,attached,detaching')).json.attachments as Row[];
+    const live = (await gws[0]!.api('/api/attachments?state=attaching,attached,detaching')).json
+      .attachments as AttachmentRow[];
     assert.deepEqual(live, [], 'nothing live in the database');
 
     const inserts = proxies.flatMap((p) => p.actions.filter((a) => a.action === 'InsertMedia'));
