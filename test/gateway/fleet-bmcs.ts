@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -134,6 +134,23 @@ export async function registerFleet(stacks: Stack[], gws: GatewayProcess[], redf
   await Promise.all(
     stacks.map(async (s, i) => {
       for (const [n, g] of gws.entries()) writeFileSync(path.join(s.trustStore, `gateway-${n}.pem`), g.ca);
+      // the daemon copies its trust store to curl's capath and hashes it after a debounce: under
+      // load, an InsertMedia right away can find the certificate not there yet (seen with 50 BMCs)
+      await waitFor(
+        `${s.baseUrl}: the gateways' certificates in the daemon's capath`,
+        () => {
+          const capath = path.join(s.dir, 'run', 'sources', 'capath');
+          const linked = readdirSync(capath).map((f) => {
+            try {
+              return readlinkSync(path.join(capath, f));
+            } catch {
+              return f;
+            }
+          });
+          return gws.every((_g, n) => linked.includes(`gateway-${n}.pem.pem`));
+        },
+        { timeoutMs: 120_000, intervalMs: 200 },
+      );
       const res = await gw.api('/api/bmcs', {
         method: 'POST',
         body: {
