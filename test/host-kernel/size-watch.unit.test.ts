@@ -9,6 +9,7 @@ import { createProcessRunner } from '../../src/process/runner.js';
 import { waitForSize, watchSize } from '../../src/host/kernel/size-watch.js';
 import type { BlockEventListener, UdevMonitor } from '../../src/host/kernel/udev-monitor.js';
 import { createSysfsTree, type SysfsTree } from './sysfs-tree.js';
+import { waitFor } from '../helpers/wait.js';
 
 let sys: SysfsTree;
 let device: NbdDevice;
@@ -89,9 +90,10 @@ test('watchSize reports each read in order and stops when asked', async () => {
     onSize: (b) => sizes.push(b),
     onError: assert.fail,
   });
-  await new Promise((r) => setTimeout(r, 60));
+  // each step waits for the read it needs: on a loaded machine a 20 ms poll can come much later
+  await waitFor('the first read', () => sizes.length > 0, { timeoutMs: 5000, intervalMs: 5 });
   sys.setSectors('nbd0', 1);
-  await new Promise((r) => setTimeout(r, 60));
+  await waitFor('a read of the new size', () => sizes.at(-1) === 512, { timeoutMs: 5000, intervalMs: 5 });
   stop();
   const count = sizes.length;
   await new Promise((r) => setTimeout(r, 60));
