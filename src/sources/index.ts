@@ -92,6 +92,9 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
         case 'https':
         case 'http':
         case 'ftp':
+          // a CA added a moment ago (Redfish's Truststore POST, then InsertMedia) counts for this
+          // mount: the watcher's debounced refresh may not have run yet
+          await trust?.refresh();
           return startCurlSource({ ...ctx, ...(trust ? { capath: trust.capath } : {}) }, onExit);
         case 'smb':
         case 'nfs':
