@@ -255,8 +255,11 @@ export class AttachmentManager {
           'BmcRefused',
           `after InsertMedia, ${slotUri} does not show this attachment's image`,
         );
-      await this.o.store.updateAttachment(id, { state: 'attached', slotUri, error: null });
-      await this.o.store.audit(GATEWAY, 'attached', `${row.bmc}/${row.device}`, `attachment ${id} in ${slotUri}`);
+      // the slot first (a detach needs it), then the state only from attaching: a detach asked
+      // for meanwhile has moved it to detaching and its queued eject must not be skipped
+      await this.o.store.updateAttachment(id, { slotUri, error: null });
+      if ((await this.o.store.changeState(id, ['attaching'], 'attached')) === 'changed')
+        await this.o.store.audit(GATEWAY, 'attached', `${row.bmc}/${row.device}`, `attachment ${id} in ${slotUri}`);
     });
     await this.bootIfRequested(id);
   }
