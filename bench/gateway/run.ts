@@ -23,7 +23,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs, promisify } from 'node:util';
 import { pino } from 'pino';
-import { mediaUrl, newMediaAccess } from '../../src/gateway/attachments/access.js';
+import { mediaUrl } from '../../src/gateway/attachments/access.js';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
 import { ImageRepository } from '../../src/gateway/repository/image-repository.js';
@@ -40,6 +40,7 @@ import {
   type Fleet,
 } from '../../test/gateway/fleet-bmcs.js';
 import { startGatewayProcess } from '../../test/gateway/helpers.js';
+import { storeAttached } from '../../test/gateway/stored-attachment.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -207,14 +208,11 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
       createdAt: '',
       createdBy: 'bench',
     });
-    await store.createAttachment({ id, bmc: `r${i}`, device: 'cd', imageId: meta.id, createdBy: 'bench' });
-    const access = newMediaAccess(id);
-    await store.updateAttachment(id, {
-      state: 'attached',
-      tokenHash: access.tokenHash,
-      passwordHash: access.passwordHash,
-      expiresAt: Date.now() + 3_600_000,
-    });
+    const access = await storeAttached(
+      store,
+      { id, bmc: `r${i}`, device: 'cd', imageId: meta.id, createdBy: 'bench' },
+      3_600_000,
+    );
     targets.push({ url: mediaUrl(mediaBase, access.token, meta.name), user: `${access.username}:${access.password}` });
   }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { RateLimiter } from '../../src/gateway/api/rate-limit.js';
-import { mediaUrl, newMediaAccess, type MediaAccess } from '../../src/gateway/attachments/access.js';
+import { mediaUrl, type MediaAccess } from '../../src/gateway/attachments/access.js';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
@@ -24,6 +24,7 @@ import { ImageSources } from '../../src/gateway/sources/image-sources.js';
 import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
 import { httpsJson } from '../helpers/stack.js';
+import { storeAttached } from './stored-attachment.js';
 
 describe('gateway media server: URLs bound to their BMC, failed accesses limited', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-gw-bind-'));
@@ -71,14 +72,7 @@ describe('gateway media server: URLs bound to their BMC, failed accesses limited
         createdBy: 't',
       });
       const id = `0000000${i}-0000-4000-8000-000000000000`;
-      await store.createAttachment({ id, bmc: name!, device: 'cd', imageId: image.id, createdBy: 't' });
-      const access = newMediaAccess(id);
-      await store.updateAttachment(id, {
-        state: 'attached',
-        tokenHash: access.tokenHash,
-        passwordHash: access.passwordHash,
-        expiresAt: Date.now() + 60_000,
-      });
+      const access = await storeAttached(store, { id, bmc: name!, device: 'cd', imageId: image.id, createdBy: 't' });
       grants[name!] = {
         access,
         bound: mediaUrl(bases[0]!, access.token, image.name),

@@ -21,6 +21,7 @@ import { ImageSources } from '../../src/gateway/sources/image-sources.js';
 import { SourceImages } from '../../src/gateway/sources/source-images.js';
 import { loadTlsIdentity } from '../../src/web/tls.js';
 import { waitFor } from '../helpers/wait.js';
+import { storeAttached } from './stored-attachment.js';
 
 interface Fetched {
   status: number;
@@ -79,13 +80,12 @@ describe('gateway media server', () => {
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     for (const [i, device] of (['cd', 'usb'] as const).entries()) {
       const id = `0000000${i}-0000-4000-8000-000000000000`;
-      await store.createAttachment({ id, bmc: 'bmc', device, imageId: images[i]!.meta.id, createdBy: 't' });
-      const access = newMediaAccess(id);
-      await store.updateAttachment(id, {
-        state: 'attached',
-        tokenHash: access.tokenHash,
-        passwordHash: access.passwordHash,
-        expiresAt: Date.now() + 60_000,
+      const access = await storeAttached(store, {
+        id,
+        bmc: 'bmc',
+        device,
+        imageId: images[i]!.meta.id,
+        createdBy: 't',
       });
       grants.push({ id, access, url: mediaUrl(base, access.token, images[i]!.meta.name) });
     }
