@@ -131,7 +131,8 @@ async function startChromium(dir: string): Promise<Browser> {
       cdp.close();
       child.kill('SIGTERM');
       if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-      rmSync(profile, { recursive: true, force: true });
+      // Chromium's helpers may still write into the profile for a moment after it exits
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
 }

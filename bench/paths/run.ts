@@ -41,7 +41,7 @@ for (const name of chosen) {
   try {
     results.push(...(await bench.run({ dir, sizeMiB, rounds, note: (line) => notes.push(`${name}: ${line}`) })));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()
