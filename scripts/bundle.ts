@@ -165,9 +165,8 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     logLevel: 'warning',
     banner: { js: BANNER },
     // usocket, bufferutil, better-sqlite3: the addon packages, beside the chunks in node_modules/ (below).
-    // x11: an optional D-Bus transport of dbus-next; utf-8-validate: an optional addon of ws,
-    // unused (our bridge reads binary frames only). Neither is installed.
-    external: [...Object.keys(ADDON_PACKAGES), 'x11', 'utf-8-validate'],
+    // x11: an optional D-Bus transport of dbus-next, not installed.
+    external: [...Object.keys(ADDON_PACKAGES), 'x11'],
   });
   for (const [name, addon] of Object.entries(addons))
     await bundleAddonPackage(outDir, name as AddonPackage, addon, opts.minify ?? true);
