@@ -216,7 +216,8 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
     targets.push({ url: mediaUrl(mediaBase, access.token, meta.name), user: `${access.username}:${access.password}` });
   }
 
-  const file = repository.file(meta);
+  // the repository's local storage keeps an image's bytes in <dir>/<id>
+  const file = { path: path.join(repository.dir, meta.id) };
   const plain = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const size = statSync(file.path).size;
     // nbdkit curl reads by Range: one range of the form bytes=a-b is enough for it

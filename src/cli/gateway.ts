@@ -19,6 +19,7 @@ const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 interface GatewayArgs {
   'state-dir': string;
   postgres?: string;
+  storage?: string;
   listen: string;
   'media-listen': string;
   'media-url'?: string;
@@ -61,6 +62,7 @@ async function runGateway(args: GatewayArgs): Promise<void> {
     gateway = await startGateway({
       stateDir,
       ...(args.postgres ? { postgres: args.postgres } : {}),
+      ...(args.storage ? { storage: args.storage } : {}),
       tokens: tokens ?? adminTokenFile(path.join(stateDir, 'admin-token')),
       api: parseListen(args.listen),
       media: parseListen(args['media-listen']),
@@ -98,6 +100,11 @@ export const gatewayCommand: CommandModule<object, GatewayArgs> = {
       .option('postgres', {
         type: 'string',
         describe: 'PostgreSQL connection string shared by several gateways (password in PGPASSWORD or ~/.pgpass)',
+      })
+      .option('storage', {
+        type: 'string',
+        describe:
+          'oci://REGISTRY/REPOSITORY: images pushed there, their metadata in the database (shared by the gateways on one --postgres); default: the state dir',
       })
       .option('listen', { type: 'string', default: '127.0.0.1:9443', describe: 'the API: HOST:PORT (0 picks a port)' })
       .option('media-listen', { type: 'string', default: '127.0.0.1:9444', describe: 'the media server for the BMCs' })

@@ -3,6 +3,7 @@
 // on its own listener.
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,7 +19,9 @@ import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
 import { openStore } from './db/open-store.js';
 import { createMediaServer } from './media-server/media-server.js';
 import { GeneratedImages } from './generated/generated-images.js';
+import { DatabaseCatalog } from './repository/image-catalog.js';
 import { ImageRepository } from './repository/image-repository.js';
+import { OciStorage, parseStorageUrl } from './storage/oci-storage.js';
 import { WindowScheduler } from './scheduler/scheduler.js';
 import { pageRoutes } from './page/page-routes.js';
 import { UploadSessions } from './repository/upload-session.js';
@@ -29,6 +32,9 @@ export interface GatewayOptions {
   stateDir: string;
   /** A PostgreSQL connection string (no password) shared with other gateways; default SQLite in the state dir. */
   postgres?: string;
+  /** oci://registry/repository: images pushed there, their metadata in the database (shared
+   *  storage for the gateways on one PostgreSQL); default the state dir's images/. */
+  storage?: string;
   tokens: TokenTable;
   api: { host: string; port: number };
   media: { host: string; port: number };
@@ -68,13 +74,37 @@ async function listen(server: Server, at: { host: string; port: number }): Promi
 /** How often the database is read for windows that open or close: their precision. */
 const WINDOW_TICK_MS = 1000;
 
+/**
+ * With shared storage, each API request first reads the images' metadata again, so that an image
+ * uploaded, granted or deleted through another gateway is seen here as soon as that one answered.
+ */
+function refreshingFirst(app: RequestListener, repository: ImageRepository, log: Logger): RequestListener {
+  return (req, res) => {
+    repository.refresh().then(
+      () => app(req, res),
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'reading the images from the database failed');
+        res.writeHead(503, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'Unavailable', message: 'the database is out of reach' } }));
+      },
+    );
+  };
+}
+
 const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
+  const sharedStorage = o.storage === undefined ? undefined : parseStorageUrl(o.storage);
   const store = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'));
-  const repository = new ImageRepository(path.join(o.stateDir, 'images'), o.maxImageBytes);
+  const sources = new ImageSources(o.sources);
+  const repository = new ImageRepository(
+    path.join(o.stateDir, 'images'),
+    o.maxImageBytes,
+    sharedStorage ? { catalog: new DatabaseCatalog(store), storage: new OciStorage(sharedStorage, sources) } : {},
+  );
+  await repository.refresh();
   // generated images hold their documents' secrets: a directory no image route reads
   const generated = new GeneratedImages(new ImageRepository(path.join(o.stateDir, 'generated'), o.maxImageBytes));
 
@@ -85,7 +115,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   });
   uploads.start();
 
-  const sourceImages = new SourceImages(repository, new ImageSources(o.sources));
+  const sourceImages = new SourceImages(repository, sources);
   const mediaServer = createMediaServer({
     store,
     repository,
@@ -124,19 +154,20 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   if (o.pageDir && !existsSync(path.join(o.pageDir, 'index.html')))
     o.log.warn({ pageDir: o.pageDir }, 'the page is not built (scripts/build-gateway-page.sh): / answers 401');
+  const app = createApi({
+    tokens: o.tokens,
+    repository,
+    store,
+    manager,
+    uploads,
+    sourceImages,
+    limits: o.limits,
+    ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
+    log: o.log,
+  });
   const api = createServer(
     { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    createApi({
-      tokens: o.tokens,
-      repository,
-      store,
-      manager,
-      uploads,
-      sourceImages,
-      limits: o.limits,
-      ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
-      log: o.log,
-    }),
+    sharedStorage ? refreshingFirst(app, repository, o.log) : app,
   );
   // uploads of large images take long: no request timeout, but a stalled header still ends
   api.requestTimeout = 0;

@@ -50,7 +50,7 @@ export function aclRoutes(repository: ImageRepository, store: GatewayStore): Rou
           );
         const principal = String(req.params.principal);
         if (!PRINCIPAL.test(principal)) throw badRequest('principal: a token name, group:<name> or *');
-        const updated = repository.setGrants(meta, apply(meta.grants, principal));
+        const updated = await repository.setGrants(meta, apply(meta.grants, principal));
         await store.audit(who.name, action, `image ${meta.id}`, `${meta.name}, ${principal}`);
         res.json(grantsView(updated));
       },

@@ -68,7 +68,7 @@ export function imageRoutes(repository: ImageRepository, store: GatewayStore, so
       throw conflict(
         `image ${meta.id} is attached (${using.map((a) => `${a.bmc}/${a.device}`).join(', ')}): detach first`,
       );
-    repository.delete(meta);
+    await repository.delete(meta);
     await store.audit(caller(res).name, 'delete', `image ${meta.id}`, meta.name);
     res.status(204).end();
   });

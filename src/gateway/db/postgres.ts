@@ -6,7 +6,17 @@
 // would be in argv.
 import pg from 'pg';
 import { LIVE_STATES, type AuditEntry } from '../types.js';
-import { toAttachment, toBmc, UPDATE_COLUMNS, type AttachmentRow, type BmcRow } from './rows.js';
+import {
+  imageValues,
+  toAttachment,
+  toBmc,
+  toImage,
+  UPDATE_COLUMNS,
+  upsertImageSql,
+  type AttachmentRow,
+  type BmcRow,
+  type ImageRow,
+} from './rows.js';
 import type { GatewayStore } from './store.js';
 
 const LIVE = LIVE_STATES.map((s) => `'${s}'`).join(', ');
@@ -25,6 +35,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_live_attachment_per_device ON attachments 
 CREATE TABLE IF NOT EXISTS audit (
   seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL,
   action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, grants TEXT NOT NULL, source TEXT, state TEXT, error TEXT,
+  stored TEXT);
 ALTER TABLE attachments ADD COLUMN IF NOT EXISTS window_start BIGINT, ADD COLUMN IF NOT EXISTS window_end BIGINT,
   ADD COLUMN IF NOT EXISTS boot TEXT, ADD COLUMN IF NOT EXISTS generated_nonce TEXT;
 `;
@@ -138,6 +152,22 @@ export async function openPostgresStore(connectionString: string): Promise<Gatew
     },
     addBytesServed: async (id, bytes) => {
       await pool.query('UPDATE attachments SET bytes_served = bytes_served + $1 WHERE id = $2', [bytes, id]);
+    },
+
+    putImage: async (image) => {
+      await pool.query(
+        upsertImageSql((i) => `$${i + 1}`),
+        imageValues(image),
+      );
+    },
+    getImage: async (id) => {
+      const row = (await pool.query<ImageRow>('SELECT * FROM images WHERE id = $1', [id])).rows[0];
+      return row && toImage(row);
+    },
+    listImages: async () =>
+      (await pool.query<ImageRow>('SELECT * FROM images ORDER BY created_at, id')).rows.map(toImage),
+    deleteImage: async (id) => {
+      await pool.query('DELETE FROM images WHERE id = $1', [id]);
     },
 
     audit: async (who, action, target, detail = '') => {

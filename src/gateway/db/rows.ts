@@ -1,4 +1,5 @@
 // The database's rows as both stores read them, and the columns an update may set.
+import type { ImageMetadata } from '../repository/image-repository.js';
 import type { AttachmentRecord, BmcRecord } from '../types.js';
 import type { AttachmentUpdate } from './store.js';
 
@@ -77,3 +78,75 @@ export const UPDATE_COLUMNS: Record<Exclude<keyof AttachmentUpdate, 'failed'>, s
   boot: 'boot',
   error: 'error',
 };
+
+/** An image's metadata (shared storage: every gateway on the database sees the same images). */
+export interface ImageRow {
+  id: string;
+  name: string;
+  /** BIGINT, like expires_at. */
+  size: number | string;
+  sha256: string;
+  media_type: string;
+  created_at: string;
+  created_by: string;
+  /** JSON: the list of grants. */
+  grants: string;
+  /** JSON: the ImageSource, for an image registered from a source. */
+  source: string | null;
+  state: string | null;
+  error: string | null;
+  stored: string | null;
+}
+
+export const IMAGE_COLUMNS = [
+  'id',
+  'name',
+  'size',
+  'sha256',
+  'media_type',
+  'created_at',
+  'created_by',
+  'grants',
+  'source',
+  'state',
+  'error',
+  'stored',
+] as const;
+
+export const toImage = (r: ImageRow): ImageMetadata => ({
+  id: r.id,
+  name: r.name,
+  size: Number(r.size),
+  sha256: r.sha256,
+  mediaType: r.media_type,
+  created: r.created_at,
+  createdBy: r.created_by,
+  grants: JSON.parse(r.grants) as string[],
+  ...(r.source !== null ? { source: JSON.parse(r.source) as ImageMetadata['source'] } : {}),
+  ...(r.state !== null ? { state: r.state as ImageMetadata['state'] } : {}),
+  ...(r.error !== null ? { error: r.error } : {}),
+  ...(r.stored !== null ? { stored: r.stored } : {}),
+});
+
+/** The row's values in IMAGE_COLUMNS' order. */
+export const imageValues = (m: ImageMetadata): (string | number | null)[] => [
+  m.id,
+  m.name,
+  m.size,
+  m.sha256,
+  m.mediaType,
+  m.created,
+  m.createdBy,
+  JSON.stringify(m.grants),
+  m.source ? JSON.stringify(m.source) : null,
+  m.state ?? null,
+  m.error ?? null,
+  m.stored ?? null,
+];
+
+/** INSERT of an image, or UPDATE of the one with its id (both databases have ON CONFLICT). */
+export function upsertImageSql(placeholder: (i: number) => string): string {
+  const others = IMAGE_COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`);
+  return `INSERT INTO images (${IMAGE_COLUMNS.join(', ')}) VALUES (${IMAGE_COLUMNS.map((_c, i) => placeholder(i)).join(', ')})
+    ON CONFLICT (id) DO UPDATE SET ${others.join(', ')}`;
+}

@@ -2,7 +2,17 @@
 // synchronous=FULL so that a state written before a BMC is driven survives a crash of the gateway.
 import Database from 'better-sqlite3';
 import { LIVE_STATES, type AuditEntry } from '../types.js';
-import { toAttachment, toBmc, UPDATE_COLUMNS, type AttachmentRow, type BmcRow } from './rows.js';
+import {
+  imageValues,
+  toAttachment,
+  toBmc,
+  toImage,
+  UPDATE_COLUMNS,
+  upsertImageSql,
+  type AttachmentRow,
+  type BmcRow,
+  type ImageRow,
+} from './rows.js';
 import type { AttachmentUpdate, GatewayStore, NewAttachment } from './store.js';
 
 const SCHEMA = `
@@ -17,6 +27,10 @@ CREATE TABLE IF NOT EXISTS attachments (
 CREATE UNIQUE INDEX IF NOT EXISTS one_live_attachment_per_device ON attachments (bmc, device)
   WHERE state IN (${LIVE_STATES.map((s) => `'${s}'`).join(', ')});
 CREATE UNIQUE INDEX IF NOT EXISTS attachment_by_token ON attachments (token_hash);
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, grants TEXT NOT NULL, source TEXT, state TEXT, error TEXT,
+  stored TEXT);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, detail TEXT NOT NULL);
@@ -167,6 +181,21 @@ export function openSqliteStore(file: string): GatewayStore {
     },
     addBytesServed: (id, bytes) => {
       db.prepare('UPDATE attachments SET bytes_served = bytes_served + ? WHERE id = ?').run(bytes, id);
+      return Promise.resolve();
+    },
+
+    putImage: (image) => {
+      db.prepare(upsertImageSql(() => '?')).run(...imageValues(image));
+      return Promise.resolve();
+    },
+    getImage: (id) => {
+      const row = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?').get(id);
+      return Promise.resolve(row && toImage(row));
+    },
+    listImages: () =>
+      Promise.resolve(db.prepare<[], ImageRow>('SELECT * FROM images ORDER BY created_at, id').all().map(toImage)),
+    deleteImage: (id) => {
+      db.prepare('DELETE FROM images WHERE id = ?').run(id);
       return Promise.resolve();
     },
 

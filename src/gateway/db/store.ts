@@ -1,5 +1,6 @@
 // What the gateway keeps in its database: BMCs, attachments and the audit log. Asynchronous so that
 // a server database (PostgreSQL) can implement it as well as the embedded SQLite.
+import type { ImageMetadata } from '../repository/image-repository.js';
 import type { AttachmentRecord, AttachmentState, AuditEntry, BmcRecord, DeviceType } from '../types.js';
 
 export interface NewAttachment {
@@ -48,6 +49,14 @@ export interface GatewayStore {
   /** Moves a live attachment to `detaching`; false when it was not live. */
   beginDetach(id: string): Promise<boolean>;
   addBytesServed(id: string, bytes: number): Promise<void>;
+
+  /** Images' metadata, with `--storage oci://` (the bytes are in the registry): shared by every
+   *  gateway on the database. putImage inserts or replaces the image with that id. */
+  putImage(image: ImageMetadata): Promise<void>;
+  getImage(id: string): Promise<ImageMetadata | undefined>;
+  /** Oldest first. */
+  listImages(): Promise<ImageMetadata[]>;
+  deleteImage(id: string): Promise<void>;
 
   audit(who: string, action: string, target: string, detail?: string): Promise<void>;
   listAudit(limit: number): Promise<AuditEntry[]>;

@@ -49,7 +49,7 @@ export class GeneratedImages {
       const rows = await store.listAttachments({ imageId: image.id });
       if (rows.some((r) => HOLDING.includes(r.state))) continue;
       if (rows.length === 0 && Date.now() - Date.parse(image.created) < UNCLAIMED_GRACE_MS) continue;
-      this.repository.delete(image);
+      await this.repository.delete(image);
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../../log.js';
 import { attachmentUser, passwordMatches, sha256Hex } from '../attachments/access.js';
 import type { GatewayStore } from '../db/store.js';
 import { GatewayError } from '../errors.js';
-import { fileContent, sendRange } from '../http/range.js';
+import { sendRange } from '../http/range.js';
 import type { ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
 import { addressKey, DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
@@ -82,13 +82,14 @@ export function createMediaServer(o: MediaServerOptions): Server {
     const generated = row.generatedNonce === null ? undefined : o.generated;
     let image;
     try {
-      image = (generated ?? o.repository).get(row.imageId);
+      // as the database has it now: another gateway may have changed or deleted it
+      image = await (generated ?? o.repository).fresh(row.imageId);
     } catch {
       return plain(res, 410, 'the image was deleted');
     }
     // the name is part of the URL the BMC was given: a token under another name serves nothing
     if (safeDecode(m[2]!) !== image.name) return plain(res, 404, 'no such media');
-    const content = generated ? fileContent(generated.file(image)) : o.sourceImages.content(image);
+    const content = generated ? generated.content(image) : o.sourceImages.content(image);
     const sent = await sendRange(req, res, content);
     if (sent > 0) await o.store.addBytesServed(row.id, sent);
   };

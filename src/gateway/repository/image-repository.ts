@@ -1,13 +1,17 @@
-// The image repository on a local directory: `<id>` holds an image's bytes and `<id>.json` its
-// metadata. An upload streams into a temporary file while its sha256 is computed; the file is
-// renamed into place only when the digest matches what the client claimed, so a listed image is
-// always whole. Resumable uploads (upload-session.ts) end the same way, through add().
+// The image repository: an upload streams into a temporary file in the local directory while its
+// sha256 is computed; only when the digest matches what the client claimed does the storage take
+// the file (renamed to `<id>` in the directory, or pushed to a registry: storage/), and then the
+// metadata is written (`<id>.json` beside it, or the shared database: image-catalog.ts), so a
+// listed image is always whole. Resumable uploads (upload-session.ts) end the same way, through add().
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest, GatewayError, notFound } from '../errors.js';
+import type { RangeContent } from '../http/range.js';
+import { LocalStorage, type ImageStorage } from '../storage/image-storage.js';
+import { FileCatalog, type ImageCatalog } from './image-catalog.js';
 
 export interface ImageMetadata {
   id: string;
@@ -25,6 +29,8 @@ export interface ImageMetadata {
   /** `failed`: the source's bytes did not have their digest; the image is never served. */
   state?: 'failed';
   error?: string;
+  /** With shared storage: the artifact its bytes were pushed as, oci://registry/repository@sha256:<manifest>. */
+  stored?: string;
 }
 
 export interface ImageSource {
@@ -84,17 +90,29 @@ const MEDIA_TYPES: Record<string, string> = {
   '.qcow2': 'application/x-qemu-disk',
 };
 
+export interface RepositoryParts {
+  /** Default: `<id>.json` files in the directory. */
+  catalog?: ImageCatalog;
+  /** Default: the directory. */
+  storage?: ImageStorage;
+}
+
 export class ImageRepository {
   private readonly uploads: string;
+  private readonly catalog: ImageCatalog;
+  private readonly storage: ImageStorage;
 
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
+    parts: RepositoryParts = {},
   ) {
     this.uploads = path.join(dir, '.uploads');
     mkdirSync(this.uploads, { recursive: true, mode: 0o700 });
     // uploads a crash interrupted are never resumed: their bytes are not trusted
     for (const f of readdirSync(this.uploads)) rmSync(path.join(this.uploads, f), { force: true });
+    this.catalog = parts.catalog ?? new FileCatalog(dir, this.uploads);
+    this.storage = parts.storage ?? new LocalStorage(dir);
   }
 
   async upload(body: Readable, req: UploadRequest): Promise<ImageMetadata> {
@@ -116,7 +134,7 @@ export class ImageRepository {
       );
       const sha256 = hash.digest('hex');
       checkDigest(sha256, claimed);
-      return this.add(partial, { ...req, id, size: counted.size, sha256 });
+      return await this.add(partial, { ...req, id, size: counted.size, sha256 });
     } catch (err) {
       rmSync(partial, { force: true });
       throw err;
@@ -124,13 +142,13 @@ export class ImageRepository {
   }
 
   /**
-   * Makes a whole, checked file (on this repository's file system) an image: the bytes are renamed
-   * into place, then the metadata, so the image is listed only once it is complete.
+   * Makes a whole, checked file (on this repository's file system) an image: the storage takes the
+   * bytes, then the metadata is written, so the image is listed only once it is complete.
    */
-  add(
+  async add(
     file: string,
     image: { id: string; name: string; size: number; sha256: string; mediaType?: string; createdBy: string },
-  ): ImageMetadata {
+  ): Promise<ImageMetadata> {
     const meta: ImageMetadata = {
       id: image.id,
       name: image.name,
@@ -141,30 +159,28 @@ export class ImageRepository {
       createdBy: image.createdBy,
       grants: [],
     };
-    renameSync(file, this.dataPath(meta.id));
-    this.writeMeta(meta);
-    return meta;
+    const stored = await this.storage.keep(file, meta);
+    return this.record(stored === undefined ? meta : { ...meta, stored });
   }
 
   /** Writes an image's metadata as it is (a source's image, whose bytes may be elsewhere). */
-  record(meta: ImageMetadata): ImageMetadata {
-    this.writeMeta(meta);
+  async record(meta: ImageMetadata): Promise<ImageMetadata> {
+    await this.catalog.write(meta);
     return meta;
   }
 
   /** Replaces who an image is granted to. */
-  setGrants(meta: ImageMetadata, grants: string[]): ImageMetadata {
-    const updated = { ...meta, grants };
-    this.writeMeta(updated);
-    return updated;
+  setGrants(meta: ImageMetadata, grants: string[]): Promise<ImageMetadata> {
+    return this.record({ ...meta, grants });
+  }
+
+  /** Reads the shared metadata again: list() and get() then see other gateways' changes. */
+  refresh(): Promise<void> {
+    return this.catalog.refresh();
   }
 
   list(): ImageMetadata[] {
-    return readdirSync(this.dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => this.read(f.slice(0, -5)))
-      .filter((m): m is ImageMetadata => m !== undefined)
-      .sort((a, b) => a.created.localeCompare(b.created));
+    return this.catalog.list().sort((a, b) => a.created.localeCompare(b.created));
   }
 
   /**
@@ -172,7 +188,7 @@ export class ImageRepository {
    * `visible` lets through (the others do not exist for the caller).
    */
   get(idOrName: string, visible: (m: ImageMetadata) => boolean = () => true): ImageMetadata {
-    const byId = ID.test(idOrName) ? this.read(idOrName) : undefined;
+    const byId = ID.test(idOrName) ? this.catalog.read(idOrName) : undefined;
     if (byId && visible(byId)) return byId;
     const named = this.list().filter((m) => m.name === idOrName && visible(m));
     if (named.length === 1) return named[0]!;
@@ -180,37 +196,21 @@ export class ImageRepository {
     throw notFound(`image ${idOrName}`);
   }
 
-  /** The file to serve an image's bytes from. */
-  file(meta: ImageMetadata): { path: string; size: number; mediaType: string; etag: string } {
-    return { path: this.dataPath(meta.id), size: meta.size, mediaType: meta.mediaType, etag: meta.sha256 };
+  /** The image with this id as the shared metadata has it now (another gateway may have deleted it). */
+  async fresh(id: string): Promise<ImageMetadata> {
+    const meta = await this.catalog.fresh(id);
+    if (!meta) throw notFound(`image ${id}`);
+    return meta;
   }
 
-  delete(meta: ImageMetadata): void {
-    rmSync(this.metaPath(meta.id), { force: true });
-    rmSync(this.dataPath(meta.id), { force: true });
+  /** An image's bytes, by Range. */
+  content(meta: ImageMetadata): RangeContent {
+    return this.storage.content(meta);
   }
 
-  private read(id: string): ImageMetadata | undefined {
-    try {
-      const meta = JSON.parse(readFileSync(this.metaPath(id), 'utf8')) as ImageMetadata;
-      // images stored before grants existed are their owner's alone
-      return { ...meta, grants: meta.grants ?? [] };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private writeMeta(meta: ImageMetadata): void {
-    const tmp = path.join(this.uploads, `${meta.id}.json`);
-    writeFileSync(tmp, JSON.stringify(meta), { mode: 0o600 });
-    renameSync(tmp, this.metaPath(meta.id));
-  }
-
-  private dataPath(id: string): string {
-    return path.join(this.dir, id);
-  }
-
-  private metaPath(id: string): string {
-    return path.join(this.dir, `${id}.json`);
+  /** Removes the bytes first: when the storage refuses, the image stays listed. */
+  async delete(meta: ImageMetadata): Promise<void> {
+    await this.storage.remove(meta);
+    await this.catalog.remove(meta.id);
   }
 }

@@ -167,7 +167,7 @@ export class UploadSessions {
         throw badRequest(`the session has ${offset} of its ${record.size} bytes`);
       const sha256 = (await this.hashAt(id, offset)).copy().digest('hex');
       checkDigest(sha256, m[1]);
-      const image = this.repository.add(this.partPath(id), {
+      const image = await this.repository.add(this.partPath(id), {
         id: randomUUID(),
         name: record.name,
         size: offset,

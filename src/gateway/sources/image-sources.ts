@@ -30,7 +30,8 @@ export interface ProbedSource {
 export class ImageSources {
   private readonly outbound: Outbound;
   private readonly tokens: RegistryTokens;
-  private readonly registry: OciRegistry;
+  /** Also the shared storage's registry client (storage/oci-storage.ts): one token cache. */
+  readonly registry: OciRegistry;
 
   constructor(config: SourcesConfig) {
     this.outbound = new Outbound(config);

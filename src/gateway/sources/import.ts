@@ -46,7 +46,8 @@ export async function importFromSource(
       const meta = await repository.upload(await body(), { ...base, ...(expected ? { sha256: expected } : {}) });
       return repository.record({ ...meta, source: probed.source });
     } catch (err) {
-      if (err instanceof GatewayError && err.code === 'DigestMismatch') recordFailed(repository, probed, base, err);
+      if (err instanceof GatewayError && err.code === 'DigestMismatch')
+        await recordFailed(repository, probed, base, err);
       throw readFailure(err);
     }
   }
@@ -72,19 +73,19 @@ export async function importFromSource(
       'DigestMismatch',
       `${displaySource(req.source)}: the bytes have sha256 ${sha256}, not ${expected}: the image is failed and never served`,
     );
-    recordFailed(repository, probed, base, err);
+    await recordFailed(repository, probed, base, err);
     throw err;
   }
   return repository.record(meta);
 }
 
-function recordFailed(
+async function recordFailed(
   repository: ImageRepository,
   probed: ProbedSource,
   base: { name: string; mediaType: string; createdBy: string },
   err: Error,
-): void {
-  repository.record({
+): Promise<void> {
+  await repository.record({
     id: randomUUID(),
     ...base,
     size: probed.size,

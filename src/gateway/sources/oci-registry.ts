@@ -3,9 +3,11 @@
 // is read by Range. Requests carry the registry's bearer token (registry-tokens.ts), fetched on
 // the first 401 and again on a 401 later on (a token that expired between two reads); the
 // registry may answer a blob GET with a redirect to its storage, which gets no Authorization.
+// As shared storage (`--storage oci://`) the gateway also pushes its uploads here and deletes them.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { sourceError, readSmallBody, type Outbound } from './outbound.js';
+import { Readable } from 'node:stream';
+import { sourceError, readSmallBody, type Outbound, type OutboundRequest } from './outbound.js';
 import { parseBearerChallenge, type BearerChallenge, type RegistryTokens } from './registry-tokens.js';
 import { SHA256_DIGEST, type OciSourceUrl } from './source-url.js';
 
@@ -13,6 +15,34 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
+
+/** A registry's repository: where images are pushed (shared storage) or read from. */
+export interface OciRepository {
+  registry: string;
+  repository: string;
+}
+
+/** The artifact type of the images the gateway pushes (their manifests' `artifactType`). */
+export const VMEDIA_ARTIFACT_TYPE = 'application/vnd.vmedia.image.v1';
+
+/** The OCI spec's empty config (`{}`) for artifacts that have none. */
+const EMPTY_CONFIG = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  bytes: Buffer.from('{}'),
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+};
+
+/** What push() stores: one image's bytes and how its manifest describes them. */
+export interface PushedImage {
+  /** `sha256:<hex>` of the bytes. */
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** The layer's `org.opencontainers.image.title`: the image's name. */
+  title: string;
+  tag: string;
+  annotations: Record<string, string>;
+}
 
 export interface OciBlob {
   /** `sha256:<hex>` of the layer: the image's bytes. */
@@ -81,24 +111,119 @@ export class OciRegistry {
     return this.get(ref, `blobs/${digest}`, { Range: `bytes=${start}-${end}` });
   }
 
-  private async get(ref: OciSourceUrl, tail: string, headers: Record<string, string>): Promise<IncomingMessage> {
-    const url = new URL(`https://${ref.registry}/v2/${ref.repository}/${tail}`);
-    const key = `${ref.registry}/${ref.repository}`;
+  /**
+   * Pushes an image as an OCI artifact (docs/gateway.md, Shared storage): its bytes as one blob
+   * (a monolithic upload: POST, then PUT ?digest= with the bytes, which the registry checks
+   * against the digest), the empty config, and a manifest naming them, PUT by its digest and
+   * tagged `tag` (an untagged manifest is what `garbage-collect --delete-untagged` removes).
+   * Resolves to the manifest's digest. `open` is called again when the registry asks for a new
+   * token before it took the bytes.
+   */
+  async push(repo: OciRepository, artifact: PushedImage, open: () => Readable): Promise<string> {
+    await this.pushBlob(repo, EMPTY_CONFIG.digest, EMPTY_CONFIG.bytes.length, () => EMPTY_CONFIG.bytes);
+    await this.pushBlob(repo, artifact.digest, artifact.size, open);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MANIFEST_TYPES[0],
+        artifactType: VMEDIA_ARTIFACT_TYPE,
+        config: { mediaType: EMPTY_CONFIG.mediaType, digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.bytes.length },
+        layers: [
+          {
+            mediaType: artifact.mediaType,
+            digest: artifact.digest,
+            size: artifact.size,
+            annotations: { 'org.opencontainers.image.title': artifact.title },
+          },
+        ],
+        // the image's id makes each image's manifest its own: deleting one never removes another's
+        annotations: artifact.annotations,
+      }),
+    );
+    const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+    for (const reference of [digest, artifact.tag]) {
+      const res = await this.send(repo, 'push', `manifests/${reference}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': MANIFEST_TYPES[0]!, 'Content-Length': String(manifest.length) },
+        body: manifest,
+      });
+      await expectStatus(res, 201, `${describe(repo)}: manifest PUT`);
+    }
+    return digest;
+  }
+
+  /** Deletes a manifest (and the tags on it); its blobs go at the registry's next garbage collection. */
+  async deleteManifest(repo: OciRepository, digest: string): Promise<void> {
+    const res = await this.send(repo, 'push', `manifests/${digest}`, { method: 'DELETE' });
+    if (res.statusCode === 404) return void res.resume(); // gone already: what was asked
+    if (res.statusCode === 405) {
+      res.resume();
+      throw sourceError(`${describe(repo)}: the registry refuses deletes (its storage.delete.enabled is off)`);
+    }
+    await expectStatus(res, 202, `${describe(repo)}: manifest DELETE`);
+  }
+
+  private async pushBlob(repo: OciRepository, digest: string, size: number, open: () => Readable | Buffer) {
+    const started = await this.send(repo, 'push', 'blobs/uploads/', {
+      method: 'POST',
+      headers: { 'Content-Length': '0' },
+    });
+    await expectStatus(started, 202, `${describe(repo)}: blob upload POST`);
+    const location = started.headers.location;
+    if (!location) throw sourceError(`${describe(repo)}: the blob upload POST answered no Location`);
+    const put = new URL(location, `https://${repo.registry}/`);
+    put.searchParams.set('digest', digest);
+    const res = await this.send(repo, 'push', put, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
+      body: () => {
+        const bytes = open();
+        return Buffer.isBuffer(bytes) ? Readable.from([bytes]) : bytes;
+      },
+    });
+    await expectStatus(res, 201, `${describe(repo)}: blob upload PUT`);
+  }
+
+  private get(ref: OciSourceUrl, tail: string, headers: Record<string, string>): Promise<IncomingMessage> {
+    return this.send(ref, 'pull', tail, { headers });
+  }
+
+  /**
+   * A request to the repository (`tail` below /v2/<repository>/, or a URL the registry gave),
+   * with the token the registry asks for: fetched on a 401, and again on a second one (a kept
+   * token that expired early). Pulls and pushes keep their challenges apart (their scopes differ).
+   */
+  private async send(
+    repo: OciRepository,
+    access: 'pull' | 'push',
+    tail: string | URL,
+    req: OutboundRequest,
+  ): Promise<IncomingMessage> {
+    const url = typeof tail === 'string' ? new URL(`https://${repo.registry}/v2/${repo.repository}/${tail}`) : tail;
+    const key = `${repo.registry}/${repo.repository} ${access}`;
     for (let attempt = 1; ; attempt++) {
       const challenge = this.challenges.get(key);
       // after a 401 the token is fetched anew even when the kept one has not reached its expiry
-      const token = challenge && (await this.tokens.token(ref.registry, challenge, attempt > 1));
-      const res = await this.outbound.fetch(url, { headers, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+      const token = challenge && (await this.tokens.token(repo.registry, challenge, attempt > 1));
+      const res = await this.outbound.fetch(url, { ...req, ...(token ? { authorization: `Bearer ${token}` } : {}) });
       if (res.statusCode !== 401) return res;
       res.resume();
       const asked = parseBearerChallenge(res.headers['www-authenticate']);
-      if (!asked) throw sourceError(`${describe(ref)}: the registry answered 401 without a Bearer challenge`);
-      if (attempt >= 2) throw sourceError(`${describe(ref)}: the registry refused the token (401)`);
+      if (!asked) throw sourceError(`${describe(repo)}: the registry answered 401 without a Bearer challenge`);
+      if (attempt >= 2) throw sourceError(`${describe(repo)}: the registry refused the token (401)`);
       this.challenges.set(key, asked);
     }
   }
 }
 
-function describe(ref: OciSourceUrl): string {
-  return `oci://${ref.registry}/${ref.repository}${SHA256_DIGEST.test(ref.reference) ? '@' : ':'}${ref.reference}`;
+/** Throws a 502 naming the registry's answer (and its error body) unless it is `status`. */
+async function expectStatus(res: IncomingMessage, status: number, what: string): Promise<void> {
+  const body = await readSmallBody(res, 64 * 1024);
+  if (res.statusCode !== status)
+    throw sourceError(`${what}: the registry answered ${res.statusCode} ${body.toString('utf8').slice(0, 300)}`.trim());
+}
+
+function describe(ref: OciRepository | OciSourceUrl): string {
+  const repo = `oci://${ref.registry}/${ref.repository}`;
+  return 'reference' in ref ? `${repo}${SHA256_DIGEST.test(ref.reference) ? '@' : ':'}${ref.reference}` : repo;
 }

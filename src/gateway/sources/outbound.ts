@@ -6,6 +6,7 @@
 // origin that asked for it (a registry's 307 to blob storage carries a presigned URL).
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
+import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { redactUrl } from '../../log.js';
 import { checkedLookup, checkSourceHost } from '../../sources/guards/ssrf-guard.js';
@@ -20,8 +21,10 @@ export interface OutboundPolicy {
 }
 
 export interface OutboundRequest {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   headers?: Record<string, string>;
+  /** What a push sends (the caller sets Content-Length); a function for a stream, opened per attempt. */
+  body?: Buffer | (() => Readable);
   /** Sent to `url`'s origin only, never to where it redirects. */
   authorization?: string;
 }
@@ -106,7 +109,12 @@ export class Outbound {
       );
       r.on('timeout', () => r.destroy(new Error('no answer within the timeout')));
       r.on('error', (err) => reject(sourceError(`${redactUrl(url)}: ${err.message}`, { cause: err })));
-      r.end();
+      if (typeof req.body === 'function')
+        req
+          .body()
+          .on('error', (err) => r.destroy(err))
+          .pipe(r);
+      else r.end(req.body);
     });
   }
 }

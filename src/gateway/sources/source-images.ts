@@ -4,7 +4,7 @@
 // source read by Range on each request (sources streamed through). An image whose bytes failed
 // their digest is never served.
 import { GatewayError } from '../errors.js';
-import { fileContent, type RangeContent } from '../http/range.js';
+import type { RangeContent } from '../http/range.js';
 import type { ImageMetadata, ImageRepository, ImageSource } from '../repository/image-repository.js';
 import type { ImageSources } from './image-sources.js';
 import { importFromSource, type ImportRequest } from './import.js';
@@ -46,7 +46,7 @@ export class SourceImages {
     if (meta.state === 'failed')
       throw new GatewayError(409, 'ImageFailed', `image ${meta.id} is failed and never served: ${meta.error ?? ''}`);
     const source = meta.source;
-    if (!source || source.cached) return fileContent(this.repository.file(meta));
+    if (!source || source.cached) return this.repository.content(meta);
     return {
       size: meta.size,
       mediaType: meta.mediaType,

@@ -20,7 +20,7 @@ export interface OciSourceUrl {
 export type SourceUrl = HttpsSourceUrl | OciSourceUrl;
 
 // the distribution spec's grammar: path components of lower-case alphanumerics and separators
-const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+export const OCI_REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 export const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -51,7 +51,7 @@ export function parseSourceUrl(text: string): SourceUrl {
     throw badRequest('source: an https:// URL or oci://registry/repository:tag or @sha256:<digest>');
   if (!m) throw badRequest('source: oci://registry[:port]/repository followed by :tag or @sha256:<digest>');
   const [, registry, repository, tag, digest] = m as unknown as [string, string, string, string?, string?];
-  if (!REPOSITORY.test(repository))
+  if (!OCI_REPOSITORY.test(repository))
     throw badRequest(`source: "${repository}" is not a repository name (lower-case path components)`);
   if (digest !== undefined && !SHA256_DIGEST.test(digest))
     throw badRequest('source: the digest must be sha256:<64 lower-case hex digits>');
