@@ -160,4 +160,66 @@ describe('gateway per-image ACLs', () => {
     assert.equal(made.status, 202, made.text);
     assert.equal(made.json.imageId, ids['c.iso']);
   });
+
+  it('lists every attachment to every reader, with the image only to whom may see it (native and Ironic’s)', async () => {
+    // a window an hour ahead: the attachment stays scheduled (that BMC is no BMC) and is listed
+    const hour = 3600_000;
+    const window = {
+      start: new Date(Date.now() + hour).toISOString(),
+      end: new Date(Date.now() + 2 * hour).toISOString(),
+    };
+    const made = await call('bob', 'POST', '/api/attachments', { bmc: 'bmc1', device: 'cd', image: 'b.iso', window });
+    assert.equal(made.status, 202, made.text);
+    assert.equal(made.json.state, 'scheduled');
+    const id = made.json.id as string;
+    const imageIdSeenBy = async (who: Who) => {
+      const listed = (await call(who, 'GET', '/api/attachments?bmc=bmc1')).json.attachments as {
+        id: string;
+        imageId: string | null;
+      }[];
+      const one = await call(who, 'GET', `/api/attachments/${id}`);
+      assert.equal(one.status, 200, `${who} reads the attachment`);
+      assert.equal(listed.find((a) => a.id === id)?.imageId, one.json.imageId, `${who}: list and status agree`);
+      return one.json.imageId as string | null;
+    };
+    assert.equal(await imageIdSeenBy('bob'), ids['b.iso'], 'the owner');
+    assert.equal(await imageIdSeenBy('admin'), ids['b.iso'], 'an admin');
+    assert.equal(await imageIdSeenBy('alice'), null, 'alice may not see b.iso');
+    assert.equal(await imageIdSeenBy('dave'), null, 'nor dave');
+
+    type IronicVmedia = { attachment: string; image_url: string | null; inserted: boolean; state: string };
+    const ironicSeenBy = async (who: Who) => {
+      const got = await call(who, 'GET', '/v1/nodes/bmc1/vmedia');
+      assert.equal(got.status, 200, got.text);
+      const entry = (got.json.vmedia as IronicVmedia[]).find((v) => v.attachment === id);
+      assert.ok(entry, `${who} sees the scheduled attachment on Ironic's route`);
+      return entry;
+    };
+    const forBob = await ironicSeenBy('bob');
+    assert.deepEqual(forBob, {
+      device_type: 'cdrom',
+      image_url: `/api/images/${ids['b.iso']}`,
+      image_download_source: 'local',
+      inserted: false,
+      state: 'scheduled',
+      window,
+      attachment: id,
+    });
+    const forDave = await ironicSeenBy('dave');
+    assert.equal(forDave.image_url, null);
+    assert.equal(forDave.inserted, false, 'a scheduled attachment is not in the BMC yet');
+    assert.equal(JSON.stringify(forDave).includes(ids['b.iso']!), false, 'no trace of b.iso');
+
+    // once bob grants it to dave, dave sees which image it is
+    assert.equal((await call('bob', 'PUT', `/api/images/${ids['b.iso']}/grants/dave`)).status, 200);
+    assert.equal(await imageIdSeenBy('dave'), ids['b.iso']);
+    assert.equal((await ironicSeenBy('dave')).image_url, `/api/images/${ids['b.iso']}`);
+    assert.equal((await call('bob', 'DELETE', `/api/attachments/${id}`)).json.state, 'detached', 'cancelled');
+    const after = (await call('bob', 'GET', '/v1/nodes/bmc1/vmedia')).json.vmedia as IronicVmedia[];
+    assert.equal(
+      after.find((v) => v.attachment === id),
+      undefined,
+      'a cancelled window leaves the list',
+    );
+  });
 });

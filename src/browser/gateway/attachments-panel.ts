@@ -126,7 +126,8 @@ export class AttachmentsPanel {
     this.announce(shown);
     this.table.show(
       shown.map((a) => {
-        const image = this.imageNames.get(a.imageId) ?? a.imageId;
+        const image =
+          a.imageId === null ? '(an image not shared with you)' : (this.imageNames.get(a.imageId) ?? a.imageId);
         // a scheduled one is cancelled with the same DELETE
         const action = a.state === 'scheduled' ? 'Cancel' : 'Detach';
         const detach = ['scheduled', 'attaching', 'attached'].includes(a.state)

@@ -27,7 +27,8 @@ export interface AttachmentInfo {
   id: string;
   bmc: string;
   device: string;
-  imageId: string;
+  /** null: an image this token may not see (docs/gateway.md, per-image ACLs). */
+  imageId: string | null;
   state: string;
   bytesServed: number;
   /** Made at the start, removed at the end (RFC 3339). */

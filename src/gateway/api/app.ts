@@ -40,12 +40,12 @@ export function createApi(o: ApiOptions): express.Express {
   if (o.page) app.use(o.page);
   app.use(authenticate(o.tokens, new RateLimiter(o.limits.authFailures)));
   app.use(limitPerToken(new RateLimiter(o.limits.token), (res) => caller(res).name));
-  app.use('/v1', ironicRoutes(o.manager, o.store, o.sourceImages), ironicErrors);
+  app.use('/v1', ironicRoutes(o.manager, o.store, o.repository, o.sourceImages), ironicErrors);
   app.use(aclRoutes(o.repository, o.store));
   app.use(imageRoutes(o.repository, o.store, o.sourceImages));
   app.use(uploadRoutes(o.uploads, o.store));
   app.use(bmcRoutes(o.store));
-  app.use(attachmentRoutes(o.manager, o.store));
+  app.use(attachmentRoutes(o.manager, o.store, o.repository));
   app.use(metricsRoutes(o.store, () => o.manager.operationDurations()));
   app.use(() => {
     throw new GatewayError(404, 'NotFound', 'no such route');

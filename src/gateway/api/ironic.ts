@@ -12,9 +12,11 @@ import type { GatewayStore } from '../db/store.js';
 import type { SourceImages } from '../sources/source-images.js';
 import { badRequest, GatewayError } from '../errors.js';
 import { LIVE_STATES, type DeviceType } from '../types.js';
+import type { ImageRepository } from '../repository/image-repository.js';
 import { maySee } from './acl.js';
 import { attachExtras } from './attach-extras.js';
 import { caller, requireRole, type Caller } from './auth.js';
+import { maySeeAttachedImage, windowView } from './views.js';
 
 const IRONIC_DEVICES: Record<string, DeviceType> = { cdrom: 'cd', floppy: 'usb', disk: 'usb' };
 const IRONIC_NAME: Record<DeviceType, string> = { cd: 'cdrom', usb: 'disk' };
@@ -54,7 +56,12 @@ export function ironicErrors(err: unknown, _req: Request, res: Response, next: N
   });
 }
 
-export function ironicRoutes(manager: AttachmentManager, store: GatewayStore, sources: SourceImages): Router {
+export function ironicRoutes(
+  manager: AttachmentManager,
+  store: GatewayStore,
+  repository: ImageRepository,
+  sources: SourceImages,
+): Router {
   const r = Router();
   r.post('/nodes/:node/vmedia', requireRole('operator'), express.json({ limit: '16kb' }), async (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
@@ -74,18 +81,24 @@ export function ironicRoutes(manager: AttachmentManager, store: GatewayStore, so
     if (done.boot === 'failed') throw new GatewayError(502, 'BootFailed', done.error ?? 'the boot failed');
     res.status(204).end();
   });
+  // What is in the BMC or on its way in or out, and the windows still to come: a scheduled one is
+  // listed with inserted false (nothing is in the BMC yet) and its window (ours, not Ironic's).
+  // The image's URL only to whom may see the image (null otherwise), as on /api/attachments.
   r.get('/nodes/:node/vmedia', requireRole('reader'), async (req, res) => {
-    const rows = await store.listAttachments({ bmc: String(req.params.node), states: LIVE_STATES });
+    const who = caller(res);
+    const rows = await store.listAttachments({ bmc: String(req.params.node), states: ['scheduled', ...LIVE_STATES] });
     res.json({
       vmedia: rows.map((a) => {
-        const source = sources.sourceOf(a.imageId);
+        const visible = maySeeAttachedImage(who, a, repository);
+        const source = visible ? sources.sourceOf(a.imageId) : undefined;
         return {
           device_type: IRONIC_NAME[a.device],
           // the source's URL, as Ironic gave it; otherwise the gateway's image
-          image_url: source?.url ?? `/api/images/${a.imageId}`,
-          image_download_source: source && !source.cached ? 'http' : 'local',
+          image_url: visible ? (source?.url ?? `/api/images/${a.imageId}`) : null,
+          image_download_source: visible ? (source && !source.cached ? 'http' : 'local') : null,
           inserted: a.state === 'attached',
           state: a.state,
+          window: windowView(a),
           attachment: a.id,
         };
       }),
