@@ -1,12 +1,18 @@
 // Two `vmedia gateway` processes on one PostgreSQL (Debian's server, postgres-server.ts) in front
-// of the same BMCs. Both are asked to attach and to detach on the same BMCs at the same moment;
-// a recording Redfish proxy in front of each BMC (fleet-redfish-proxy.ts) shows, from the BMC's
-// side, that no two InsertMedia/EjectMedia actions ever ran on one BMC at once, and that both
-// gateways drove the BMCs. The database, the BMCs' slots and their exports agree at the end.
+// of the same BMCs, sharing their images through one registry (`--storage oci://`, Debian's
+// docker-registry with token auth: registry-fixture.ts): the image uploaded through the first is
+// pushed there, never copied to the second, and both serve it to the BMCs from the registry by
+// Range. Both are asked to attach and to detach on the same BMCs at the same moment; a recording
+// Redfish proxy in front of each BMC (fleet-redfish-proxy.ts) shows, from the BMC's side, that no
+// two InsertMedia/EjectMedia actions ever ran on one BMC at once, and that both gateways drove the
+// BMCs. The database, the BMCs' slots and their exports agree at the end; the image cannot be
+// deleted through either while attached, and once detached a delete through the second removes it
+// for both and its manifest from the registry.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   bmcName,
@@ -22,13 +28,19 @@ import {
 import { startRecordingProxy, type RecordingProxy } from './fleet-redfish-proxy.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
+import { startRegistry, type Registry } from './registry-fixture.js';
 
 const BMCS = 3;
 /** Rounds of attach-then-detach (the detach at once through both gateways, before the attach is done). */
 const ROUNDS = 4;
+/** The registry repository the gateways share. */
+const REPOSITORY = 'vmedia/shared';
 
 describe('two gateways on one PostgreSQL', () => {
   let pg: PostgresServer | undefined;
+  let dir = '';
+  let registry: Registry | undefined;
+  let manifestDigest = '';
   let fleet: Fleet | undefined;
   let proxies: RecordingProxy[] = [];
   const gws: GatewayProcess[] = [];
@@ -37,21 +49,31 @@ describe('two gateways on one PostgreSQL', () => {
   let imageId = '';
 
   before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vmedia-shared-'));
     pg = await startPostgres();
+    registry = await startRegistry(path.join(dir, 'registry'));
+    const sourcesFile = path.join(dir, 'sources.json');
+    writeFileSync(
+      sourcesFile,
+      JSON.stringify({
+        AllowedHosts: registry.hosts,
+        CaFile: registry.ca.caCertFile,
+        Registries: [
+          { Host: registry.host, Username: registry.credentials.username, Password: registry.credentials.password },
+        ],
+      }),
+    );
     fleet = await startFleet(BMCS, { parallel: BMCS, startTimeoutMs: 120_000 });
     proxies = await Promise.all(fleet.stacks.map(startRecordingProxy));
-    for (let i = 0; i < 2; i++) gws.push(await startGatewayProcess({ extraArgs: ['--postgres', pg.connectionString] }));
+    const shared = ['--postgres', pg.connectionString, '--storage', `oci://${registry.host}/${REPOSITORY}`];
+    for (let i = 0; i < 2; i++)
+      gws.push(await startGatewayProcess({ extraArgs: [...shared, '--sources', sourcesFile] }));
     await registerFleet(
       fleet.stacks,
       gws,
       proxies.map((p) => p.url),
     );
     imageId = await uploadImage(gws[0]!, 'shared.iso', image);
-    // the image store both gateways read (a shared directory or registry in production)
-    const from = path.join(gws[0]!.stateDir, 'images');
-    for (const f of readdirSync(from).filter((f) => f.startsWith(imageId)))
-      copyFileSync(path.join(from, f), path.join(gws[1]!.stateDir, 'images', f));
-    assert.equal((await gws[1]!.api(`/api/images/${imageId}`)).status, 200, 'the second gateway sees the image');
   });
 
   after(async () => {
@@ -59,6 +81,36 @@ describe('two gateways on one PostgreSQL', () => {
     await Promise.all(proxies.map((p) => p.stop()));
     await fleet?.stop();
     await pg?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an upload through one gateway is pushed to the registry as an OCI artifact, never copied: the other serves it by Range', async () => {
+    const meta = (await gws[1]!.api(`/api/images/${imageId}`, { as: 'operator' })).json as Record<string, unknown>;
+    assert.equal(meta.sha256, sha256, 'the second gateway sees the image, from the database');
+    const stored = String(meta.stored);
+    assert.match(stored, new RegExp(`^oci://${registry!.host}/${REPOSITORY}@sha256:[0-9a-f]{64}$`));
+    manifestDigest = stored.slice(stored.indexOf('@') + 1);
+    for (const gw of gws)
+      assert.ok(!existsSync(path.join(gw.stateDir, 'images', imageId)), 'no gateway keeps the bytes locally');
+    // the artifact as the OCI distribution spec has it: tagged with the image's id, one layer
+    assert.equal(await registry!.manifestStatus(REPOSITORY, imageId), 200, 'tagged with the image id');
+    const before = registry!.storageRequests.length;
+    const part = await gws[1]!.raw(`/api/images/${imageId}/content`, {
+      as: 'operator',
+      headers: { Range: 'bytes=1048576-1114111' },
+    });
+    assert.equal(part.status, 206);
+    assert.deepEqual(part.body, image.subarray(1048576, 1114112), 'the range, read from the registry');
+    const reads = registry!.storageRequests.slice(before);
+    assert.ok(
+      reads.some((r) => r.path.includes(sha256) && r.range === 'bytes=1048576-1114111'),
+      JSON.stringify(reads),
+    );
+    assert.ok(
+      reads.every((r) => r.authorization === undefined),
+      'no Authorization reaches the storage',
+    );
   });
 
   /**
@@ -124,12 +176,22 @@ describe('two gateways on one PostgreSQL', () => {
       );
       assert.equal(await cdExportSha256(s, image.length), sha256, `${bmcName(i)} reads back the image`);
     }
+    for (const gw of gws) {
+      const refused = await gw.api(`/api/images/${imageId}`, { method: 'DELETE', as: 'admin' });
+      assert.equal(refused.status, 409, `a delete while attached is refused: ${refused.text}`);
+    }
     await detachAll(ids);
     await waitState(ids, 'detached');
     for (const s of fleet!.stacks) assert.equal((await cdSlot(s)).Inserted, false, `${s.baseUrl} holds no media`);
     const live = (await gws[0]!.api('/api/attachments?state=attaching,attached,detaching')).json
       .attachments as AttachmentRow[];
     assert.deepEqual(live, [], 'nothing live in the database');
+
+    const deleted = await gws[1]!.api(`/api/images/${imageId}`, { method: 'DELETE', as: 'admin' });
+    assert.equal(deleted.status, 204, deleted.text);
+    for (const gw of gws) assert.equal((await gw.api(`/api/images/${imageId}`)).status, 404, 'gone for both');
+    assert.equal(await registry!.manifestStatus(REPOSITORY, manifestDigest), 404, 'the manifest is deleted');
+    assert.equal(await registry!.manifestStatus(REPOSITORY, imageId), 404, 'and its tag');
 
     const inserts = proxies.flatMap((p) => p.actions.filter((a) => a.action === 'InsertMedia'));
     for (const [n, gw] of gws.entries())

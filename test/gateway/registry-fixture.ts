@@ -53,6 +53,8 @@ export interface Registry {
   blobRefusals(): number;
   storageRequests: StorageRequest[];
   push(repository: string, tag: string, image: Buffer, title: string): Promise<PushedArtifact>;
+  /** The registry's answer to a manifest GET (200, or 404 once it is deleted). */
+  manifestStatus(repository: string, reference: string): Promise<number>;
   /** Overwrites a pushed blob's stored bytes (same size): the registry still names the old digest. */
   corruptBlob(digest: string): void;
   stop(): Promise<void>;
@@ -166,6 +168,8 @@ export async function startRegistry(dir: string): Promise<Registry> {
       'log: {level: warn}',
       'storage:',
       `  filesystem: {rootdirectory: ${root}}`,
+      // the gateway's shared storage deletes an image's manifest
+      '  delete: {enabled: true}',
       'http:',
       `  addr: ${host}`,
       `  secret: ${randomUUID()}`,
@@ -287,6 +291,12 @@ export async function startRegistry(dir: string): Promise<Registry> {
       if (put.status !== 201) throw new Error(`manifest PUT: ${put.status} ${put.body.toString()}`);
       return { blobDigest, manifestDigest: digestOf(manifest) };
     },
+    manifestStatus: async (repository, reference) =>
+      (
+        await call('GET', `/v2/${repository}/manifests/${reference}`, repository, undefined, {
+          Accept: 'application/vnd.oci.image.manifest.v1+json',
+        })
+      ).status,
     corruptBlob: (digest) => {
       const hex = digest.slice('sha256:'.length);
       const file = path.join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
