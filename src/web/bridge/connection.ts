@@ -1,8 +1,10 @@
 // One bridge client's WebSocket after the handshake: frames in (frames.ts, payload handed on as
-// views), frames out (header and data written together, never copied), the close handshake,
-// pings. Starts paused: nothing is read until receive() names where the bytes go.
+// views of one reused read buffer, read-buffer.ts), frames out (header and data written
+// together, never copied), the close handshake, pings. Starts paused: nothing is decoded until
+// receive() names where the bytes go.
 import type { Socket } from 'node:net';
 import { FrameDecoder, OPCODE, PROTOCOL_CLOSE, serverFrameHeader } from './frames.js';
+import { readIntoBuffer } from './read-buffer.js';
 
 /** How the connection ended: the peer's close code (1005: none given, 1006: no close frame). */
 export interface Closed {
@@ -14,6 +16,8 @@ export interface Closed {
 
 /** How long a close we sent waits for the client's before the TCP connection is dropped. */
 const CLOSE_TIMEOUT_MS = 10_000;
+/** One TLS record is at most 16 KiB; a plain socket's reads (tests, the bench relay) fill more. */
+const READ_BUFFER_BYTES = 64 * 1024;
 const NO_STATUS = 1005;
 const ABNORMAL = 1006;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -29,6 +33,8 @@ export class BridgeSocket {
   private violation?: string;
   private gone = false;
   private paused = true;
+  /** Bytes read while paused (copies): decoded in order once reading resumes. */
+  private readonly held: Buffer[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -50,8 +56,10 @@ export class BridgeSocket {
     );
     socket.setTimeout(0);
     socket.setNoDelay(true);
-    if (head.length > 0) socket.unshift(head);
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    // the bytes after the upgrade request, then every read, in order (see read())
+    if (head.length > 0) this.held.push(head);
+    const reused = readIntoBuffer(socket, Buffer.allocUnsafeSlow(READ_BUFFER_BYTES), (bytes) => this.read(bytes));
+    if (!reused) socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.pause();
     socket.on('error', () => socket.destroy());
     // the HTTP server's sockets allow half-open connections: the client's FIN alone ends nothing
@@ -92,8 +100,7 @@ export class BridgeSocket {
 
   resume(): void {
     if (!this.paused || !this.onData) return;
-    this.paused = false;
-    this.socket.resume();
+    this.startReading();
   }
 
   /** `cb` once the client-bound buffer has drained. */
@@ -123,13 +130,25 @@ export class BridgeSocket {
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
     // read on (data frames dropped) to see the client's close frame, even before receive()
     this.onData = undefined;
-    this.paused = false;
-    this.socket.resume();
+    this.startReading();
   }
 
   /** Drops the connection without a close handshake. */
   terminate(): void {
     this.socket.destroy();
+  }
+
+  /** A read from the socket: valid during the call only (the socket reads into one buffer). */
+  private read(bytes: Buffer): void {
+    if (this.paused) this.held.push(Buffer.from(bytes));
+    else this.decoder.push(bytes);
+  }
+
+  /** Decodes what was held back, then reads on (unless decoding paused it again). */
+  private startReading(): void {
+    this.paused = false;
+    while (this.held.length > 0 && !this.paused) this.decoder.push(this.held.shift()!);
+    if (!this.paused) this.socket.resume();
   }
 
   private writeFrame(opcode: number, data: Uint8Array): boolean {
