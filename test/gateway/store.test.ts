@@ -132,6 +132,32 @@ function storeSuite(name: string, open: () => Promise<GatewayStore>): void {
       assert.equal((await store.getAttachment(uuid(41)))?.boot, 'done');
     });
 
+    it("keeps images' metadata (shared storage): insert, replace by id, list oldest first, delete", async () => {
+      const image = (n: number, created: string) => ({
+        id: uuid(100 + n),
+        name: `i${n}.iso`,
+        size: 5_000_000_000 + n,
+        sha256: String(n).repeat(64),
+        mediaType: 'application/x-iso9660-image',
+        created,
+        createdBy: 'op',
+        grants: [] as string[],
+      });
+      const later = { ...image(1, '2026-01-02T00:00:00.000Z'), stored: `oci://reg:5000/vm@sha256:${'a'.repeat(64)}` };
+      const source = { url: 'oci://reg:5000/vm:v1', cached: false, blobDigest: `sha256:${'b'.repeat(64)}` };
+      const failed = { ...image(2, '2026-01-01T00:00:00.000Z'), source, state: 'failed' as const, error: 'bad' };
+      await store.putImage(later);
+      await store.putImage(failed);
+      assert.deepEqual(await store.getImage(later.id), later, 'a size past 2^32 and the artifact kept');
+      assert.deepEqual(await store.listImages(), [failed, later]);
+      const granted = { ...later, grants: ['bob', 'group:ops', '*'] };
+      await store.putImage(granted);
+      assert.deepEqual(await store.getImage(later.id), granted, 'replaced by id');
+      await store.deleteImage(failed.id);
+      assert.deepEqual(await store.listImages(), [granted]);
+      assert.equal(await store.getImage(failed.id), undefined);
+    });
+
     it('keeps the audit log in order', async () => {
       for (const n of [1, 2, 3]) await store.audit(`who${n}`, 'act', 'target', `d${n}`);
       assert.deepEqual(
