@@ -6,6 +6,7 @@ import type { BlockBackend } from '../nbd/backend.js';
 import { NbdServer } from '../nbd/server.js';
 import { openFileBackend } from '../nbd-node/file-backend.js';
 import { listenNbd, type ListenAddress, type NbdListener } from '../nbd-node/listen.js';
+import { withoutTurbofan } from '../nbd-node/without-turbofan.js';
 
 interface ServeArgs {
   file: string;
@@ -17,6 +18,7 @@ interface ServeArgs {
 }
 
 async function serve(args: ServeArgs): Promise<void> {
+  withoutTurbofan();
   const log = createLogger('vmedia-nbd');
   let backend: BlockBackend;
   try {
