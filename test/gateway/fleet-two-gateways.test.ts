@@ -64,7 +64,7 @@ describe('two gateways on one PostgreSQL', () => {
       }),
     );
     fleet = await startFleet(BMCS, { parallel: BMCS, startTimeoutMs: 120_000 });
-    proxies = await Promise.all(fleet.stacks.map(startRecordingProxy));
+    proxies = await Promise.all(fleet.stacks.map((s) => startRecordingProxy(s)));
     const shared = ['--postgres', pg.connectionString, '--storage', `oci://${registry.host}/${REPOSITORY}`];
     for (let i = 0; i < 2; i++)
       gws.push(await startGatewayProcess({ extraArgs: [...shared, '--sources', sourcesFile] }));
@@ -111,6 +111,34 @@ describe('two gateways on one PostgreSQL', () => {
       reads.every((r) => r.authorization === undefined),
       'no Authorization reaches the storage',
     );
+  });
+
+  it('a resumable upload finished through one gateway is pushed too; the other reads and deletes it', async () => {
+    const bytes = randomBytes(300_000);
+    const opened = await gws[1]!.api('/api/uploads?name=resumed.img', { method: 'POST', as: 'operator' });
+    assert.equal(opened.status, 201, opened.text);
+    const session = `/api/uploads/${String(opened.json.id)}`;
+    for (const [start, end] of [
+      [0, 100_000],
+      [100_000, bytes.length],
+    ] as const) {
+      const piece = await gws[1]!.raw(session, {
+        method: 'PATCH',
+        as: 'operator',
+        body: bytes.subarray(start, end),
+        headers: { 'Upload-Offset': String(start) },
+      });
+      assert.equal(piece.status, 204, piece.body.toString());
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    const done = await gws[1]!.api(`${session}?digest=sha256:${digest}`, { method: 'PUT', as: 'operator' });
+    assert.equal(done.status, 201, done.text);
+    const id = String(done.json.id);
+    const whole = await gws[0]!.raw(`/api/images/${id}/content`, { as: 'operator' });
+    assert.equal(createHash('sha256').update(whole.body).digest('hex'), digest, 'the first gateway reads it');
+    assert.equal((await gws[0]!.api(`/api/images/${id}`, { method: 'DELETE', as: 'admin' })).status, 204);
+    assert.equal((await gws[1]!.api(`/api/images/${id}`)).status, 404, 'deleted for both');
+    assert.equal(await registry!.manifestStatus(REPOSITORY, id), 404, 'its tag is gone from the registry');
   });
 
   /**
