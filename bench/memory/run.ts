@@ -1,67 +1,131 @@
 // Idle memory of `vmedia daemon` and `vmedia web` as a BMC runs them (a script, not a test):
 //   npx tsx bench/memory/run.ts [--rounds 3] [--entry BUNDLE/dist/cli/main.mjs]
+//     [--variant 'NAME:KEY=VALUE;KEY=VALUE' ...]
 // Builds the production bundle (scripts/bundle.ts) into bench/out/memory-bundle unless --entry
 // names one, starts the stack of the tests (private bus, daemon with the export backend, web) on
-// it with the units' NODE_OPTIONS and reads each process's VmRSS after it has been idle, then again after the first Redfish
-// request (which loads Express). Also splits the RSS into the node binary's pages (file-backed,
-// shared, touched by the code V8 and Node run) and the process's own (anonymous) memory, which
-// is what our code decides. Targets (issue 15): daemon ≤ 56 MiB, web ≤ 60 MiB.
+// it with the units' environment (systemd/*.service: NODE_OPTIONS, MALLOC_ARENA_MAX) and reads
+// each process's RSS after it has been idle, then again after the first Redfish request (which
+// loads Express). The RSS is split into the node binary's pages (file-backed, shared, touched by
+// the code V8 and Node run), other file pages (libc, OpenSSL's and ICU's libraries when shared)
+// and the process's own (anonymous) memory, which is what our code and flags decide.
+// Each --variant is a second configuration measured in the same run, its rounds interleaved with
+// the units' (A/B on a loaded machine): environment variables replacing the units' (a flag in
+// NODE_OPTIONS, MALLOC_ARENA_MAX=…), and ENTRY=… for another bundle (the code before a change).
+// Targets (issue 15): daemon ≤ 56 MiB, web ≤ 60 MiB.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle } from '../../scripts/bundle.js';
 import { startStack } from '../../test/helpers/stack.js';
-import { rssMiB, sleep } from '../paths/measure.js';
-import { unitNodeOptions } from './unit-node-options.js';
+import { sleep } from '../paths/measure.js';
+import { unitEnvironment } from './unit-node-options.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-/** Longer than lean-heap.ts's idle collection (a quiet 2 s interval after the busy start). */
+/** Longer than idle-gc.ts's idle collection (a quiet 2 s interval after the busy start). */
 const SETTLE_MS = 8000;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, entry: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    entry: { type: 'string' },
+    variant: { type: 'string', multiple: true, default: [] },
+  },
+});
 const rounds = Number(values.rounds);
 
-/** VmRSS split by where the pages come from (smaps): the node binary's file pages, the rest. */
-function rssParts(pid: number): { rss: number; nodeBinary: number } {
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+}
+
+function parseVariant(spec: string): Variant {
+  const colon = spec.indexOf(':');
+  if (colon < 1) throw new Error(`--variant ${spec}: expected NAME:KEY=VALUE;KEY=VALUE`);
+  const env: Record<string, string> = {};
+  for (const pair of spec.slice(colon + 1).split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`--variant ${spec}: "${pair}" is not KEY=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return { name: spec.slice(0, colon), env };
+}
+
+interface RssParts {
+  rss: number;
+  /** file pages of the node executable */
+  nodeBinary: number;
+  /** other file-backed pages (shared libraries, the bundle's files are read, not mapped) */
+  otherFiles: number;
+  /** anonymous pages: V8's heaps and code, malloc's arenas, thread stacks */
+  anon: number;
+}
+
+/** RSS split by where the pages come from (/proc/PID/smaps), MiB. */
+function rssParts(pid: number): RssParts {
   let mapping = '';
-  let nodeBinary = 0;
+  const kib = { rss: 0, nodeBinary: 0, anon: 0 };
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) mapping = line.split(/\s+/)[5] ?? '';
-    else if (line.startsWith('Rss:') && mapping === process.execPath) nodeBinary += Number(line.split(/\s+/)[1]) / 1024;
+    else if (line.startsWith('Rss:')) {
+      const n = Number(line.split(/\s+/)[1]);
+      kib.rss += n;
+      if (mapping === process.execPath) kib.nodeBinary += n;
+    } else if (line.startsWith('Anonymous:')) kib.anon += Number(line.split(/\s+/)[1]);
   }
-  return { rss: rssMiB(pid), nodeBinary };
+  const mib = (n: number) => n / 1024;
+  return {
+    rss: mib(kib.rss),
+    nodeBinary: mib(kib.nodeBinary),
+    otherFiles: mib(kib.rss - kib.nodeBinary - kib.anon),
+    anon: mib(kib.anon),
+  };
 }
 
 const entry =
   values.entry ?? (await buildBundle({ outDir: path.join(REPO, 'bench/out/memory-bundle'), full: true })).entry;
-process.env.VMEDIA_TEST_ENTRY = entry;
-// the daemon and the web get the units' V8 flags (the stack passes our environment on)
-process.env.NODE_OPTIONS = unitNodeOptions();
+const unitEnv = unitEnvironment();
+const variants: Variant[] = [{ name: 'units', env: {} }, ...values.variant.map(parseVariant)];
 
-type Row = Record<'daemon' | 'web' | 'webAfterRequest', { rss: number; nodeBinary: number }>;
-const rows: Row[] = [];
+type Row = Record<'daemon' | 'web' | 'webAfterRequest', RssParts>;
+const rows = new Map<string, Row[]>(variants.map((v) => [v.name, []]));
+const baseEnv = { ...process.env };
 for (let r = 0; r < rounds; r++) {
-  const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
-  try {
-    await sleep(SETTLE_MS);
-    const daemon = rssParts(stack.daemon.pid);
-    const web = rssParts(stack.webPid);
-    const res = await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin });
-    if (res.status !== 200) throw new Error(`GET Slot_0: ${res.status}`);
-    await sleep(SETTLE_MS);
-    rows.push({ daemon, web, webAfterRequest: rssParts(stack.webPid) });
-  } finally {
-    await stack.stop();
+  for (const variant of variants) {
+    // the stack passes our environment on to the daemon and the web
+    const { ENTRY, ...env } = { ENTRY: entry, ...unitEnv, ...variant.env };
+    process.env = { ...baseEnv, ...env, VMEDIA_TEST_ENTRY: ENTRY };
+    const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
+    try {
+      await sleep(SETTLE_MS);
+      const daemon = rssParts(stack.daemon.pid);
+      const web = rssParts(stack.webPid);
+      const res = await stack.request('/redfish/v1/Managers/bmc/VirtualMedia/Slot_0', { auth: stack.admin });
+      if (res.status !== 200) throw new Error(`GET Slot_0: ${res.status}`);
+      await sleep(SETTLE_MS);
+      rows.get(variant.name)!.push({ daemon, web, webAfterRequest: rssParts(stack.webPid) });
+    } finally {
+      await stack.stop();
+      process.env = baseEnv;
+    }
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`bundle ${entry}, ${rounds} rounds, ${SETTLE_MS / 1000} s idle, load ${load}; medians (range), MiB`);
 console.log(
-  `bundle ${entry}, NODE_OPTIONS=${process.env.NODE_OPTIONS}, ${rounds} rounds, ${SETTLE_MS / 1000} s idle, load ${load}; medians (range), MiB\n`,
+  `units: ${Object.entries(unitEnv)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`,
 );
-console.log('| process | VmRSS | of which node binary pages | own (RSS − binary) | target |');
-console.log('| --- | --- | --- | --- | --- |');
+for (const v of variants.slice(1))
+  console.log(
+    `${v.name}: ${Object.entries(v.env)
+      .map(([k, val]) => `${k}=${val}`)
+      .join(' ')}`,
+  );
+console.log('\n| process | variant | RSS | node binary pages | other file pages | own (anonymous) | target |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 const targets: Record<keyof Row, string> = { daemon: '≤ 56', web: '≤ 60', webAfterRequest: '' };
 const names: Record<keyof Row, string> = {
   daemon: 'daemon, idle',
@@ -69,11 +133,13 @@ const names: Record<keyof Row, string> = {
   webAfterRequest: 'web, after a Redfish GET',
 };
 for (const key of Object.keys(names) as (keyof Row)[]) {
-  const rss = rows.map((row) => row[key].rss);
-  const bin = rows.map((row) => row[key].nodeBinary);
-  const own = rows.map((row) => row[key].rss - row[key].nodeBinary);
-  const range = `${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}`;
-  console.log(
-    `| ${names[key]} | ${median(rss).toFixed(1)} (${range}) | ${median(bin).toFixed(1)} | ${median(own).toFixed(1)} | ${targets[key]} |`,
-  );
+  for (const variant of variants) {
+    const parts = rows.get(variant.name)!.map((row) => row[key]);
+    const rss = parts.map((p) => p.rss);
+    const range = `${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)}`;
+    const cell = (pick: (p: RssParts) => number) => median(parts.map(pick)).toFixed(1);
+    console.log(
+      `| ${names[key]} | ${variant.name} | ${median(rss).toFixed(1)} (${range}) | ${cell((p) => p.nodeBinary)} | ${cell((p) => p.otherFiles)} | ${cell((p) => p.anon)} | ${targets[key]} |`,
+    );
+  }
 }

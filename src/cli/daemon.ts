@@ -7,6 +7,7 @@ import { startService, type RunningService } from '../daemon/compose.js';
 import { onBusLost } from '../dbus/connect.js';
 import { createLogger } from '../log.js';
 import { collectWhenIdle } from './idle-gc.js';
+import type { PlainCommand, StringOptions } from './plain-argv.js';
 import { STOP_DEADLINE_MS } from './stop-deadline.js';
 
 interface DaemonArgs {
@@ -60,17 +61,18 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
   collectWhenIdle();
 }
 
+const daemonOptions = {
+  config: { type: 'string', default: '/etc/virtual-media.json', describe: 'config file (docs/config.md)' },
+  bus: { type: 'string', default: 'system', describe: 'system, session or a D-Bus address' },
+  'runtime-dir': { type: 'string', describe: "replaces the config's RuntimeDir" },
+} as const satisfies StringOptions;
+
+/** What the unit runs (src/cli/plain-argv.ts: without yargs). */
+export const daemonPlain: PlainCommand<DaemonArgs> = { options: daemonOptions, run: runDaemon };
+
 export const daemonCommand: CommandModule<object, DaemonArgs> = {
   command: 'daemon',
   describe: 'serve xyz.openbmc_project.VirtualMedia on D-Bus',
-  builder: (y) =>
-    y
-      .option('config', {
-        type: 'string',
-        default: '/etc/virtual-media.json',
-        describe: 'config file (docs/config.md)',
-      })
-      .option('bus', { type: 'string', default: 'system', describe: 'system, session or a D-Bus address' })
-      .option('runtime-dir', { type: 'string', describe: "replaces the config's RuntimeDir" }),
+  builder: (y) => y.options(daemonOptions),
   handler: (args) => runDaemon(args),
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `vmedia` command: wires the parts together. Nothing imports this folder.
-import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
+import { parsePlainArgv, type PlainCommand } from './plain-argv.js';
 
 // Each command's module is loaded only when that command runs: the daemon must not pay for
 // express, nor the web frontend for nbdkit probing (start-up time is a measured target).
@@ -23,9 +23,25 @@ const commands: Record<string, () => Promise<CommandModule<any, any>>> = {
   config: async () => (await import('./config-check.js')).configCommand,
 };
 
-const argv = hideBin(process.argv);
-const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
-let cli = yargs(argv).scriptName('vmedia');
-// eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- see the table above
-for (const name of named) cli = cli.command(await commands[name]!());
-await cli.strict().demandCommand(1, 'name a command; see --help').help().parseAsync();
+// The long-running commands with their units' plain options skip yargs (src/cli/plain-argv.ts).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own arguments
+const plainCommands: Record<string, () => Promise<PlainCommand<any>>> = {
+  daemon: async () => (await import('./daemon.js')).daemonPlain,
+  web: async () => (await import('./web.js')).webPlain,
+};
+
+const argv = process.argv.slice(2);
+const plain =
+  argv[0] !== undefined && Object.hasOwn(plainCommands, argv[0]) ? await plainCommands[argv[0]]!() : undefined;
+const plainArgs = plain && parsePlainArgv(plain.options, argv.slice(1));
+if (plain && plainArgs) await plain.run(plainArgs);
+else await parseWithYargs();
+
+async function parseWithYargs(): Promise<void> {
+  const { default: yargs } = await import('yargs');
+  const named = argv[0] !== undefined && Object.hasOwn(commands, argv[0]) ? [argv[0]] : Object.keys(commands);
+  let cli = yargs(argv).scriptName('vmedia');
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- see the table above
+  for (const name of named) cli = cli.command(await commands[name]!());
+  await cli.strict().demandCommand(1, 'name a command; see --help').help().parseAsync();
+}

@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { CIPHER_PREFERENCES, type CipherPreference } from '../web/tls-ciphers.js';
 import { collectWhenIdle } from './idle-gc.js';
+import type { PlainCommand, StringOptions } from './plain-argv.js';
 import { stopOnSignal } from './stop-on-signal.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,47 +73,37 @@ async function runWeb(args: WebArgs): Promise<void> {
   collectWhenIdle();
 }
 
+const webOptions = {
+  bus: { type: 'string', default: 'system', describe: "the daemon's bus: system, session or a D-Bus address" },
+  listen: { type: 'string', default: '127.0.0.1:8443', describe: 'HOST:PORT (port 0 picks a free one)' },
+  cert: { type: 'string', describe: 'TLS certificate (PEM); default: self-signed, kept in the runtime dir' },
+  key: { type: 'string', describe: 'TLS private key (PEM), with --cert' },
+  users: { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' },
+  'pam-service': {
+    type: 'string',
+    conflicts: 'users',
+    describe: "log the BMC's users in through this PAM service (e.g. webserver, as bmcweb); roles from priv-* groups",
+  },
+  truststore: { type: 'string', describe: "directory for CA PEMs added via Redfish (the daemon's TrustStore)" },
+  'runtime-dir': {
+    type: 'string',
+    describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)',
+  },
+  'tls-cipher-preference': {
+    type: 'string',
+    choices: CIPHER_PREFERENCES,
+    default: 'auto',
+    describe: 'cipher the server prefers: auto (ChaCha20-Poly1305 when the CPU has no AES instructions), aes, chacha20',
+  },
+  static: { type: 'string', default: path.join(CHECKOUT, 'dist/web/static'), describe: 'the page to serve at /' },
+} as const satisfies StringOptions;
+
+/** What the unit runs (src/cli/plain-argv.ts: without yargs). */
+export const webPlain: PlainCommand<WebArgs> = { options: webOptions, run: runWeb };
+
 export const webCommand: CommandModule<object, WebArgs> = {
   command: 'web',
   describe: 'serve Redfish VirtualMedia, the page and the WebSocket NBD bridge over HTTPS',
-  builder: (y) =>
-    y
-      .option('bus', {
-        type: 'string',
-        default: 'system',
-        describe: "the daemon's bus: system, session or a D-Bus address",
-      })
-      .option('listen', { type: 'string', default: '127.0.0.1:8443', describe: 'HOST:PORT (port 0 picks a free one)' })
-      .option('cert', {
-        type: 'string',
-        describe: 'TLS certificate (PEM); default: self-signed, kept in the runtime dir',
-      })
-      .option('key', { type: 'string', describe: 'TLS private key (PEM), with --cert' })
-      .option('users', { type: 'string', describe: 'users file (JSON, scrypt hashes); default: admin "root"' })
-      .option('pam-service', {
-        type: 'string',
-        conflicts: 'users',
-        describe:
-          "log the BMC's users in through this PAM service (e.g. webserver, as bmcweb); roles from priv-* groups",
-      })
-      .option('truststore', {
-        type: 'string',
-        describe: "directory for CA PEMs added via Redfish (the daemon's TrustStore)",
-      })
-      .option('runtime-dir', {
-        type: 'string',
-        describe: 'certificate, generated password, scratch (default $VMEDIA_RUNTIME_DIR or run/)',
-      })
-      .option('tls-cipher-preference', {
-        choices: CIPHER_PREFERENCES,
-        default: 'auto' as const,
-        describe:
-          'cipher the server prefers: auto (ChaCha20-Poly1305 when the CPU has no AES instructions), aes, chacha20',
-      })
-      .option('static', {
-        type: 'string',
-        default: path.join(CHECKOUT, 'dist/web/static'),
-        describe: 'the page to serve at /',
-      }),
+  builder: (y) => y.options(webOptions),
   handler: (args) => runWeb(args),
 };
