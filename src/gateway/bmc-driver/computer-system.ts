@@ -1,10 +1,12 @@
 // Redfish ComputerSystem on one BMC, for an attach that asks for a boot: a one-time boot override
 // to the device the image is in (PATCH Boot), then a reset that starts the host from it
 // (ComputerSystem.Reset: ForceRestart when it is on, On when it is off), as Ironic's virtual media
-// boot does through sushy.
+// boot does through sushy. The PATCH carries the ETag of the system as last read (If-Match) when
+// the BMC gave one: many BMCs require it (DSP0266 "ETags"; bmcweb does not) and answer 412 when the
+// system changed since, and then it is read again and the PATCH sent once more.
 import { GatewayError } from '../errors.js';
 import type { DeviceType } from '../types.js';
-import type { RedfishClient } from './redfish-client.js';
+import type { RedfishClient, RedfishResponse } from './redfish-client.js';
 import { expectOk, odataId } from './virtual-media.js';
 
 const BOOT_TARGET: Record<DeviceType, string> = { cd: 'Cd', usb: 'Usb' };
@@ -23,13 +25,16 @@ export class ComputerSystemDriver {
   /** Sets a one-time boot from `device` on the BMC's (first) system and resets the host into it. */
   async bootOnce(device: DeviceType): Promise<BootResult> {
     const system = await this.firstSystem();
-    const patched = await this.client.patch(system, {
-      Boot: { BootSourceOverrideTarget: BOOT_TARGET[device], BootSourceOverrideEnabled: 'Once' },
-    });
-    expectOk(patched, `the boot override (PATCH ${system})`);
-    const res = await this.client.get(system);
-    expectOk(res, `reading ${system}`);
-    const body = res.body as Record<string, unknown>;
+    const override = { Boot: { BootSourceOverrideTarget: BOOT_TARGET[device], BootSourceOverrideEnabled: 'Once' } };
+    let read = await this.read(system);
+    let patched = await this.client.patch(system, override, read.etag);
+    if (patched.status === 412) {
+      read = await this.read(system);
+      patched = await this.client.patch(system, override, read.etag);
+    }
+    expectOk(patched, `the boot override (PATCH ${system}${read.etag ? `, If-Match ${read.etag}` : ''})`);
+    // the power state and the reset action as read right before the override went in
+    const body = read.body as Record<string, unknown>;
     const resetType = POWERED.includes(String(body.PowerState)) ? 'ForceRestart' : 'On';
     const actions = (body.Actions ?? {}) as Record<string, { target?: string } | undefined>;
     const target = actions['#ComputerSystem.Reset']?.target;
@@ -39,6 +44,12 @@ export class ComputerSystemDriver {
       `ComputerSystem.Reset ${resetType} on ${system}`,
     );
     return { system, resetType };
+  }
+
+  private async read(system: string): Promise<RedfishResponse> {
+    const res = await this.client.get(system);
+    expectOk(res, `reading ${system}`);
+    return res;
   }
 
   private async firstSystem(): Promise<string> {

@@ -10,6 +10,8 @@ export interface RedfishResponse {
   status: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Redfish resources are checked where read
   body: any;
+  /** The resource's ETag, when the BMC sent one (a PATCH may need it in If-Match). */
+  etag?: string;
 }
 
 export interface RedfishClientOptions {
@@ -39,16 +41,22 @@ export class RedfishClient {
     return this.send('POST', pathname, body);
   }
 
-  patch(pathname: string, body: unknown): Promise<RedfishResponse> {
-    return this.send('PATCH', pathname, body);
+  /** `ifMatch`: the ETag the resource had when read; the BMC refuses the change (412) when it has another now. */
+  patch(pathname: string, body: unknown, ifMatch?: string): Promise<RedfishResponse> {
+    return this.send('PATCH', pathname, body, ifMatch === undefined ? {} : { 'If-Match': ifMatch });
   }
 
-  private async send(method: string, pathname: string, body?: unknown): Promise<RedfishResponse> {
+  private async send(
+    method: string,
+    pathname: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<RedfishResponse> {
     const attempts = this.opts.attempts ?? 4;
     let delay = this.opts.backoffMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.once(method, pathname, body);
+        const res = await this.once(method, pathname, body, extraHeaders);
         if (res.status < 500 || attempt >= attempts) return res;
       } catch (err) {
         if (attempt >= attempts) throw err;
@@ -58,7 +66,12 @@ export class RedfishClient {
     }
   }
 
-  private async once(method: string, pathname: string, body?: unknown): Promise<RedfishResponse> {
+  private async once(
+    method: string,
+    pathname: string,
+    body: unknown,
+    extraHeaders: Record<string, string>,
+  ): Promise<RedfishResponse> {
     const host = this.base.hostname.replace(/^\[|\]$/g, '');
     // an IP literal is never looked up, so it is checked here; a name is checked at each connection
     if (!this.opts.allowLocalBmcs) await checkSourceHost(host);
@@ -78,6 +91,7 @@ export class RedfishClient {
             Authorization: `Basic ${auth}`,
             Accept: 'application/json',
             'OData-Version': '4.0',
+            ...extraHeaders,
             ...(payload === undefined
               ? {}
               : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) }),
@@ -94,7 +108,8 @@ export class RedfishClient {
             } catch {
               parsed = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            const etag = res.headers.etag;
+            resolve({ status: res.statusCode ?? 0, body: parsed, ...(etag ? { etag } : {}) });
           });
         },
       );
