@@ -6,6 +6,7 @@ import type { ServiceConfig } from '../config/types.js';
 import { startService, type RunningService } from '../daemon/compose.js';
 import { onBusLost } from '../dbus/connect.js';
 import { createLogger } from '../log.js';
+import { withoutTurbofan } from '../nbd-node/without-turbofan.js';
 import { collectWhenIdle } from './idle-gc.js';
 import type { PlainCommand, StringOptions } from './plain-argv.js';
 import { STOP_DEADLINE_MS } from './stop-deadline.js';
@@ -17,6 +18,7 @@ interface DaemonArgs {
 }
 
 async function runDaemon(args: DaemonArgs): Promise<void> {
+  withoutTurbofan(); // its data path is the NBD client/server and the read-ahead
   const log = createLogger('vmedia-daemon');
   let config: ServiceConfig;
   try {
