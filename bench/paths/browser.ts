@@ -3,10 +3,11 @@
 // ExportSocket. Chromium is driven over raw CDP (a WebSocket to its DevTools endpoint), never
 // with Network.enable: Playwright enables network capture, and Chromium then base64-encodes
 // every WebSocket frame for it, which doubled the CPU measured (issue 15). Each Chromium process
-// is followed (browser, renderer, network service, …); the consumer is nbdcopy.
+// is followed (browser, renderers, network service, …) and the table sums them by kind; the
+// consumer is nbdcopy.
 //   npx tsx bench/paths/run.ts D
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
@@ -20,7 +21,9 @@ import {
   interleaved,
   measureTransfer,
   nbdcopyToNull,
+  type Measurement,
   type PathBenchmark,
+  type ProcessFigures,
   type Watched,
 } from './measure.js';
 
@@ -80,9 +83,13 @@ interface Browser {
   stop(): Promise<void>;
 }
 
+// Chromium starts some helpers from threads other than its main one (the network service from a
+// thread pool thread): /proc/PID/task/PID/children lists only the main thread's, so read every thread's.
 function childrenOf(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
   } catch {
     return [];
   }
@@ -111,6 +118,7 @@ async function startChromium(dir: string): Promise<Browser> {
       let type = 'browser';
       try {
         type = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+        // a utility's service: network, storage, …
         if (type === 'utility')
           type =
             /--utility-sub-type=[\w.]*?(\w+)\.mojom/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? type;
@@ -187,6 +195,44 @@ async function servePage(browser: Browser, stack: Stack, image: string): Promise
   };
 }
 
+/** The kinds of Chromium process with a row of their own in the table; the rest are summed as "others". */
+const CHROMIUM_KINDS = ['browser', 'renderer', 'network', 'gpu-process'];
+
+/**
+ * One row per kind of Chromium process and one for all of them: each round opens the page in a
+ * new renderer (and helpers come and go), so rows per process would not line up between rounds
+ * for the medians. RSS figures of a kind are sums (peaks taken apart: an upper bound).
+ */
+function chromiumByKind(m: Measurement): Measurement {
+  const chromium = m.processes.filter((p) => p.name.startsWith('chromium '));
+  const sum = (name: string, ps: ProcessFigures[]): ProcessFigures => ({
+    name,
+    cpuSecondsPerGiB: ps.reduce((s, p) => s + p.cpuSecondsPerGiB, 0),
+    rssMiB: {
+      idle: ps.reduce((s, p) => s + p.rssMiB.idle, 0),
+      peak: ps.reduce((s, p) => s + p.rssMiB.peak, 0),
+      after: ps.reduce((s, p) => s + p.rssMiB.after, 0),
+    },
+  });
+  const kindOf = (p: ProcessFigures) => {
+    const kind = p.name.slice('chromium '.length);
+    return CHROMIUM_KINDS.includes(kind) ? kind : 'other';
+  };
+  return {
+    ...m,
+    processes: [
+      sum('chromium, all processes', chromium),
+      ...[...CHROMIUM_KINDS, 'other'].map((kind) =>
+        sum(
+          `chromium ${kind}${kind === 'renderer' || kind === 'other' ? 's' : ''}`,
+          chromium.filter((p) => kindOf(p) === kind),
+        ),
+      ),
+      ...m.processes.filter((p) => !p.name.startsWith('chromium ')),
+    ],
+  };
+}
+
 const benchmark: PathBenchmark = {
   title: 'Chromium page (raw CDP, no network capture) → `vmedia web` bridge → daemon export → nbdcopy',
   async run({ dir, sizeMiB, rounds }) {
@@ -203,19 +249,21 @@ const benchmark: PathBenchmark = {
       const stop = await servePage(browser, stack, image);
       try {
         await exportServed(slot.exportSocket);
-        return await measureTransfer({
-          path: 'D',
-          variant: 'Chromium page → web → daemon export',
-          bytes,
-          watched: [
-            ...browser.processes(),
-            { name: 'web', pid: stack.webPid },
-            { name: 'daemon', pid: stack.daemon.pid },
-            // nbdcopy is this process's child: its CPU arrives in our cutime when it is reaped
-            { name: 'nbdcopy (+ bench)', pid: process.pid },
-          ],
-          transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${slot.exportSocket}`, CONNECTIONS),
-        });
+        return chromiumByKind(
+          await measureTransfer({
+            path: 'D',
+            variant: 'Chromium page → web → daemon export',
+            bytes,
+            watched: [
+              ...browser.processes(),
+              { name: 'web', pid: stack.webPid },
+              { name: 'daemon', pid: stack.daemon.pid },
+              // nbdcopy is this process's child: its CPU arrives in our cutime when it is reaped
+              { name: 'nbdcopy (+ bench)', pid: process.pid },
+            ],
+            transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${slot.exportSocket}`, CONNECTIONS),
+          }),
+        );
       } finally {
         await stop();
       }
