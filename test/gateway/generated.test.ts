@@ -99,10 +99,12 @@ describe('gateway: generated media', { timeout: 180_000 }, () => {
     }
     const imageIds = await Promise.all(
       ids.map(
-        async (id) => ((await api(`/api/attachments/${id}`, { as: 'reader' })).json as { imageId: string }).imageId,
+        // as an admin: a reader sees no image id of another's generated media (per-image ACLs)
+        async (id) => ((await api(`/api/attachments/${id}`, { as: 'admin' })).json as { imageId: string }).imageId,
       ),
     );
     for (const imageId of imageIds) {
+      assert.ok(imageId, 'an admin sees the generated image’s id');
       assert.equal((await api(`/api/images/${imageId}`, { as: 'admin' })).status, 404, 'no image route shows it');
       assert.equal((await api(`/api/images/${imageId}/content`, { as: 'admin' })).status, 404);
     }

@@ -203,7 +203,8 @@ describe('gateway oci:// sources on a real registry', () => {
       maxBuffer: 2 * image.length,
     });
     assert.equal(sha256(stdout), sha256(image), 'the BMC serves the registry blob byte for byte');
-    const listed = (await gw.api(`/v1/nodes/${BMC}/vmedia`, { as: 'reader' })).json.vmedia as {
+    // as its owner: a reader not granted the image sees the attachment without its URL (acl.test.ts)
+    const listed = (await gw.api(`/v1/nodes/${BMC}/vmedia`, { as: 'operator' })).json.vmedia as {
       image_url: string;
       image_download_source: string;
     }[];
@@ -224,5 +225,73 @@ describe('gateway oci:// sources on a real registry', () => {
     });
     assert.equal(failed.status, 409, failed.text);
     assert.match(failed.json.error.message, /failed its digest check/);
+  });
+
+  it('POST /api/images/{id}/refresh follows a tag that moved: same image, new bytes; 409 while attached', async () => {
+    const source = `oci://${registry.host}/vmedia/live:stable`;
+    const [first, second, third] = [randomBytes(70_000), randomBytes(80_000), randomBytes(90_000)];
+    await registry.push('vmedia/live', 'stable', first, 'live.iso');
+    const streamed = (await register({ source })).json as Image;
+    const cached = (await register({ source, name: 'live-copy.iso', cached: true })).json as Image;
+    assert.equal((await gw.api(`/api/images/${streamed.id}/grants/*`, { method: 'PUT', as: 'operator' })).status, 200);
+    const refresh = (id: string, as: 'operator' | 'reader' = 'operator') =>
+      gw.api(`/api/images/${id}/refresh`, { method: 'POST', as });
+
+    const reads = registry.storageRequests.length;
+    const same = await refresh(streamed.id);
+    assert.equal(same.status, 200, same.text);
+    assert.equal(same.json.changed, false);
+    assert.equal(same.json.image.sha256, sha256(first));
+    assert.equal(registry.storageRequests.length, reads, 'an unmoved tag reads no blob');
+
+    const moved = await registry.push('vmedia/live', 'stable', second, 'live.iso');
+    for (const image of [streamed, cached]) {
+      const res = await refresh(image.id);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.changed, true);
+      assert.equal(res.json.previous.sha256, sha256(first));
+      const now = res.json.image as Image & { grants: string[] };
+      assert.deepEqual(
+        [now.id, now.name, now.size, now.sha256, now.source?.blobDigest, now.source?.manifestDigest],
+        [image.id, image.name, second.length, sha256(second), moved.blobDigest, moved.manifestDigest],
+      );
+      assert.equal(sha256((await read(image.id)).body), sha256(second), `${image.name} serves the new bytes`);
+    }
+    assert.deepEqual(
+      ((await gw.api(`/api/images/${streamed.id}`, { as: 'reader' })).json as { grants: string[] }).grants,
+      ['*'],
+      'the grants stay',
+    );
+    const audit = (await gw.api('/api/audit')).json.audit as { action: string; detail: string }[];
+    assert.equal(audit.filter((e) => e.action === 'refresh').length, 2);
+    assert.match(audit.filter((e) => e.action === 'refresh').at(-1)!.detail, new RegExp(`→ ${moved.blobDigest}`));
+
+    // a moved tag with bytes that lack their digest: 422, the image as it was
+    const { blobDigest } = await registry.push('vmedia/live', 'stable', third, 'live.iso');
+    registry.corruptBlob(blobDigest);
+    const corrupt = await refresh(streamed.id);
+    assert.equal(corrupt.status, 422, corrupt.text);
+    assert.match(corrupt.json.error.message, /is unchanged/);
+    assert.equal(((await gw.api(`/api/images/${streamed.id}`)).json as Image).sha256, sha256(second));
+
+    // attached: a BMC reads those bytes, they must not change under it
+    const attach = await gw.api('/api/attachments', {
+      method: 'POST',
+      as: 'operator',
+      body: { bmc: BMC, device: 'usb', image: streamed.id },
+    });
+    assert.equal(attach.status, 202, attach.text);
+    await bmc.waitState(attach.json.id as string, 'attached');
+    const busy = await refresh(streamed.id);
+    assert.equal(busy.status, 409, busy.text);
+    assert.match(busy.json.error.message, /is attached .*detach first/);
+    assert.equal((await gw.api(`/api/attachments/${attach.json.id as string}`, { method: 'DELETE' })).status, 202);
+    await bmc.waitState(attach.json.id as string, 'detached');
+
+    assert.equal((await refresh(streamed.id, 'reader')).status, 403, 'an operator’s');
+    const pinned = (await gw.api('/api/images/pinned.iso', { as: 'operator' })).json as Image;
+    const notTag = await refresh(pinned.id);
+    assert.equal(notTag.status, 400, notTag.text);
+    assert.match(notTag.json.error.message, /not registered from an oci:\/\/ tag/);
   });
 });

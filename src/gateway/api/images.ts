@@ -1,10 +1,10 @@
 // /api/images: upload (the body is the image, streamed) or register from a source (a JSON body
-// {source, name?, sha256?, cached?}: sources/), list, metadata, download with Range,
-// delete (refused while an attachment uses the image). A caller sees only the images it may
+// {source, name?, sha256?, cached?}: sources/), list, metadata, download with Range, refresh (an
+// oci:// tag re-resolved: sources/refresh.ts), delete (refused while an attachment uses the image). A caller sees only the images it may
 // (acl.ts): the others answer 404.
 import express, { Router, type Request, type Response } from 'express';
 import type { GatewayStore } from '../db/store.js';
-import { badRequest, conflict } from '../errors.js';
+import { badRequest, conflict, GatewayError } from '../errors.js';
 import { sendRange } from '../http/range.js';
 import type { ImageMetadata, ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
@@ -27,6 +27,15 @@ function registerFromSource(sources: SourceImages, req: Request, res: Response):
     cached: b.cached ?? false,
     createdBy: caller(res).name,
   });
+}
+
+/** 409 while an attachment is live on the image: its BMC reads those bytes. */
+async function refuseAttached(store: GatewayStore, meta: ImageMetadata): Promise<void> {
+  const using = await store.listAttachments({ imageId: meta.id, states: LIVE_STATES });
+  if (using.length > 0)
+    throw conflict(
+      `image ${meta.id} is attached (${using.map((a) => `${a.bmc}/${a.device}`).join(', ')}): detach first`,
+    );
 }
 
 export function imageRoutes(repository: ImageRepository, store: GatewayStore, sources: SourceImages): Router {
@@ -61,13 +70,26 @@ export function imageRoutes(repository: ImageRepository, store: GatewayStore, so
   r.get('/api/images/:id/content', requireRole('reader'), async (req, res) => {
     await sendRange(req, res, sources.content(visibleImage(repository, res, String(req.params.id))));
   });
+  // the owner's or an admin's, as its grants: the bytes change for everyone the image is granted to
+  r.post('/api/images/:id/refresh', requireRole('operator'), async (req, res) => {
+    const meta = visibleImage(repository, res, String(req.params.id));
+    const who = caller(res);
+    if (who.role !== 'admin' && meta.createdBy !== who.name)
+      throw new GatewayError(403, 'Forbidden', `only ${meta.createdBy} (the owner) or an admin may refresh it`);
+    await refuseAttached(store, meta);
+    const result = await sources.refresh(meta);
+    if (result.changed)
+      await store.audit(
+        who.name,
+        'refresh',
+        `image ${meta.id}`,
+        `${meta.name}, ${displaySource(meta.source!.url)}: ${result.previous.blobDigest ?? '?'} → ${result.image.source!.blobDigest!}, ${result.image.size} bytes`,
+      );
+    res.json(result);
+  });
   r.delete('/api/images/:id', requireRole('admin'), async (req, res) => {
     const meta = repository.get(String(req.params.id));
-    const using = await store.listAttachments({ imageId: meta.id, states: LIVE_STATES });
-    if (using.length > 0)
-      throw conflict(
-        `image ${meta.id} is attached (${using.map((a) => `${a.bmc}/${a.device}`).join(', ')}): detach first`,
-      );
+    await refuseAttached(store, meta);
     await repository.delete(meta);
     await store.audit(caller(res).name, 'delete', `image ${meta.id}`, meta.name);
     res.status(204).end();

@@ -98,7 +98,8 @@ async function recordFailed(
   });
 }
 
-async function streamedSha256(body: Readable, size: number): Promise<string> {
+/** The sha256 of a source's bytes read whole (they must be `size` bytes). */
+export async function streamedSha256(body: Readable, size: number): Promise<string> {
   const hash = createHash('sha256');
   let seen = 0;
   await pipeline(
@@ -116,7 +117,7 @@ async function streamedSha256(body: Readable, size: number): Promise<string> {
 }
 
 /** A connection the source dropped while its bytes were read is the source's failure (502). */
-function readFailure(err: unknown): unknown {
+export function readFailure(err: unknown): unknown {
   return err instanceof GatewayError
     ? err
     : sourceError(`the source failed while being read: ${(err as Error).message}`);

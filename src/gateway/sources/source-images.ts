@@ -8,6 +8,7 @@ import type { RangeContent } from '../http/range.js';
 import type { ImageMetadata, ImageRepository, ImageSource } from '../repository/image-repository.js';
 import type { ImageSources } from './image-sources.js';
 import { importFromSource, type ImportRequest } from './import.js';
+import { refreshFromSource, type RefreshResult } from './refresh.js';
 
 export class SourceImages {
   constructor(
@@ -21,8 +22,8 @@ export class SourceImages {
 
   /**
    * The image registered from this source (kept the same way) that `visible` lets through, else a
-   * new one. A tag is resolved when its image is first registered: registering again through
-   * /api/images follows a tag that moved.
+   * new one. A tag is resolved when its image is first registered; POST /api/images/{id}/refresh
+   * follows a tag that moved.
    */
   async registered(req: ImportRequest, visible: (m: ImageMetadata) => boolean): Promise<ImageMetadata> {
     const same = this.repository
@@ -31,6 +32,11 @@ export class SourceImages {
         (m) => m.state !== 'failed' && m.source?.url === req.source && m.source.cached === req.cached && visible(m),
       );
     return same ?? (await this.register(req));
+  }
+
+  /** Re-resolves the oci:// tag the image was registered from (refresh.ts). */
+  refresh(meta: ImageMetadata): Promise<RefreshResult> {
+    return refreshFromSource(this.repository, this.sources, meta);
   }
 
   /** Where an image came from, when it was registered from a source. */
