@@ -12,6 +12,7 @@ const ROUTES: [method: string, path: string, least: TokenRole][] = [
   ['POST', '/api/images?name=x.iso', 'operator'],
   ['GET', '/api/images/x', 'reader'],
   ['GET', '/api/images/x/content', 'reader'],
+  ['POST', '/api/images/x/refresh', 'operator'],
   ['DELETE', '/api/images/x', 'admin'],
   ['GET', '/api/bmcs', 'reader'],
   ['POST', '/api/bmcs', 'admin'],
