@@ -4,14 +4,15 @@
 // read is under way do not use it (it may predate a write they follow) but share the next one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
 import { DatabaseCatalog } from '../../src/gateway/repository/image-catalog.js';
 import type { ImageMetadata } from '../../src/gateway/repository/image-repository.js';
-import { parseStorageUrl } from '../../src/gateway/storage/oci-storage.js';
+import { ImageSources } from '../../src/gateway/sources/image-sources.js';
+import { OciStorage, parseStorageUrl } from '../../src/gateway/storage/oci-storage.js';
 
 const image = (n: number): ImageMetadata => ({
   id: `${String(n).padStart(8, '0')}-0000-4000-8000-000000000000`,
@@ -33,6 +34,22 @@ describe('shared storage', () => {
     });
     for (const bad of ['https://reg/x', 'oci://reg', 'oci://reg/Upper', 'oci://reg/x:tag', 'oci://reg/x@sha256:00'])
       assert.throws(() => parseStorageUrl(bad), /--storage: .*oci:\/\/registry\[:port\]\/repository/, bad);
+  });
+
+  it("a registry the SSRF guard refuses is the gateway's failure (502), not the uploader's (400)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-storage-'));
+    try {
+      const file = path.join(dir, 'upload');
+      writeFileSync(file, 'bytes');
+      const storage = new OciStorage(parseStorageUrl('oci://127.0.0.1:5000/vmedia/images'), new ImageSources({}));
+      await assert.rejects(storage.keep(file, { ...image(1), stored: undefined }), {
+        status: 502,
+        code: 'SourceFailed',
+        message: /^the shared storage: .*AllowedHosts/,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('the database catalog of two gateways', () => {

@@ -32,18 +32,20 @@ export class OciStorage implements ImageStorage {
   ) {}
 
   async keep(file: string, meta: ImageMetadata): Promise<string> {
-    const manifest = await this.sources.registry.push(
-      this.repo,
-      {
-        digest: `sha256:${meta.sha256}`,
-        size: meta.size,
-        mediaType: meta.mediaType,
-        title: meta.name,
-        tag: meta.id,
-        annotations: { 'org.opencontainers.image.created': meta.created, 'io.vmedia.image.id': meta.id },
-      },
-      () => createReadStream(file, { highWaterMark: 256 * 1024 }),
-    );
+    const manifest = await this.sources.registry
+      .push(
+        this.repo,
+        {
+          digest: `sha256:${meta.sha256}`,
+          size: meta.size,
+          mediaType: meta.mediaType,
+          title: meta.name,
+          tag: meta.id,
+          annotations: { 'org.opencontainers.image.created': meta.created, 'io.vmedia.image.id': meta.id },
+        },
+        () => createReadStream(file, { highWaterMark: 256 * 1024 }),
+      )
+      .catch(storageFailure);
     rmSync(file, { force: true });
     return `oci://${this.repo.registry}/${this.repo.repository}@${manifest}`;
   }
@@ -54,14 +56,14 @@ export class OciStorage implements ImageStorage {
       size: meta.size,
       mediaType: meta.mediaType,
       etag: meta.sha256,
-      open: (start, end) => this.sources.open(source, meta.size, start, end),
+      open: (start, end) => this.sources.open(source, meta.size, start, end).catch(storageFailure),
     };
   }
 
   async remove(meta: ImageMetadata): Promise<void> {
     // a source's image streamed through (or whose import failed) has nothing here
     if (meta.stored === undefined) return;
-    await this.sources.registry.deleteManifest(this.repo, this.artifactOf(meta).manifest);
+    await this.sources.registry.deleteManifest(this.repo, this.artifactOf(meta).manifest).catch(storageFailure);
   }
 
   /** The artifact an image was pushed as: oci://registry/repository@<manifest digest>. */
@@ -72,4 +74,14 @@ export class OciStorage implements ImageStorage {
       throw new GatewayError(409, 'NotStored', `image ${meta.id} is not in the shared storage`);
     return { url, manifest };
   }
+}
+
+/**
+ * The storage is the operator's configuration, not the caller's input: a registry host the sources
+ * file does not allow (400 SourceRefused for a source the caller named) is the gateway's failure.
+ */
+function storageFailure(err: unknown): never {
+  if (err instanceof GatewayError && err.status === 400)
+    throw new GatewayError(502, 'SourceFailed', `the shared storage: ${err.message}`, { cause: err });
+  throw err;
 }
