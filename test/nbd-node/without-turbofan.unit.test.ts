@@ -22,6 +22,7 @@ function statusAfterHotLoop(before: string): number {
     console.log(%GetOptimizationStatus(add));`;
   const out = execFileSync(
     process.execPath,
+    // both under tsx: a module evaluated by plain node keeps `add` unoptimized even with TurboFan on
     ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
     { encoding: 'utf8' },
   );
