@@ -25,8 +25,6 @@ export interface LoadOptions {
   runtimeDir?: string;
 }
 
-const validate = new Ajv({ allErrors: true, strict: true }).compile<RawConfig>(configSchema);
-
 export function loadConfig(file: string, opts: LoadOptions = {}): ServiceConfig {
   let text: string;
   try {
@@ -46,6 +44,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ServiceConfig 
 /** Validates a parsed config; a relative RuntimeDir resolves against baseDir, relative sockets and
  *  TrustStore against RuntimeDir (so `vmedia start --runtime-dir` moves all runtime state). */
 export function parseConfig(raw: unknown, baseDir: string, file: string, opts: LoadOptions = {}): ServiceConfig {
+  // compiled for this call and dropped with it: the daemon reads its config once, and a validator
+  // kept for its whole life would hold ~1 MiB of its idle heap (docs/performance.md)
+  const validate = new Ajv({ allErrors: true, strict: true }).compile<RawConfig>(configSchema);
   if (!validate(raw)) {
     // an error inside propertyNames comes twice (the name's own pattern, then propertyNames): keep the second
     const errors = (validate.errors ?? []).filter((e) => e.propertyName === undefined);

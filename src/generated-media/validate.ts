@@ -1,19 +1,23 @@
 // Checks the input document before anything is built: its size, its shape (the ajv schema) and
 // the rules no schema keyword states. The first problem found becomes a GeneratedMediaError with
 // the JSON pointer of the property.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { GeneratedMediaError, jsonPointer } from './errors.js';
 import { inputSchema, type GeneratedMediaInput } from './schema.js';
 
 /** The largest input document, as JSON text; config media are kilobytes. */
 export const MAX_GENERATED_MEDIA_INPUT_BYTES = 8 * 1024 * 1024;
 
-const validateSchema = new Ajv({
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-}).compile<GeneratedMediaInput>(inputSchema);
+/** Compiled on first use: the daemon and the web load this module at start, and most of them
+ *  never build a medium (an idle daemon's heap, docs/performance.md). */
+let compiled: ValidateFunction<GeneratedMediaInput> | undefined;
+const validateSchema = () =>
+  (compiled ??= new Ajv({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+  }).compile<GeneratedMediaInput>(inputSchema));
 
 /** The property an ajv error is about: for a missing or unknown property, the property itself. */
 function errorPath(e: ErrorObject): string {
@@ -77,8 +81,9 @@ export function validateInput(input: unknown): GeneratedMediaInput {
     throw new GeneratedMediaError(`is ${size} bytes, more than the ${MAX_GENERATED_MEDIA_INPUT_BYTES} allowed`, '');
   const deep = tooDeep(input, '', 0);
   if (deep !== undefined) throw new GeneratedMediaError(`nests deeper than ${MAX_DEPTH} levels`, deep);
-  if (!validateSchema(input)) {
-    const e = firstProblem(validateSchema.errors ?? []);
+  const validate = validateSchema();
+  if (!validate(input)) {
+    const e = firstProblem(validate.errors ?? []);
     throw new GeneratedMediaError(errorMessage(e), errorPath(e));
   }
   return input;
