@@ -4,14 +4,17 @@
 //    curl from the media server (each with its own attachment's URL and credentials); curl from a
 //    plain Node HTTPS file server (no token, no auth, no database); `nbdkit curl` of each, read
 //    whole with nbdcopy (what a BMC's Legacy slot does: one nbdkit per BMC). Aggregate MB/s of
-//    each, the ratios to the plain server's, and the media server's RSS growth per reader. Both
-//    servers run in this process.
+//    each, the ratios to the plain server's, the serving CPU-s per GiB (this process's CPU time:
+//    the clients' is not in it, so it does not depend on the load), and the media server's RSS
+//    growth per reader. Both servers run in this process. MB are 10^6 bytes.
 // 2. Fleet: --bmcs vmedia BMCs (bus + daemon with the export backend + web each, from the bundle:
 //    test/gateway/fleet-bmcs.ts) behind one `vmedia gateway` process; one uploaded image attached
 //    to all in parallel. Their start time and RSS; per BMC the attach latency (POST until
 //    `attached`) and first-byte latency (POST until a 4 KiB read of the BMC's export returned,
-//    through nbdkit curl and the media server). The gateway's RSS (VmRSS) before the attachments
-//    and with all of them attached, per attachment. The load average is printed at each step.
+//    through nbdkit curl and the media server). The gateway's RSS (VmRSS) idle (before the
+//    attachments, after a settle), with all of them attached (after the first bytes), per
+//    attachment, and after they are all detached; its CPU-s for the attaches. The load average is
+//    printed at each step.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -57,6 +60,20 @@ const MiB = 1024 * 1024;
 
 const rssKiB = (pid: number | 'self') =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** utime + stime of a process, in seconds (its children are not counted). */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // fields 14 and 15 of stat(5), counted from the state (field 3): clock ticks of 1/100 s
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+/** This process's CPU seconds (user + system) while `work` runs, and its result. */
+async function withCpu<T>(work: () => Promise<T>): Promise<{ value: T; cpuS: number }> {
+  const before = process.cpuUsage();
+  const value = await work();
+  const used = process.cpuUsage(before);
+  return { value, cpuS: (used.user + used.system) / 1e6 };
+}
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
 const load = () =>
   `load ${loadavg()
     .map((l) => l.toFixed(1))
@@ -77,7 +94,10 @@ async function fleet(image: Buffer): Promise<void> {
     );
     await registerFleet(stacks, [gw]);
     const imageId = await uploadImage(gw, 'bench.iso', image);
+    // the upload's buffers freed or not: a moment for the gateway to go idle
+    await settle();
     const rssBefore = rssKiB(gw.pid());
+    const cpuBefore = cpuSeconds(gw.pid());
 
     const started = performance.now();
     const posted = await Promise.all(
@@ -122,13 +142,27 @@ async function fleet(image: Buffer): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await Promise.all(reads);
+    const attachCpu = cpuSeconds(gw.pid()) - cpuBefore;
+    await settle();
     const rssAfter = rssKiB(gw.pid());
     console.log(
-      `attach: ${bmcCount} BMCs in ${((performance.now() - started) / 1000).toFixed(1)} s; per BMC ${spread(attached)} (${load()})`,
+      `attach: ${bmcCount} BMCs in ${((performance.now() - started) / 1000).toFixed(1)} s; per BMC ${spread(attached)}; ` +
+        `gateway ${attachCpu.toFixed(2)} CPU-s, ${((attachCpu / bmcCount) * 1000).toFixed(0)} ms per attach with its first read (${load()})`,
     );
     console.log(`first byte read from the export: ${spread(firstByte)}`);
     console.log(
       `gateway RSS: ${(rssBefore / 1024).toFixed(1)} MiB idle, ${(rssAfter / 1024).toFixed(1)} MiB with ${bmcCount} attached: ${((rssAfter - rssBefore) / bmcCount).toFixed(0)} KiB per attachment`,
+    );
+    await Promise.all(posted.map((p) => gw.api(`/api/attachments/${p.id}`, { method: 'DELETE', as: 'operator' })));
+    const detachStart = performance.now();
+    while ((await gw.api('/api/attachments?state=attaching,attached,detaching')).json.attachments.length > 0) {
+      if (performance.now() - detachStart > 600_000) throw new Error('the attachments were not all detached');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const detachS = (performance.now() - detachStart) / 1000;
+    await settle();
+    console.log(
+      `detach: all in ${detachS.toFixed(1)} s; gateway RSS then ${(rssKiB(gw.pid()) / 1024).toFixed(1)} MiB (${load()})`,
     );
   } finally {
     await gw.stop();
@@ -238,32 +272,34 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
   const rssIdle = rssKiB('self');
   let rssPeak = rssIdle;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssKiB('self'))), 50);
-  const mediaCurl = await curlAll(caPath, targets);
+  const mediaCurl = await withCpu(() => curlAll(caPath, targets));
   clearInterval(sampler);
-  const seconds = {
-    mediaCurl,
-    plainCurl: await curlAll(caPath, plainTargets),
-    mediaNbdkit: await nbdkitAll(dir, caPath, targets),
-    plainNbdkit: await nbdkitAll(dir, caPath, plainTargets),
-  };
+  const plainCurl = await withCpu(() => curlAll(caPath, plainTargets));
+  const mediaNbdkit = await withCpu(() => nbdkitAll(dir, caPath, targets));
+  const plainNbdkit = await withCpu(() => nbdkitAll(dir, caPath, plainTargets));
+  const runs = { mediaCurl, plainCurl, mediaNbdkit, plainNbdkit };
+  const seconds = Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, r.value])) as Record<
+    keyof typeof runs,
+    number
+  >;
   media.close();
   plain.close();
   await store.close();
 
-  const total = (readers * imageBytes) / MiB;
-  const rate = (s: number) => total / s;
+  const totalBytes = readers * imageBytes;
+  const rate = (s: number) => totalBytes / 1e6 / s;
   const ratio = (s: number) => (seconds.plainCurl / s).toFixed(2);
+  const line = (label: string, r: { value: number; cpuS: number }, ratioText: string) =>
+    console.log(
+      `  ${label.padEnd(27)}${rate(r.value).toFixed(0)} MB/s (${ratioText}), server ${(r.cpuS / (totalBytes / 1024 ** 3)).toFixed(2)} CPU-s/GiB`,
+    );
   console.log(
     `${readers} concurrent readers of ${imageBytes / MiB} MiB, aggregate (ratio to the plain server by curl), ${load()}:`,
   );
-  console.log(`  media server, curl:        ${rate(seconds.mediaCurl).toFixed(0)} MB/s (${ratio(seconds.mediaCurl)})`);
-  console.log(`  plain HTTPS server, curl:  ${rate(seconds.plainCurl).toFixed(0)} MB/s (1)`);
-  console.log(
-    `  media server, nbdkit curl: ${rate(seconds.mediaNbdkit).toFixed(0)} MB/s (${ratio(seconds.mediaNbdkit)})`,
-  );
-  console.log(
-    `  plain server, nbdkit curl: ${rate(seconds.plainNbdkit).toFixed(0)} MB/s (${ratio(seconds.plainNbdkit)})`,
-  );
+  line('media server, curl:', mediaCurl, ratio(seconds.mediaCurl));
+  line('plain HTTPS server, curl:', plainCurl, '1');
+  line('media server, nbdkit curl:', mediaNbdkit, ratio(seconds.mediaNbdkit));
+  line('plain server, nbdkit curl:', plainNbdkit, ratio(seconds.plainNbdkit));
   console.log(
     `media server RSS growth while serving curl: ${((rssPeak - rssIdle) / readers).toFixed(0)} KiB per reader`,
   );
