@@ -7,8 +7,10 @@
 // a byte stream of the file read with a BYOB reader costs about 2. So windows are filled from
 // streams ("cursors"): a cursor stays open at the end of the window it read, and the next window
 // of a sequential reader continues it (nbdcopy's 4 connections are 4 such readers); the window
-// after a sequential one is read ahead while the current one is served. Blobs without a byte
-// stream (older browsers) are read with slice().arrayBuffer().
+// after a sequential one is read ahead while the current one is served. A window's buffer is
+// reused for a later window once no read copies out of it (a fresh 2 MiB buffer per window cost
+// the renderer more than the stream itself: new memory to fault in). Blobs without a byte stream
+// (older browsers) are read with slice().arrayBuffer().
 import type { BlockBackend } from '../nbd/backend.js';
 
 /** What a slice of the Blob offers; a browser File's and Node's fs.openAsBlob()'s both fit. */
@@ -31,17 +33,35 @@ export interface BlobBackendOptions {
   windows?: number;
 }
 
+/** A BlockBackend whose reads copy into the caller's buffer (the NBD server's reply). */
+export type BlobBackend = BlockBackend & { readInto(offset: number, dest: Uint8Array): Promise<void> };
+
+/** Spare window buffers kept for the next windows. */
+const MAX_SPARE = 4;
+
 /** A BYOB reader of the Blob's bytes from `position` on. */
 interface Cursor {
   position: number;
   reader: ReadableStreamBYOBReader;
 }
 
-export function blobBackend(blob: BlobLike, opts: BlobBackendOptions = {}): BlockBackend {
+/** An aligned window of the file. */
+interface Window {
+  bytes: Promise<Uint8Array>;
+  /** The bytes once read. */
+  read?: Uint8Array;
+  /** Reads waiting for the bytes or copying out of them: the buffer is not reused while any is. */
+  pins: number;
+  /** Out of the cache: its buffer is reused once no read holds it. */
+  dropped: boolean;
+}
+
+export function blobBackend(blob: BlobLike, opts: BlobBackendOptions = {}): BlobBackend {
   const windowBytes = opts.windowBytes ?? 2 * 1024 * 1024;
   const maxWindows = opts.windows ?? 16;
-  // window index → its bytes (a pending read is shared by the requests that need it)
-  const cache = new Map<number, Promise<Uint8Array>>();
+  // window index → the window (a pending read is shared by the requests that need it)
+  const cache = new Map<number, Window>();
+  const spare: ArrayBufferLike[] = []; // buffers of dropped windows, for the next ones
   // cursors between windows, by the position they are at (Map order: the oldest first)
   const idle = new Map<number, Cursor>();
   let streams = true; // false once the Blob turned out to have no byte stream
@@ -80,7 +100,7 @@ export function blobBackend(blob: BlobLike, opts: BlobBackendOptions = {}): Bloc
 
   /** Reads `length` bytes at the cursor into one new buffer. */
   async function fill(cursor: Cursor, length: number): Promise<Uint8Array> {
-    let buffer = new ArrayBuffer(length);
+    let buffer: ArrayBufferLike = (length === windowBytes && spare.pop()) || new ArrayBuffer(length);
     let filled = 0;
     while (filled < length) {
       const { value, done } = await cursor.reader.read(new Uint8Array(buffer, filled, length - filled));
@@ -116,53 +136,94 @@ export function blobBackend(blob: BlobLike, opts: BlobBackendOptions = {}): Bloc
     return readAt(start, Math.min(windowBytes, blob.size - start));
   }
 
-  function remember(index: number, bytes: Promise<Uint8Array>): void {
-    cache.set(index, bytes);
-    while (cache.size > maxWindows) cache.delete(cache.keys().next().value!);
+  function recycle(w: Window): void {
+    if (!w.dropped || w.pins > 0 || !w.read) return;
+    if (w.read.byteLength === windowBytes && spare.length < MAX_SPARE) spare.push(w.read.buffer);
+    w.read = undefined;
   }
 
-  function window(index: number): Promise<Uint8Array> {
-    let bytes = cache.get(index);
-    if (bytes) {
-      cache.delete(index); // re-insert: Map order is the LRU order
-    } else {
-      bytes = load(index);
-      bytes.catch(() => cache.delete(index)); // a failed read is retried next time
+  function newWindow(index: number): Window {
+    const w: Window = { bytes: load(index), pins: 0, dropped: false };
+    w.bytes.then(
+      (bytes) => {
+        w.read = bytes;
+        recycle(w);
+      },
+      () => {
+        if (cache.get(index) === w) cache.delete(index); // a failed read is retried next time
+      },
+    );
+    return w;
+  }
+
+  function remember(index: number, w: Window): void {
+    cache.set(index, w);
+    while (cache.size > maxWindows) {
+      const [oldest, dropped] = cache.entries().next().value!;
+      cache.delete(oldest);
+      dropped.dropped = true;
+      recycle(dropped);
     }
-    remember(index, bytes);
+  }
+
+  /** The window, pinned for the caller (unpin(): once copied out of). */
+  function window(index: number): Window {
+    let w = cache.get(index);
+    if (w)
+      cache.delete(index); // re-insert: Map order is the LRU order
+    else w = newWindow(index);
+    w.pins++; // before remember(): inserting it may drop another window, whose buffer the next load reuses
+    remember(index, w);
     // a sequential reader: read its next window while this one is served
     const next = index + 1;
     if (cache.has(index - 1) && next * windowBytes < blob.size) {
-      bytes.then(
+      w.bytes.then(
         () => {
-          if (!cache.has(next)) {
-            const ahead = load(next);
-            ahead.catch(() => cache.delete(next));
-            remember(next, ahead);
-          }
+          if (!cache.has(next)) remember(next, newWindow(next));
         },
         () => undefined,
       );
     }
-    return bytes;
+    return w;
+  }
+
+  function unpin(w: Window): void {
+    w.pins--;
+    recycle(w);
+  }
+
+  async function readInto(offset: number, dest: Uint8Array): Promise<void> {
+    const length = dest.length;
+    if (length >= windowBytes) {
+      dest.set(await readAt(offset, length)); // as large as a window: not cached
+      return;
+    }
+    const first = Math.floor(offset / windowBytes);
+    const last = Math.floor((offset + length - 1) / windowBytes);
+    const within = offset - first * windowBytes;
+    const a = window(first);
+    const b = last === first ? undefined : window(last);
+    try {
+      const [bytesA, bytesB] = await Promise.all([a.bytes, b?.bytes]);
+      if (!bytesB) {
+        dest.set(bytesA.subarray(within, within + length));
+      } else {
+        dest.set(bytesA.subarray(within));
+        dest.set(bytesB.subarray(0, length - (bytesA.length - within)), bytesA.length - within);
+      }
+    } finally {
+      unpin(a);
+      if (b) unpin(b);
+    }
   }
 
   return {
     size: blob.size,
     readOnly: true,
+    readInto,
     async read(offset: number, length: number): Promise<Uint8Array> {
-      if (length >= windowBytes) return readAt(offset, length); // as large as a window: not cached
-      const first = Math.floor(offset / windowBytes);
-      const last = Math.floor((offset + length - 1) / windowBytes);
-      if (first === last) {
-        const within = offset - first * windowBytes;
-        return (await window(first)).subarray(within, within + length); // the server copies it into its reply
-      }
-      const [a, b] = await Promise.all([window(first), window(last)]);
       const out = new Uint8Array(length);
-      const within = offset - first * windowBytes;
-      out.set(a.subarray(within));
-      out.set(b.subarray(0, length - (a.length - within)), a.length - within);
+      await readInto(offset, out);
       return out;
     },
   };

@@ -43,15 +43,19 @@ export interface FileSession {
 export function serveFile(ws: WebSocketLike, opts: ServeFileOptions): FileSession {
   const fileErrors: FileErrors = { count: 0 };
   const blob = blobBackend(opts.file);
+  const counted = <T>(reading: Promise<T>): Promise<T> =>
+    reading.catch((err: unknown) => {
+      fileErrors.count++;
+      fileErrors.last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw err;
+    });
   // read-only (no write method): the daemon mounts Proxy slots read-only
   const backend: BlockBackend = {
-    ...blob,
-    read: (offset, length) =>
-      blob.read(offset, length).catch((err: unknown) => {
-        fileErrors.count++;
-        fileErrors.last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        throw err;
-      }),
+    size: blob.size,
+    readOnly: blob.readOnly,
+    read: (offset, length) => counted(blob.read(offset, length)),
+    // the server reads into its reply buffer: one copy out of the window
+    readInto: (offset, dest) => counted(blob.readInto(offset, dest)),
   };
   // any export name the BMC asks for is this file: the slot has exactly one image
   const server = new NbdServer({ exports: () => backend, onError: opts.onError });
