@@ -10,8 +10,14 @@ const MEMORY_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
 
 function memoryEnvironment(unit: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [, key, value] of readFileSync(path.join(REPO, unit), 'utf8').matchAll(/^Environment=(\w+)=(.*)$/gm))
-    if (MEMORY_VARIABLES.includes(key!)) env[key!] = value!;
+  // one assignment a line, quoted when its value has spaces (Environment="NODE_OPTIONS=a b")
+  for (const [, quoted, plain] of readFileSync(path.join(REPO, unit), 'utf8').matchAll(
+    /^Environment=(?:"([^"]*)"|(.*))$/gm,
+  )) {
+    const assignment = quoted ?? plain!;
+    const eq = assignment.indexOf('=');
+    if (MEMORY_VARIABLES.includes(assignment.slice(0, eq))) env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+  }
   return env;
 }
 
@@ -23,7 +29,8 @@ export function unitEnvironment(): Record<string, string> {
   return daemon!;
 }
 
-/** The units' NODE_OPTIONS (bench/paths runs the bundle with them). */
+/** The units' NODE_OPTIONS (bench/paths runs the bundle with them); $BENCH_NODE_OPTIONS replaces
+ *  them for an A/B run of a flag before it goes into the units. */
 export function unitNodeOptions(): string {
-  return unitEnvironment().NODE_OPTIONS ?? '';
+  return process.env.BENCH_NODE_OPTIONS ?? unitEnvironment().NODE_OPTIONS ?? '';
 }
