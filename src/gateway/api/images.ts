@@ -77,7 +77,7 @@ export function imageRoutes(repository: ImageRepository, store: GatewayStore, so
     if (who.role !== 'admin' && meta.createdBy !== who.name)
       throw new GatewayError(403, 'Forbidden', `only ${meta.createdBy} (the owner) or an admin may refresh it`);
     await refuseAttached(store, meta);
-    const result = await sources.refresh(meta);
+    const result = await sources.refresh(meta, () => refuseAttached(store, meta));
     if (result.changed)
       await store.audit(
         who.name,

@@ -3,7 +3,9 @@
 // by its URL) and takes the blob the tag names now, once its bytes have been read through sha256
 // as at registration: a streamed image keeps only the new digests, a cached one gets the new copy.
 // Bytes that lack their digest leave the image as it was (422). The caller refuses a refresh while
-// the image is attached: a BMC reading it must never see its bytes change underneath.
+// the image is attached (a BMC reading it must never see its bytes change underneath): `stillFree`
+// is asked again right before the image changes, as an attach may have begun while the new bytes
+// were read.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +30,7 @@ export async function refreshFromSource(
   repository: ImageRepository,
   sources: ImageSources,
   meta: ImageMetadata,
+  stillFree: () => Promise<void>,
 ): Promise<RefreshResult> {
   const source = meta.source;
   const ref = source ? parseSourceUrl(source.url) : undefined;
@@ -55,7 +58,7 @@ export async function refreshFromSource(
   const { state: _state, error: _error, ...kept } = meta;
   const updated = { ...kept, size: probed.size, sha256: expected, mediaType: probed.mediaType, source: probed.source };
   if (source.cached) {
-    const stored = await replaceCopy(repository, meta, probed, await body(), mismatch);
+    const stored = await replaceCopy(repository, meta, probed, await body(), mismatch, stillFree);
     return { image: await repository.record({ ...updated, ...(stored ? { stored } : {}) }), changed: true, previous };
   }
   const verified = repository.list().some((m) => m.state !== 'failed' && m.source && sameBlob(m.source, probed.source));
@@ -65,6 +68,7 @@ export async function refreshFromSource(
     });
     if (sha256 !== expected) throw mismatch(sha256);
   }
+  await stillFree();
   return { image: await repository.record(updated), changed: true, previous };
 }
 
@@ -79,6 +83,7 @@ async function replaceCopy(
   probed: ProbedSource,
   body: Readable,
   mismatch: (actual: string) => Error,
+  stillFree: () => Promise<void>,
 ): Promise<string | undefined> {
   const file = path.join(repository.dir, '.uploads', `refresh-${randomUUID()}`);
   try {
@@ -95,6 +100,7 @@ async function replaceCopy(
       throw sourceError(`${displaySource(meta.source!.url)}: the source sent ${counted.size} bytes of ${probed.size}`);
     const sha256 = hash.digest('hex');
     if (sha256 !== probed.sha256) throw mismatch(sha256);
+    await stillFree();
     const added = await repository.add(file, { ...meta, size: probed.size, sha256, mediaType: probed.mediaType });
     return added.stored;
   } finally {

@@ -34,9 +34,9 @@ export class SourceImages {
     return same ?? (await this.register(req));
   }
 
-  /** Re-resolves the oci:// tag the image was registered from (refresh.ts). */
-  refresh(meta: ImageMetadata): Promise<RefreshResult> {
-    return refreshFromSource(this.repository, this.sources, meta);
+  /** Re-resolves the oci:// tag the image was registered from (refresh.ts); `stillFree` throws while it is attached. */
+  refresh(meta: ImageMetadata, stillFree: () => Promise<void>): Promise<RefreshResult> {
+    return refreshFromSource(this.repository, this.sources, meta, stillFree);
   }
 
   /** Where an image came from, when it was registered from a source. */
