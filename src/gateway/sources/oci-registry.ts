@@ -205,7 +205,12 @@ export class OciRegistry {
       const challenge = this.challenges.get(key);
       // after a 401 the token is fetched anew even when the kept one has not reached its expiry
       const token = challenge && (await this.tokens.token(repo.registry, challenge, attempt > 1));
-      const res = await this.outbound.fetch(url, { ...req, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+      // a Location the registry gave may be elsewhere: the token goes to the registry only
+      const ours = url.origin === new URL(`https://${repo.registry}/`).origin;
+      const res = await this.outbound.fetch(url, {
+        ...req,
+        ...(token && ours ? { authorization: `Bearer ${token}` } : {}),
+      });
       if (res.statusCode !== 401) return res;
       res.resume();
       const asked = parseBearerChallenge(res.headers['www-authenticate']);
