@@ -7,7 +7,7 @@
 // consumer is nbdcopy.
 //   npx tsx bench/paths/run.ts D
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
@@ -136,10 +136,15 @@ async function startChromium(dir: string): Promise<Browser> {
     cdp,
     processes,
     stop: async () => {
+      const helpers = processes().map((p) => p.pid);
       cdp.close();
       child.kill('SIGTERM');
       if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-      // Chromium's helpers may still write into the profile for a moment after it exits
+      // its helpers outlive it for a moment, still writing into the profile (rm then fails: ENOTEMPTY)
+      await waitFor("Chromium's helper processes to exit", () => helpers.every((pid) => !existsSync(`/proc/${pid}`)), {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      });
       rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
