@@ -18,6 +18,7 @@ import { RedfishClient } from './bmc-driver/redfish-client.js';
 import { VirtualMediaDriver } from './bmc-driver/virtual-media.js';
 import { openStore } from './db/open-store.js';
 import { createMediaServer } from './media-server/media-server.js';
+import { ServedBytes } from './media-server/served-bytes.js';
 import { GeneratedImages } from './generated/generated-images.js';
 import { DatabaseCatalog } from './repository/image-catalog.js';
 import { ImageRepository } from './repository/image-repository.js';
@@ -116,6 +117,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   uploads.start();
 
   const sourceImages = new SourceImages(repository, sources);
+  const served = new ServedBytes(store, o.log);
   const mediaServer = createMediaServer({
     store,
     repository,
@@ -125,6 +127,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     log: o.log,
     bindToBmc: o.bindMediaToBmc,
     failures: new RateLimiter(o.limits.mediaFailures),
+    served,
   });
   const mediaAddress = await listen(mediaServer, o.media);
   const mediaUrl = o.mediaBaseUrl ?? urlOf(mediaAddress);
@@ -185,6 +188,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       uploads.stop();
       await scheduler.stop();
       await manager.stop();
+      await served.stop();
       await store.close();
     },
   };

@@ -1,7 +1,8 @@
 // The HTTPS server the BMCs read images from: GET/HEAD /media/<token>/<name> with Range. The token
 // names exactly one attachment, so a URL serves that attachment's image and nothing else, and only
 // with that attachment's Basic credentials, and under the image's own name. Unknown token: 404; detached, failed or expired: 410.
-// Bytes served are counted per attachment. Bound to the BMC (the default), a URL serves only the
+// Bytes served are counted per attachment (in memory, written to the database every second:
+// served-bytes.ts). Bound to the BMC (the default), a URL serves only the
 // BMC's own address (404 for others). Failed accesses are limited per source address (429); reads
 // that pass are not.
 import { createServer, type Server } from 'node:https';
@@ -15,6 +16,7 @@ import type { ImageRepository } from '../repository/image-repository.js';
 import type { SourceImages } from '../sources/source-images.js';
 import { addressKey, DEFAULT_LIMITS, RateLimiter, sourceAddress } from '../api/rate-limit.js';
 import { BmcAddresses } from './bmc-address.js';
+import { ServedBytes } from './served-bytes.js';
 
 export interface MediaServerOptions {
   store: GatewayStore;
@@ -29,6 +31,9 @@ export interface MediaServerOptions {
   bindToBmc?: boolean;
   /** Spent per failed access (unknown token, wrong credentials, another address) per source address. */
   failures?: RateLimiter;
+  /** Where the bytes served are counted; the gateway passes its own to write them at its stop
+   *  (default: one of this server's, written every second). */
+  served?: ServedBytes;
 }
 
 function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
@@ -54,6 +59,7 @@ function plain(res: ServerResponse, status: number, text: string, headers: Recor
 export function createMediaServer(o: MediaServerOptions): Server {
   const bmcAddresses = new BmcAddresses();
   const failures = o.failures ?? new RateLimiter(DEFAULT_LIMITS.mediaFailures);
+  const served = o.served ?? new ServedBytes(o.store, o.log);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -91,7 +97,7 @@ export function createMediaServer(o: MediaServerOptions): Server {
     if (safeDecode(m[2]!) !== image.name) return plain(res, 404, 'no such media');
     const content = generated ? generated.content(image) : o.sourceImages.content(image);
     const sent = await sendRange(req, res, content);
-    if (sent > 0) await o.store.addBytesServed(row.id, sent);
+    if (sent > 0) served.add(row.id, sent);
   };
   return createServer({ cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
