@@ -38,6 +38,11 @@ export type BlobBackend = BlockBackend & { readInto(offset: number, dest: Uint8A
 
 /** Spare window buffers kept for the next windows. */
 const MAX_SPARE = 4;
+/**
+ * Open streams kept between windows: two per sequential reader for 4 readers. Each holds what the
+ * browser already read ahead into it, and random reads would otherwise leave one per miss.
+ */
+const MAX_IDLE_CURSORS = 8;
 
 /** A BYOB reader of the Blob's bytes from `position` on. */
 interface Cursor {
@@ -91,7 +96,7 @@ export function blobBackend(blob: BlobLike, opts: BlobBackendOptions = {}): Blob
     if (other) drop(other);
     idle.delete(cursor.position);
     idle.set(cursor.position, cursor);
-    while (idle.size > maxWindows) {
+    while (idle.size > MAX_IDLE_CURSORS) {
       const [position, oldest] = idle.entries().next().value!;
       idle.delete(position);
       drop(oldest);
