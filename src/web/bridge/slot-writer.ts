@@ -55,10 +55,12 @@ export class SlotWriter {
 
   private flush(): void {
     const buf = this.current;
-    if (!buf || this.used === 0 || this.sock.destroyed) return;
+    if (!buf || this.used === 0) return;
     const used = this.used;
     this.current = undefined;
     this.used = 0;
+    // the host side is gone (the session ends the WebSocket): its bytes have nowhere to go
+    if (!this.sock.writable) return void this.free.push(buf);
     this.sock.write(buf.subarray(0, used), () => this.free.push(buf));
   }
 }
