@@ -1,5 +1,5 @@
 // Gateway benchmark (a script, not a test):
-//   npx tsx bench/gateway/run.ts [--bmcs 50] [--readers 50] [--image-mib 64]
+//   npx tsx bench/gateway/run.ts [--bmcs 50] [--readers 50] [--image-mib 64] [--gateway-log FILE]
 // 1. Throughput: --readers concurrent readers of the whole image, four ways, one at a time:
 //    curl from the media server (each with its own attachment's URL and credentials); curl from a
 //    plain Node HTTPS file server (no token, no auth, no database); `nbdkit curl` of each, read
@@ -51,6 +51,8 @@ const { values } = parseArgs({
     bmcs: { type: 'string', default: '50' },
     readers: { type: 'string', default: '50' },
     'image-mib': { type: 'string', default: '64' },
+    /** Where the gateway's log (JSON lines, with times) is written once the fleet part ends. */
+    'gateway-log': { type: 'string' },
   },
 });
 const bmcCount = Number(values.bmcs);
@@ -166,6 +168,7 @@ async function fleet(image: Buffer): Promise<void> {
     );
   } finally {
     await gw.stop();
+    if (values['gateway-log']) writeFileSync(values['gateway-log'], gw.output());
     await bmcs?.stop();
   }
 }

@@ -67,6 +67,10 @@ export function openSqliteStore(file: string): GatewayStore {
   const now = () => new Date().toISOString();
   const liveList = LIVE_STATES.map((s) => `'${s}'`).join(', ');
   const getAttachment = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE id = ?');
+  // prepared once: the media server runs these at every Range request of every BMC
+  const attachmentByToken = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE token_hash = ?');
+  const bmcByName = db.prepare<[string], BmcRow>('SELECT * FROM bmcs WHERE name = ?');
+  const imageById = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
 
   return rejecting({
     addBmc: (b) => {
@@ -76,7 +80,7 @@ export function openSqliteStore(file: string): GatewayStore {
       return Promise.resolve();
     },
     getBmc: (name) => {
-      const row = db.prepare<[string], BmcRow>('SELECT * FROM bmcs WHERE name = ?').get(name);
+      const row = bmcByName.get(name);
       return Promise.resolve(row && toBmc(row));
     },
     listBmcs: () => Promise.resolve(db.prepare<[], BmcRow>('SELECT * FROM bmcs ORDER BY name').all().map(toBmc)),
@@ -121,7 +125,7 @@ export function openSqliteStore(file: string): GatewayStore {
       return Promise.resolve(row && toAttachment(row));
     },
     findAttachmentByToken: (tokenHash) => {
-      const row = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE token_hash = ?').get(tokenHash);
+      const row = attachmentByToken.get(tokenHash);
       return Promise.resolve(row && toAttachment(row));
     },
     listAttachments: (filter = {}) => {
@@ -189,7 +193,7 @@ export function openSqliteStore(file: string): GatewayStore {
       return Promise.resolve();
     },
     getImage: (id) => {
-      const row = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?').get(id);
+      const row = imageById.get(id);
       return Promise.resolve(row && toImage(row));
     },
     listImages: () =>
