@@ -98,7 +98,10 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
   const sharedStorage = o.storage === undefined ? undefined : parseStorageUrl(o.storage);
-  const store = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'));
+  const database = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'));
+  // the media server counts bytes in memory; every other reader of attachments sees them written
+  const served = new ServedBytes(database, o.log);
+  const store = served.countedBeforeReads(database);
   const sources = new ImageSources(o.sources);
   const repository = new ImageRepository(
     path.join(o.stateDir, 'images'),
@@ -117,7 +120,6 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   uploads.start();
 
   const sourceImages = new SourceImages(repository, sources);
-  const served = new ServedBytes(store, o.log);
   const mediaServer = createMediaServer({
     store,
     repository,

@@ -51,6 +51,31 @@ describe('gateway served bytes', () => {
     assert.equal(written.get('a'), 105);
   });
 
+  it("writes the counts before the API's reads of attachments, and only then", async () => {
+    const { store, written, state } = countingStore();
+    const reads = {
+      ...store,
+      getAttachment: (id: string) => Promise.resolve({ id, bytesServed: written.get(id) ?? 0 }),
+      listAttachments: () => Promise.resolve([...written].map(([id, bytesServed]) => ({ id, bytesServed }))),
+      findAttachmentByToken: () => Promise.resolve(undefined),
+    } as unknown as GatewayStore;
+    const served = new ServedBytes(reads, log, 3_600_000);
+    const counted = served.countedBeforeReads(reads);
+    served.add('a', 4096);
+    assert.equal((await counted.getAttachment('a'))?.bytesServed, 4096);
+    served.add('a', 1);
+    assert.deepEqual(
+      (await counted.listAttachments()).map((a) => a.bytesServed),
+      [4097],
+    );
+    // the media server's own lookups do not write
+    served.add('a', 1);
+    const writes = state.writes;
+    await counted.findAttachmentByToken('t');
+    assert.equal(state.writes, writes);
+    await served.stop();
+  });
+
   it('writes on its own every flush interval', async () => {
     const { store, written } = countingStore();
     const served = new ServedBytes(store, log, 20);

@@ -1,8 +1,9 @@
 // Bytes served per attachment, counted in memory and added to the database every FLUSH_MS and at
 // stop(): an UPDATE per Range request was a synchronous SQLite commit (WAL, synchronous=FULL: an
 // fsync) on the event loop for each of a BMC's many small reads, the media server's largest cost.
-// The database's figure lags by up to FLUSH_MS; a crash of the gateway loses at most that much
-// counting (never any serving, access or state: those are still read and written per request).
+// Reads of attachments through countedBeforeReads() write the counts first, so the API sees them
+// all; the database's figure lags by up to FLUSH_MS for other gateways, and a crash loses at most
+// that much counting (never any serving, access or state: those are still read per request).
 import type { Logger } from '../../log.js';
 import type { GatewayStore } from '../db/store.js';
 
@@ -43,6 +44,25 @@ export class ServedBytes {
       }
     });
     return this.flushing;
+  }
+
+  /**
+   * `store`, whose attachment reads first write the counts so far: the API and /metrics show every
+   * byte this gateway has served (another gateway's lag by up to a second). The writes are one per
+   * attachment read since the last flush, so at most a poll's worth, never one per request.
+   */
+  countedBeforeReads(store: GatewayStore): GatewayStore {
+    return {
+      ...store,
+      getAttachment: async (id) => {
+        await this.flush();
+        return store.getAttachment(id);
+      },
+      listAttachments: async (filter) => {
+        await this.flush();
+        return store.listAttachments(filter);
+      },
+    };
   }
 
   /** Stops the timer and writes what is left (before the store closes). */
