@@ -29,6 +29,7 @@ import { pino } from 'pino';
 import { mediaUrl } from '../../src/gateway/attachments/access.js';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import { createMediaServer } from '../../src/gateway/media-server/media-server.js';
+import { ServedBytes } from '../../src/gateway/media-server/served-bytes.js';
 import { ImageRepository } from '../../src/gateway/repository/image-repository.js';
 import { ImageSources } from '../../src/gateway/sources/image-sources.js';
 import { SourceImages } from '../../src/gateway/sources/source-images.js';
@@ -230,7 +231,9 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
     return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
   const sourceImages = new SourceImages(repository, new ImageSources({}));
-  const media = createMediaServer({ store, repository, sourceImages, tls, log: pino({ level: 'silent' }) });
+  const log = pino({ level: 'silent' });
+  const served = new ServedBytes(store, log);
+  const media = createMediaServer({ store, repository, sourceImages, tls, log, served });
   const mediaBase = await listen(media);
   const targets: Target[] = [];
   for (let i = 0; i < readers; i++) {
@@ -287,6 +290,7 @@ async function throughput(image: Buffer, dir: string): Promise<void> {
   >;
   media.close();
   plain.close();
+  await served.stop();
   await store.close();
 
   const totalBytes = readers * imageBytes;
