@@ -10,7 +10,7 @@
 // for both and its manifest from the registry.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,7 @@ import {
 import { startRecordingProxy, type RecordingProxy } from './fleet-redfish-proxy.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
-import { startRegistry, type Registry } from './registry-fixture.js';
+import { startRegistry, writeSourcesFile, type Registry } from './registry-fixture.js';
 
 const BMCS = 3;
 /** Rounds of attach-then-detach (the detach at once through both gateways, before the attach is done). */
@@ -52,17 +52,7 @@ describe('two gateways on one PostgreSQL', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'vmedia-shared-'));
     pg = await startPostgres();
     registry = await startRegistry(path.join(dir, 'registry'));
-    const sourcesFile = path.join(dir, 'sources.json');
-    writeFileSync(
-      sourcesFile,
-      JSON.stringify({
-        AllowedHosts: registry.hosts,
-        CaFile: registry.ca.caCertFile,
-        Registries: [
-          { Host: registry.host, Username: registry.credentials.username, Password: registry.credentials.password },
-        ],
-      }),
-    );
+    const sourcesFile = writeSourcesFile(registry, dir);
     fleet = await startFleet(BMCS, { parallel: BMCS, startTimeoutMs: 120_000 });
     proxies = await Promise.all(fleet.stacks.map((s) => startRecordingProxy(s)));
     const shared = ['--postgres', pg.connectionString, '--storage', `oci://${registry.host}/${REPOSITORY}`];

@@ -9,13 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { GatewayProcess } from './helpers.js';
 import { BMC, startGatewayWithBmc, type GatewayWithBmc } from './one-bmc.js';
-import { startRegistry, type PushedArtifact, type Registry } from './registry-fixture.js';
+import { startRegistry, writeSourcesFile, type PushedArtifact, type Registry } from './registry-fixture.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -45,17 +45,7 @@ describe('gateway oci:// sources on a real registry', () => {
     registry = await startRegistry(path.join(dir, 'registry'));
     registry.tokenPolicy.expiresIn = 4;
     pushed = await registry.push('vmedia/boot', 'v1', image, 'boot.iso');
-    const sourcesFile = path.join(dir, 'sources.json');
-    writeFileSync(
-      sourcesFile,
-      JSON.stringify({
-        AllowedHosts: registry.hosts,
-        CaFile: registry.ca.caCertFile,
-        Registries: [
-          { Host: registry.host, Username: registry.credentials.username, Password: registry.credentials.password },
-        ],
-      }),
-    );
+    const sourcesFile = writeSourcesFile(registry, dir);
     bmc = await startGatewayWithBmc(['--sources', sourcesFile]);
     gw = bmc.gw;
   });

@@ -75,6 +75,22 @@ async function freePort(): Promise<number> {
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
 
+/** Writes a gateway's `--sources` file for this registry (allow-list, CA, credentials): its path. */
+export function writeSourcesFile(registry: Registry, dir: string): string {
+  const file = path.join(dir, 'sources.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      AllowedHosts: registry.hosts,
+      CaFile: registry.ca.caCertFile,
+      Registries: [
+        { Host: registry.host, Username: registry.credentials.username, Password: registry.credentials.password },
+      ],
+    }),
+  );
+  return file;
+}
+
 export async function startRegistry(dir: string): Promise<Registry> {
   const ca = createTestCa(path.join(dir, 'ca'));
   const tls = { key: ca.serverKey, cert: ca.serverCert };
