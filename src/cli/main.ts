@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `vmedia` command: wires the parts together. Nothing imports this folder.
 import type { CommandModule } from 'yargs';
+import { withoutTurbofan } from '../nbd-node/without-turbofan.js';
 import { parsePlainArgv, type PlainCommand } from './plain-argv.js';
 
 // Each command's module is loaded only when that command runs: the daemon must not pay for
@@ -31,6 +32,10 @@ const plainCommands: Record<string, () => Promise<PlainCommand<any>>> = {
 };
 
 const argv = process.argv.slice(2);
+// The daemon runs without TurboFan (src/nbd-node/without-turbofan.ts); set before its modules load:
+// resolving and evaluating the bundle's chunks had V8 optimize the module loader's own functions,
+// the more the longer the bundle's path (3.5 MiB of the node binary's pages, docs/performance.md).
+if (argv[0] === 'daemon') withoutTurbofan();
 const plain =
   argv[0] !== undefined && Object.hasOwn(plainCommands, argv[0]) ? await plainCommands[argv[0]]!() : undefined;
 const plainArgs = plain && parsePlainArgv(plain.options, argv.slice(1));
