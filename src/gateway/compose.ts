@@ -25,7 +25,8 @@ import { ImageRepository } from './repository/image-repository.js';
 import { OciStorage, parseStorageUrl } from './storage/oci-storage.js';
 import { WindowScheduler } from './scheduler/scheduler.js';
 import { pageRoutes } from './page/page-routes.js';
-import { UploadSessions } from './repository/upload-session.js';
+import { UploadSessions, type ResumableUploads } from './repository/upload-session.js';
+import { SharedUploadSessions } from './storage/shared-upload-sessions.js';
 import { ImageSources, type SourcesConfig } from './sources/image-sources.js';
 import { SourceImages } from './sources/source-images.js';
 
@@ -103,20 +104,25 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const served = new ServedBytes(database, o.log);
   const store = served.countedBeforeReads(database);
   const sources = new ImageSources(o.sources);
+  const ociStorage = sharedStorage && new OciStorage(sharedStorage, sources);
   const repository = new ImageRepository(
     path.join(o.stateDir, 'images'),
     o.maxImageBytes,
-    sharedStorage ? { catalog: new DatabaseCatalog(store), storage: new OciStorage(sharedStorage, sources) } : {},
+    ociStorage ? { catalog: new DatabaseCatalog(store), storage: ociStorage } : {},
   );
   await repository.refresh();
   // generated images hold their documents' secrets: a directory no image route reads
   const generated = new GeneratedImages(new ImageRepository(path.join(o.stateDir, 'generated'), o.maxImageBytes));
 
-  const uploads = new UploadSessions(repository, {
-    maxBytes: o.maxImageBytes,
-    ttlMs: o.uploadSessionTtlMs,
-    maxOpenPerOwner: 16,
-  });
+  const sessionOptions = { maxBytes: o.maxImageBytes, ttlMs: o.uploadSessionTtlMs, maxOpenPerOwner: 16 };
+  // with shared storage a session is the registry's chunked upload, which any gateway continues
+  const uploads: ResumableUploads =
+    sharedStorage && ociStorage
+      ? new SharedUploadSessions(
+          { store, repository, storage: ociStorage, registry: sources.registry, repo: sharedStorage, log: o.log },
+          sessionOptions,
+        )
+      : new UploadSessions(repository, sessionOptions);
   uploads.start();
 
   const sourceImages = new SourceImages(repository, sources);

@@ -7,7 +7,8 @@
 // two InsertMedia/EjectMedia actions ever ran on one BMC at once, and that both gateways drove the
 // BMCs. The database, the BMCs' slots and their exports agree at the end; the image cannot be
 // deleted through either while attached, and once detached a delete through the second removes it
-// for both and its manifest from the registry.
+// for both and its manifest from the registry. A resumable upload session is the registry's chunked
+// upload, its record in the database: opened through one gateway, continued and finished through the other.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -103,29 +104,58 @@ describe('two gateways on one PostgreSQL', () => {
     );
   });
 
-  it('a resumable upload finished through one gateway is pushed too; the other reads and deletes it', async () => {
-    const bytes = randomBytes(300_000);
-    const opened = await gws[1]!.api('/api/uploads?name=resumed.img', { method: 'POST', as: 'operator' });
+  /** A piece of a resumable session through `gw`, at `Upload-Offset` or (`range`) Content-Range. */
+  const piece = (gw: GatewayProcess, session: string, body: Buffer, start: number, range = false) =>
+    gw.raw(session, {
+      method: 'PATCH',
+      as: 'operator',
+      body,
+      headers: range
+        ? { 'Content-Range': `bytes ${start}-${start + body.length - 1}` }
+        : { 'Upload-Offset': String(start) },
+    });
+  const openSession = async (gw: GatewayProcess, name: string) => {
+    const opened = await gw.api(`/api/uploads?name=${name}`, { method: 'POST', as: 'operator' });
     assert.equal(opened.status, 201, opened.text);
-    const session = `/api/uploads/${String(opened.json.id)}`;
-    for (const [start, end] of [
-      [0, 100_000],
-      [100_000, bytes.length],
-    ] as const) {
-      const piece = await gws[1]!.raw(session, {
-        method: 'PATCH',
-        as: 'operator',
-        body: bytes.subarray(start, end),
-        headers: { 'Upload-Offset': String(start) },
-      });
-      assert.equal(piece.status, 204, piece.body.toString());
-    }
+    return `/api/uploads/${String(opened.json.id)}`;
+  };
+
+  it('a resumable session is the registry upload: any gateway continues it, the registry checks the digest', async () => {
+    const bytes = randomBytes(300_000);
     const digest = createHash('sha256').update(bytes).digest('hex');
-    const done = await gws[1]!.api(`${session}?digest=sha256:${digest}`, { method: 'PUT', as: 'operator' });
+    const images = async () =>
+      ((await gws[0]!.api('/api/images', { as: 'admin' })).json.images as { name: string }[]).map((i) => i.name);
+
+    const session = await openSession(gws[0]!, 'resumed.img');
+    assert.equal((await piece(gws[0]!, session, bytes.subarray(0, 100_000), 0)).status, 204, 'a piece through 1');
+    const wrong = await piece(gws[1]!, session, bytes.subarray(0, 100), 0);
+    assert.equal(wrong.status, 409, wrong.body.toString());
+    assert.equal(wrong.headers['upload-offset'], '100000', 'the 409 tells the real offset');
+    const next = await piece(gws[1]!, session, bytes.subarray(100_000), 100_000, true);
+    assert.equal(next.status, 204, next.body.toString());
+    assert.equal(next.headers['upload-offset'], '300000');
+    for (const gw of gws) {
+      const head = await gw.raw(session, { method: 'HEAD', as: 'operator' });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['upload-offset'], '300000', 'either gateway tells the offset');
+      assert.equal(head.headers.range, '0-299999');
+    }
+    assert.equal((await gws[1]!.raw(session, { method: 'HEAD', as: 'admin' })).status, 200, 'an admin sees it');
+    const refused = await gws[1]!.api(`${session}?digest=sha256:${'0'.repeat(64)}`, { method: 'PUT', as: 'operator' });
+    assert.equal(refused.status, 422, refused.text);
+    assert.equal((await gws[0]!.raw(session, { method: 'HEAD', as: 'operator' })).status, 404, 'cancelled');
+    assert.ok(!(await images()).includes('resumed.img'), 'nothing created');
+
+    const again = await openSession(gws[1]!, 'resumed.img');
+    assert.equal((await piece(gws[1]!, again, bytes.subarray(0, 150_000), 0)).status, 204);
+    assert.equal((await piece(gws[0]!, again, bytes.subarray(150_000), 150_000)).status, 204);
+    const done = await gws[1]!.api(`${again}?digest=sha256:${digest}`, { method: 'PUT', as: 'operator' });
     assert.equal(done.status, 201, done.text);
     const id = String(done.json.id);
+    assert.equal((await gws[0]!.raw(again, { method: 'HEAD', as: 'operator' })).status, 404, 'the session is done');
     const whole = await gws[0]!.raw(`/api/images/${id}/content`, { as: 'operator' });
-    assert.equal(createHash('sha256').update(whole.body).digest('hex'), digest, 'the first gateway reads it');
+    assert.equal(createHash('sha256').update(whole.body).digest('hex'), digest, 'the first gateway reads it whole');
+    assert.equal(await registry!.manifestStatus(REPOSITORY, id), 200, 'tagged with the image id');
     assert.equal((await gws[0]!.api(`/api/images/${id}`, { method: 'DELETE', as: 'admin' })).status, 204);
     assert.equal((await gws[1]!.api(`/api/images/${id}`)).status, 404, 'deleted for both');
     assert.equal(await registry!.manifestStatus(REPOSITORY, id), 404, 'its tag is gone from the registry');

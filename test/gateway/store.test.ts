@@ -158,6 +158,34 @@ function storeSuite(name: string, open: () => Promise<GatewayStore>): void {
       assert.equal(await store.getImage(failed.id), undefined);
     });
 
+    it('keeps resumable upload sessions (shared storage): an append moves the offset once, expired ones are listed', async () => {
+      const session = {
+        id: uuid(200),
+        name: 'r.iso',
+        size: 5_000_000_000,
+        createdBy: 'op',
+        location: 'https://reg:5000/v2/vm/blobs/uploads/u1?_state=a',
+        offset: 0,
+        created: '2026-01-01T00:00:00.000Z',
+        lastAppend: null,
+        expiresAt: 2_000_000_000_000,
+      };
+      const expired = { ...session, id: uuid(201), size: null, expiresAt: 1_000 };
+      await store.createUploadSession(session);
+      await store.createUploadSession(expired);
+      assert.deepEqual(await store.getUploadSession(session.id), session, 'a size past 2^32 kept');
+      assert.equal(await store.countUploadSessions('op', 1_500_000_000_000), 1, 'the expired one not counted');
+      const to = { offset: 4_294_967_296, location: `${session.location}b`, expiresAt: 2_000_000_000_001 };
+      assert.equal(await store.advanceUploadSession(session.id, 0, to), true);
+      assert.equal(await store.advanceUploadSession(session.id, 0, to), false, 'from a stale offset: refused');
+      const moved = await store.getUploadSession(session.id);
+      assert.deepEqual({ ...moved, lastAppend: undefined }, { ...session, ...to, lastAppend: undefined });
+      assert.equal(typeof moved?.lastAppend, 'string');
+      assert.deepEqual(await store.expiredUploadSessions(1_500_000_000_000), [expired]);
+      for (const s of [session, expired]) await store.deleteUploadSession(s.id);
+      assert.equal(await store.getUploadSession(session.id), undefined);
+    });
+
     it('keeps the audit log in order', async () => {
       for (const n of [1, 2, 3]) await store.audit(`who${n}`, 'act', 'target', `d${n}`);
       assert.deepEqual(

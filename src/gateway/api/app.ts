@@ -16,14 +16,14 @@ import { ironicErrors, ironicRoutes } from './ironic.js';
 import { metricsRoutes } from './metrics.js';
 import { limitPerToken, RateLimiter, type RateLimit } from './rate-limit.js';
 import { uploadRoutes } from './uploads.js';
-import type { UploadSessions } from '../repository/upload-session.js';
+import type { ResumableUploads } from '../repository/upload-session.js';
 
 export interface ApiOptions {
   tokens: TokenTable;
   repository: ImageRepository;
   store: GatewayStore;
   manager: AttachmentManager;
-  uploads: UploadSessions;
+  uploads: ResumableUploads;
   /** Images registered from https:// and oci:// sources, and what to serve for any image. */
   sourceImages: SourceImages;
   /** Requests per token, failed authentications per source address. */

@@ -2,10 +2,11 @@
 // appends a piece at the offset (`Upload-Offset: N` as tus, or `Content-Range: [bytes ]N-M[/T]` as
 // OCI's chunked upload), HEAD and GET tell the offset, PUT ?digest=sha256:<hex> checks the whole
 // and makes it an image, DELETE cancels. A session is its creator's: for others it does not exist.
+// The sessions are the state dir's, or with shared storage the registry's (any gateway continues).
 import { Router, type Request, type Response } from 'express';
 import type { GatewayStore } from '../db/store.js';
 import { badRequest } from '../errors.js';
-import { OffsetMismatch, type SessionCaller, type UploadSessions } from '../repository/upload-session.js';
+import { OffsetMismatch, type ResumableUploads, type SessionCaller } from '../repository/upload-session.js';
 import { caller, requireRole } from './auth.js';
 
 /** tus' Upload-Offset and OCI's Range (`0-<last byte>`) for a session at `offset`. */
@@ -28,15 +29,15 @@ function pieceOf(req: Request): { start: number; length?: number } {
   return { start: Number(offset) };
 }
 
-export function uploadRoutes(sessions: UploadSessions, store: GatewayStore): Router {
+export function uploadRoutes(sessions: ResumableUploads, store: GatewayStore): Router {
   const r = Router();
   const who = (res: Response): SessionCaller => ({ name: caller(res).name, admin: caller(res).role === 'admin' });
   const id = (req: Request) => String(req.params.id);
 
-  r.post('/api/uploads', requireRole('operator'), (req, res) => {
+  r.post('/api/uploads', requireRole('operator'), async (req, res) => {
     const q = req.query as Record<string, string | undefined>;
     const size = q.size ?? req.get('Upload-Length');
-    const session = sessions.create({
+    const session = await sessions.create({
       name: q.name ?? '',
       ...(size !== undefined ? { size: /^\d+$/.test(size) ? Number(size) : NaN } : {}),
       createdBy: caller(res).name,
@@ -44,14 +45,14 @@ export function uploadRoutes(sessions: UploadSessions, store: GatewayStore): Rou
     offsetHeaders(res, 0);
     res.status(201).location(`/api/uploads/${session.id}`).json(session);
   });
-  r.head('/api/uploads/:id', requireRole('operator'), (req, res) => {
-    const session = sessions.get(id(req), who(res));
+  r.head('/api/uploads/:id', requireRole('operator'), async (req, res) => {
+    const session = await sessions.get(id(req), who(res));
     offsetHeaders(res, session.offset);
     res.setHeader('Upload-Expires', new Date(session.expiresAt).toUTCString());
     res.status(200).end();
   });
-  r.get('/api/uploads/:id', requireRole('operator'), (req, res) => {
-    const session = sessions.get(id(req), who(res));
+  r.get('/api/uploads/:id', requireRole('operator'), async (req, res) => {
+    const session = await sessions.get(id(req), who(res));
     offsetHeaders(res, session.offset);
     res.json(session);
   });

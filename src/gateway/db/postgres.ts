@@ -12,10 +12,14 @@ import {
   toBmc,
   toImage,
   UPDATE_COLUMNS,
+  toUploadSession,
   upsertImageSql,
+  uploadSessionSql,
+  uploadSessionValues,
   type AttachmentRow,
   type BmcRow,
   type ImageRow,
+  type UploadSessionRow,
 } from './rows.js';
 import type { GatewayStore } from './store.js';
 
@@ -39,6 +43,9 @@ CREATE TABLE IF NOT EXISTS images (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL,
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, grants TEXT NOT NULL, source TEXT, state TEXT, error TEXT,
   stored TEXT);
+CREATE TABLE IF NOT EXISTS upload_sessions (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, size BIGINT, created_by TEXT NOT NULL, location TEXT NOT NULL,
+  upload_offset BIGINT NOT NULL, created_at TEXT NOT NULL, last_append TEXT, expires_at BIGINT NOT NULL);
 ALTER TABLE attachments ADD COLUMN IF NOT EXISTS window_start BIGINT, ADD COLUMN IF NOT EXISTS window_end BIGINT,
   ADD COLUMN IF NOT EXISTS boot TEXT, ADD COLUMN IF NOT EXISTS generated_nonce TEXT;
 `;
@@ -63,6 +70,7 @@ export async function openPostgresStore(connectionString: string): Promise<Gatew
     client.release();
   }
   const now = () => new Date().toISOString();
+  const sessionSql = uploadSessionSql((i) => `$${i + 1}`);
   const attachmentRows = async (sql: string, args: unknown[]) =>
     (await pool.query<AttachmentRow>(sql, args)).rows.map(toAttachment);
 
@@ -169,6 +177,23 @@ export async function openPostgresStore(connectionString: string): Promise<Gatew
     deleteImage: async (id) => {
       await pool.query('DELETE FROM images WHERE id = $1', [id]);
     },
+
+    createUploadSession: async (session) => {
+      await pool.query(sessionSql.insert, uploadSessionValues(session));
+    },
+    getUploadSession: async (id) => {
+      const row = (await pool.query<UploadSessionRow>(sessionSql.get, [id])).rows[0];
+      return row && toUploadSession(row);
+    },
+    countUploadSessions: async (createdBy, at) =>
+      Number((await pool.query<{ n: string }>(sessionSql.countOpen, [createdBy, at])).rows[0]!.n),
+    advanceUploadSession: async (id, from, to) =>
+      (await pool.query(sessionSql.advance, [to.offset, to.location, now(), to.expiresAt, id, from])).rowCount === 1,
+    deleteUploadSession: async (id) => {
+      await pool.query(sessionSql.remove, [id]);
+    },
+    expiredUploadSessions: async (at) =>
+      (await pool.query<UploadSessionRow>(sessionSql.expired, [at])).rows.map(toUploadSession),
 
     audit: async (who, action, target, detail = '') => {
       await pool.query('INSERT INTO audit (at, who, action, target, detail) VALUES ($1, $2, $3, $4, $5)', [

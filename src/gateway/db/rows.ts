@@ -1,7 +1,7 @@
 // The database's rows as both stores read them, and the columns an update may set.
 import type { ImageMetadata } from '../repository/image-repository.js';
 import type { AttachmentRecord, BmcRecord } from '../types.js';
-import type { AttachmentUpdate } from './store.js';
+import type { AttachmentUpdate, SharedUploadSession } from './store.js';
 
 export interface AttachmentRow {
   id: string;
@@ -150,3 +150,57 @@ export function upsertImageSql(placeholder: (i: number) => string): string {
   return `INSERT INTO images (${IMAGE_COLUMNS.join(', ')}) VALUES (${IMAGE_COLUMNS.map((_c, i) => placeholder(i)).join(', ')})
     ON CONFLICT (id) DO UPDATE SET ${others.join(', ')}`;
 }
+
+/** A resumable upload session on the shared storage: its bytes are in the registry's upload. */
+export interface UploadSessionRow {
+  id: string;
+  name: string;
+  /** BIGINT: the size the client announced. */
+  size: number | string | null;
+  created_by: string;
+  /** The registry upload's Location as its last answer gave it (it carries the upload's state). */
+  location: string;
+  upload_offset: number | string;
+  created_at: string;
+  last_append: string | null;
+  expires_at: number | string;
+}
+
+export const toUploadSession = (r: UploadSessionRow): SharedUploadSession => ({
+  id: r.id,
+  name: r.name,
+  size: r.size === null ? null : Number(r.size),
+  createdBy: r.created_by,
+  location: r.location,
+  offset: Number(r.upload_offset),
+  created: r.created_at,
+  lastAppend: r.last_append,
+  expiresAt: Number(r.expires_at),
+});
+
+/** The statements of the upload_sessions table, with each database's placeholders. */
+export function uploadSessionSql(p: (i: number) => string) {
+  return {
+    insert: `INSERT INTO upload_sessions (id, name, size, created_by, location, upload_offset, created_at, last_append,
+      expires_at) VALUES (${[0, 1, 2, 3, 4, 5, 6, 7, 8].map(p).join(', ')})`,
+    get: `SELECT * FROM upload_sessions WHERE id = ${p(0)}`,
+    countOpen: `SELECT COUNT(*) AS n FROM upload_sessions WHERE created_by = ${p(0)} AND expires_at > ${p(1)}`,
+    // conditional on the offset the append started from: of two gateways appending, one wins
+    advance: `UPDATE upload_sessions SET upload_offset = ${p(0)}, location = ${p(1)}, last_append = ${p(2)},
+      expires_at = ${p(3)} WHERE id = ${p(4)} AND upload_offset = ${p(5)}`,
+    remove: `DELETE FROM upload_sessions WHERE id = ${p(0)}`,
+    expired: `SELECT * FROM upload_sessions WHERE expires_at <= ${p(0)}`,
+  };
+}
+
+export const uploadSessionValues = (s: SharedUploadSession): (string | number | null)[] => [
+  s.id,
+  s.name,
+  s.size,
+  s.createdBy,
+  s.location,
+  s.offset,
+  s.created,
+  s.lastAppend,
+  s.expiresAt,
+];

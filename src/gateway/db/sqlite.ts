@@ -8,10 +8,14 @@ import {
   toBmc,
   toImage,
   UPDATE_COLUMNS,
+  toUploadSession,
   upsertImageSql,
+  uploadSessionSql,
+  uploadSessionValues,
   type AttachmentRow,
   type BmcRow,
   type ImageRow,
+  type UploadSessionRow,
 } from './rows.js';
 import type { AttachmentUpdate, GatewayStore, NewAttachment } from './store.js';
 
@@ -31,6 +35,9 @@ CREATE TABLE IF NOT EXISTS images (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, media_type TEXT NOT NULL,
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, grants TEXT NOT NULL, source TEXT, state TEXT, error TEXT,
   stored TEXT);
+CREATE TABLE IF NOT EXISTS upload_sessions (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, size INTEGER, created_by TEXT NOT NULL, location TEXT NOT NULL,
+  upload_offset INTEGER NOT NULL, created_at TEXT NOT NULL, last_append TEXT, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, detail TEXT NOT NULL);
@@ -71,6 +78,7 @@ export function openSqliteStore(file: string): GatewayStore {
   const attachmentByToken = db.prepare<[string], AttachmentRow>('SELECT * FROM attachments WHERE token_hash = ?');
   const bmcByName = db.prepare<[string], BmcRow>('SELECT * FROM bmcs WHERE name = ?');
   const imageById = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
+  const sessionSql = uploadSessionSql(() => '?');
 
   return rejecting({
     addBmc: (b) => {
@@ -202,6 +210,27 @@ export function openSqliteStore(file: string): GatewayStore {
       db.prepare('DELETE FROM images WHERE id = ?').run(id);
       return Promise.resolve();
     },
+
+    createUploadSession: (session) => {
+      db.prepare(sessionSql.insert).run(...uploadSessionValues(session));
+      return Promise.resolve();
+    },
+    getUploadSession: (id) => {
+      const row = db.prepare<[string], UploadSessionRow>(sessionSql.get).get(id);
+      return Promise.resolve(row && toUploadSession(row));
+    },
+    countUploadSessions: (createdBy, at) =>
+      Promise.resolve(db.prepare<[string, number], { n: number }>(sessionSql.countOpen).get(createdBy, at)!.n),
+    advanceUploadSession: (id, from, to) =>
+      Promise.resolve(
+        db.prepare(sessionSql.advance).run(to.offset, to.location, now(), to.expiresAt, id, from).changes === 1,
+      ),
+    deleteUploadSession: (id) => {
+      db.prepare(sessionSql.remove).run(id);
+      return Promise.resolve();
+    },
+    expiredUploadSessions: (at) =>
+      Promise.resolve(db.prepare<[number], UploadSessionRow>(sessionSql.expired).all(at).map(toUploadSession)),
 
     audit: (who, action, target, detail = '') => {
       db.prepare('INSERT INTO audit (at, who, action, target, detail) VALUES (?, ?, ?, ?, ?)').run(

@@ -26,6 +26,31 @@ export type AttachmentUpdate = Partial<
   Pick<AttachmentRecord, 'state' | 'slotUri' | 'tokenHash' | 'passwordHash' | 'expiresAt' | 'boot' | 'error'>
 > & { failed?: boolean };
 
+/** A resumable upload session with `--storage oci://` (storage/shared-upload-sessions.ts): any
+ *  gateway on the database continues it. */
+export interface SharedUploadSession {
+  id: string;
+  name: string;
+  /** The size the client announced, if any. */
+  size: number | null;
+  createdBy: string;
+  /** The registry upload's Location (its latest: the registry's answers carry the upload's state). */
+  location: string;
+  /** Bytes the registry holds: the next piece starts here. */
+  offset: number;
+  created: string;
+  lastAppend: string | null;
+  /** ms since the epoch: past it the session is swept (the registry upload deleted). */
+  expiresAt: number;
+}
+
+/** What a piece changed on a session: its new offset, Location and expiry. */
+export interface SessionAdvance {
+  offset: number;
+  location: string;
+  expiresAt: number;
+}
+
 export interface GatewayStore {
   addBmc(bmc: BmcRecord): Promise<void>;
   getBmc(name: string): Promise<BmcRecord | undefined>;
@@ -57,6 +82,15 @@ export interface GatewayStore {
   /** Oldest first. */
   listImages(): Promise<ImageMetadata[]>;
   deleteImage(id: string): Promise<void>;
+
+  createUploadSession(session: SharedUploadSession): Promise<void>;
+  getUploadSession(id: string): Promise<SharedUploadSession | undefined>;
+  /** The sessions of `createdBy` not expired at `now`. */
+  countUploadSessions(createdBy: string, now: number): Promise<number>;
+  /** Moves the session from offset `from` on; false when another request moved it first. */
+  advanceUploadSession(id: string, from: number, to: SessionAdvance): Promise<boolean>;
+  deleteUploadSession(id: string): Promise<void>;
+  expiredUploadSessions(now: number): Promise<SharedUploadSession[]>;
 
   audit(who: string, action: string, target: string, detail?: string): Promise<void>;
   listAudit(limit: number): Promise<AuditEntry[]>;

@@ -90,6 +90,10 @@ const MEDIA_TYPES: Record<string, string> = {
   '.qcow2': 'application/x-qemu-disk',
 };
 
+/** The media type an image's name implies (its extension). */
+export const mediaTypeOf = (name: string): string =>
+  MEDIA_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream';
+
 export interface RepositoryParts {
   /** Default: `<id>.json` files in the directory. */
   catalog?: ImageCatalog;
@@ -154,7 +158,7 @@ export class ImageRepository {
       name: image.name,
       size: image.size,
       sha256: image.sha256,
-      mediaType: image.mediaType ?? MEDIA_TYPES[path.extname(image.name).toLowerCase()] ?? 'application/octet-stream',
+      mediaType: image.mediaType ?? mediaTypeOf(image.name),
       created: new Date().toISOString(),
       createdBy: image.createdBy,
       grants: [],

@@ -5,7 +5,8 @@
 // (`<id>.json` and `<id>.part`, same file system as the images), so a gateway restart resumes
 // them: the sha256 state of a part is kept in memory while the gateway runs and recomputed from
 // the part after a restart (Node cannot save a hash's state). A session idle past its TTL is
-// removed with its bytes.
+// removed with its bytes. With shared storage, sessions are the registry's chunked uploads instead
+// (storage/shared-upload-sessions.ts): the same contract, ResumableUploads.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import {
   createReadStream,
@@ -61,10 +62,59 @@ export interface SessionCaller {
   admin: boolean;
 }
 
-const ID = /^[0-9a-f-]{36}$/;
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
+/** What /api/uploads asks of the sessions: local ones (here) or shared ones (on the registry). */
+export interface ResumableUploads {
+  start(): void;
+  stop(): void;
+  create(req: { name: string; size?: number; createdBy: string }): UploadSessionView | Promise<UploadSessionView>;
+  get(id: string, who: SessionCaller): UploadSessionView | Promise<UploadSessionView>;
+  append(id: string, who: SessionCaller, start: number, body: Readable, length?: number): Promise<number>;
+  finish(id: string, who: SessionCaller, digest: string): Promise<ImageMetadata>;
+  cancel(id: string, who: SessionCaller): Promise<void>;
+}
 
-export class UploadSessions {
+export const SESSION_ID = /^[0-9a-f-]{36}$/;
+
+/** The hex sha256 of a final PUT's `digest` ("sha256:<hex>"); 400 for anything else. */
+export function parseSessionDigest(digest: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest.toLowerCase());
+  if (!m) throw badRequest('digest: sha256:<64 hex digits>');
+  return m[1]!;
+}
+
+/**
+ * Refuses a new session: a bad name or size (400), past the size limit (413), or when its owner has
+ * `open` sessions already, the most it may (409).
+ */
+export function checkSessionRequest(
+  req: { name: string; size?: number; createdBy: string },
+  o: UploadSessionOptions,
+  open: number,
+): void {
+  checkImageName(req.name);
+  if (req.size !== undefined && !(Number.isSafeInteger(req.size) && req.size >= 0))
+    throw badRequest('size: a whole number of bytes');
+  if (req.size !== undefined && req.size > o.maxBytes) throw tooLarge(o.maxBytes);
+  if (open >= o.maxOpenPerOwner)
+    throw conflict(`${req.createdBy} has ${open} open upload sessions: finish or cancel one first`);
+}
+
+/**
+ * What a piece starting at `offset` may not grow past, given the session's announced `size` and
+ * the piece's declared `length`: the refusal for a session total `total`, if any.
+ */
+export function pieceRefusal(size: number | null, o: UploadSessionOptions, offset: number, length?: number) {
+  const limit = Math.min(size ?? o.maxBytes, o.maxBytes);
+  return (total: number): GatewayError | undefined => {
+    if (total > limit)
+      return size !== null && limit === size ? badRequest(`the session was opened for ${size} bytes`) : tooLarge(limit);
+    if (length !== undefined && total - offset > length)
+      return badRequest(`the body is longer than its Content-Range (${length} bytes)`);
+    return undefined;
+  };
+}
+
+export class UploadSessions implements ResumableUploads {
   readonly dir: string;
   /** sha256 state of each part, with the offset it covers. */
   private readonly hashes = new Map<string, { hash: Hash; offset: number }>();
@@ -91,13 +141,7 @@ export class UploadSessions {
   }
 
   create(req: { name: string; size?: number; createdBy: string }): UploadSessionView {
-    checkImageName(req.name);
-    if (req.size !== undefined && !(Number.isSafeInteger(req.size) && req.size >= 0))
-      throw badRequest('size: a whole number of bytes');
-    if (req.size !== undefined && req.size > this.o.maxBytes) throw tooLarge(this.o.maxBytes);
-    const open = this.records().filter((s) => s.createdBy === req.createdBy).length;
-    if (open >= this.o.maxOpenPerOwner)
-      throw conflict(`${req.createdBy} has ${open} open upload sessions: finish or cancel one first`);
+    checkSessionRequest(req, this.o, this.records().filter((s) => s.createdBy === req.createdBy).length);
     const record: SessionRecord = {
       id: randomUUID(),
       name: req.name,
@@ -127,18 +171,14 @@ export class UploadSessions {
       const offset = this.offsetOf(id);
       if (start !== offset) throw new OffsetMismatch(offset, start);
       const hash = await this.hashAt(id, offset);
-      const limit = Math.min(record.size ?? this.o.maxBytes, this.o.maxBytes);
+      const refusal = pieceRefusal(record.size, this.o, offset, length);
       const counted = { size: offset };
       try {
         await pipeline(
           body,
           hashing(hash, counted, (size) => {
-            if (size > limit)
-              throw record.size !== null && limit === record.size
-                ? badRequest(`the session was opened for ${record.size} bytes`)
-                : tooLarge(limit);
-            if (length !== undefined && size - offset > length)
-              throw badRequest(`the body is longer than its Content-Range (${length} bytes)`);
+            const refused = refusal(size);
+            if (refused) throw refused;
           }),
           createWriteStream(this.partPath(id), { flags: 'a', flush: true }),
         );
@@ -158,15 +198,14 @@ export class UploadSessions {
    * nothing is created and the session stays (the client may cancel it).
    */
   async finish(id: string, who: SessionCaller, digest: string): Promise<ImageMetadata> {
-    const m = DIGEST.exec(digest.toLowerCase());
-    if (!m) throw badRequest('digest: sha256:<64 hex digits>');
+    const claimed = parseSessionDigest(digest);
     const record = this.record(id, who);
     return this.exclusive(id, async () => {
       const offset = this.offsetOf(id);
       if (record.size !== null && offset !== record.size)
         throw badRequest(`the session has ${offset} of its ${record.size} bytes`);
       const sha256 = (await this.hashAt(id, offset)).copy().digest('hex');
-      checkDigest(sha256, m[1]);
+      checkDigest(sha256, claimed);
       const image = await this.repository.add(this.partPath(id), {
         id: randomUUID(),
         name: record.name,
@@ -217,7 +256,7 @@ export class UploadSessions {
   }
 
   private record(id: string, who: SessionCaller): SessionRecord {
-    const record = ID.test(id) ? this.readRecord(id) : undefined;
+    const record = SESSION_ID.test(id) ? this.readRecord(id) : undefined;
     if (!record || (record.createdBy !== who.name && !who.admin) || record.expiresAt <= Date.now())
       throw notFound(`upload session ${id}`);
     return record;

@@ -120,8 +120,16 @@ export class OciRegistry {
    * token before it took the bytes.
    */
   async push(repo: OciRepository, artifact: PushedImage, open: () => Readable): Promise<string> {
-    await this.pushBlob(repo, EMPTY_CONFIG.digest, EMPTY_CONFIG.bytes.length, () => EMPTY_CONFIG.bytes);
     await this.pushBlob(repo, artifact.digest, artifact.size, open);
+    return this.pushManifest(repo, artifact);
+  }
+
+  /**
+   * Pushes the empty config and the manifest of an artifact whose blob the registry holds already
+   * (push(), or a chunked upload completed by completeUpload()). Resolves to the manifest's digest.
+   */
+  async pushManifest(repo: OciRepository, artifact: PushedImage): Promise<string> {
+    await this.pushBlob(repo, EMPTY_CONFIG.digest, EMPTY_CONFIG.bytes.length, () => EMPTY_CONFIG.bytes);
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -163,15 +171,82 @@ export class OciRegistry {
     await expectStatus(res, 202, `${describe(repo)}: manifest DELETE`);
   }
 
-  private async pushBlob(repo: OciRepository, digest: string, size: number, open: () => Readable | Buffer) {
+  /** Opens a blob upload (POST /v2/<repository>/blobs/uploads/): resolves to its Location. */
+  async startUpload(repo: OciRepository): Promise<string> {
     const started = await this.send(repo, 'push', 'blobs/uploads/', {
       method: 'POST',
       headers: { 'Content-Length': '0' },
     });
     await expectStatus(started, 202, `${describe(repo)}: blob upload POST`);
-    const location = started.headers.location;
-    if (!location) throw sourceError(`${describe(repo)}: the blob upload POST answered no Location`);
-    const put = new URL(location, `https://${repo.registry}/`);
+    return uploadLocation(repo, started, 'POST');
+  }
+
+  /**
+   * What the registry holds of an upload (GET of its Location: `Range: 0-<last byte>`), with the
+   * Location to continue at; undefined when the registry no longer has the upload (or dropped it). `known`: the
+   * offset recorded last (uploadedBytes).
+   */
+  async uploadStatus(repo: OciRepository, location: string, known: number): Promise<UploadState | undefined> {
+    const res = await this.send(repo, 'push', new URL(location), {});
+    if (res.statusCode === 404) return void res.resume();
+    if (res.statusCode === 400) {
+      // docker distribution cancels an upload whose bytes are not where its Location's state says
+      // (a PATCH cut off after some of its bytes were written)
+      const body = (await readSmallBody(res, 64 * 1024)).toString('utf8');
+      if (body.includes('BLOB_UPLOAD_INVALID') || body.includes('BLOB_UPLOAD_UNKNOWN')) return undefined;
+      throw sourceError(`${describe(repo)}: blob upload status: the registry answered 400 ${body.slice(0, 300)}`);
+    }
+    await expectStatus(res, 204, `${describe(repo)}: blob upload status`);
+    return { offset: uploadedBytes(res, known), location: uploadLocation(repo, res, 'status GET', location) };
+  }
+
+  /**
+   * Appends `body` to an upload in one PATCH (streamed: the registry appends what arrives). The
+   * push token must be fresh (uploadStatus() just before): a body streamed once cannot be sent
+   * again after a 401. `known`: the offset the piece ended at, as the gateway counted it (uploadedBytes).
+   */
+  async appendUpload(repo: OciRepository, location: string, body: Readable, known: () => number): Promise<UploadState> {
+    const res = await this.send(repo, 'push', new URL(location), {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: () => {
+        if (body.readableDidRead)
+          throw sourceError(
+            `${describe(repo)}: the registry refused the token in the middle of a piece: send it again`,
+          );
+        return body;
+      },
+    });
+    await expectStatus(res, 202, `${describe(repo)}: blob upload PATCH`);
+    return { offset: uploadedBytes(res, known()), location: uploadLocation(repo, res, 'PATCH') };
+  }
+
+  /**
+   * Completes an upload as the blob `digest` (PUT ?digest=, no body): the registry checks the
+   * bytes it holds against it. False when they have another digest (DIGEST_INVALID).
+   */
+  async completeUpload(repo: OciRepository, location: string, digest: string): Promise<boolean> {
+    const put = new URL(location);
+    put.searchParams.set('digest', digest);
+    const res = await this.send(repo, 'push', put, { method: 'PUT', headers: { 'Content-Length': '0' } });
+    if (res.statusCode === 400) {
+      const body = (await readSmallBody(res, 64 * 1024)).toString('utf8');
+      if (body.includes('DIGEST_INVALID')) return false;
+      throw sourceError(`${describe(repo)}: blob upload PUT: the registry answered 400 ${body.slice(0, 300)}`);
+    }
+    await expectStatus(res, 201, `${describe(repo)}: blob upload PUT`);
+    return true;
+  }
+
+  /** Cancels an upload (DELETE of its Location); one the registry no longer has is done too. */
+  async cancelUpload(repo: OciRepository, location: string): Promise<void> {
+    const res = await this.send(repo, 'push', new URL(location), { method: 'DELETE' });
+    if (res.statusCode === 404) return void res.resume();
+    await expectStatus(res, 204, `${describe(repo)}: blob upload DELETE`);
+  }
+
+  private async pushBlob(repo: OciRepository, digest: string, size: number, open: () => Readable | Buffer) {
+    const put = new URL(await this.startUpload(repo));
     put.searchParams.set('digest', digest);
     const res = await this.send(repo, 'push', put, {
       method: 'PUT',
@@ -216,9 +291,40 @@ export class OciRegistry {
       const asked = parseBearerChallenge(res.headers['www-authenticate']);
       if (!asked) throw sourceError(`${describe(repo)}: the registry answered 401 without a Bearer challenge`);
       if (attempt >= 2) throw sourceError(`${describe(repo)}: the registry refused the token (401)`);
-      this.challenges.set(key, asked);
+      // a blob upload's status GET is challenged for pull only: a push token is asked for pull and
+      // push, so that the next PATCH, whose body is sent once, has the token it needs
+      const pullOnly = `repository:${repo.repository}:pull`;
+      this.challenges.set(
+        key,
+        access === 'push' && asked.scope === pullOnly ? { ...asked, scope: `${pullOnly},push` } : asked,
+      );
     }
   }
+}
+
+/** Where a blob upload stands: the bytes the registry holds and the Location to continue at. */
+export interface UploadState {
+  offset: number;
+  location: string;
+}
+
+/** The absolute Location of a blob upload's answer (`fallback` when it gave none). */
+function uploadLocation(repo: OciRepository, res: IncomingMessage, what: string, fallback?: string): string {
+  const location = res.headers.location ?? fallback;
+  if (!location) throw sourceError(`${describe(repo)}: the blob upload ${what} answered no Location`);
+  return new URL(location, `https://${repo.registry}/`).href;
+}
+
+/**
+ * The bytes an upload holds from its `Range: 0-<last byte>`. An empty upload answers `0-0` too
+ * (docker distribution), or no Range: `0-0` is 0 or 1 byte, told apart by `known`, the offset the
+ * gateway recorded (the registry only ever adds bytes).
+ */
+function uploadedBytes(res: IncomingMessage, known: number): number {
+  const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
+  if (!m) return 0;
+  const last = Number(m[1]);
+  return last === 0 ? Math.min(known, 1) : last + 1;
 }
 
 /** Throws a 502 naming the registry's answer (and its error body) unless it is `status`. */

@@ -21,7 +21,7 @@ export interface OutboundPolicy {
 }
 
 export interface OutboundRequest {
-  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
   /** What a push sends (the caller sets Content-Length); a function for a stream, opened per attempt. */
   body?: Buffer | (() => Readable);

@@ -8,7 +8,7 @@ import { GatewayError } from '../errors.js';
 import type { RangeContent } from '../http/range.js';
 import type { ImageMetadata } from '../repository/image-repository.js';
 import type { ImageSources } from '../sources/image-sources.js';
-import type { OciRepository } from '../sources/oci-registry.js';
+import type { OciRepository, PushedImage } from '../sources/oci-registry.js';
 import { OCI_REPOSITORY, SHA256_DIGEST } from '../sources/source-url.js';
 import type { ImageStorage } from './image-storage.js';
 
@@ -33,21 +33,20 @@ export class OciStorage implements ImageStorage {
 
   async keep(file: string, meta: ImageMetadata): Promise<string> {
     const manifest = await this.sources.registry
-      .push(
-        this.repo,
-        {
-          digest: `sha256:${meta.sha256}`,
-          size: meta.size,
-          mediaType: meta.mediaType,
-          title: meta.name,
-          tag: meta.id,
-          annotations: { 'org.opencontainers.image.created': meta.created, 'io.vmedia.image.id': meta.id },
-        },
-        () => createReadStream(file, { highWaterMark: 256 * 1024 }),
-      )
+      .push(this.repo, pushedImageOf(meta), () => createReadStream(file, { highWaterMark: 256 * 1024 }))
       .catch(storageFailure);
     rmSync(file, { force: true });
-    return `oci://${this.repo.registry}/${this.repo.repository}@${manifest}`;
+    return this.storedAt(manifest);
+  }
+
+  /**
+   * Makes the blob of `meta` (whose chunked upload completed: shared-upload-sessions.ts) an
+   * artifact, as keep() does a file: resolves to where it is stored.
+   */
+  async keepUploaded(meta: ImageMetadata): Promise<string> {
+    return this.storedAt(
+      await this.sources.registry.pushManifest(this.repo, pushedImageOf(meta)).catch(storageFailure),
+    );
   }
 
   content(meta: ImageMetadata): RangeContent {
@@ -66,6 +65,10 @@ export class OciStorage implements ImageStorage {
     await this.sources.registry.deleteManifest(this.repo, this.artifactOf(meta).manifest).catch(storageFailure);
   }
 
+  private storedAt(manifest: string): string {
+    return `oci://${this.repo.registry}/${this.repo.repository}@${manifest}`;
+  }
+
   /** The artifact an image was pushed as: oci://registry/repository@<manifest digest>. */
   private artifactOf(meta: ImageMetadata): { url: string; manifest: string } {
     const url = meta.stored ?? '';
@@ -76,11 +79,23 @@ export class OciStorage implements ImageStorage {
   }
 }
 
+/** How an image is described in the registry: its blob, tagged with its id. */
+function pushedImageOf(meta: ImageMetadata): PushedImage {
+  return {
+    digest: `sha256:${meta.sha256}`,
+    size: meta.size,
+    mediaType: meta.mediaType,
+    title: meta.name,
+    tag: meta.id,
+    annotations: { 'org.opencontainers.image.created': meta.created, 'io.vmedia.image.id': meta.id },
+  };
+}
+
 /**
  * The storage is the operator's configuration, not the caller's input: a registry host the sources
  * file does not allow (400 SourceRefused for a source the caller named) is the gateway's failure.
  */
-function storageFailure(err: unknown): never {
+export function storageFailure(err: unknown): never {
   if (err instanceof GatewayError && err.status === 400)
     throw new GatewayError(502, 'SourceFailed', `the shared storage: ${err.message}`, { cause: err });
   throw err;
