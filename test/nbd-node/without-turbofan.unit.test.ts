@@ -22,8 +22,10 @@ function statusAfterHotLoop(before: string): number {
     console.log(%GetOptimizationStatus(add));`;
   const out = execFileSync(
     process.execPath,
-    // both under tsx: a module evaluated by plain node keeps `add` unoptimized even with TurboFan on
-    ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
+    // both under tsx, as the module is TypeScript. Without --no-concurrent-recompilation the hot
+    // loop may already have queued a background TurboFan job, and %OptimizeFunctionOnNextCall then
+    // leaves `add` "optimizing concurrently" (status bit 10) instead of optimized: a flaky control
+    ['--allow-natives-syntax', '--no-concurrent-recompilation', '--import', 'tsx', '--input-type=module', '-e', script],
     { encoding: 'utf8' },
   );
   return Number(out.trim());
