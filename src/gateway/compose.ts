@@ -3,7 +3,6 @@
 // on its own listener.
 import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -75,23 +74,6 @@ async function listen(server: Server, at: { host: string; port: number }): Promi
 
 /** How often the database is read for windows that open or close: their precision. */
 const WINDOW_TICK_MS = 1000;
-
-/**
- * With shared storage, each API request first reads the images' metadata again, so that an image
- * uploaded, granted or deleted through another gateway is seen here as soon as that one answered.
- */
-function refreshingFirst(app: RequestListener, repository: ImageRepository, log: Logger): RequestListener {
-  return (req, res) => {
-    repository.refresh().then(
-      () => app(req, res),
-      (err: unknown) => {
-        log.error({ err: (err as Error).message }, 'reading the images from the database failed');
-        res.writeHead(503, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'Unavailable', message: 'the database is out of reach' } }));
-      },
-    );
-  };
-}
 
 const urlOf = (a: AddressInfo) => `https://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 
@@ -165,20 +147,19 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
 
   if (o.pageDir && !existsSync(path.join(o.pageDir, 'index.html')))
     o.log.warn({ pageDir: o.pageDir }, 'the page is not built (scripts/build-gateway-page.sh): / answers 401');
-  const app = createApi({
-    tokens: o.tokens,
-    repository,
-    store,
-    manager,
-    uploads,
-    sourceImages,
-    limits: o.limits,
-    ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
-    log: o.log,
-  });
   const api = createServer(
     { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    sharedStorage ? refreshingFirst(app, repository, o.log) : app,
+    createApi({
+      tokens: o.tokens,
+      repository,
+      store,
+      manager,
+      uploads,
+      sourceImages,
+      limits: o.limits,
+      ...(o.pageDir ? { page: pageRoutes(o.pageDir) } : {}),
+      log: o.log,
+    }),
   );
   // uploads of large images take long: no request timeout, but a stalled header still ends
   api.requestTimeout = 0;

@@ -40,6 +40,18 @@ export function createApi(o: ApiOptions): express.Express {
   if (o.page) app.use(o.page);
   app.use(authenticate(o.tokens, new RateLimiter(o.limits.authFailures)));
   app.use(limitPerToken(new RateLimiter(o.limits.token), (res) => caller(res).name));
+  // images' metadata read again (shared storage: what another gateway uploaded, granted or deleted
+  // is seen once it answered; a no-op for the state dir's files), after the token and its rate
+  // limit, so that neither the page's files nor a request without a valid token cost a read
+  app.use((_req, _res, next) => {
+    o.repository.refresh().then(
+      () => next(),
+      (err: unknown) => {
+        o.log.error({ err: (err as Error).message }, 'reading the images from the database failed');
+        next(new GatewayError(503, 'Unavailable', 'the database is out of reach'));
+      },
+    );
+  });
   app.use('/v1', ironicRoutes(o.manager, o.store, o.repository, o.sourceImages), ironicErrors);
   app.use(aclRoutes(o.repository, o.store));
   app.use(imageRoutes(o.repository, o.store, o.sourceImages));

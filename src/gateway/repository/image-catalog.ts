@@ -2,7 +2,7 @@
 // image (read at each call: the directory is the truth). Shared storage (`--storage oci://`): the
 // database's images table, which every gateway on one PostgreSQL reads; the repository's
 // synchronous reads see a copy that refresh() reads again, which the API does before each
-// request (compose.ts) and the media server does for the image it serves (fresh()).
+// authenticated request (api/app.ts) and the media server does for the image it serves (fresh()).
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayStore } from '../db/store.js';
