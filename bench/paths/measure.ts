@@ -5,7 +5,7 @@
 // (≈8× slower than this machine's, docs/performance.md) turns into throughput, and it is far less
 // sensitive to the other load on a shared machine than MiB/s.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
@@ -218,11 +218,6 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 let bundled: Promise<string> | undefined;
 
 /**
- * The production bundle (scripts/bundle.ts), what a BMC runs: measured memory is the memory a BMC
- * sees (src/ run under tsx, or as separate modules, holds more). Built once per run into
- * bench/out/paths-bundle (26 s). Returns its cli/main.mjs.
- */
-/**
  * A random image of `bytes` at `dir`/image.raw, read once so it is in the page cache: every
  * variant reads it at the same cost, and the figures compare the paths, not the disk.
  */
@@ -233,9 +228,17 @@ export async function cachedRandomImage(dir: string, bytes: number): Promise<str
   return file;
 }
 
+/**
+ * The production bundle (scripts/bundle.ts), what a BMC runs: measured memory is the memory a BMC
+ * sees (src/ run under tsx, or as separate modules, holds more). Built once per run (26 s) into a
+ * directory of this run's own, removed when it exits: a second benchmark run at the same time
+ * would otherwise rebuild the chunks under a running daemon, whose lazy imports then fail.
+ * Returns its cli/main.mjs.
+ */
 export function compiledCli(): Promise<string> {
   bundled ??= (async () => {
-    const out = path.join(REPO, 'bench/out/paths-bundle');
+    const out = path.join(REPO, `bench/out/paths-bundle-${process.pid}`);
+    process.once('exit', () => rmSync(out, { recursive: true, force: true }));
     await run('npx', ['tsx', 'scripts/bundle.ts', '--out', out], { cwd: REPO });
     return path.join(out, 'dist/cli/main.mjs');
   })();
