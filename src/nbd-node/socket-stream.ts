@@ -1,6 +1,7 @@
 // ByteStream over a Node socket (unix or TCP).
 import net from 'node:net';
 import type { ByteStream } from '../nbd/stream.js';
+import { readIntoBuffer } from '../net/read-buffer.js';
 
 /** After close(), a peer that does not hang up within this time is cut off. */
 const CLOSE_GRACE_MS = 5000;
@@ -21,6 +22,13 @@ const WRITE_HIGH_WATER = 512 * 1024;
  */
 const READ_BUFFER_BYTES = 256 * 1024;
 
+/**
+ * An accepted connection reads into one buffer of this size too (src/net/read-buffer.ts): a
+ * Buffer, a Readable.push and a 'data' event per request were part of the export backend's CPU
+ * per byte. Requests are small; a write's payload takes a few reads.
+ */
+const ACCEPTED_READ_BUFFER_BYTES = 64 * 1024;
+
 /** Where a socket opened with `onread` delivers its reads, once the stream has a consumer. */
 interface ReusedReadBuffer {
   deliver(cb: (data: Uint8Array) => void): void;
@@ -29,8 +37,9 @@ interface ReusedReadBuffer {
 }
 
 /**
- * ByteStream over a socket. Data is delivered from Node's 'data' events, or, for a socket we
- * opened, from its one reused read buffer: either way a consumer reads each chunk during onData.
+ * ByteStream over a socket. Data is delivered from one reused read buffer: for a socket we
+ * opened through `onread` (`reused`), for one a server accepted through readIntoBuffer (Node's
+ * 'data' events on a Node without it). Either way a consumer reads each chunk during onData.
  */
 export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteStream {
   let error: Error | undefined;
@@ -67,7 +76,7 @@ export function socketStream(sock: net.Socket, reused?: ReusedReadBuffer): ByteS
     },
     onData: (cb) => {
       if (reused) reused.deliver(cb);
-      else sock.on('data', cb);
+      else if (!readIntoBuffer(sock, Buffer.allocUnsafe(ACCEPTED_READ_BUFFER_BYTES), cb)) sock.on('data', cb);
     },
     onDrain: (cb) => {
       sock.on('drain', cb);

@@ -14,7 +14,8 @@ const SHARED_FILES = new Set(['contract.ts', 'errno.ts', 'log.ts']);
 const ALLOWED: Record<string, string[]> = {
   nbd: [],
   process: [], // the one child-process runner, for every Node layer
-  'nbd-node': ['nbd'],
+  net: [], // Node socket helpers for the layers that move bytes (NBD adapters, the web's bridge)
+  'nbd-node': ['nbd', 'net'],
   browser: ['nbd'],
   config: ['sources'], // the Sources block's schema lives with the sources
   sources: ['config', 'nbd', 'nbd-node', 'process'],
@@ -22,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   mountpoint: ['config', 'host', 'sources'],
   dbus: ['process'],
   daemon: ['config', 'dbus', 'generated-media', 'host', 'mountpoint', 'sources'],
-  web: ['dbus', 'process'],
+  web: ['dbus', 'net', 'process'],
   'generated-media': [], // builds first-boot images from JSON; the daemon serves them
   'virtual-host': ['config', 'dbus', 'process'], // a QEMU VM behind the OpenBMC power and boot objects
   // the bastion in front of many BMCs: reaches them over Redfish only, never through the daemon

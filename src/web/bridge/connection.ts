@@ -4,7 +4,7 @@
 // receive() names where the bytes go.
 import type { Socket } from 'node:net';
 import { FrameDecoder, OPCODE, PROTOCOL_CLOSE, serverFrameHeader } from './frames.js';
-import { readIntoBuffer } from './read-buffer.js';
+import { readIntoBuffer } from '../../net/read-buffer.js';
 
 /** How the connection ended: the peer's close code (1005: none given, 1006: no close frame). */
 export interface Closed {

@@ -1,4 +1,4 @@
-// The bridge reads its client's socket into one reused buffer (src/web/bridge/read-buffer.ts,
+// The web's bridge and the NBD listener read their accepted sockets into one reused buffer (src/net/read-buffer.ts,
 // Node's `onread` set up on a socket a server made). On this Node the fast path must be taken,
 // for a server's TLS sockets (what the web accepts) and plain ones: every read lands in the same
 // buffer, the bytes arrive intact and in order (those the socket had read before the switch
@@ -9,7 +9,7 @@ import { connect as connectTcp, createServer as createTcpServer, type Server, ty
 import { describe, it } from 'node:test';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import selfsigned from 'selfsigned';
-import { readIntoBuffer } from '../../src/web/bridge/read-buffer.js';
+import { readIntoBuffer } from '../../src/net/read-buffer.js';
 
 const KiB = 1024;
 const SIZE = 4 * 1024 * KiB;

@@ -7,7 +7,7 @@
 // (docs/performance.md). So this sets up, on an existing socket, what net.Socket's constructor
 // does for `onread` (lib/net.js): the socket's kBuffer/kBufferCb fields and the handle's
 // useUserBuffer. It relies on Node's internals: when they are not there (another Node), it
-// returns false and the caller reads 'data' events as before (test/web/read-buffer.unit.test.ts
+// returns false and the caller reads 'data' events as before (test/net/read-buffer.unit.test.ts
 // fails on a Node where the fast path is gone, so that is seen).
 import type { Socket } from 'node:net';
 
