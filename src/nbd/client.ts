@@ -5,7 +5,7 @@ import * as C from './constants.js';
 import { Connection } from './connection.js';
 import { clientHandshake } from './client-handshake.js';
 import { DIRECT_READ_MIN_BYTES } from './byte-reader.js';
-import { startTimer, type Timer } from './platform.js';
+import { monotonicMs, startTimer, type Timer } from './platform.js';
 import { StreamClosedError, type ByteStream } from './stream.js';
 import { encodeRequest, view } from './wire.js';
 
@@ -21,7 +21,8 @@ interface Pending {
   dest: Uint8Array | undefined;
   /** Set when the caller gave up (timeout): the reply is still read, then dropped. */
   abandoned: boolean;
-  timer?: Timer;
+  /** When the caller gives up (monotonicMs); 0 without a timeout. */
+  deadline: number;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -37,6 +38,11 @@ export class NbdClient {
   private replying: Pending | undefined;
   /** Reads pending whose data is worth a socket read of its own (ByteReader.fill's `alone`). */
   private largeReads = 0;
+  /**
+   * One timer for every pending request's deadline, not one per request: a timer set and
+   * cleared per request was a measurable part of the export backend's CPU per byte.
+   */
+  private watchdog: Timer | undefined;
 
   private constructor(
     private readonly conn: Connection,
@@ -90,16 +96,21 @@ export class NbdClient {
     return out;
   }
 
-  /** Fills dest from offset: the reply's data is copied once, from the socket into dest. */
-  async readInto(offset: number, dest: Uint8Array): Promise<void> {
-    this.checkRange('read', offset, dest.length);
+  /**
+   * Fills dest from offset: the reply's data is copied once, from the socket into dest. Not an
+   * async function: the export backend calls it per request, and each async layer is promises
+   * and microtask turns more.
+   */
+  readInto(offset: number, dest: Uint8Array): Promise<void> {
+    const outOfRange = this.rangeError('read', offset, dest.length);
+    if (outOfRange) return Promise.reject(outOfRange);
     if (dest.length <= this.maxRequestBytes) return this.request(C.CMD_READ, 0, offset, dest.length, dest);
     const parts: Promise<void>[] = [];
     for (let done = 0; done < dest.length; done += this.maxRequestBytes) {
       const part = dest.subarray(done, done + this.maxRequestBytes);
       parts.push(this.request(C.CMD_READ, 0, offset + done, part.length, part));
     }
-    await Promise.all(parts);
+    return Promise.all(parts).then(() => undefined);
   }
 
   async write(offset: number, data: Uint8Array, opts: { fua?: boolean } = {}): Promise<void> {
@@ -140,15 +151,21 @@ export class NbdClient {
   }
 
   private checkRange(what: string, offset: number, length: number): void {
+    const outOfRange = this.rangeError(what, offset, length);
+    if (outOfRange) throw outOfRange;
+  }
+
+  private rangeError(what: string, offset: number, length: number): Error | undefined {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`${what}: offset and length must be non-negative integers (got ${offset}, ${length})`);
+      return new RangeError(`${what}: offset and length must be non-negative integers (got ${offset}, ${length})`);
     }
     if (offset + length > this.size) {
-      throw new NbdError(
+      return new NbdError(
         'EINVAL',
         `${what} of ${length} bytes at offset ${offset} is beyond the end of the export (${this.size} bytes)`,
       );
     }
+    return undefined;
   }
 
   /** Sends one request; `data` is a write's payload or a read's destination. */
@@ -165,20 +182,36 @@ export class NbdClient {
     const what = `${C.COMMAND_NAMES[type]} of ${length} bytes at offset ${offset}`;
     const reading = type === C.CMD_READ;
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { what, dest: reading ? data : undefined, abandoned: false, resolve, reject };
-      if (this.timeoutMs) {
-        const ms = this.timeoutMs;
-        p.timer = startTimer(ms, () => {
-          p.abandoned = true;
-          p.reject(new Error(`NBD ${what}: no reply within ${ms} ms`));
-          this.conn.wake(); // a disconnect waiting for this request stops waiting
-        });
-      }
+      const deadline = this.timeoutMs ? monotonicMs() + this.timeoutMs : 0;
+      const p: Pending = { what, dest: reading ? data : undefined, abandoned: false, deadline, resolve, reject };
+      if (this.timeoutMs && !this.watchdog) this.armWatchdog(this.timeoutMs);
       this.pending.set(handle, p);
       if (isLarge(p)) this.largeReads++;
       this.conn.send(encodeRequest(flags, type, handle, offset, length));
       if (!reading && data && data.length > 0) this.conn.send(data);
     });
+  }
+
+  private armWatchdog(ms: number): void {
+    this.watchdog = startTimer(ms, () => this.expire());
+  }
+
+  /** Gives up on the requests past their deadline; re-arms for the next one. */
+  private expire(): void {
+    this.watchdog = undefined;
+    const now = monotonicMs();
+    let next = Infinity;
+    let expired = false;
+    for (const p of this.pending.values()) {
+      if (p.abandoned) continue;
+      if (p.deadline <= now) {
+        p.abandoned = true;
+        p.reject(new Error(`NBD ${p.what}: no reply within ${this.timeoutMs} ms`));
+        expired = true;
+      } else next = Math.min(next, p.deadline);
+    }
+    if (expired) this.conn.wake(); // a disconnect waiting for these requests stops waiting
+    if (next !== Infinity) this.armWatchdog(next - now);
   }
 
   private allocateHandle(): number {
@@ -232,7 +265,6 @@ export class NbdClient {
     if (!p || h.getUint32(8) !== 0) throw new Error(`NBD server replied to unknown handle ${h.getUint32(8)}:${handle}`);
     this.pending.delete(handle);
     if (isLarge(p)) this.largeReads--;
-    p.timer?.cancel();
     this.conn.wake();
     if (errno === 0 && p.dest) {
       this.replying = p;
@@ -257,8 +289,9 @@ export class NbdClient {
 
   private fail(err: Error): void {
     if (!this.failure) this.failure = err;
+    this.watchdog?.cancel();
+    this.watchdog = undefined;
     for (const p of this.pending.values()) {
-      p.timer?.cancel();
       if (!p.abandoned) p.reject(this.failure);
     }
     this.pending.clear();

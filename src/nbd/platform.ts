@@ -4,6 +4,7 @@
 interface TimerGlobals {
   setTimeout(cb: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  performance: { now(): number };
 }
 interface TextGlobals {
   TextEncoder: new () => { encode(s: string): Uint8Array };
@@ -29,6 +30,11 @@ export function utf8Decode(b: Uint8Array): string | undefined {
 
 export interface Timer {
   cancel(): void;
+}
+
+/** Milliseconds on a clock that never goes back (not wall time). */
+export function monotonicMs(): number {
+  return g.performance.now();
 }
 
 export function startTimer(ms: number, cb: () => void): Timer {

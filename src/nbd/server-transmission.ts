@@ -93,12 +93,16 @@ export class Transmission {
       const data = payload > 0 ? await reader.read(payload) : undefined;
       this.inflight++;
       this.inflightBytes += cost;
-      void this.execute(req, data).finally(() => {
-        this.inflight--;
-        this.inflightBytes -= cost;
-        this.conn.wake();
-      });
+      if (req.type === C.CMD_READ) this.read(req);
+      else void this.execute(req, data).finally(() => this.done(req));
     }
+  }
+
+  /** A request's reply is on its way: its budget frees up. */
+  private done(req: Request): void {
+    this.inflight--;
+    if (req.type === C.CMD_READ || req.type === C.CMD_WRITE) this.inflightBytes -= req.length;
+    this.conn.wake();
   }
 
   /** Why a request cannot be served (errno and message), or undefined when it is valid. */
@@ -143,9 +147,6 @@ export class Transmission {
     const fua = (req.flags & C.CMD_FLAG_FUA) !== 0;
     try {
       switch (req.type) {
-        case C.CMD_READ:
-          await this.read(req);
-          return;
         case C.CMD_WRITE:
           if (!b.write) throw new NbdError('EPERM', 'write: the export does not support writing');
           await b.write(req.offset, data!, fua);
@@ -179,24 +180,44 @@ export class Transmission {
   /**
    * One buffer holds the reply header and the data, filled in place, sent with one write. The
    * buffer comes back for the next read once the transport has written it: no allocation,
-   * zeroing or page faults per reply, and no garbage for the collector.
+   * zeroing or page faults per reply, and no garbage for the collector. Without async functions:
+   * one `then` per read, the data path's only promise here.
    */
-  private async read(req: Request): Promise<void> {
+  private read(req: Request): void {
     const headerBytes = this.structured ? C.STRUCTURED_REPLY_HEADER_BYTES + 8 : C.SIMPLE_REPLY_BYTES;
     if (req.length === 0) {
       this.replyOk(req);
+      this.done(req);
       return;
     }
     const reply = this.replyBuffers.take(headerBytes + req.length);
     const body = reply.subarray(headerBytes);
-    if (this.backend.readInto) {
-      await this.backend.readInto(req.offset, body);
-    } else {
-      const data = await this.backend.read(req.offset, req.length);
-      if (data.length !== req.length)
-        throw new NbdError('EIO', `backend returned ${data.length} of ${req.length} bytes`);
-      body.set(data);
+    const b = this.backend;
+    let filled: Promise<unknown>;
+    try {
+      filled = b.readInto
+        ? b.readInto(req.offset, body)
+        : b.read(req.offset, req.length).then((data) => copy(data, body));
+    } catch (err) {
+      this.readFailed(req, reply, err);
+      return;
     }
+    filled.then(
+      () => {
+        this.sendRead(req, reply);
+        this.done(req);
+      },
+      (err: unknown) => this.readFailed(req, reply, err),
+    );
+  }
+
+  private readFailed(req: Request, reply: Uint8Array, err: unknown): void {
+    this.replyBuffers.give(reply);
+    this.replyError(req, errnoOf(err), `read failed: ${(err as Error)?.message ?? String(err)}`);
+    this.done(req);
+  }
+
+  private sendRead(req: Request, reply: Uint8Array): void {
     const v = view(reply);
     if (this.structured) {
       v.setUint32(0, C.STRUCTURED_REPLY_MAGIC);
@@ -268,6 +289,12 @@ export class Transmission {
     setHandle(v, req);
     this.conn.send(b);
   }
+}
+
+/** A backend's read() result into the reply's body: it must be exactly the length asked for. */
+function copy(data: Uint8Array, body: Uint8Array): void {
+  if (data.length !== body.length) throw new NbdError('EIO', `backend returned ${data.length} of ${body.length} bytes`);
+  body.set(data);
 }
 
 function setHandle(v: DataView, req: Request): void {

@@ -9,13 +9,25 @@ export interface CountingBackend extends BlockBackend {
 
 export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }): CountingBackend {
   const stats: HostStats = { readBytes: 0, writeBytes: 0, inFlight: 0 };
-  const tracked = async <T>(op: () => Promise<T>): Promise<T> => {
+  /**
+   * Counts `start`'s request in progress until it settles, then `counted` its bytes. One `then`
+   * rather than async wrappers: this runs per request on the export's data path, where each
+   * async layer is promises and microtask turns more.
+   */
+  const tracked = <T>(start: () => Promise<T>, counted: (value: T) => void): Promise<T> => {
+    const request = start(); // a synchronous throw goes to the caller, counted nowhere
     stats.inFlight += 1;
-    try {
-      return await op();
-    } finally {
-      stats.inFlight -= 1;
-    }
+    return request.then(
+      (value) => {
+        stats.inFlight -= 1;
+        counted(value);
+        return value;
+      },
+      (err: unknown) => {
+        stats.inFlight -= 1;
+        throw err;
+      },
+    );
   };
   const write = inner.write?.bind(inner);
   const writeZeroes = inner.writeZeroes?.bind(inner);
@@ -26,32 +38,31 @@ export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }
     multiConn: inner.multiConn,
     stats,
     read: (offset, length) =>
-      tracked(async () => {
-        const data = await inner.read(offset, length);
-        stats.readBytes += data.length;
-        return data;
-      }),
+      tracked(
+        () => inner.read(offset, length),
+        (data) => (stats.readBytes += data.length),
+      ),
     readInto:
       readInto &&
       ((offset, dest) =>
-        tracked(async () => {
-          await readInto(offset, dest);
-          stats.readBytes += dest.length;
-        })),
+        tracked(
+          () => readInto(offset, dest),
+          () => (stats.readBytes += dest.length),
+        )),
     write:
       write &&
       ((offset, data, fua) =>
-        tracked(async () => {
-          await write(offset, data, fua);
-          stats.writeBytes += data.length;
-        })),
+        tracked(
+          () => write(offset, data, fua),
+          () => (stats.writeBytes += data.length),
+        )),
     writeZeroes:
       writeZeroes &&
       ((offset, length) =>
-        tracked(async () => {
-          await writeZeroes(offset, length);
-          stats.writeBytes += length;
-        })),
+        tracked(
+          () => writeZeroes(offset, length),
+          () => (stats.writeBytes += length),
+        )),
     flush: inner.flush?.bind(inner),
     trim: inner.trim?.bind(inner),
     close: inner.close?.bind(inner),
