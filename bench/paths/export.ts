@@ -1,12 +1,22 @@
 // Path B: the daemon's export host backend (our NBD client on the slot socket, our NBD server on
 // the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
-// nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export.
+// nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A third
+// variant puts socat (a C relay, one upstream connection per client connection) where the daemon
+// is: what any process between two sockets costs, whatever its language.
 import { rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { exportBackendSlot } from '../../test/helpers/daemon.js';
-import { startNbdkit } from '../../test/nbd/helpers.js';
+import { startChild, startNbdkit } from '../../test/nbd/helpers.js';
+import { childrenOf } from '../../test/reliability/helpers/proc.js';
 import { startBenchDaemon } from './daemon.js';
-import { cachedRandomImage, interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+import {
+  cachedRandomImage,
+  interleaved,
+  measureTransfer,
+  nbdcopyToNull,
+  sleep,
+  type PathBenchmark,
+} from './measure.js';
 
 const CONNECTIONS = 4;
 
@@ -62,7 +72,38 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      return await interleaved(rounds, [direct, throughDaemon]);
+      const throughSocat = async () => {
+        const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
+        const relaySocket = path.join(dir, 'socat.sock');
+        rmSync(relaySocket, { force: true });
+        // socat forks a relay per connection; its CPU counts once the parent has reaped them
+        const socat = await startChild(
+          'socat',
+          ['-b', String(256 * 1024), `UNIX-LISTEN:${relaySocket},fork`, `UNIX-CONNECT:${kit.socket}`],
+          relaySocket,
+          'socat',
+        );
+        try {
+          return await measureTransfer({
+            path: 'B',
+            variant: 'socat relay → nbdkit file',
+            reference: 'nbdkit file read directly',
+            bytes,
+            watched: [
+              { name: 'socat (relays)', pid: socat.process.pid! },
+              { name: 'nbdkit', pid: kit.process.pid! },
+            ],
+            transfer: async () => {
+              await nbdcopyToNull(`nbd+unix:///?socket=${relaySocket}`, CONNECTIONS);
+              for (let i = 0; i < 100 && childrenOf(socat.process.pid!).length > 0; i++) await sleep(20);
+            },
+          });
+        } finally {
+          await socat.stop();
+          await kit.stop();
+        }
+      };
+      return await interleaved(rounds, [direct, throughDaemon, throughSocat]);
     } finally {
       await bench.stop();
     }
