@@ -52,8 +52,8 @@ async function runHost(args: HostArgs): Promise<void> {
       log.info('stopped');
     })();
   };
-  // `on`, not `once`: execa's exit hook kills the process at a signal that no other listener
-  // still handles, which would cut the VM's teardown short
+  // `on`, not `once`: the runner's exit hook (signal-exit) kills the process at a signal that no
+  // other listener still handles, which would cut the VM's teardown short
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
   for (const bus of host.buses) {

@@ -1,7 +1,10 @@
 // The process runner with real processes: output logged line by line, exit reported, a program
 // that cannot start turns into ECANCELED, no descriptor or environment variable leaks into a
-// child but those asked for, a timeout ends it.
+// child but those asked for, a timeout ends it, SIGKILL follows an ignored SIGTERM, and no child
+// outlives vmedia.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -128,4 +131,60 @@ test('timeoutMs ends a child that runs too long', async () => {
   assert.equal(result.timedOut, true);
   assert.equal(result.signal, 'SIGTERM');
   assert.ok(Date.now() - started < 5_000);
+});
+
+test('a child that ignores SIGTERM gets SIGKILL after its grace period', async () => {
+  const { log } = capturingLog();
+  const seen: string[] = [];
+  const proc = await createProcessRunner(log).start(
+    'sh',
+    ['-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done'],
+    {
+      killGraceMs: 300,
+      onLine: (l) => seen.push(l),
+    },
+  );
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  const started = Date.now();
+  proc.kill();
+  assert.deepEqual(await proc.exited, { code: null, signal: 'SIGKILL' });
+  assert.ok(Date.now() - started >= 250, 'SIGKILL came before the grace period was over');
+});
+
+/** A node process that starts `sleep 30` through the runner, prints its pid, then ends by `how`. */
+async function childOfEndedVmedia(how: 'exit' | 'SIGHUP'): Promise<number> {
+  const script = [
+    `import { createProcessRunner } from ${JSON.stringify(new URL('../../src/process/runner.ts', import.meta.url).href)};`,
+    "import { pino } from 'pino';",
+    "const proc = await createProcessRunner(pino({ level: 'silent' })).start('sleep', ['30']);",
+    'console.log(proc.pid);',
+    how === 'exit' ? 'process.exit(0);' : "process.kill(process.pid, 'SIGHUP');",
+  ].join('\n');
+  const vmedia = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  vmedia.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code, signal] = (await once(vmedia, 'exit')) as [number | null, NodeJS.Signals | null];
+  assert.deepEqual([code, signal], how === 'exit' ? [0, null] : [null, 'SIGHUP']);
+  return Number(out.trim());
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('children are ended when vmedia exits, also at a fatal signal it has no handler for', async () => {
+  for (const how of ['exit', 'SIGHUP'] as const) {
+    const pid = await childOfEndedVmedia(how);
+    assert.ok(pid > 0);
+    const deadline = Date.now() + 5_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(alive(pid), false, `sleep (pid ${pid}) outlived vmedia ended by ${how}`);
+  }
 });
