@@ -5,12 +5,8 @@
 // the slot's usual Completion (on the Legacy interface). While attached, Nonce, Format and Label
 // say what the host sees; the document itself is never shown, logged or kept.
 import dbus from 'dbus-next';
-import {
-  buildGeneratedMedia,
-  GeneratedMediaError,
-  newMediaNonce,
-  type GeneratedMedia,
-} from '../generated-media/index.js';
+import { GeneratedMediaError } from '../generated-media/errors.js';
+import type { GeneratedMedia } from '../generated-media/index.js';
 import { formatInputProblem, GENERATED_MEDIA_INPUT_ERROR } from '../dbus/generated-media.js';
 import { IFACE } from '../dbus/names.js';
 import type { MountPoint } from '../mountpoint/mount-point.js';
@@ -85,6 +81,8 @@ export class GeneratedMediaInterface extends Interface {
     let media: GeneratedMedia;
     try {
       document = await readGeneratedMediaDocument(fd);
+      // the writers (ISO 9660, FAT) and the schema load with the first medium, not at start
+      const { buildGeneratedMedia, newMediaNonce } = await import('../generated-media/index.js');
       media = buildGeneratedMedia(document, {
         nonce: newMediaNonce(),
         target: this.mp.slot.mediaType === 'CD' ? 'cd' : 'usb',

@@ -1,7 +1,9 @@
 // The JSON document of a GeneratedMedia.Mount, as it arrives on the caller's fd: at most 8 MiB
 // of UTF-8 JSON, optionally ended by a NUL byte (a sender that keeps its FIFO open ends the
 // message that way: JSON text never holds a raw NUL). The generator validates the rest.
-import { GeneratedMediaError, MAX_GENERATED_MEDIA_INPUT_BYTES } from '../generated-media/index.js';
+// not the generator's index: the daemon loads the generator only when it builds a medium
+import { GeneratedMediaError } from '../generated-media/errors.js';
+import { MAX_GENERATED_MEDIA_INPUT_BYTES } from '../generated-media/input-limit.js';
 import { readFdPayload } from './fd-payload.js';
 
 /** How long a sender may take to write the whole document. */

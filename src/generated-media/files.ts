@@ -3,7 +3,7 @@
 // case are duplicates here too: the same document must build on either target.
 import { GeneratedMediaError, jsonPointer } from './errors.js';
 import type { ExtraFile } from './schema.js';
-import { MAX_GENERATED_MEDIA_INPUT_BYTES } from './validate.js';
+import { MAX_GENERATED_MEDIA_INPUT_BYTES } from './input-limit.js';
 
 export interface MediaFile {
   /** Relative to the image root, '/'-separated. */

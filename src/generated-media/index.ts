@@ -15,7 +15,7 @@ import { directoryTree, type TreeDirectory } from './tree.js';
 import { validateInput } from './validate.js';
 
 export { GeneratedMediaError } from './errors.js';
-export { MAX_GENERATED_MEDIA_INPUT_BYTES } from './validate.js';
+export { MAX_GENERATED_MEDIA_INPUT_BYTES } from './input-limit.js';
 export type { GeneratedMediaFormat, GeneratedMediaInput } from './schema.js';
 
 /** Which slot kind the image goes to: a CD gets ISO 9660, a USB stick FAT. */

@@ -3,10 +3,8 @@
 // the JSON pointer of the property.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { GeneratedMediaError, jsonPointer } from './errors.js';
+import { MAX_GENERATED_MEDIA_INPUT_BYTES } from './input-limit.js';
 import { inputSchema, type GeneratedMediaInput } from './schema.js';
-
-/** The largest input document, as JSON text; config media are kilobytes. */
-export const MAX_GENERATED_MEDIA_INPUT_BYTES = 8 * 1024 * 1024;
 
 /** Compiled on first use: the daemon and the web load this module at start, and most of them
  *  never build a medium (an idle daemon's heap, docs/performance.md). */

@@ -8,10 +8,7 @@ import { createProcessRunner } from '../process/runner.js';
 import type { ServiceConfig } from '../config/types.js';
 import type { SourceProvider } from './types.js';
 import { MountError } from '../errno.js';
-import { parseSourceUrl } from './guards/source-url.js';
-import { startCurlSource } from './schemes/curl-source.js';
-import { startShareSource } from './schemes/share-source.js';
-import { startSshSource, takeSftpUrlUser } from './schemes/ssh-source.js';
+import { parseSourceUrl, takeSftpUrlUser } from './guards/source-url.js';
 import { findExecutable } from './nbdkit/find-executable.js';
 import { kernelCanMount } from './schemes/kernel-mount.js';
 import { clearStaleState } from './stale-state.js';
@@ -20,7 +17,6 @@ import { openTrustStore, type TrustStore } from './trust-store.js';
 import { checkSourceHost } from './guards/ssrf-guard.js';
 import { checkCredentials } from './guards/credentials.js';
 import type { SourcesRuntime } from './nbdkit/source.js';
-import { serveGeneratedImage } from './generated/serve.js';
 
 export async function createSourceProvider(config: ServiceConfig, log: Logger): Promise<SourceProvider> {
   const runner = createProcessRunner(log);
@@ -73,7 +69,12 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
   return {
     schemes: () => [...schemes],
     async start(req, onExit) {
-      if (req.generated) return serveGeneratedImage(req.generated, { socket: req.socket, writable: req.writable, log });
+      // each kind of source loads its modules with its first mount, not at start (the daemon's
+      // idle memory): the generated image's server, curl, the shares, ssh
+      if (req.generated) {
+        const { serveGeneratedImage } = await import('./generated/serve.js');
+        return serveGeneratedImage(req.generated, { socket: req.socket, writable: req.writable, log });
+      }
       const { text, user: urlUser } = takeSftpUrlUser(req.url);
       const url = parseSourceUrl(text, [...schemes, ...unavailable.keys()]);
       const missing = unavailable.get(url.scheme);
@@ -91,16 +92,22 @@ export async function createSourceProvider(config: ServiceConfig, log: Logger): 
       switch (url.scheme) {
         case 'https':
         case 'http':
-        case 'ftp':
+        case 'ftp': {
           // a CA added a moment ago (Redfish's Truststore POST, then InsertMedia) counts for this
           // mount: the watcher's debounced refresh may not have run yet
           await trust?.refresh();
+          const { startCurlSource } = await import('./schemes/curl-source.js');
           return startCurlSource({ ...ctx, ...(trust ? { capath: trust.capath } : {}) }, onExit);
+        }
         case 'smb':
-        case 'nfs':
+        case 'nfs': {
+          const { startShareSource } = await import('./schemes/share-source.js');
           return startShareSource(ctx, onExit);
-        case 'sftp':
+        }
+        case 'sftp': {
+          const { startSshSource } = await import('./schemes/ssh-source.js');
           return startSshSource({ ...ctx, urlUser }, onExit);
+        }
         default:
           throw new MountError('EINVAL', `URL scheme "${url.scheme}" is not supported`);
       }

@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from './helpers/sshd.js';
-import { takeSftpUrlUser } from '../../src/sources/schemes/ssh-source.js';
+import { takeSftpUrlUser } from '../../src/sources/guards/source-url.js';
 import { classifySshFailure } from '../../src/sources/schemes/ssh-errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import {

@@ -1,5 +1,6 @@
 // Parses and checks the URL of a Legacy Mount: only the schemes we can serve, a host, a path,
-// no credentials in the URL (they would end up in argv and logs), no control characters.
+// no credentials in the URL (they would end up in argv and logs), no control characters; the
+// login of an sftp:// URL is split off first (it is not a secret).
 import { MountError } from '../../errno.js';
 import { redactUrl } from '../../log.js';
 
@@ -49,4 +50,32 @@ export function parseSourceUrl(text: string, schemes: readonly string[]): Source
     port,
     redacted: redactUrl(url),
   };
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** True when the text (a user name or path decoded from a URL) holds a control character. */
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL.test(text);
+}
+
+/**
+ * sftp://user@host/... names the login (not a secret; the common way to write these URLs), which
+ * the shared URL check refuses as credentials: split it off. Other URLs, and a user:password
+ * userinfo (refused by that check), come back unchanged.
+ */
+export function takeSftpUrlUser(text: string): { text: string; user?: string } {
+  const m = /^(sftp:\/\/)([^/?#]*)@/i.exec(text);
+  if (!m || m[2]!.includes(':')) return { text };
+  let user: string;
+  try {
+    user = decodeURIComponent(m[2]!);
+  } catch {
+    throw new MountError('EINVAL', 'the user name in the image URL is not valid percent-encoding');
+  }
+  if (hasControlCharacter(user))
+    throw new MountError('EINVAL', 'the user name in the image URL contains control characters');
+  const rest = m[1] + text.slice(m[0].length);
+  return user === '' ? { text: rest } : { text: rest, user };
 }

@@ -8,34 +8,13 @@ import { MountError } from '../../errno.js';
 import { buildFilterChain } from '../nbdkit/filter-chain.js';
 import { classifySshFailure } from './ssh-errors.js';
 import { secretLine } from '../guards/credentials.js';
+import { hasControlCharacter } from '../guards/source-url.js';
 import { startSshProxy } from '../guards/ssh-proxy.js';
 import { serveWithNbdkit, type SourceContext } from '../nbdkit/source.js';
 
 export interface SshSourceContext extends SourceContext {
   /** The login named in the URL (sftp://user@host/...), taken out before the URL check. */
   urlUser?: string;
-}
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/**
- * sftp://user@host/... names the login (not a secret; the common way to write these URLs), which
- * the shared URL check refuses as credentials: split it off. Other URLs, and a user:password
- * userinfo (refused by that check), come back unchanged.
- */
-export function takeSftpUrlUser(text: string): { text: string; user?: string } {
-  const m = /^(sftp:\/\/)([^/?#]*)@/i.exec(text);
-  if (!m || m[2]!.includes(':')) return { text };
-  let user: string;
-  try {
-    user = decodeURIComponent(m[2]!);
-  } catch {
-    throw new MountError('EINVAL', 'the user name in the image URL is not valid percent-encoding');
-  }
-  if (CONTROL.test(user)) throw new MountError('EINVAL', 'the user name in the image URL contains control characters');
-  const rest = m[1] + text.slice(m[0].length);
-  return user === '' ? { text: rest } : { text: rest, user };
 }
 
 export async function startSshSource(ctx: SshSourceContext, onExit: (err: MountError) => void): Promise<RunningSource> {
@@ -113,7 +92,7 @@ function remotePath(url: URL): string {
   } catch {
     throw new MountError('EINVAL', 'the image path is not valid percent-encoding');
   }
-  if (CONTROL.test(file)) throw new MountError('EINVAL', 'the image path contains control characters');
+  if (hasControlCharacter(file)) throw new MountError('EINVAL', 'the image path contains control characters');
   if (file.startsWith('/~/')) file = file.slice(3);
   if (file === '' || file.endsWith('/')) throw new MountError('EINVAL', 'the image URL names a directory, not a file');
   return file;
