@@ -459,6 +459,38 @@ describe('client', () => {
     await client.disconnect();
   });
 
+  test('each request keeps its own deadline under the one watchdog timer', async () => {
+    // offset 0 never answers; offset 1 answers at once; offset 2 is sent 150 ms after offset 0 and
+    // does not answer either: it must get its own full 300 ms, not offset 0's remainder
+    const backend: BlockBackend = {
+      size: 100,
+      readOnly: true,
+      read: (o, n) => (o === 1 ? Promise.resolve(new Uint8Array(n).fill(o)) : new Promise(() => undefined)),
+    };
+    const [a, b] = memoryStreamPair();
+    void serverFor(backend).serve(b);
+    const client = await NbdClient.connect(a, { timeoutMs: 300 });
+    const started = performance.now();
+    const first = client.read(0, 1).then(
+      () => assert.fail('offset 0 has no reply'),
+      (err: Error) => ({ err, after: performance.now() - started }),
+    );
+    assert.deepEqual([...(await client.read(1, 1))], [1]);
+    await new Promise((r) => setTimeout(r, 150));
+    const second = client.read(2, 1).then(
+      () => assert.fail('offset 2 has no reply'),
+      (err: Error) => ({ err, after: performance.now() - started }),
+    );
+    const [one, two] = await Promise.all([first, second]);
+    assert.match(one.err.message, /read of 1 bytes at offset 0: no reply within 300 ms/);
+    assert.match(two.err.message, /read of 1 bytes at offset 2: no reply within 300 ms/);
+    assert.ok(one.after >= 300 && one.after < 1000, `offset 0 gave up after ${one.after} ms`);
+    assert.ok(
+      two.after >= 450 && two.after < 1200,
+      `offset 2 gave up after ${two.after} ms, not 300 ms after it was sent`,
+    );
+  });
+
   test('a server without NBD_OPT_GO (ERR_UNSUP): falls back to NBD_OPT_EXPORT_NAME', async () => {
     const [a, b] = memoryStreamPair();
     const server = new ByteReader(b);
