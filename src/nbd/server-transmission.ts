@@ -199,7 +199,7 @@ export class Transmission {
         ? b.readInto(req.offset, body)
         : b.read(req.offset, req.length).then((data) => copy(data, body));
     } catch (err) {
-      this.readFailed(req, reply, err);
+      this.readFailed(req, err);
       return;
     }
     filled.then(
@@ -207,12 +207,12 @@ export class Transmission {
         this.sendRead(req, reply);
         this.done(req);
       },
-      (err: unknown) => this.readFailed(req, reply, err),
+      (err: unknown) => this.readFailed(req, err),
     );
   }
 
-  private readFailed(req: Request, reply: Uint8Array, err: unknown): void {
-    this.replyBuffers.give(reply);
+  /** The reply buffer is not pooled again: a backend may still be filling parts of it (a split read). */
+  private readFailed(req: Request, err: unknown): void {
     this.replyError(req, errnoOf(err), `read failed: ${(err as Error)?.message ?? String(err)}`);
     this.done(req);
   }
