@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { BlockBackend } from '../../src/nbd/backend.js';
 import { NbdError } from '../../src/nbd/backend.js';
-import { readaheadBackend, type ReadaheadOptions } from '../../src/sources/readahead/backend.js';
+import { IDLE_RELEASE_MS, readaheadBackend, type ReadaheadOptions } from '../../src/sources/readahead/backend.js';
 import { NbdClient } from '../../src/nbd/client.js';
 import { connectUnix } from '../../src/nbd-node/socket-stream.js';
 import { startProvider, randomImage } from './helpers/provider.js';
@@ -169,7 +169,7 @@ test('through nbdkit curl: 128 KiB reads of the slot socket give the image, fetc
   try {
     const { socket, source } = await harness.mount(`${server.origin}/disk.img`);
     const client = await NbdClient.connect(await connectUnix(socket));
-    assert.equal(client.preferredBlockBytes, 1024 * 1024, 'the chunk size is advertised as the preferred block size');
+    assert.equal(client.preferredBlockBytes, 256 * 1024, 'a request size below the chunk is advertised');
     const hash = createHash('sha256');
     const step = 128 * 1024;
     for (let offset = 0; offset < client.size; offset += step * 2) {
@@ -226,4 +226,74 @@ test('fetches reuse chunk buffers: concurrent multi-chunk reads get their bytes 
   const bound = opts.maxChunks + 3 * 3;
   assert.ok(buffers.size <= bound, `${backend.chunkReads} fetches into ${buffers.size} buffers (bound ${bound})`);
   assert.ok(backend.chunkReads > 4 * bound);
+});
+
+test('a chunk a stream is still reading is not dropped to make room for read-ahead', async () => {
+  const opts: ReadaheadOptions = { chunkBytes: 4096, aheadChunks: 2, maxChunks: 4 };
+  const image = new Uint8Array(randomBytes(32 * opts.chunkBytes));
+  const backend = readaheadBackend(memoryUpstreams(image, 1).upstreams, opts);
+  const readAt = async (offset: number) =>
+    assert.deepEqual(await backend.read(offset, 1024), image.subarray(offset, offset + 1024));
+  await readAt(0); // stream A in chunk 0
+  await readAt(1024); // A continues: chunks 1 and 2 fetched ahead
+  const b = 10 * opts.chunkBytes;
+  await readAt(b); // stream B in chunk 10: the 4 chunks are taken
+  await readAt(b + 1024); // B continues: its read-ahead finds no room without dropping chunk 0, where A is
+  await readAt(2048); // A reads on in chunk 0
+  assert.equal(backend.chunkReads, 4, 'chunks 0, 1, 2 and 10, each fetched once');
+});
+
+test('streams of reads smaller than a chunk, several in flight each (nbdcopy): bytes right, buffers bounded', async () => {
+  const opts: ReadaheadOptions = { chunkBytes: 8192, aheadChunks: 8, maxChunks: 16 };
+  const size = 128 * opts.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const up = memoryUpstreams(image, 4, 3);
+  const backend = readaheadBackend(up.upstreams, opts);
+  let peakResident = 0;
+  const streams = 4;
+  const region = size / streams;
+  const readBytes = opts.chunkBytes / 8;
+  await Promise.all(
+    Array.from({ length: streams }, async (_, s) => {
+      let next = s * region;
+      // 8 reads in flight per stream, each taking the next offset: the order nbdcopy's requests arrive in
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const dest = new Uint8Array(readBytes);
+          while (next < (s + 1) * region) {
+            const offset = next;
+            next += readBytes;
+            await backend.readInto!(offset, dest);
+            assert.deepEqual(dest, image.subarray(offset, offset + readBytes), `read at ${offset}`);
+            peakResident = Math.max(peakResident, backend.residentChunks);
+          }
+        }),
+      );
+    }),
+  );
+  // a read's own fetch may take a buffer while dropped chunks are still pinned (one a stream here);
+  // once those reads are done the pool is back within its bound
+  assert.ok(peakResident <= opts.maxChunks + streams, `${peakResident} chunk buffers held memory at once`);
+  assert.ok(backend.residentChunks <= opts.maxChunks, `${backend.residentChunks} hold memory after the reads`);
+});
+
+test('after reads stop, the chunk buffers give their memory back at once (no collection needed), and reads go on', async () => {
+  const opts: ReadaheadOptions = { chunkBytes: 1024 * 1024, aheadChunks: 8, maxChunks: 16 };
+  const size = 32 * opts.chunkBytes;
+  const image = new Uint8Array(randomBytes(size));
+  const backend = readaheadBackend(memoryUpstreams(image, 4).upstreams, opts);
+  const read = 128 * 1024;
+  for (let offset = 0; offset < size; offset += read)
+    assert.deepEqual(await backend.read(offset, read), image.subarray(offset, offset + read));
+  const resident = backend.residentChunks;
+  assert.ok(resident >= opts.aheadChunks, `${resident} chunk buffers hold memory after a sequential read`);
+  const rssBefore = process.memoryUsage().rss;
+  await new Promise((r) => setTimeout(r, IDLE_RELEASE_MS + 300));
+  assert.equal(backend.residentChunks, 0, 'every chunk buffer released');
+  const freed = rssBefore - process.memoryUsage().rss;
+  // the pages of the released buffers left the process (a plain Uint8Array's stay until V8 collects it)
+  assert.ok(freed >= (resident * opts.chunkBytes) / 2, `RSS fell by ${freed >> 20} MiB, ${resident} MiB were released`);
+  assert.deepEqual(await backend.read(size - read, read), image.subarray(size - read));
+  assert.equal(backend.residentChunks, 1, 'a read after the release gives one buffer memory again');
+  await backend.close!();
 });

@@ -6,6 +6,7 @@
 // fetched in parallel over the other connections while it consumes this one, and a host read
 // copies only its own bytes.
 import { NbdError, type BlockBackend } from '../../nbd/backend.js';
+import { chunkPool } from './chunk-pool.js';
 
 export interface ReadaheadOptions {
   /** Every upstream read is one aligned chunk of this many bytes (the last one may be shorter). */
@@ -19,6 +20,8 @@ export interface ReadaheadOptions {
 export interface ReadaheadBackend extends BlockBackend {
   /** Upstream chunk reads so far (how tests see the read-ahead at work). */
   readonly chunkReads: number;
+  /** Chunk buffers holding memory now (held by chunks or spare): its memory in chunks. */
+  readonly residentChunks: number;
 }
 
 /** Sequential readers told apart at once; a random reader only pushes the oldest one out. */
@@ -45,9 +48,14 @@ interface Chunk {
   buffer?: Uint8Array;
 }
 
-/** Reads stopped this long ago: the chunks and spare buffers are let go (the daemon's memory
- *  returns to idle while a mounted image is not read). */
-const IDLE_RELEASE_MS = 3000;
+/** The request size advertised to the host (NBD preferred block size), at most a chunk: the NBD
+ *  server's reply buffer is one request's size, and whole-chunk requests from nbdcopy (2 MiB)
+ *  cost a 2 MiB buffer per reply, 35-40 MiB more at the daemon's peak (docs/performance.md). */
+const PREFERRED_REQUEST_BYTES = 256 * 1024;
+
+/** Reads stopped this long ago: the chunks are dropped and the memory of their buffers returned
+ *  (the daemon's memory returns to idle while a mounted image is not read). */
+export const IDLE_RELEASE_MS = 3000;
 
 const EMPTY = new Uint8Array(0);
 
@@ -92,14 +100,14 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     else freeFetches += 1;
   }
 
-  /** Chunk buffers no chunk holds any more: each fetch reads into one (no garbage per chunk). */
-  let spare: Uint8Array[] = [];
+  /** Chunk buffers: each fetch reads into a spare one (no garbage per chunk). */
+  const pool = chunkPool(chunkBytes, opts.maxChunks);
 
   async function fetchData(index: number, chunk: Chunk): Promise<Uint8Array> {
     await fetchSlot();
     const up = busy.indexOf(Math.min(...busy));
     busy[up]! += 1;
-    const buffer = spare.pop() ?? new Uint8Array(chunkBytes);
+    const buffer = pool.take();
     try {
       const start = index * chunkBytes;
       const data = buffer.subarray(0, Math.min(chunkBytes, size - start));
@@ -107,7 +115,7 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
       chunk.buffer = buffer;
       return data;
     } catch (err) {
-      spare.push(buffer);
+      pool.give(buffer);
       throw err;
     } finally {
       busy[up]! -= 1;
@@ -143,14 +151,15 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
 
   function recycle(chunk: Chunk): void {
     if (chunk.pins > 0 || !chunk.buffer) return;
-    if (spare.length < opts.maxChunks) spare.push(chunk.buffer);
+    pool.give(chunk.buffer);
     chunk.buffer = undefined;
   }
 
-  /** Drops every fetched chunk and spare buffer (in-flight fetches land and are kept). */
+  /** Drops every fetched chunk and returns the memory of their buffers (in-flight fetches land
+   *  and are kept). */
   function releaseIdle(): void {
     for (const [index, chunk] of chunks) if (chunk.settled) drop(index, chunk);
-    spare = [];
+    pool.release();
   }
   const idleTimer = setTimeout(releaseIdle, IDLE_RELEASE_MS);
   idleTimer.unref();
@@ -172,14 +181,22 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     if (chunk.dropped) recycle(chunk);
   }
 
-  /** Drops least recently used chunks until `keep` fit: those a read used first, then (only for a
-   *  read's own fetch) those fetched ahead. A chunk in flight is a fetch already paid for: the
-   *  bound holds again once it lands. */
-  function evict(keep: number, evenUnused: boolean): void {
-    for (const onlyUsed of evenUnused ? [true, false] : [true]) {
+  /** Whether a stream's last read ended in this chunk: reads smaller than a chunk come back to it
+   *  (nbdcopy's 256 KiB, the kernel's 128 KiB), and dropping it costs a second fetch. */
+  function streamIsIn(index: number): boolean {
+    return streams.some((s) => s.next - 1 === index);
+  }
+
+  /** Drops least recently used chunks until `keep` fit: those a read used and no stream is in
+   *  first, then (only for a read's own fetch) those streams are in, then those fetched ahead. A
+   *  chunk in flight is a fetch already paid for: the bound holds again once it lands. */
+  function evict(keep: number, evenUnread: boolean): void {
+    const readDone = (index: number, chunk: Chunk) => chunk.used && !streamIsIn(index);
+    const passes = evenUnread ? [readDone, (_: number, chunk: Chunk) => chunk.used, () => true] : [readDone];
+    for (const droppable of passes) {
       for (const [index, chunk] of chunks) {
         if (chunks.size <= keep) return;
-        if (chunk.settled && (chunk.used || !onlyUsed)) drop(index, chunk);
+        if (chunk.settled && droppable(index, chunk)) drop(index, chunk);
       }
     }
   }
@@ -192,7 +209,9 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     for (let i = index + 1; i <= Math.min(lastChunk, index + ahead); i++) {
       if (chunks.has(i)) continue;
       evict(opts.maxChunks - 1, false);
-      if (chunks.size >= opts.maxChunks) return;
+      // dropped chunks that reads still copy out of hold buffers too: read-ahead waits for them
+      // rather than push the buffers past the pool's bound (released, then faulted in again)
+      if (chunks.size >= opts.maxChunks || pool.taken >= opts.maxChunks) return;
       chunks.set(i, fetchChunk(i));
     }
   }
@@ -254,9 +273,12 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     readOnly: primary.readOnly,
     // every connection reads through the same chunks, and writes drop them: one view of the image
     multiConn: true,
-    preferredBlockBytes: chunkBytes,
+    preferredBlockBytes: Math.min(chunkBytes, PREFERRED_REQUEST_BYTES),
     get chunkReads() {
       return chunkReads;
+    },
+    get residentChunks() {
+      return pool.resident;
     },
     async read(offset, length) {
       const out = new Uint8Array(length);
@@ -266,8 +288,8 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     readInto,
     async close() {
       clearTimeout(idleTimer);
+      releaseIdle();
       chunks.clear();
-      spare = [];
       await Promise.all(upstreams.map(async (u) => u.close?.()));
     },
   };
