@@ -2,9 +2,10 @@
 // the daemon refuses to start on any of them (docs/config.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { normalizeSourcesConfig, sourcesConfigProblems } from '../sources/config.js';
-import { configSchema, type RawConfig, type RawSlotConfig } from './schema.js';
+import type { RawConfig, RawSlotConfig } from './schema.js';
+import { validate as generatedValidator } from './validate-raw-config.generated.js';
 import type { HostBackendName, ServiceConfig, SlotConfig } from './types.js';
 
 /** Linux sun_path holds 108 bytes including the terminating NUL. */
@@ -44,9 +45,9 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ServiceConfig 
 /** Validates a parsed config; a relative RuntimeDir resolves against baseDir, relative sockets and
  *  TrustStore against RuntimeDir (so `vmedia start --runtime-dir` moves all runtime state). */
 export function parseConfig(raw: unknown, baseDir: string, file: string, opts: LoadOptions = {}): ServiceConfig {
-  // compiled for this call and dropped with it: the daemon reads its config once, and a validator
-  // kept for its whole life would hold ~1 MiB of its idle heap (docs/performance.md)
-  const validate = new Ajv({ allErrors: true, strict: true }).compile<RawConfig>(configSchema);
+  // the schema's validator compiled ahead by ajv (scripts/generate-config-validator.ts): ajv's
+  // compiler at every start held ≈ 2 MiB of the idle daemon (docs/performance.md)
+  const validate = generatedValidator as ValidateFunction<RawConfig>;
   if (!validate(raw)) {
     // an error inside propertyNames comes twice (the name's own pattern, then propertyNames): keep the second
     const errors = (validate.errors ?? []).filter((e) => e.propertyName === undefined);
