@@ -107,15 +107,16 @@ export function readaheadBackend(upstreams: readonly BlockBackend[], opts: Reada
     await fetchSlot();
     const up = busy.indexOf(Math.min(...busy));
     busy[up]! += 1;
-    const buffer = pool.take();
+    let buffer: Uint8Array | undefined;
     try {
+      buffer = pool.take(); // may throw: no memory for it
       const start = index * chunkBytes;
       const data = buffer.subarray(0, Math.min(chunkBytes, size - start));
       await readUpstream(upstreams[up]!, start, data);
       chunk.buffer = buffer;
       return data;
     } catch (err) {
-      pool.give(buffer);
+      if (buffer) pool.give(buffer);
       throw err;
     } finally {
       busy[up]! -= 1;
