@@ -46,7 +46,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ServiceConfig 
  *  TrustStore against RuntimeDir (so `vmedia start --runtime-dir` moves all runtime state). */
 export function parseConfig(raw: unknown, baseDir: string, file: string, opts: LoadOptions = {}): ServiceConfig {
   // the schema's validator compiled ahead by ajv (scripts/generate-config-validator.ts): ajv's
-  // compiler at every start held ≈ 2 MiB of the idle daemon (docs/performance.md)
+  // compiler at every start held ≈ 3.6 MiB of the idle daemon (docs/performance.md)
   const validate = generatedValidator as ValidateFunction<RawConfig>;
   if (!validate(raw)) {
     // an error inside propertyNames comes twice (the name's own pattern, then propertyNames): keep the second
