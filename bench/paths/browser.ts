@@ -21,6 +21,7 @@ import {
   interleaved,
   measureTransfer,
   nbdcopyToNull,
+  rssMiB,
   type Measurement,
   type PathBenchmark,
   type ProcessFigures,
@@ -117,6 +118,8 @@ async function startChromium(dir: string): Promise<Browser> {
     const walk = (pid: number) => {
       let type = 'browser';
       try {
+        // a helper that just exited (a zombie: no memory, an empty command line) has nothing to measure
+        rssMiB(pid);
         type = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
         // a utility's service: network, storage, …
         if (type === 'utility')
