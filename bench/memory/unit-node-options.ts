@@ -29,6 +29,12 @@ export function unitEnvironment(): Record<string, string> {
   return daemon!;
 }
 
+/** What the benchmarks give the bundle's daemon and web: the units' memory environment, with
+ *  unitNodeOptions() as NODE_OPTIONS. */
+export function unitMemoryEnvironment(): Record<string, string> {
+  return { ...unitEnvironment(), NODE_OPTIONS: unitNodeOptions() };
+}
+
 /** The units' NODE_OPTIONS (bench/paths runs the bundle with them); $BENCH_NODE_OPTIONS replaces
  *  them for an A/B run of a flag before it goes into the units. */
 export function unitNodeOptions(): string {

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
 import { basicAuth, connectWsNbdServer } from '../../test/web/ws-nbd-server.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { unitNodeOptions } from '../memory/unit-node-options.js';
+import { unitMemoryEnvironment } from '../memory/unit-node-options.js';
 import {
   cachedRandomImage,
   compiledCli,
@@ -65,8 +65,8 @@ const benchmark: PathBenchmark = {
     const bytes = sizeMiB * 1024 * 1024;
     const image = await cachedRandomImage(dir, bytes);
     process.env.VMEDIA_TEST_ENTRY = await compiledCli();
-    // the daemon and the web run with the units' V8 flags, as on a BMC (the stack passes them on)
-    process.env.NODE_OPTIONS = unitNodeOptions();
+    // the daemon and the web run with the units' memory environment, as on a BMC (the stack passes it on)
+    Object.assign(process.env, unitMemoryEnvironment());
     const stacks = new Map<string, Stack>();
     const stackFor = async (v: Variant) => {
       let stack = stacks.get(v.name);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/helpers/chromium.js';
 import { startStack, type Stack } from '../../test/helpers/stack.js';
-import { unitNodeOptions } from '../memory/unit-node-options.js';
+import { unitMemoryEnvironment } from '../memory/unit-node-options.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { exportServed } from './bridge.js';
 import {
@@ -248,8 +248,8 @@ const benchmark: PathBenchmark = {
     const image = await cachedRandomImage(dir, bytes);
     // the bundle serves its own build of the page (scripts/bundle.ts)
     process.env.VMEDIA_TEST_ENTRY = await compiledCli();
-    // the daemon and the web run with the units' V8 flags, as on a BMC (the stack passes them on)
-    process.env.NODE_OPTIONS = unitNodeOptions();
+    // the daemon and the web run with the units' memory environment, as on a BMC (the stack passes it on)
+    Object.assign(process.env, unitMemoryEnvironment());
     const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
     const browser = await startChromium(dir);
     const slot = stack.slots[0]!;

@@ -9,6 +9,7 @@ import { BUS_NAME, IFACE, slotPath } from '../../src/dbus/names.js';
 import { startDaemon, type RunningDaemon } from '../../test/helpers/daemon.js';
 import { startTestBus } from '../../test/helpers/private-bus.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { unitMemoryEnvironment } from '../memory/unit-node-options.js';
 import { compiledCli, rssMiB, sleep } from './measure.js';
 
 const run = promisify(execFile);
@@ -35,7 +36,8 @@ export async function startBenchDaemon(dir: string, config: Record<string, unkno
     busAddress: bus.address,
     entry: await compiledCli(),
     config: { InactivityTimeout: 0, HostBackend: 'export', RuntimeDir: runtimeDir, ...config },
-    env: { VMEDIA_LOG_LEVEL: 'warn' },
+    // as its unit runs it on a BMC: V8's flags and malloc's arenas shape its memory and CPU
+    env: { VMEDIA_LOG_LEVEL: 'warn', ...unitMemoryEnvironment() },
   }).catch(async (err: unknown) => {
     await bus.stop();
     throw err;

@@ -2,34 +2,18 @@
 // NbdServer on the slot socket, 4 upstream connections), against `nbdkit curl` alone; both read
 // whole with nbdcopy (4 connections) from a local HTTPS image server (in this process, not
 // measured). The daemon's nbdkit child is measured with it: the path's CPU is both. The daemon
-// runs with its unit's memory environment (V8 flags, MALLOC_ARENA_MAX), as on a BMC: its RSS
-// after a transfer depends on it.
+// runs with its unit's memory environment (startBenchDaemon), as on a BMC: its RSS after a
+// transfer depends on it.
 import path from 'node:path';
 import { exportBackendSlot } from '../../test/helpers/daemon.js';
 import { startHttpsImages } from '../../test/helpers/https-images.js';
 import { startNbdkit } from '../../test/nbd/helpers.js';
 import { childrenOf } from '../../test/reliability/helpers/proc.js';
 import { randomImage } from '../../test/sources/helpers/provider.js';
-import { unitEnvironment, unitNodeOptions } from '../memory/unit-node-options.js';
-import { startBenchDaemon, type BenchDaemon } from './daemon.js';
+import { startBenchDaemon } from './daemon.js';
 import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
 
 const CONNECTIONS = 4;
-
-/** startBenchDaemon with the unit's memory environment in the daemon's (and only its) environment. */
-async function startUnitDaemon(...args: Parameters<typeof startBenchDaemon>): Promise<BenchDaemon> {
-  const unitEnv = { ...unitEnvironment(), NODE_OPTIONS: unitNodeOptions() };
-  const saved = Object.keys(unitEnv).map((key) => [key, process.env[key]] as const);
-  Object.assign(process.env, unitEnv);
-  try {
-    return await startBenchDaemon(...args);
-  } finally {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
-}
 
 const benchmark: PathBenchmark = {
   title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
@@ -39,7 +23,7 @@ const benchmark: PathBenchmark = {
     await randomImage(image, sizeMiB);
     const { ca, trustStore, server } = await startHttpsImages(dir, { files: new Map([['/disk.img', image]]) });
     const url = `${server.origin}/disk.img`;
-    const bench = await startUnitDaemon(dir, {
+    const bench = await startBenchDaemon(dir, {
       AllowPrivateSourceHosts: true,
       TrustStore: trustStore,
       MountPoints: { Slot_2: exportBackendSlot('Legacy', 2) },
