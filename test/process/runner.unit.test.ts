@@ -180,11 +180,13 @@ function alive(pid: number): boolean {
 }
 
 test('children are ended when vmedia exits, also at a fatal signal it has no handler for', async () => {
-  for (const how of ['exit', 'SIGHUP'] as const) {
-    const pid = await childOfEndedVmedia(how);
-    assert.ok(pid > 0);
-    const deadline = Date.now() + 5_000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(alive(pid), false, `sleep (pid ${pid}) outlived vmedia ended by ${how}`);
-  }
+  await Promise.all(
+    (['exit', 'SIGHUP'] as const).map(async (how) => {
+      const pid = await childOfEndedVmedia(how);
+      assert.ok(pid > 0);
+      const deadline = Date.now() + 5_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(alive(pid), false, `sleep (pid ${pid}) outlived vmedia ended by ${how}`);
+    }),
+  );
 });
