@@ -12,6 +12,7 @@ export function clientBackend(client: NbdClient): BlockBackend {
     ...(client.preferredBlockBytes ? { preferredBlockBytes: client.preferredBlockBytes } : {}),
     read: (offset, length) => client.read(offset, length),
     readInto: (offset, dest) => client.readInto(offset, dest),
+    readIntoThen: (offset, dest, done) => client.readIntoThen(offset, dest, done),
     write: (offset, data, fua) => client.write(offset, data, { fua }),
     flush: () => client.flush(),
     close: () => client.disconnect(),

@@ -16,7 +16,10 @@ export interface NbdClientOptions {
 }
 
 interface Pending {
-  what: string;
+  /** The request, for messages (described only when one is needed: not a string per request). */
+  type: number;
+  offset: number;
+  length: number;
   /** Where the data of a successful read reply goes (its length is the data's); none for other commands. */
   dest: Uint8Array | undefined;
   /** Set when the caller gave up (timeout): the reply is still read, then dropped. */
@@ -168,6 +171,21 @@ export class NbdClient {
     return undefined;
   }
 
+  /**
+   * readInto without a promise (BlockBackend.readIntoThen): `done` is called once, with the error
+   * when the read failed (at once when it cannot be sent).
+   */
+  readIntoThen(offset: number, dest: Uint8Array, done: (err?: Error) => void): void {
+    const refused = this.rangeError('read', offset, dest.length) ?? this.unusable();
+    if (refused) done(refused);
+    else if (dest.length > this.maxRequestBytes) this.readInto(offset, dest).then(() => done(), done);
+    else this.enqueue(C.CMD_READ, 0, offset, dest.length, dest, () => done(), done);
+  }
+
+  private unusable(): Error | undefined {
+    return this.failure ?? (this.disconnecting ? new Error('NBD client is disconnecting') : undefined);
+  }
+
   /** Sends one request; `data` is a write's payload or a read's destination. */
   private request(
     type: number,
@@ -176,20 +194,30 @@ export class NbdClient {
     length: number,
     data: Uint8Array | undefined,
   ): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.disconnecting) return Promise.reject(new Error('NBD client is disconnecting'));
+    const refused = this.unusable();
+    if (refused) return Promise.reject(refused);
+    return new Promise<void>((resolve, reject) => this.enqueue(type, flags, offset, length, data, resolve, reject));
+  }
+
+  private enqueue(
+    type: number,
+    flags: number,
+    offset: number,
+    length: number,
+    data: Uint8Array | undefined,
+    resolve: () => void,
+    reject: (err: Error) => void,
+  ): void {
     const handle = this.allocateHandle();
-    const what = `${C.COMMAND_NAMES[type]} of ${length} bytes at offset ${offset}`;
     const reading = type === C.CMD_READ;
-    return new Promise<void>((resolve, reject) => {
-      const deadline = this.timeoutMs ? monotonicMs() + this.timeoutMs : 0;
-      const p: Pending = { what, dest: reading ? data : undefined, abandoned: false, deadline, resolve, reject };
-      if (this.timeoutMs && !this.watchdog) this.armWatchdog(this.timeoutMs);
-      this.pending.set(handle, p);
-      if (isLarge(p)) this.largeReads++;
-      this.conn.send(encodeRequest(flags, type, handle, offset, length));
-      if (!reading && data && data.length > 0) this.conn.send(data);
-    });
+    const deadline = this.timeoutMs ? monotonicMs() + this.timeoutMs : 0;
+    const dest = reading ? data : undefined;
+    const p: Pending = { type, offset, length, dest, abandoned: false, deadline, resolve, reject };
+    if (this.timeoutMs && !this.watchdog) this.armWatchdog(this.timeoutMs);
+    this.pending.set(handle, p);
+    if (isLarge(p)) this.largeReads++;
+    this.conn.send(encodeRequest(flags, type, handle, offset, length));
+    if (!reading && data && data.length > 0) this.conn.send(data);
   }
 
   private armWatchdog(ms: number): void {
@@ -206,7 +234,7 @@ export class NbdClient {
       if (p.abandoned) continue;
       if (p.deadline <= now) {
         p.abandoned = true;
-        p.reject(new Error(`NBD ${p.what}: no reply within ${this.timeoutMs} ms`));
+        p.reject(new Error(`NBD ${describe(p)}: no reply within ${this.timeoutMs} ms`));
         expired = true;
       } else next = Math.min(next, p.deadline);
     }
@@ -282,7 +310,7 @@ export class NbdClient {
     if (errno === 0) p.resolve();
     else {
       const code = nbdErrnoName(errno);
-      p.reject(new NbdError(code, `NBD ${p.what} failed: ${code} (${errno})`));
+      p.reject(new NbdError(code, `NBD ${describe(p)} failed: ${code} (${errno})`));
     }
     return true;
   }
@@ -297,6 +325,10 @@ export class NbdClient {
     this.pending.clear();
     this.largeReads = 0;
   }
+}
+
+function describe(p: Pending): string {
+  return `${C.COMMAND_NAMES[p.type]} of ${p.length} bytes at offset ${p.offset}`;
 }
 
 function isLarge(p: Pending): boolean {

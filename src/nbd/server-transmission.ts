@@ -193,6 +193,10 @@ export class Transmission {
     const reply = this.replyBuffers.take(headerBytes + req.length);
     const body = reply.subarray(headerBytes);
     const b = this.backend;
+    if (b.readIntoThen) {
+      b.readIntoThen(req.offset, body, (err) => (err ? this.readFailed(req, err) : this.readDone(req, reply)));
+      return;
+    }
     let filled: Promise<unknown>;
     try {
       filled = b.readInto
@@ -203,12 +207,14 @@ export class Transmission {
       return;
     }
     filled.then(
-      () => {
-        this.sendRead(req, reply);
-        this.done(req);
-      },
+      () => this.readDone(req, reply),
       (err: unknown) => this.readFailed(req, err),
     );
+  }
+
+  private readDone(req: Request, reply: Uint8Array): void {
+    this.sendRead(req, reply);
+    this.done(req);
   }
 
   /** The reply buffer is not pooled again: a backend may still be filling parts of it (a split read). */

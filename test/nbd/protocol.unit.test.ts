@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { NbdError, type BlockBackend } from '../../src/nbd/backend.js';
 import { NbdClient } from '../../src/nbd/client.js';
+import { clientBackend } from '../../src/nbd/client-backend.js';
 import * as C from '../../src/nbd/constants.js';
 import { NbdServer } from '../../src/nbd/server.js';
 import { ByteReader } from '../../src/nbd/byte-reader.js';
@@ -489,6 +490,32 @@ describe('client', () => {
       two.after >= 450 && two.after < 1200,
       `offset 2 gave up after ${two.after} ms, not 300 ms after it was sent`,
     );
+  });
+
+  test('a relayed read (clientBackend, no promise per request): data, the upstream error, a timeout, a split read', async () => {
+    const data = randomBytes(64 * 1024);
+    const upstream: BlockBackend = {
+      size: data.length,
+      readOnly: true,
+      read: (o, n) => {
+        if (o === 4096) return Promise.reject(new NbdError('ENOSPC', 'upstream full'));
+        if (o === 8192) return new Promise(() => undefined); // never answers
+        return Promise.resolve(data.subarray(o, o + n));
+      },
+    };
+    const [a, b] = memoryStreamPair();
+    void new NbdServer({ exports: new Map([['', upstream]]), maxRequestBytes: 16 * 1024 }).serve(b);
+    const relayClient = await NbdClient.connect(a, { timeoutMs: 200 });
+    const relay = serverFor(clientBackend(relayClient));
+    const [c, d] = memoryStreamPair();
+    void relay.serve(d);
+    const client = await NbdClient.connect(c);
+    assert.equal(hex(await client.read(100, 300)), hex(data.subarray(100, 400)));
+    await assert.rejects(client.read(4096, 10), (err: NbdError) => err.code === 'ENOSPC');
+    await assert.rejects(client.read(8192, 10), (err: NbdError) => err.code === 'EIO');
+    // the upstream takes at most 16 KiB a request: the relay's client splits, its server answers whole
+    assert.equal(hex(await client.read(12288, 32 * 1024)), hex(data.subarray(12288, 12288 + 32 * 1024)));
+    await client.disconnect();
   });
 
   test('a server without NBD_OPT_GO (ERR_UNSUP): falls back to NBD_OPT_EXPORT_NAME', async () => {

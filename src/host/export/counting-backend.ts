@@ -32,6 +32,7 @@ export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }
   const write = inner.write?.bind(inner);
   const writeZeroes = inner.writeZeroes?.bind(inner);
   const readInto = inner.readInto?.bind(inner);
+  const readIntoThen = inner.readIntoThen?.bind(inner);
   return {
     size: inner.size,
     readOnly: opts.readOnly || inner.readOnly,
@@ -49,6 +50,16 @@ export function countingBackend(inner: BlockBackend, opts: { readOnly: boolean }
           () => readInto(offset, dest),
           () => (stats.readBytes += dest.length),
         )),
+    readIntoThen:
+      readIntoThen &&
+      ((offset, dest, done) => {
+        stats.inFlight += 1;
+        readIntoThen(offset, dest, (err) => {
+          stats.inFlight -= 1;
+          if (!err) stats.readBytes += dest.length;
+          done(err);
+        });
+      }),
     write:
       write &&
       ((offset, data, fua) =>
