@@ -52,8 +52,12 @@ async function runDaemon(args: DaemonArgs): Promise<void> {
       log.info('stopped');
     })();
   };
-  process.once('SIGTERM', () => stop('SIGTERM', 0));
-  process.once('SIGINT', () => stop('SIGINT', 0));
+  // `on`, not `once`: signal-exit (the runner's, ending children when we exit) re-raises a signal
+  // when its listener is the only one left, and a `once` listener is removed before it looks: the
+  // daemon died of a SIGTERM that came while a child started after ours was running (a Legacy
+  // mount's nbdkit), without ejecting. A second signal finds the stop already running.
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
   onBusLost(service.bus, (why) => {
     if (stopping) return; // our own teardown closed it
     log.error({ why }, 'lost the D-Bus connection');

@@ -146,8 +146,9 @@ async function runStart(args: StartArgs): Promise<void> {
     await bus.stop();
     process.exitCode = exitCode;
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // `on`, not `once`: the runner's signal-exit would otherwise re-raise the signal (src/cli/daemon.ts)
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   try {
     for (const child of children(runtimeDir, bus.address, withHost)) {

@@ -15,6 +15,8 @@ export function stopOnSignal(stop: () => Promise<void>, log: Logger): void {
       },
     );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // `on`, not `once`: signal-exit (the process runner's) re-raises a signal when its listener is
+  // the only one left, and a `once` listener is removed before it looks (src/cli/daemon.ts)
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
