@@ -96,12 +96,20 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** This process's environment without what it holds for the stack (the units' MALLOC_ARENA_MAX and
+ *  NODE_OPTIONS): Chromium is the user's browser, not ours, and glibc's arenas shape its CPU too. */
+function withoutUnitMemoryEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(unitMemoryEnvironment())) delete env[name];
+  return env;
+}
+
 async function startChromium(dir: string): Promise<Browser> {
   const profile = path.join(dir, `chromium-${Date.now()}`);
   const child = spawn(
     CHROMIUM_PATH,
     [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: withoutUnitMemoryEnvironment() },
   );
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
