@@ -81,7 +81,7 @@ export class Transmission {
         return;
       }
       const payload = req.type === C.CMD_WRITE ? req.length : 0;
-      const cost = req.type === C.CMD_READ || req.type === C.CMD_WRITE ? req.length : 0;
+      const cost = costOf(req);
       const problem = this.check(req);
       if (problem) {
         if (payload > 0) await reader.discard(payload);
@@ -101,7 +101,7 @@ export class Transmission {
   /** A request's reply is on its way: its budget frees up. */
   private done(req: Request): void {
     this.inflight--;
-    if (req.type === C.CMD_READ || req.type === C.CMD_WRITE) this.inflightBytes -= req.length;
+    this.inflightBytes -= costOf(req);
     this.conn.wake();
   }
 
@@ -169,12 +169,17 @@ export class Transmission {
       }
       this.replyOk(req);
     } catch (err) {
-      this.replyError(
-        req,
-        errnoOf(err),
-        `${C.COMMAND_NAMES[req.type]} failed: ${(err as Error)?.message ?? String(err)}`,
-      );
+      this.replyFailure(req, err);
     }
+  }
+
+  /** The backend's error as the request's reply: its errno, and what failed for a structured client. */
+  private replyFailure(req: Request, err: unknown): void {
+    this.replyError(
+      req,
+      errnoOf(err),
+      `${C.COMMAND_NAMES[req.type]} failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 
   /**
@@ -219,7 +224,7 @@ export class Transmission {
 
   /** The reply buffer is not pooled again: a backend may still be filling parts of it (a split read). */
   private readFailed(req: Request, err: unknown): void {
-    this.replyError(req, errnoOf(err), `read failed: ${(err as Error)?.message ?? String(err)}`);
+    this.replyFailure(req, err);
     this.done(req);
   }
 
@@ -295,6 +300,11 @@ export class Transmission {
     setHandle(v, req);
     this.conn.send(b);
   }
+}
+
+/** Payload bytes a request counts against the in-flight budget, from admission to its reply. */
+function costOf(req: Request): number {
+  return req.type === C.CMD_READ || req.type === C.CMD_WRITE ? req.length : 0;
 }
 
 /** A backend's read() result into the reply's body: it must be exactly the length asked for. */
