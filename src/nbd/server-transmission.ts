@@ -17,6 +17,14 @@ const MAX_INFLIGHT = 128;
  * each connection's reply buffers, new memory the first time, cost page faults and RSS.
  */
 const MAX_INFLIGHT_BYTES = 2 * 1024 * 1024;
+/**
+ * Once the budget is full, reading resumes only when this much of it is free, and the requests
+ * queued behind are then admitted together: they leave in one write, and a relay's upstream
+ * (nbdkit, the web and the page) wakes once for a batch instead of once per request. Resuming
+ * at the first free byte passed requests one at a time (bench/paths B: the daemon's CPU per byte
+ * 7 % lower with batches, and faster).
+ */
+const ADMIT_BATCH_BYTES = 1024 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /**
  * Read-reply buffers kept for reuse per connection (see BufferPool): the in-flight budget plus
@@ -133,9 +141,12 @@ export class Transmission {
     return this.inflight === 0 || (this.inflight < MAX_INFLIGHT && this.inflightBytes + cost <= MAX_INFLIGHT_BYTES);
   }
 
-  /** Waits until a request of this cost fits the in-flight budget. */
+  /**
+   * Waits until a request of this cost fits the in-flight budget with ADMIT_BATCH_BYTES to spare,
+   * so that the requests queued behind it are admitted together.
+   */
   private async admit(cost: number): Promise<void> {
-    while (!this.fits(cost) && !this.conn.isClosed) await this.conn.changed();
+    while (!this.fits(cost + ADMIT_BATCH_BYTES) && !this.conn.isClosed) await this.conn.changed();
   }
 
   private async idle(): Promise<void> {
