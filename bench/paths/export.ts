@@ -2,11 +2,14 @@
 // the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
 // nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A third
 // variant puts socat (a C relay, one upstream connection per client connection) where the daemon
-// is: what any process between two sockets costs, whatever its language.
+// is: what any process between two sockets costs, whatever its language; a fourth puts a bare
+// Node relay there (node-relay.mjs: Node's streams piped both ways): what a Node process between
+// two sockets costs before it does anything of its own.
 import { rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { exportBackendSlot } from '../../test/helpers/daemon.js';
-import { startChild, startNbdkit } from '../../test/nbd/helpers.js';
+import { startChild, startNbdkit, type Child } from '../../test/nbd/helpers.js';
 import { childrenOf } from '../../test/reliability/helpers/proc.js';
 import { startBenchDaemon } from './daemon.js';
 import {
@@ -19,6 +22,7 @@ import {
 } from './measure.js';
 
 const CONNECTIONS = 4;
+const NODE_RELAY = fileURLToPath(new URL('node-relay.mjs', import.meta.url));
 
 const benchmark: PathBenchmark = {
   title: 'daemon export backend in front of `nbdkit file` vs nbdkit read directly (nbdcopy, 4 connections)',
@@ -72,38 +76,51 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      const throughSocat = async () => {
+      /** A relay process listening on relaySocket in front of a fresh nbdkit, measured as B's other variants. */
+      const throughRelay = async (
+        variant: string,
+        name: string,
+        start: (relaySocket: string, upstream: string) => Promise<Child>,
+      ) => {
         const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
-        const relaySocket = path.join(dir, 'socat.sock');
+        const relaySocket = path.join(dir, 'relay.sock');
         rmSync(relaySocket, { force: true });
-        // socat forks a relay per connection; its CPU counts once the parent has reaped them
-        const socat = await startChild(
-          'socat',
-          ['-b', String(256 * 1024), `UNIX-LISTEN:${relaySocket},fork`, `UNIX-CONNECT:${kit.socket}`],
-          relaySocket,
-          'socat',
-        );
+        const relay = await start(relaySocket, kit.socket);
         try {
           return await measureTransfer({
             path: 'B',
-            variant: 'socat relay → nbdkit file',
+            variant,
             reference: 'nbdkit file read directly',
             bytes,
             watched: [
-              { name: 'socat (relays)', pid: socat.process.pid! },
+              { name, pid: relay.process.pid! },
               { name: 'nbdkit', pid: kit.process.pid! },
             ],
             transfer: async () => {
               await nbdcopyToNull(`nbd+unix:///?socket=${relaySocket}`, CONNECTIONS);
-              for (let i = 0; i < 100 && childrenOf(socat.process.pid!).length > 0; i++) await sleep(20);
+              // socat forks a relay per connection; its CPU counts once the parent has reaped them
+              for (let i = 0; i < 100 && childrenOf(relay.process.pid!).length > 0; i++) await sleep(20);
             },
           });
         } finally {
-          await socat.stop();
+          await relay.stop();
           await kit.stop();
         }
       };
-      return await interleaved(rounds, [direct, throughDaemon, throughSocat]);
+      const throughSocat = () =>
+        throughRelay('socat relay → nbdkit file', 'socat (relays)', (relaySocket, upstream) =>
+          startChild(
+            'socat',
+            ['-b', String(256 * 1024), `UNIX-LISTEN:${relaySocket},fork`, `UNIX-CONNECT:${upstream}`],
+            relaySocket,
+            'socat',
+          ),
+        );
+      const throughNode = () =>
+        throughRelay('bare node relay → nbdkit file', 'node relay', (relaySocket, upstream) =>
+          startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay'),
+        );
+      return await interleaved(rounds, [direct, throughDaemon, throughSocat, throughNode]);
     } finally {
       await bench.stop();
     }
