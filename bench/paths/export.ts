@@ -2,9 +2,10 @@
 // the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
 // nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A third
 // variant puts socat (a C relay, one upstream connection per client connection) where the daemon
-// is: what any process between two sockets costs, whatever its language; a fourth puts a bare
-// Node relay there (node-relay.mjs: Node's streams piped both ways): what a Node process between
-// two sockets costs before it does anything of its own.
+// is: what any process between two sockets costs, whatever its language; a fourth nbdkit's own
+// NBD relay (its nbd plugin: an NBD client and server in C, like the daemon here); a fifth a bare
+// Node relay (node-relay.mjs: Node's streams piped both ways): what a Node process between two
+// sockets costs before it does anything of its own.
 import { rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,16 +77,10 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      /** A relay process listening on relaySocket in front of a fresh nbdkit, measured as B's other variants. */
-      const throughRelay = async (
-        variant: string,
-        name: string,
-        start: (relaySocket: string, upstream: string) => Promise<Child>,
-      ) => {
+      /** A relay process in front of a fresh nbdkit (its socket `upstream`), measured as B's other variants. */
+      const throughRelay = async (variant: string, name: string, start: (upstream: string) => Promise<Child>) => {
         const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
-        const relaySocket = path.join(dir, 'relay.sock');
-        rmSync(relaySocket, { force: true });
-        const relay = await start(relaySocket, kit.socket);
+        const relay = await start(kit.socket);
         try {
           return await measureTransfer({
             path: 'B',
@@ -97,7 +92,7 @@ const benchmark: PathBenchmark = {
               { name: 'nbdkit', pid: kit.process.pid! },
             ],
             transfer: async () => {
-              await nbdcopyToNull(`nbd+unix:///?socket=${relaySocket}`, CONNECTIONS);
+              await nbdcopyToNull(relay.uri, CONNECTIONS);
               // socat forks a relay per connection; its CPU counts once the parent has reaped them
               for (let i = 0; i < 100 && childrenOf(relay.process.pid!).length > 0; i++) await sleep(20);
             },
@@ -107,20 +102,27 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
+      const relaySocket = path.join(dir, 'relay.sock');
       const throughSocat = () =>
-        throughRelay('socat relay → nbdkit file', 'socat (relays)', (relaySocket, upstream) =>
-          startChild(
+        throughRelay('socat relay → nbdkit file', 'socat (relays)', (upstream) => {
+          rmSync(relaySocket, { force: true });
+          return startChild(
             'socat',
             ['-b', String(256 * 1024), `UNIX-LISTEN:${relaySocket},fork`, `UNIX-CONNECT:${upstream}`],
             relaySocket,
             'socat',
-          ),
+          );
+        });
+      const throughNbdkitRelay = () =>
+        throughRelay('nbdkit nbd plugin → nbdkit file', 'nbdkit nbd', (upstream) =>
+          startNbdkit(dir, ['nbd', `socket=${upstream}`], ['--readonly']),
         );
       const throughNode = () =>
-        throughRelay('bare node relay → nbdkit file', 'node relay', (relaySocket, upstream) =>
-          startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay'),
-        );
-      return await interleaved(rounds, [direct, throughDaemon, throughSocat, throughNode]);
+        throughRelay('bare node relay → nbdkit file', 'node relay', (upstream) => {
+          rmSync(relaySocket, { force: true });
+          return startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay');
+        });
+      return await interleaved(rounds, [direct, throughDaemon, throughSocat, throughNbdkitRelay, throughNode]);
     } finally {
       await bench.stop();
     }
