@@ -249,29 +249,40 @@ function chromiumByKind(m: Measurement): Measurement {
   };
 }
 
+/** A bundle's name for the table: its directory (`scripts/bundle.ts --out DIR` puts main.mjs at DIR/dist/cli/). */
+function bundleName(entry: string): string {
+  return path.basename(path.resolve(entry, '../../..'));
+}
+
+/** The bundle's stack: the daemon and the web run `entry` (the web serves that build's page). */
+function startStackOf(entry: string): Promise<Stack> {
+  process.env.VMEDIA_TEST_ENTRY = entry;
+  return startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
+}
+
 const benchmark: PathBenchmark = {
   title: 'Chromium page (raw CDP, no network capture) → `vmedia web` bridge → daemon export → nbdcopy',
-  async run({ dir, sizeMiB, rounds }) {
+  takesAgainst: true,
+  async run({ dir, sizeMiB, rounds, against }) {
     const bytes = sizeMiB * 1024 * 1024;
     const image = await cachedRandomImage(dir, bytes);
-    // the bundle serves its own build of the page (scripts/bundle.ts)
-    process.env.VMEDIA_TEST_ENTRY = await compiledCli();
     // the daemon and the web run with the units' memory environment, as on a BMC (the stack passes it on)
     Object.assign(process.env, unitMemoryEnvironment());
-    const stack = await startStack({ webEnv: { VMEDIA_LOG_LEVEL: 'warn' }, startTimeoutMs: 60_000 });
-    const browser = await startChromium(dir);
-    const slot = stack.slots[0]!;
-    const once = async () => {
-      const stop = await servePage(browser, stack, image);
+    const stacks: Array<{ stack: Stack; variant: string }> = [];
+    let browser: Browser | undefined;
+    /** One transfer through `stack`'s page, web and daemon. */
+    const once = async ({ stack, variant }: { stack: Stack; variant: string }) => {
+      const slot = stack.slots[0]!;
+      const stop = await servePage(browser!, stack, image);
       try {
         await exportServed(slot.exportSocket);
         return chromiumByKind(
           await measureTransfer({
             path: 'D',
-            variant: 'Chromium page → web → daemon export',
+            variant,
             bytes,
             watched: [
-              ...browser.processes(),
+              ...browser!.processes(),
               { name: 'web', pid: stack.webPid },
               { name: 'daemon', pid: stack.daemon.pid },
               // nbdcopy is this process's child: its CPU arrives in our cutime when it is reaped
@@ -285,10 +296,19 @@ const benchmark: PathBenchmark = {
       }
     };
     try {
-      return await interleaved(rounds, [once]);
+      // the bundle serves its own build of the page (scripts/bundle.ts)
+      stacks.push({ stack: await startStackOf(await compiledCli()), variant: 'Chromium page → web → daemon export' });
+      for (const entry of against) {
+        stacks.push({ stack: await startStackOf(entry), variant: `the same, build ${bundleName(entry)}` });
+      }
+      browser = await startChromium(dir);
+      return await interleaved(
+        rounds,
+        stacks.map((s) => () => once(s)),
+      );
     } finally {
-      await browser.stop();
-      await stack.stop();
+      await browser?.stop();
+      for (const { stack } of stacks) await stack.stop();
     }
   },
 };

@@ -205,6 +205,11 @@ export interface PathContext {
   rounds: number;
   /** A line printed under the table (a figure that is no transfer, e.g. a daemon's RSS at start). */
   note: (line: string) => void;
+  /**
+   * Other builds' cli/main.mjs (`scripts/bundle.ts --out DIR` from another commit), each measured
+   * as a variant of its own in the same run (run.ts `--against`), for the paths that take them.
+   */
+  against: string[];
 }
 
 /** A path's module (bench/paths/<file>.ts) default-exports one of these; run.ts lists the files. */
@@ -212,6 +217,8 @@ export interface PathBenchmark {
   /** One line for the report: what is measured against what. */
   title: string;
   run(ctx: PathContext): Promise<Array<{ median: Measurement; range: string }>>;
+  /** Whether run() measures ctx.against. */
+  takesAgainst?: boolean;
 }
 
 const REPO = path.resolve(import.meta.dirname, '../..');
