@@ -142,11 +142,12 @@ export class Transmission {
   }
 
   /**
-   * Waits until a request of this cost fits the in-flight budget with ADMIT_BATCH_BYTES to spare,
-   * so that the requests queued behind it are admitted together.
+   * Waits until a request of this cost fits the in-flight budget and ADMIT_BATCH_BYTES of it are
+   * free, so that the requests queued behind it are admitted together.
    */
   private async admit(cost: number): Promise<void> {
-    while (!this.fits(cost + ADMIT_BATCH_BYTES) && !this.conn.isClosed) await this.conn.changed();
+    while (!(this.fits(cost) && this.inflightBytes + ADMIT_BATCH_BYTES <= MAX_INFLIGHT_BYTES) && !this.conn.isClosed)
+      await this.conn.changed();
   }
 
   private async idle(): Promise<void> {

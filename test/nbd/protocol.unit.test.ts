@@ -311,6 +311,30 @@ describe('transmission', () => {
     );
   });
 
+  test('a full in-flight budget admits requests again in batches: none until 1 MiB of it is free, then all that fit', async () => {
+    const KiB256 = 256 * 1024;
+    const pending: Array<() => void> = [];
+    const backend: BlockBackend = {
+      size: 64 * MiB,
+      readOnly: true,
+      read: (_o, length) => new Promise((resolve) => pending.push(() => resolve(new Uint8Array(length)))),
+    };
+    const peer = await new RawPeer(serverFor(backend)).open();
+    for (let i = 0; i < 16; i++) peer.request(C.CMD_READ, { handle: i + 1, offset: i * KiB256, length: KiB256 });
+    await settled('the first reads', () => pending.length);
+    assert.equal(pending.length, 8, 'the 2 MiB budget: 8 reads of 256 KiB');
+    const releaseAndCount = async (n: number) => {
+      for (const release of pending.splice(0, n)) release();
+      for (let i = 0; i < n; i++) await peer.reply();
+      await settled('the reads admitted', () => pending.length);
+      return pending.length;
+    };
+    assert.equal(await releaseAndCount(3), 5, '768 KiB free: nothing admitted yet');
+    assert.equal(await releaseAndCount(1), 8, '1 MiB free: the next 4 together');
+    assert.equal(await releaseAndCount(8), 4, 'the rest');
+    await releaseAndCount(4);
+  });
+
   test('DISC waits for requests in flight, then closes', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => {
