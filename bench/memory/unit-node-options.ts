@@ -30,9 +30,26 @@ export function unitEnvironment(): Record<string, string> {
 }
 
 /** What the benchmarks give the bundle's daemon and web: the units' memory environment, with
- *  unitNodeOptions() as NODE_OPTIONS. */
+ *  unitNodeOptions() as NODE_OPTIONS, and $BENCH_UNIT_ENV ('KEY=VALUE;KEY=VALUE') added over it
+ *  for an A/B run of a malloc tunable before it goes into the units. */
 export function unitMemoryEnvironment(): Record<string, string> {
-  return { ...unitEnvironment(), NODE_OPTIONS: unitNodeOptions() };
+  return { ...unitEnvironment(), NODE_OPTIONS: unitNodeOptions(), ...benchUnitEnvironment() };
+}
+
+function benchUnitEnvironment(): Record<string, string> {
+  return parseAssignments(process.env.BENCH_UNIT_ENV ?? '', 'BENCH_UNIT_ENV');
+}
+
+/** 'KEY=VALUE;KEY=VALUE' as an environment ($BENCH_UNIT_ENV, run.ts's --variant); `what` names the
+ *  input in the error of a malformed pair. */
+export function parseAssignments(spec: string, what: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of spec.split(';').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new Error(`${what}: "${pair}" is not KEY=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
 /** The units' NODE_OPTIONS (bench/paths runs the bundle with them); $BENCH_NODE_OPTIONS replaces
