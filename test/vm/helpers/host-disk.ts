@@ -44,11 +44,22 @@ export function findHostDisk(serial: string): HostDisk | undefined {
   return undefined;
 }
 
-export function waitForHostDisk(serial: string, timeoutMs = 60_000): Promise<HostDisk> {
-  return waitFor(`a USB disk with serial ${serial} on the VM's host side`, () => findHostDisk(serial), {
-    timeoutMs,
-    intervalMs: 200,
-  });
+/**
+ * The host disk of this serial once it has media; with `readOnly: true`, once it also reads as
+ * read-only. The sd driver clears a disk's read-only flag at each revalidation before it reads the
+ * write-protect bit again (sd_read_write_protect_flag), so a read-only disk that already shows its
+ * size can read 0 for a moment (CI saw it once); a writable one never reads 1.
+ */
+export function waitForHostDisk(serial: string, opts: { readOnly?: true; timeoutMs?: number } = {}): Promise<HostDisk> {
+  const what = `a ${opts.readOnly ? 'read-only ' : ''}USB disk with serial ${serial} on the VM's host side`;
+  return waitFor(
+    what,
+    () => {
+      const disk = findHostDisk(serial);
+      return disk && (!opts.readOnly || disk.readOnly) ? disk : undefined;
+    },
+    { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 200 },
+  );
 }
 
 /** Waits until no block device of this USB serial is left. */

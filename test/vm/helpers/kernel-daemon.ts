@@ -162,8 +162,8 @@ export class KernelDaemon {
   }
 
   /** The disk the VM's USB host sees for the slot's media. */
-  hostDisk(name: string): Promise<HostDisk> {
-    return waitForHostDisk(this.serial(name));
+  hostDisk(name: string, opts: { readOnly?: true } = {}): Promise<HostDisk> {
+    return waitForHostDisk(this.serial(name), opts);
   }
 
   /** SIGKILL: a crashed daemon that leaves its gadgets and NBD links behind. */
