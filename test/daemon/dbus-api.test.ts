@@ -4,7 +4,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { BUS_NAME, IFACE, ROOT_PATH, slotPath } from '../../src/dbus/names.js';
 import { busctl, type BusClient } from './bus-client.js';
 import { startExportDaemon, type ExportDaemon } from './export-daemon.js';
 import { waitFor } from '../helpers/wait.js';
+import { startImageServer } from '../sources/helpers/image-server.js';
 
 const run = promisify(execFile);
 const SEND_CREDENTIALS = fileURLToPath(new URL('./send-credentials.py', import.meta.url));
@@ -338,27 +338,13 @@ test('SIGTERM ejects mounted media, releases the bus name and exits 0', async ()
   const nbdkit = await startNbdkit(socket);
   // a Legacy mount too: its nbdkit is a child started after the daemon set up its signal
   // handling (the runner's signal-exit once re-raised the SIGTERM then, and the daemon died of it)
-  const images = http.createServer((req, res) => {
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    const data = readFileSync(image);
-    if (!range) {
-      res
-        .writeHead(200, { 'Content-Length': data.length, 'Accept-Ranges': 'bytes' })
-        .end(req.method === 'HEAD' ? undefined : data);
-      return;
-    }
-    const [from, to] = [Number(range[1]), Math.min(Number(range[2]), data.length - 1)];
-    res
-      .writeHead(206, { 'Content-Range': `bytes ${from}-${to}/${data.length}`, 'Content-Length': to - from + 1 })
-      .end(data.subarray(from, to + 1));
-  });
-  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  const images = await startImageServer({ files: new Map([['/image.img', image]]) });
   try {
     const n = client.completions(PROXY0).length;
     await busctl(bus.address, 'call', BUS_NAME, PROXY0, IFACE.proxy, 'Mount');
     assert.equal(await client.completion(PROXY0, n + 1), 0);
     const m = client.completions(LEGACY2).length;
-    const url = `http://127.0.0.1:${(images.address() as { port: number }).port}/image.img`;
+    const url = `${images.origin}/image.img`;
     assert.equal((await legacyMount('sbv', 'int', '-1', url)).reply, true);
     assert.equal(await client.completion(LEGACY2, m + 1), 0);
     await daemon.stop();
@@ -373,6 +359,6 @@ test('SIGTERM ejects mounted media, releases the bus name and exits 0', async ()
     assert.equal((log.match(/ Connect /g) ?? []).length, (log.match(/ Disconnect /g) ?? []).length);
   } finally {
     await nbdkit.stop();
-    images.close();
+    await images.close();
   }
 });
