@@ -77,9 +77,14 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      /** A relay process in front of a fresh nbdkit (its socket `upstream`), measured as B's other variants. */
+      const relaySocket = path.join(dir, 'relay.sock');
+      /**
+       * A relay process in front of a fresh nbdkit (its socket `upstream`), measured as B's other
+       * variants; one that listens where it is told listens on relaySocket.
+       */
       const throughRelay = async (variant: string, name: string, start: (upstream: string) => Promise<Child>) => {
         const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
+        rmSync(relaySocket, { force: true });
         const relay = await start(kit.socket);
         try {
           return await measureTransfer({
@@ -102,26 +107,23 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      const relaySocket = path.join(dir, 'relay.sock');
       const throughSocat = () =>
-        throughRelay('socat relay → nbdkit file', 'socat (relays)', (upstream) => {
-          rmSync(relaySocket, { force: true });
-          return startChild(
+        throughRelay('socat relay → nbdkit file', 'socat (relays)', (upstream) =>
+          startChild(
             'socat',
             ['-b', String(256 * 1024), `UNIX-LISTEN:${relaySocket},fork`, `UNIX-CONNECT:${upstream}`],
             relaySocket,
             'socat',
-          );
-        });
+          ),
+        );
       const throughNbdkitRelay = () =>
         throughRelay('nbdkit nbd plugin → nbdkit file', 'nbdkit nbd', (upstream) =>
           startNbdkit(dir, ['nbd', `socket=${upstream}`], ['--readonly']),
         );
       const throughNode = () =>
-        throughRelay('bare node relay → nbdkit file', 'node relay', (upstream) => {
-          rmSync(relaySocket, { force: true });
-          return startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay');
-        });
+        throughRelay('bare node relay → nbdkit file', 'node relay', (upstream) =>
+          startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay'),
+        );
       return await interleaved(rounds, [direct, throughDaemon, throughSocat, throughNbdkitRelay, throughNode]);
     } finally {
       await bench.stop();
