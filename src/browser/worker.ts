@@ -1,6 +1,7 @@
 // Worker entry: serves one file to one Proxy slot, off the page's main thread, so the UI stays
 // responsive while the BMC reads at full speed.
 import { serveFile, type FileSession } from './serve-file.js';
+import { webSocketStreamConstructor, webSocketStreamSocket } from './websocketstream-socket.js';
 import { STATS_INTERVAL_MS, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -20,7 +21,11 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   }
   if (session) return; // one file per worker
   // without a token offer no subprotocol (an empty one is a SyntaxError): the bridge answers 401
-  const ws = new WebSocket(msg.url, msg.xsrfToken ? [msg.xsrfToken] : []);
+  const protocols = msg.xsrfToken ? [msg.xsrfToken] : [];
+  const WebSocketStream = webSocketStreamConstructor();
+  const ws = WebSocketStream
+    ? webSocketStreamSocket(WebSocketStream, msg.url, protocols)
+    : new WebSocket(msg.url, protocols);
   const current = serveFile(ws, {
     file: msg.file,
     onOpen: () => post({ type: 'opened' }),

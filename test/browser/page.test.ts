@@ -166,6 +166,11 @@ test('a local file served from the page: the host reads the same bytes, a new lo
   await card.getByRole('button', { name: 'Mount' }).click();
   await waitForState('Slot_0', 'Inserted');
   assert.equal(await card.locator('.serving-state').textContent(), 'Mounted: the host can use the image.');
+  // the worker serves over a WebSocketStream where the browser has one (websocketstream-socket.ts),
+  // so this test runs that path; serve-file.unit.test.ts runs the WebSocket one (Node has no other)
+  const workers = page.workers();
+  assert.equal(workers.length, 1);
+  assert.equal(await workers[0]!.evaluate('typeof WebSocketStream'), 'function');
 
   const exportSocket = stack.slots.find((s) => s.name === 'Slot_0')!.exportSocket;
   const copy = path.join(dir, 'copy.img');
