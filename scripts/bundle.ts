@@ -13,6 +13,8 @@
 //                              uwrap.node beside it, no dependencies
 //     node_modules/bufferutil/ the bridge's unmasking in C (bench/bridge/README.md: it pays),
 //                              the same way: index.js + bufferutil.node
+//     node_modules/sockopt/    setsockopt for the data sockets' send buffers (src/net/send-buffer.ts),
+//                              the same way: index.js + sockopt.node
 //     node_modules/better-sqlite3/  the gateway's embedded database, the same way (--no-sqlite:
 //                              not shipped; the gateway then needs --postgres)
 //     config/                  the default /etc/virtual-media.json, dev.json and the private bus
@@ -21,9 +23,9 @@
 // The layout mirrors the checkout (dist/cli/ two levels below the root), so the paths the code
 // derives from import.meta.url (the page, config/) hold in both.
 //
-//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE]
+//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE] [--sockopt-addon FILE]
 //                             [--better-sqlite3-addon FILE | --no-sqlite]
-// The addon options take a uwrap.node / bufferutil.node built for another architecture (the Yocto
+// The addon options take a uwrap.node / bufferutil.node / sockopt.node built for another architecture (the Yocto
 // recipe cross-builds them); the defaults are the ones npm put in node_modules for this machine.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +50,14 @@ const ADDON_PACKAGES = {
     loader: 'node-gyp-build',
     addon: 'bufferutil.node',
     built: ['build/Release/bufferutil.node', `prebuilds/${process.platform}-${process.arch}/bufferutil.node`],
+    main: 'index.js',
+  },
+  // setsockopt for the data sockets' send buffers (src/net/send-buffer.ts); its prebuilds are
+  // N-API builds named node.napi.node
+  sockopt: {
+    loader: 'node-gyp-build',
+    addon: 'sockopt.node',
+    built: ['build/Release/sockopt.node', `prebuilds/${process.platform}-${process.arch}/node.napi.node`],
     main: 'index.js',
   },
   // the gateway's embedded database (`vmedia gateway` without --postgres); --no-sqlite leaves it
@@ -164,7 +174,7 @@ export async function buildBundle(opts: BundleOptions = {}): Promise<Bundle> {
     metafile: true,
     logLevel: 'warning',
     banner: { js: BANNER },
-    // usocket, bufferutil, better-sqlite3: the addon packages, beside the chunks in node_modules/ (below).
+    // usocket, bufferutil, sockopt, better-sqlite3: the addon packages, beside the chunks in node_modules/ (below).
     // x11: an optional D-Bus transport of dbus-next, not installed.
     external: [...Object.keys(ADDON_PACKAGES), 'x11'],
   });
@@ -214,6 +224,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       out: { type: 'string' },
       'usocket-addon': { type: 'string' },
       'bufferutil-addon': { type: 'string' },
+      'sockopt-addon': { type: 'string' },
       'better-sqlite3-addon': { type: 'string' },
       'no-sqlite': { type: 'boolean' },
     },
@@ -224,6 +235,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     addons: {
       ...(values['usocket-addon'] ? { usocket: values['usocket-addon'] } : {}),
       ...(values['bufferutil-addon'] ? { bufferutil: values['bufferutil-addon'] } : {}),
+      ...(values['sockopt-addon'] ? { sockopt: values['sockopt-addon'] } : {}),
       ...(values['better-sqlite3-addon'] ? { 'better-sqlite3': values['better-sqlite3-addon'] } : {}),
     },
   });

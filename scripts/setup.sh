@@ -11,7 +11,7 @@ test_pkgs=(libnbd-bin python3-libnbd qemu-utils socat python3-sushy python3-dbus
            qemu-system-x86 linux-image-amd64 busybox-static kmod cpio udev systemd
            samba nfs-kernel-server openssh-server ovmf grub-pc-bin grub-efi-amd64-bin xorriso mtools
            python3-ironic dbus-broker pamtester postgresql
-           cloud-init dosfstools docker-registry python3-prometheus-client)
+           cloud-init dosfstools docker-registry python3-prometheus-client iproute2)
 
 pkgs=("${runtime_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -50,8 +50,9 @@ do_compile() {
     # scripts/build.sh), still without install scripts (usocket is built below, for the BMC)
     npm rebuild --offline --ignore-scripts
     # the addons for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR):
-    # usocket (D-Bus fd passing) and bufferutil (the bridge's unmasking; its prebuilds are x86 only)
-    for addon in usocket bufferutil; do
+    # usocket (D-Bus fd passing), bufferutil (the bridge's unmasking; its prebuilds are x86 only)
+    # and sockopt (the data sockets' send buffers; prebuilds for x86-64 and arm64, not the AST2600)
+    for addon in usocket bufferutil sockopt; do
         cd ${S}/node_modules/$addon
         node ${S}/node_modules/node-gyp/bin/node-gyp.js rebuild \
             --arch=${VMEDIA_NODE_ARCH} --nodedir=${RECIPE_SYSROOT}${prefix}
@@ -61,7 +62,8 @@ do_compile() {
     # no SQLite: a BMC never runs the gateway
     node node_modules/tsx/dist/cli.mjs scripts/bundle.ts --out ${B}/bundle --no-sqlite \
         --usocket-addon ${S}/node_modules/usocket/build/Release/uwrap.node \
-        --bufferutil-addon ${S}/node_modules/bufferutil/build/Release/bufferutil.node
+        --bufferutil-addon ${S}/node_modules/bufferutil/build/Release/bufferutil.node \
+        --sockopt-addon ${S}/node_modules/sockopt/build/Release/sockopt.node
 }
 
 do_install() {
@@ -70,6 +72,7 @@ do_install() {
     test -f ${D}${VMEDIA_DIR}/${VMEDIA_CLI}
     test -f ${D}${VMEDIA_DIR}/node_modules/usocket/uwrap.node
     test -f ${D}${VMEDIA_DIR}/node_modules/bufferutil/bufferutil.node
+    test -f ${D}${VMEDIA_DIR}/node_modules/sockopt/sockopt.node
     # the operator's `vmedia` command (and vmedia-web.service's ExecStart)
     lnr ${D}${VMEDIA_DIR}/${VMEDIA_CLI} ${D}${bindir}/vmedia
 

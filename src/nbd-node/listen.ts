@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { NbdServer } from '../nbd/server.js';
+import { enlargeSendBuffer } from '../net/send-buffer.js';
 import { socketStream } from './socket-stream.js';
 
 export type ListenAddress = { socket: string } | { port: number; host?: string };
@@ -18,6 +19,7 @@ export async function listenNbd(server: NbdServer, where: ListenAddress): Promis
   const listener = net.createServer((sock) => {
     sockets.add(sock);
     sock.once('close', () => sockets.delete(sock));
+    enlargeSendBuffer(sock); // the replies go this way
     void server.serve(socketStream(sock));
   });
   if ('socket' in where) removeStaleSocket(where.socket);

@@ -51,6 +51,7 @@ test('the bundle stands alone: no dependencies, the addons and the page beside i
   for (const file of [
     'node_modules/usocket/uwrap.node',
     'node_modules/bufferutil/bufferutil.node',
+    'node_modules/sockopt/sockopt.node',
     'node_modules/better-sqlite3/better_sqlite3.node',
     'dist/web/static/index.html',
   ])
@@ -61,9 +62,9 @@ test('the bundle stands alone: no dependencies, the addons and the page beside i
     '-e',
     `const require = (await import('node:module')).createRequire(${JSON.stringify(bundle.entry)});
      console.log(typeof require('usocket').USocket, typeof require('bufferutil').unmask,
-       new (require('better-sqlite3'))(':memory:').prepare('select 6 * 7 as n').get().n);`,
+       typeof require('sockopt').setsockopt, new (require('better-sqlite3'))(':memory:').prepare('select 6 * 7 as n').get().n);`,
   ]);
-  assert.equal(loaded.trim(), 'function function 42');
+  assert.equal(loaded.trim(), 'function function function 42');
   const { stdout } = await run(process.execPath, [bundle.entry, '--help']);
   const commands = [...stdout.matchAll(/^ {2}vmedia (\S+)/gm)].map((m) => m[1]!);
   assert.ok(commands.includes('daemon') && commands.includes('web'), stdout);
@@ -124,6 +125,7 @@ test("the Yocto recipe's do_install finds every file it installs, in the bundle 
     `usr/lib/vmedia/${CLI_ENTRY}`,
     'usr/lib/vmedia/node_modules/usocket/uwrap.node',
     'usr/lib/vmedia/node_modules/bufferutil/bufferutil.node',
+    'usr/lib/vmedia/node_modules/sockopt/sockopt.node',
     'usr/lib/vmedia/dist/web/static/index.html',
     'usr/lib/systemd/system/xyz.openbmc_project.VirtualMedia.service',
     'usr/lib/systemd/system/vmedia-web.service',

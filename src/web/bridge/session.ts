@@ -9,6 +9,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../log.js';
+import { enlargeSendBuffer } from '../../net/send-buffer.js';
 import { DaemonCallError, type CompletionWait, type DaemonClient, type SlotState } from '../daemon/client.js';
 import { errnoText } from '../daemon/errno.js';
 import type { BridgeSocket, Closed } from './connection.js';
@@ -104,6 +105,8 @@ export class BridgeSession {
     const { ws } = this;
     if (this.conn || !ws.isOpen) return void c.destroy();
     this.conn = c;
+    // the page's replies go this way (the web runs without CAP_NET_ADMIN: up to wmem_max)
+    enlargeSendBuffer(c);
     splice(ws, c, this.spliceOptions);
     c.on('error', () => {
       /* the close that follows ends the session */
