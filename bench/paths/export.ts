@@ -1,7 +1,8 @@
 // Path B: the daemon's export host backend (our NBD client on the slot socket, our NBD server on
 // the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
-// nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A third
-// variant puts socat (a C relay, one upstream connection per client connection) where the daemon
+// nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A second
+// variant has `vmedia nbd serve` upstream instead: it sends from a 2 MiB send buffer as the web
+// bridge does in production, where nbdkit sends from the system's default. A third variant puts socat (a C relay, one upstream connection per client connection) where the daemon
 // is: what any process between two sockets costs, whatever its language; a fourth nbdkit's own
 // NBD relay (its nbd plugin: an NBD client and server in C, like the daemon here); a fifth a bare
 // Node relay (node-relay.mjs: Node's streams piped both ways): what a Node process between two
@@ -15,9 +16,11 @@ import { childrenOf } from '../../test/reliability/helpers/proc.js';
 import { startBenchDaemon } from './daemon.js';
 import {
   cachedRandomImage,
+  compiledCli,
   interleaved,
   measureTransfer,
   nbdcopyToNull,
+  serveOurs,
   sleep,
   type PathBenchmark,
 } from './measure.js';
@@ -52,31 +55,39 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      const throughDaemon = async () => {
-        // nbdkit where the web bridge would listen: the daemon's Proxy Mount connects to it
-        const kit = await startNbdkit(dir, ['file', file], ['--readonly']);
+      /** The daemon's Proxy Mount in front of a fresh upstream where the web bridge would listen. */
+      const throughDaemon = async (variant: string, upstreamName: string, start: () => Promise<Child>) => {
+        const upstream = await start();
         rmSync(slotSocket, { force: true });
-        symlinkSync(kit.socket, slotSocket);
+        symlinkSync(upstream.socket, slotSocket);
         try {
           const reply = await bench.call('Proxy', 'Slot_0', 'Mount');
           if (reply !== 'b true') throw new Error(`Proxy Mount: ${reply}`);
           await bench.accepting(exportSocket);
           return await measureTransfer({
             path: 'B',
-            variant: 'daemon export → nbdkit file',
+            variant,
             reference: 'nbdkit file read directly',
             bytes,
             watched: [
               { name: 'daemon', pid: bench.daemon.pid },
-              { name: 'nbdkit', pid: kit.process.pid! },
+              { name: upstreamName, pid: upstream.process.pid! },
             ],
             transfer: () => nbdcopyToNull(`nbd+unix:///?socket=${exportSocket}`, CONNECTIONS),
           });
         } finally {
           await bench.call('Proxy', 'Slot_0', 'Unmount').catch(() => undefined);
-          await kit.stop();
+          await upstream.stop();
         }
       };
+      const throughDaemonToNbdkit = () =>
+        throughDaemon('daemon export → nbdkit file', 'nbdkit', () => startNbdkit(dir, ['file', file], ['--readonly']));
+      // the web sends the page's replies from a 2 MiB send buffer (src/net/send-buffer.ts), nbdkit
+      // from the system's default: `vmedia nbd serve` sends as the web does
+      const throughDaemonToOurs = async () =>
+        throughDaemon('daemon export → vmedia nbd serve (sends as the web)', 'vmedia nbd serve', async () =>
+          serveOurs(await compiledCli(), file, dir),
+        );
       const relaySocket = path.join(dir, 'relay.sock');
       /**
        * A relay process in front of a fresh nbdkit (its socket `upstream`), measured as B's other
@@ -124,7 +135,14 @@ const benchmark: PathBenchmark = {
         throughRelay('bare node relay → nbdkit file', 'node relay', (upstream) =>
           startChild(process.execPath, [NODE_RELAY, relaySocket, upstream], relaySocket, 'the node relay'),
         );
-      return await interleaved(rounds, [direct, throughDaemon, throughSocat, throughNbdkitRelay, throughNode]);
+      return await interleaved(rounds, [
+        direct,
+        throughDaemonToNbdkit,
+        throughDaemonToOurs,
+        throughSocat,
+        throughNbdkitRelay,
+        throughNode,
+      ]);
     } finally {
       await bench.stop();
     }

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { sha256File, writeRandomFile } from '../../test/nbd/helpers.js';
+import { sha256File, startChild, writeRandomFile, type Child } from '../../test/nbd/helpers.js';
 
 const run = promisify(execFile);
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux architecture a BMC or CI uses
@@ -250,4 +250,15 @@ export function compiledCli(): Promise<string> {
     return path.join(out, 'dist/cli/main.mjs');
   })();
   return bundled;
+}
+
+/** `vmedia nbd serve FILE --readonly` of the compiled bundle `cli`, on a unix socket in dir. */
+export function serveOurs(cli: string, file: string, dir: string): Promise<Child> {
+  const socket = path.join(dir, `ours-${Math.random().toString(36).slice(2)}.sock`);
+  return startChild(
+    process.execPath,
+    [cli, 'nbd', 'serve', file, '--socket', socket, '--readonly'],
+    socket,
+    'vmedia nbd serve',
+  );
 }

@@ -1,26 +1,16 @@
 // Path A: `vmedia nbd serve FILE` alone against `nbdkit file FILE`, read whole by nbdcopy with 1
 // and 4 connections. The file is read once first so that both servers read from the page cache:
 // the figures compare the servers, not the disk.
-import path from 'node:path';
-import { makeTempDir, startChild, startNbdkit, type Child } from '../../test/nbd/helpers.js';
+import { makeTempDir, startNbdkit } from '../../test/nbd/helpers.js';
 import {
   cachedRandomImage,
   compiledCli,
   interleaved,
   measureTransfer,
   nbdcopyToNull,
+  serveOurs,
   type PathBenchmark,
 } from './measure.js';
-
-async function serveOurs(cli: string, file: string, dir: string): Promise<Child> {
-  const socket = path.join(dir, `ours-${Math.random().toString(36).slice(2)}.sock`);
-  return startChild(
-    process.execPath,
-    [cli, 'nbd', 'serve', file, '--socket', socket, '--readonly'],
-    socket,
-    'vmedia nbd serve',
-  );
-}
 
 const benchmark: PathBenchmark = {
   title: '`vmedia nbd serve` vs `nbdkit file`, nbdcopy with 1 and 4 connections',
