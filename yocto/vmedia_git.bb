@@ -36,7 +36,7 @@ RRECOMMENDS:${PN} = "util-linux-mount cifs-utils nfs-utils-client"
 
 SYSTEMD_SERVICE:${PN} = "xyz.openbmc_project.VirtualMedia.service vmedia-web.service"
 CONFFILES:${PN} = "${sysconfdir}/virtual-media.json"
-FILES:${PN} += "${VMEDIA_DIR} ${datadir}/dbus-1/system.d ${nonarch_libdir}/tmpfiles.d ${nonarch_libdir}/sysusers.d"
+FILES:${PN} += "${VMEDIA_DIR} ${datadir}/dbus-1/system.d ${nonarch_libdir}/tmpfiles.d ${nonarch_libdir}/sysusers.d ${nonarch_libdir}/sysctl.d"
 # the addons are linked by node-gyp with its own flags, not bitbake's LDFLAGS
 INSANE_SKIP:${PN} += "ldflags"
 
@@ -84,6 +84,9 @@ do_install() {
     install -d ${D}${nonarch_libdir}/tmpfiles.d ${D}${nonarch_libdir}/sysusers.d
     install -m 0644 ${S}/systemd/vmedia.tmpfiles.conf ${D}${nonarch_libdir}/tmpfiles.d/vmedia.conf
     install -m 0644 ${S}/systemd/vmedia.sysusers.conf ${D}${nonarch_libdir}/sysusers.d/vmedia.conf
+    # the web's 2 MiB send buffer needs net.core.wmem_max at 1 MiB (the kernel's default is 208 KiB)
+    install -d ${D}${nonarch_libdir}/sysctl.d
+    install -m 0644 ${S}/systemd/vmedia.sysctl.conf ${D}${nonarch_libdir}/sysctl.d/50-vmedia.conf
     install -d ${D}${sysconfdir}
     install -m 0644 ${S}/config/virtual-media.json ${D}${sysconfdir}/virtual-media.json
 }

@@ -18,7 +18,10 @@ const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_SNDBUFFORCE = 32;
 
-/** Requested bytes; the kernel doubles it for its own bookkeeping (2 MiB reported). */
+/**
+ * Requested bytes; the kernel doubles it for its own bookkeeping (2 MiB reported). The image's
+ * systemd/vmedia.sysctl.conf raises net.core.wmem_max to this, for the web, which cannot pass it.
+ */
 export const DATA_SEND_BUFFER_BYTES = 1024 * 1024;
 
 function loadSockOpt(): SockOpt | undefined {

@@ -83,6 +83,12 @@ test('without CAP_NET_ADMIN (the web) the buffer grows up to net.core.wmem_max',
   assert.equal(Number(stdout.trim()), 2 * wmemMax); // the kernel's double of wmem_max
 });
 
+test("the image's sysctl.d ceiling (systemd/vmedia.sysctl.conf) is what the web asks for", () => {
+  const conf = readFileSync(fileURLToPath(new URL('../../systemd/vmedia.sysctl.conf', import.meta.url)), 'utf8');
+  const wmemMax = /^net\.core\.wmem_max\s*=\s*(\d+)\s*$/m.exec(conf)?.[1];
+  assert.equal(Number(wmemMax), DATA_SEND_BUFFER_BYTES);
+});
+
 test("the NBD listener enlarges each connection it accepts (the kernel's view, `ss`)", async (t) => {
   const socketPath = path.join(dir, 'nbd.sock');
   const listener = await listenNbd(new NbdServer({ exports: () => memoryBackend(new Uint8Array(4096)) }), {

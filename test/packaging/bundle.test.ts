@@ -132,6 +132,7 @@ test("the Yocto recipe's do_install finds every file it installs, in the bundle 
     'usr/share/dbus-1/system.d/xyz.openbmc_project.VirtualMedia.conf',
     'usr/lib/tmpfiles.d/vmedia.conf',
     'usr/lib/sysusers.d/vmedia.conf',
+    'usr/lib/sysctl.d/50-vmedia.conf',
     'etc/virtual-media.json',
   ])
     assert.ok(existsSync(path.join(image, file)), file);
