@@ -19,7 +19,8 @@ export async function listenNbd(server: NbdServer, where: ListenAddress): Promis
   const listener = net.createServer((sock) => {
     sockets.add(sock);
     sock.once('close', () => sockets.delete(sock));
-    enlargeSendBuffer(sock); // the replies go this way
+    // the replies go this way; TCP sizes its own buffer (a set size would turn that off)
+    if ('socket' in where) enlargeSendBuffer(sock);
     void server.serve(socketStream(sock));
   });
   if ('socket' in where) removeStaleSocket(where.socket);

@@ -1,6 +1,6 @@
-// A larger kernel send buffer for the sockets that carry image data out of this process. A unix
-// socket queues at most its sender's send buffer (net.core.wmem_default, 208 KiB), less than
-// one 256 KiB NBD reply: each reply then leaves in two writes, with a wait for the peer in
+// A larger kernel send buffer for the unix sockets that carry image data out of this process.
+// A unix socket queues at most its sender's send buffer (net.core.wmem_default, 208 KiB), less
+// than one 256 KiB NBD reply: each reply then leaves in two writes, with a wait for the peer in
 // between, and every wait is a wake-up on both sides. With 2 MiB the reply goes in one write and
 // the reader finds it whole (bench B, same run: the daemon 0.64 → 0.44 CPU-s/GiB with both ends
 // enlarged). Node has no setsockopt for stream sockets: the sockopt addon provides it. Without
