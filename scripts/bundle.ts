@@ -23,10 +23,11 @@
 // The layout mirrors the checkout (dist/cli/ two levels below the root), so the paths the code
 // derives from import.meta.url (the page, config/) hold in both.
 //
-//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE] [--sockopt-addon FILE]
-//                             [--better-sqlite3-addon FILE | --no-sqlite]
-// The addon options take a uwrap.node / bufferutil.node / sockopt.node built for another architecture (the Yocto
-// recipe cross-builds them); the defaults are the ones npm put in node_modules for this machine.
+//   npx tsx scripts/bundle.ts [--out DIR] [--usocket-addon FILE] [--bufferutil-addon FILE]
+//                             [--sockopt-addon FILE] [--better-sqlite3-addon FILE | --no-sqlite]
+// The addon options take a uwrap.node / bufferutil.node / sockopt.node built for another
+// architecture (the Yocto recipe cross-builds them); the defaults are the ones npm put in
+// node_modules for this machine.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -52,14 +53,9 @@ const ADDON_PACKAGES = {
     built: ['build/Release/bufferutil.node', `prebuilds/${process.platform}-${process.arch}/bufferutil.node`],
     main: 'index.js',
   },
-  // setsockopt for the data sockets' send buffers (src/net/send-buffer.ts); its prebuilds are
-  // N-API builds named node.napi.node
-  sockopt: {
-    loader: 'node-gyp-build',
-    addon: 'sockopt.node',
-    built: ['build/Release/sockopt.node', `prebuilds/${process.platform}-${process.arch}/node.napi.node`],
-    main: 'index.js',
-  },
+  // setsockopt for the data sockets' send buffers (src/net/send-buffer.ts). Built from source as
+  // usocket is: every prebuild in sockopt 2.0.1, the linux ones included, is a macOS (Mach-O) file
+  sockopt: { loader: 'node-gyp-build', addon: 'sockopt.node', built: ['build/Release/sockopt.node'], main: 'index.js' },
   // the gateway's embedded database (`vmedia gateway` without --postgres); --no-sqlite leaves it
   // out of a BMC's image, which never runs the gateway
   'better-sqlite3': {

@@ -51,7 +51,7 @@ do_compile() {
     npm rebuild --offline --ignore-scripts
     # the addons for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR):
     # usocket (D-Bus fd passing), bufferutil (the bridge's unmasking; its prebuilds are x86 only)
-    # and sockopt (the data sockets' send buffers; prebuilds for x86-64 and arm64, not the AST2600)
+    # and sockopt (the data sockets' send buffers; its prebuilds are macOS files, whatever their name)
     for addon in usocket bufferutil sockopt; do
         cd ${S}/node_modules/$addon
         node ${S}/node_modules/node-gyp/bin/node-gyp.js rebuild \
