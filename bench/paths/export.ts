@@ -2,8 +2,9 @@
 // the ExportSocket) in front of `nbdkit file` on a Proxy slot's socket, against reading that
 // nbdkit directly; nbdcopy with 4 connections, as QEMU or a test reads an export. A second
 // variant has `vmedia nbd serve` upstream instead: it sends from a 2 MiB send buffer as the web
-// bridge does in production, where nbdkit sends from the system's default. A third variant puts socat (a C relay, one upstream connection per client connection) where the daemon
-// is: what any process between two sockets costs, whatever its language; a fourth nbdkit's own
+// bridge does in production, where nbdkit sends from the system's default. A third variant puts
+// socat (a C relay, one upstream connection per client connection) where the daemon is: what
+// any process between two sockets costs, whatever its language; a fourth nbdkit's own
 // NBD relay (its nbd plugin: an NBD client and server in C, like the daemon here); a fifth a bare
 // Node relay (node-relay.mjs: Node's streams piped both ways): what a Node process between two
 // sockets costs before it does anything of its own.
