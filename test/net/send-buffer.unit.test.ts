@@ -20,6 +20,7 @@ import {
   sendBufferBytes,
 } from '../../src/net/send-buffer.js';
 import { memoryBackend } from '../nbd/helpers.js';
+import { acceptedPair } from './helpers/unix-pair.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'send-buffer-'));
@@ -27,28 +28,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** What the kernel reports for a request of DATA_SEND_BUFFER_BYTES: twice it (its bookkeeping). */
 const ENLARGED = 2 * DATA_SEND_BUFFER_BYTES;
 const CAP_NET_ADMIN = 12;
+const WMEM_MAX = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
 
 function hasNetAdmin(): boolean {
   const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]!;
   return (BigInt(`0x${eff}`) >> BigInt(CAP_NET_ADMIN)) & 1n ? true : false;
-}
-
-/** A connected pair on a unix socket: the end the server accepted, and the client's. */
-async function acceptedPair(name: string): Promise<{ accepted: net.Socket; close(): void }> {
-  const socketPath = path.join(dir, name);
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(socketPath, r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(socketPath);
-  const sock = await accepted;
-  return {
-    accepted: sock,
-    close: () => {
-      client.destroy();
-      sock.destroy();
-      server.close();
-    },
-  };
 }
 
 test('the sockopt addon loads (scripts/setup.sh installs it)', () => {
@@ -57,16 +41,17 @@ test('the sockopt addon loads (scripts/setup.sh installs it)', () => {
 
 test('an accepted socket gets 2 MiB: past wmem_max with CAP_NET_ADMIN', async (t) => {
   if (!hasNetAdmin()) assert.fail('this test runs as root (CAP_NET_ADMIN), as npm test does');
-  const pair = await acceptedPair('cap.sock');
+  const pair = await acceptedPair(path.join(dir, 'cap.sock'));
   t.after(() => pair.close());
   const before = sendBufferBytes(pair.accepted)!;
   assert.ok(before < ENLARGED, `the default is ${before}`);
   assert.equal(enlargeSendBuffer(pair.accepted), ENLARGED);
   assert.equal(sendBufferBytes(pair.accepted), ENLARGED);
+  // asked for twice wmem_max, as the unprivileged child below: this process passes the ceiling
+  assert.equal(enlargeSendBuffer(pair.accepted, 2 * WMEM_MAX), 4 * WMEM_MAX);
 });
 
 test('without CAP_NET_ADMIN (the web) the buffer grows up to net.core.wmem_max', async () => {
-  const wmemMax = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8'));
   // asked for twice wmem_max: only a process that may pass the limit gets it
   const script = fileURLToPath(new URL('helpers/enlarge-unprivileged.ts', import.meta.url));
   // the same process as the web's unit would be: no capabilities at all
@@ -78,15 +63,15 @@ test('without CAP_NET_ADMIN (the web) the buffer grows up to net.core.wmem_max',
     'tsx',
     script,
     path.join(dir, 'nocap.sock'),
-    String(2 * wmemMax),
+    String(2 * WMEM_MAX),
   ]);
-  assert.equal(Number(stdout.trim()), 2 * wmemMax); // the kernel's double of wmem_max
+  assert.equal(Number(stdout.trim()), 2 * WMEM_MAX); // the kernel's double of wmem_max
 });
 
 test("the image's sysctl.d ceiling (systemd/vmedia.sysctl.conf) is what the web asks for", () => {
   const conf = readFileSync(fileURLToPath(new URL('../../systemd/vmedia.sysctl.conf', import.meta.url)), 'utf8');
-  const wmemMax = /^net\.core\.wmem_max\s*=\s*(\d+)\s*$/m.exec(conf)?.[1];
-  assert.equal(Number(wmemMax), DATA_SEND_BUFFER_BYTES);
+  const ceiling = /^net\.core\.wmem_max\s*=\s*(\d+)\s*$/m.exec(conf)?.[1];
+  assert.equal(Number(ceiling), DATA_SEND_BUFFER_BYTES);
 });
 
 test("the NBD listener enlarges each connection it accepts (the kernel's view, `ss`)", async (t) => {
