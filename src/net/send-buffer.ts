@@ -33,7 +33,7 @@ function loadSockOpt(): SockOpt | undefined {
 }
 
 const addon = loadSockOpt();
-/** Whether send buffers can be enlarged here (for benchmarks and tests). */
+/** Whether send buffers can be enlarged here (the tests check that the addon loads). */
 export const sendBufferAddon = addon !== undefined;
 
 /**
