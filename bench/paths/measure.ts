@@ -4,7 +4,7 @@
 // transfer and some seconds after, and the transfer's MiB/s. CPU per byte is what a BMC's core
 // (≈8× slower than this machine's, docs/performance.md) turns into throughput, and it is far less
 // sensitive to the other load on a shared machine than MiB/s.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,19 +17,44 @@ const GiB = 1024 * MiB;
 /** A BMC core against this machine's (docs/performance.md): the "BMC estimate" multiplies CPU by it. */
 export const BMC_CPU_FACTOR = 8;
 
-/** User + system CPU seconds of `pid`, all its threads, plus the children it has reaped. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // fields after "(comm) ": state is [0]; utime, stime, cutime, cstime are fields 14–17 → [11..14]
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS_PER_SECOND;
+/** Whose CPU of a process counts: its own (all threads), the children it reaped, or both. */
+export type CpuShare = 'own' | 'reaped children' | 'both';
+
+const PAGE_BYTES = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }));
+
+/** The fields of /proc/PID/stat after "(comm) " (state is [0]), or undefined once `pid` has exited. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-/** Resident memory of `pid` in MiB (VmRSS). */
+/** What one read of /proc/PID/stat says: CPU seconds (of `share`) and resident memory. */
+interface ProcSample {
+  cpuSeconds: number;
+  rssMiB: number;
+}
+
+function procSample(pid: number, share: CpuShare = 'both'): ProcSample | undefined {
+  const fields = statFields(pid);
+  if (!fields) return undefined;
+  // utime, stime, cutime, cstime are fields 14–17 → [11..14]; rss (pages, as VmRSS) is 24 → [21]
+  const indices = { own: [11, 12], 'reaped children': [13, 14], both: [11, 12, 13, 14] }[share];
+  return {
+    cpuSeconds: indices.reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS_PER_SECOND,
+    rssMiB: (Number(fields[21]) * PAGE_BYTES) / MiB,
+  };
+}
+
+/** Resident memory of `pid` in MiB (what VmRSS shows). */
 export function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for pid ${pid} (exited?)`);
-  return Number(m[1]) / 1024;
+  const sample = procSample(pid);
+  if (!sample) throw new Error(`pid ${pid} has exited`);
+  return sample.rssMiB;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,6 +64,8 @@ export interface Watched {
   /** What it is in the table ("vmedia nbd serve", "nbdkit", "daemon"). */
   name: string;
   pid: number;
+  /** Whose CPU counts (default both: a server that forks its helpers, e.g. nbdkit curl's). */
+  cpu?: CpuShare;
 }
 
 export interface ProcessFigures {
@@ -74,19 +101,24 @@ export interface TransferOptions {
 /**
  * Runs `transfer` once while following `watched`: CPU over the transfer only, RSS sampled every
  * 20 ms for the peak (a process's VmHWM cannot be reset without privileges), and read again
- * `settleMs` after.
+ * `settleMs` after. One read of /proc/PID/stat per process and sample (the sampler's own CPU is
+ * on the same cores as the path). A process that exits on the way (a browser's helper) keeps the
+ * CPU of its last sample and holds nothing after.
  */
 export async function measureTransfer(opts: TransferOptions): Promise<Measurement> {
-  const idle = opts.watched.map((w) => rssMiB(w.pid));
-  const peak = [...idle];
-  const cpu0 = opts.watched.map((w) => cpuSeconds(w.pid));
+  const first = opts.watched.map((w) => {
+    const s = procSample(w.pid, w.cpu);
+    if (!s) throw new Error(`${w.name} (pid ${w.pid}) exited before the transfer`);
+    return s;
+  });
+  const last = [...first];
+  const peak = first.map((s) => s.rssMiB);
   const sample = () =>
     opts.watched.forEach((w, i) => {
-      try {
-        peak[i] = Math.max(peak[i]!, rssMiB(w.pid));
-      } catch {
-        // exited: its last sample stands
-      }
+      const s = procSample(w.pid, w.cpu);
+      if (!s) return;
+      last[i] = s;
+      peak[i] = Math.max(peak[i]!, s.rssMiB);
     });
   const sampler = setInterval(sample, 20);
   const started = process.hrtime.bigint();
@@ -97,9 +129,10 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   sample();
-  const cpu = opts.watched.map((w, i) => cpuSeconds(w.pid) - cpu0[i]!);
+  const cpu = last.map((s, i) => s.cpuSeconds - first[i]!.cpuSeconds);
   await sleep(opts.settleMs ?? 5000);
-  const after = opts.watched.map((w) => rssMiB(w.pid));
+  const after = opts.watched.map((w) => procSample(w.pid)?.rssMiB ?? 0);
+  const idle = first.map((s) => s.rssMiB);
   return {
     path: opts.path,
     variant: opts.variant,
@@ -113,9 +146,12 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
   };
 }
 
-/** Reads a whole NBD export with nbdcopy into null: (the consumer of paths A, B and legacy). */
-export async function nbdcopyToNull(uri: string, connections: number): Promise<void> {
-  await run('nbdcopy', [`--connections=${connections}`, uri, 'null:'], {
+/**
+ * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` in
+ * flight per connection (nbdcopy's default: 64).
+ */
+export async function nbdcopyToNull(uri: string, connections: number, requests = 64): Promise<void> {
+  await run('nbdcopy', [`--connections=${connections}`, `--requests=${requests}`, uri, 'null:'], {
     env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
   });
 }
