@@ -30,10 +30,10 @@ import {
 
 /**
  * D's consumers. The first reads as the kernel backend does in production (one nbd-client
- * connection, a few requests in flight) and is the one issue 15's sum is about. The second is
- * nbdcopy's default depth over 4 connections, as paths A–C read: 256 buffers of 256 KiB in flight
- * no longer stay in the CPU's cache, and nbdcopy alone costs 1.6 CPU-s/GiB even against nbdkit
- * at full speed, against 0.5 for the first (docs/performance.md, session 10).
+ * connection) and is the one issue 15's sum is about. The second is nbdcopy's default depth over
+ * 4 connections, as paths A–C read: with 256 buffers of 256 KiB in flight nbdcopy alone costs
+ * 1.4–1.8 CPU-s/GiB even against nbdkit at full speed, against 0.4–0.6 with the first
+ * (docs/performance.md, "Paths C and D").
  */
 const CONSUMERS = [
   { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16 },
