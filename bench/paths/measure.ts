@@ -71,6 +71,7 @@ export interface Watched {
 export interface ProcessFigures {
   name: string;
   cpuSecondsPerGiB: number;
+  /** NaN where the process's memory is not known (a child counted through its parent). */
   rssMiB: { idle: number; peak: number; after: number };
 }
 
@@ -133,6 +134,8 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
   await sleep(opts.settleMs ?? 5000);
   const after = opts.watched.map((w) => procSample(w.pid)?.rssMiB ?? 0);
   const idle = first.map((s) => s.rssMiB);
+  // reaped children's CPU is counted, but their memory is not this pid's: no RSS for such a row
+  const holdsMemory = (i: number) => opts.watched[i]!.cpu !== 'reaped children';
   return {
     path: opts.path,
     variant: opts.variant,
@@ -141,7 +144,9 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
     processes: opts.watched.map((w, i) => ({
       name: w.name,
       cpuSecondsPerGiB: (cpu[i]! * GiB) / opts.bytes,
-      rssMiB: { idle: idle[i]!, peak: peak[i]!, after: after[i]! },
+      rssMiB: holdsMemory(i)
+        ? { idle: idle[i]!, peak: peak[i]!, after: after[i]! }
+        : { idle: NaN, peak: NaN, after: NaN },
     })),
   };
 }
@@ -225,7 +230,10 @@ export function formatTable(results: ReadonlyArray<{ median: Measurement; range:
       (p.cpuSecondsPerGiB * BMC_CPU_FACTOR).toFixed(1),
       // one BMC core spending this process's CPU per byte: the ceiling it puts on the path
       p.cpuSecondsPerGiB > 0 ? (1024 / (p.cpuSecondsPerGiB * BMC_CPU_FACTOR)).toFixed(0) : '',
-      `${p.rssMiB.idle.toFixed(0)}/${p.rssMiB.peak.toFixed(0)}/${p.rssMiB.after.toFixed(0)}`,
+      // NaN: not known (a consumer counted through its parent, a sum over such a row)
+      Number.isNaN(p.rssMiB.peak)
+        ? ''
+        : `${p.rssMiB.idle.toFixed(0)}/${p.rssMiB.peak.toFixed(0)}/${p.rssMiB.after.toFixed(0)}`,
     ]);
   });
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
