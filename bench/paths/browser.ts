@@ -30,14 +30,16 @@ import {
 
 /**
  * D's consumers. The first reads as the kernel backend does in production (one nbd-client
- * connection) and is the one issue 15's sum is about. The second is nbdcopy's default depth over
- * 4 connections, as paths A–C read: with 256 buffers of 256 KiB in flight nbdcopy alone costs
- * 1.4–1.8 CPU-s/GiB even against nbdkit at full speed, against 0.4–0.6 with the first
- * (docs/performance.md, "Paths C and D").
+ * connection) and is the one issue 15's sum is about. The second reads 1 MiB at a time, as a
+ * consumer with large requests does: the page's replies to it are the longest. The third is
+ * nbdcopy's default depth over 4 connections, as paths A–C read: with 256 buffers of 256 KiB in
+ * flight nbdcopy alone costs 1.4–1.8 CPU-s/GiB even against nbdkit at full speed, against 0.4–0.6
+ * with the first (docs/performance.md, "Paths C and D").
  */
 const CONSUMERS = [
-  { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16 },
-  { label: 'nbdcopy 4 conns × 64 requests', connections: 4, requests: 64 },
+  { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16, requestBytes: 256 * 1024 },
+  { label: 'nbdcopy 1 conn × 4 requests of 1 MiB', connections: 1, requests: 4, requestBytes: 1024 * 1024 },
+  { label: 'nbdcopy 4 conns × 64 requests', connections: 4, requests: 64, requestBytes: 256 * 1024 },
 ] as const;
 type Consumer = (typeof CONSUMERS)[number];
 
@@ -311,7 +313,12 @@ const benchmark: PathBenchmark = {
               { name: 'bench (not the path)', pid: process.pid, cpu: 'own' },
             ],
             transfer: () =>
-              nbdcopyToNull(`nbd+unix:///?socket=${slot.exportSocket}`, consumer.connections, consumer.requests),
+              nbdcopyToNull(
+                `nbd+unix:///?socket=${slot.exportSocket}`,
+                consumer.connections,
+                consumer.requests,
+                consumer.requestBytes,
+              ),
           }),
         );
       } finally {

@@ -155,8 +155,14 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
  * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` in
  * flight per connection (nbdcopy's default: 64).
  */
-export async function nbdcopyToNull(uri: string, connections: number, requests = 64): Promise<void> {
-  await run('nbdcopy', [`--connections=${connections}`, `--requests=${requests}`, uri, 'null:'], {
+export async function nbdcopyToNull(
+  uri: string,
+  connections: number,
+  requests = 64,
+  requestBytes = 256 * 1024,
+): Promise<void> {
+  const args = [`--connections=${connections}`, `--requests=${requests}`, `--request-size=${requestBytes}`];
+  await run('nbdcopy', [...args, uri, 'null:'], {
     env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
   });
 }
