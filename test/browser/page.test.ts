@@ -226,6 +226,7 @@ test('a local file served from the page: the host reads the same bytes, a new lo
 test("a second browser on a busy Proxy slot is shown the bridge's reason", async () => {
   // page 2 still shows Slot_1 free (its clock is paused, so it does not poll) when page 1 takes it
   const second = await secondPage(stack.operator);
+  let served = false;
   try {
     await second.page.clock.pauseAt(Date.now() + 1000);
     const other = second.page.locator('section[data-slot="Slot_1"]');
@@ -233,18 +234,32 @@ test("a second browser on a busy Proxy slot is shown the bridge's reason", async
     await slot('Slot_1').locator('input[type=file]').setInputFiles(imagePath);
     await slot('Slot_1').getByRole('button', { name: 'Mount' }).click();
     await waitForState('Slot_1', 'Inserted');
+    served = true;
 
     await other.locator('input[type=file]').setInputFiles(imagePath);
     await other.getByRole('button', { name: 'Mount' }).click();
-    await other
-      .getByRole('alert')
-      .filter({ hasText: 'The BMC refused /nbd/1: Slot_1 is already in use by another client' })
-      .waitFor();
+    try {
+      await other
+        .getByRole('alert')
+        .filter({ hasText: 'The BMC refused /nbd/1: Slot_1 is already in use by another client' })
+        .waitFor();
+    } catch (err) {
+      // its clock is paused: a screenshot that waits for a frame gives up after 5 s
+      const shot = path.join(tmpdir(), 'vmedia-page-second-browser-no-refusal.png');
+      const saved = await second.page.screenshot({ path: shot, fullPage: true, timeout: 5000 }).then(
+        () => `the second browser's page: ${shot}`,
+        (e: Error) => `no screenshot of the second browser's page: ${e.message}`,
+      );
+      throw new Error(`${(err as Error).message}\n${saved}`);
+    }
   } finally {
     await second.close();
+    // page 1 gives the slot back whatever happened above: the tests after this one need it free
+    if (served) {
+      await slot('Slot_1').getByRole('button', { name: 'Stop' }).click();
+      await waitForState('Slot_1', 'Not inserted');
+    }
   }
-  await slot('Slot_1').getByRole('button', { name: 'Stop' }).click();
-  await waitForState('Slot_1', 'Not inserted');
 });
 
 test('a read-only user may look but the bridge refuses to mount for them', async () => {
