@@ -21,7 +21,6 @@ import {
   interleaved,
   measureTransfer,
   nbdcopyToNull,
-  rssMiB,
   type Measurement,
   type PathBenchmark,
   type ProcessFigures,
@@ -137,18 +136,17 @@ async function startChromium(dir: string): Promise<Browser> {
   const processes = (): Watched[] => {
     const all: Watched[] = [];
     const walk = (pid: number) => {
-      let type = 'browser';
+      let cmdline: string;
       try {
-        // a helper that just exited (a zombie: no memory, an empty command line) has nothing to measure
-        rssMiB(pid);
-        type = /--type=([\w-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
-        // a utility's service: network, storage, …
-        if (type === 'utility')
-          type =
-            /--utility-sub-type=[\w.]*?(\w+)\.mojom/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? type;
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       } catch {
-        return;
+        return; // gone
       }
+      // a helper that just exited (a zombie: no memory, an empty command line) has nothing to measure
+      if (cmdline === '') return;
+      let type = /--type=([\w-]+)/.exec(cmdline)?.[1] ?? 'browser';
+      // a utility's service: network, storage, …
+      if (type === 'utility') type = /--utility-sub-type=[\w.]*?(\w+)\.mojom/.exec(cmdline)?.[1] ?? type;
       all.push({ name: `chromium ${type}`, pid });
       for (const c of childrenOf(pid)) walk(c);
     };

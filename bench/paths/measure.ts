@@ -152,8 +152,8 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
 }
 
 /**
- * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` in
- * flight per connection (nbdcopy's default: 64).
+ * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` of
+ * `requestBytes` in flight per connection (nbdcopy's defaults: 64 of 256 KiB).
  */
 export async function nbdcopyToNull(
   uri: string,
