@@ -80,7 +80,10 @@ export function webSocketStreamSocket(
     (err: unknown) => {
       readyState = CLOSED;
       emit('error', { message: err instanceof Error ? err.message : String(err) });
-      emit('close', { code: ABNORMAL_CLOSURE, reason: '' });
+      // an unclean close rejects with a WebSocketError, which still carries the server's close
+      // code and reason when its close frame came (the bridge's 4409 "in use")
+      const { closeCode, reason } = (err ?? {}) as { closeCode?: number | null; reason?: string };
+      emit('close', { code: closeCode ?? ABNORMAL_CLOSURE, reason: reason ?? '' });
     },
   );
 
