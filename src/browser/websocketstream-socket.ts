@@ -81,7 +81,9 @@ export function webSocketStreamSocket(
       readyState = CLOSED;
       emit('error', { message: err instanceof Error ? err.message : String(err) });
       // an unclean close rejects with a WebSocketError, which still carries the server's close
-      // code and reason when its close frame came (the bridge's 4409 "in use")
+      // code and reason when its close frame came. Chromium calls a close unclean when the
+      // writable still held bytes it had not taken: the NBD greeting written on open, racing
+      // the bridge's 4409 "in use"
       const { closeCode, reason } = (err ?? {}) as { closeCode?: number | null; reason?: string };
       emit('close', { code: closeCode ?? ABNORMAL_CLOSURE, reason: reason ?? '' });
     },
