@@ -6,10 +6,19 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { normalizeSourcesConfig, sourcesConfigProblems } from '../sources/config.js';
 import type { RawConfig, RawSlotConfig } from './schema.js';
 import { validate as generatedValidator } from './validate-raw-config.generated.js';
-import type { HostBackendName, ServiceConfig, SlotConfig } from './types.js';
+import type { HostBackendName, NbdQueueConfig, ServiceConfig, SlotConfig } from './types.js';
 
 /** Linux sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
+
+/**
+ * The kernel's own values for an nbd device (read-ahead 128 KiB, requests of at most 128 KiB)
+ * make the USB host's sequential reads reach the slot's NBD server as 128 KiB requests, one or two
+ * at a time: every layer (page, bridge, daemon) pays per request, and over a network with latency
+ * two requests in flight cap the rate. 4 MiB of read-ahead in 1 MiB requests: 8× fewer requests,
+ * four in flight (docs/performance.md, "The kernel's request size").
+ */
+export const DEFAULT_NBD_QUEUE: NbdQueueConfig = { readAheadKiB: 4096, maxRequestKiB: 1024 };
 
 export class ConfigError extends Error {
   constructor(
@@ -65,6 +74,10 @@ export function parseConfig(raw: unknown, baseDir: string, file: string, opts: L
     trustStore: raw.TrustStore === undefined ? undefined : path.resolve(runtimeDir, raw.TrustStore),
     allowPrivateSourceHosts: raw.AllowPrivateSourceHosts ?? false,
     nbdClient: { path: raw.NbdClient?.Path ?? 'nbd-client', args: raw.NbdClient?.Args },
+    nbdQueue: {
+      readAheadKiB: raw.NbdQueue?.ReadAheadKiB ?? DEFAULT_NBD_QUEUE.readAheadKiB,
+      maxRequestKiB: raw.NbdQueue?.MaxRequestKiB ?? DEFAULT_NBD_QUEUE.maxRequestKiB,
+    },
     sysRoot: raw.SysRoot ?? '/sys',
     devRoot: raw.DevRoot ?? '/dev',
     configfsRoot: raw.ConfigfsRoot ?? '/sys/kernel/config',

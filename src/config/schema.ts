@@ -43,6 +43,15 @@ export const configSchema = {
         Args: { type: 'array', items: { type: 'string' } },
       },
     },
+    NbdQueue: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ReadAheadKiB: { type: 'integer', minimum: 0, maximum: 65536 },
+        // the kernel refuses less than a page; nbd devices take up to 32 MiB
+        MaxRequestKiB: { type: 'integer', minimum: 4, maximum: 32768 },
+      },
+    },
     RuntimeDir: { type: 'string', minLength: 1 },
     SysRoot: { type: 'string', minLength: 1 },
     DevRoot: { type: 'string', minLength: 1 },
@@ -71,6 +80,7 @@ export interface RawConfig {
   TrustStore?: string;
   AllowPrivateSourceHosts?: boolean;
   NbdClient?: { Path?: string; Args?: string[] };
+  NbdQueue?: { ReadAheadKiB?: number; MaxRequestKiB?: number };
   RuntimeDir?: string;
   SysRoot?: string;
   DevRoot?: string;

@@ -33,6 +33,14 @@ export interface NbdClientConfig {
   args?: string[];
 }
 
+/** Kernel backend: the request sizes of /dev/nbdN's block queue, set before the gadget opens it. */
+export interface NbdQueueConfig {
+  /** queue/read_ahead_kb: how far the kernel reads ahead of the host's sequential reads. */
+  readAheadKiB: number;
+  /** queue/max_sectors_kb: the longest NBD read the kernel sends (lowered to what the device allows). */
+  maxRequestKiB: number;
+}
+
 export interface ServiceConfig {
   /** Seconds without IO before an Active slot is ejected; 0 = never. */
   inactivityTimeout: number;
@@ -41,6 +49,7 @@ export interface ServiceConfig {
   trustStore?: string;
   allowPrivateSourceHosts: boolean;
   nbdClient: NbdClientConfig;
+  nbdQueue: NbdQueueConfig;
   /** Root paths of the kernel interfaces, parameters so tests can point them at a temp tree. */
   sysRoot: string;
   devRoot: string;

@@ -4,7 +4,7 @@
 import runtime_ucs2length from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate10;
 export default validate10;
-const schema11 = { "type": "object", "additionalProperties": false, "required": ["MountPoints"], "properties": { "InactivityTimeout": { "type": "integer", "minimum": 0 }, "MountPoints": { "type": "object", "minProperties": 1, "propertyNames": { "pattern": "^[A-Za-z0-9_]+$" }, "additionalProperties": { "type": "object", "additionalProperties": false, "required": ["Mode", "NBDDevice", "UnixSocket"], "properties": { "EndpointId": { "type": "string" }, "Mode": { "enum": [0, 1] }, "NBDDevice": { "type": "string", "pattern": "^(/dev/)?nbd[0-9]+$" }, "UnixSocket": { "type": "string", "minLength": 1 }, "Timeout": { "type": "integer", "minimum": 1, "maximum": 3600 }, "BlockSize": { "enum": [512, 1024, 2048, 4096] }, "ExportSocket": { "type": "string", "minLength": 1 }, "MediaType": { "enum": ["CD", "USBStick"] }, "UDC": { "type": "string", "minLength": 1 } } } }, "HostBackend": { "enum": ["kernel", "export"] }, "TrustStore": { "type": "string", "minLength": 1 }, "AllowPrivateSourceHosts": { "type": "boolean" }, "NbdClient": { "type": "object", "additionalProperties": false, "properties": { "Path": { "type": "string", "minLength": 1 }, "Args": { "type": "array", "items": { "type": "string" } } } }, "RuntimeDir": { "type": "string", "minLength": 1 }, "SysRoot": { "type": "string", "minLength": 1 }, "DevRoot": { "type": "string", "minLength": 1 }, "ConfigfsRoot": { "type": "string", "minLength": 1 }, "Sources": { "type": "object", "additionalProperties": false, "properties": { "FollowRedirects": { "type": "boolean" }, "RequestTimeoutSeconds": { "type": "integer", "minimum": 1, "maximum": 3600 }, "TrustSystemCAs": { "type": "boolean" }, "Retry": { "type": "object", "additionalProperties": false, "properties": { "Retries": { "type": "integer", "minimum": 0, "maximum": 100 }, "DelaySeconds": { "type": "integer", "minimum": 1, "maximum": 600 } } }, "Cache": { "type": "object", "additionalProperties": false, "properties": { "Enabled": { "type": "boolean" }, "BlockSizeKiB": { "type": "integer", "minimum": 1, "maximum": 32768 }, "MaxSizeMiB": { "type": "integer", "minimum": 1, "maximum": 1048576 } } }, "Readahead": { "type": "object", "additionalProperties": false, "properties": { "Enabled": { "type": "boolean" }, "ChunkKiB": { "type": "integer", "minimum": 1, "maximum": 32768 }, "AheadChunks": { "type": "integer", "minimum": 1, "maximum": 256 }, "Connections": { "type": "integer", "minimum": 1, "maximum": 16 } } }, "Decompress": { "type": "boolean" }, "CopyOnWrite": { "type": "boolean" }, "TempDir": { "type": "string", "minLength": 1, "pattern": "^/" }, "SshKnownHosts": { "type": "string", "minLength": 1, "pattern": "^/[^%]*$" } } } } };
+const schema11 = { "type": "object", "additionalProperties": false, "required": ["MountPoints"], "properties": { "InactivityTimeout": { "type": "integer", "minimum": 0 }, "MountPoints": { "type": "object", "minProperties": 1, "propertyNames": { "pattern": "^[A-Za-z0-9_]+$" }, "additionalProperties": { "type": "object", "additionalProperties": false, "required": ["Mode", "NBDDevice", "UnixSocket"], "properties": { "EndpointId": { "type": "string" }, "Mode": { "enum": [0, 1] }, "NBDDevice": { "type": "string", "pattern": "^(/dev/)?nbd[0-9]+$" }, "UnixSocket": { "type": "string", "minLength": 1 }, "Timeout": { "type": "integer", "minimum": 1, "maximum": 3600 }, "BlockSize": { "enum": [512, 1024, 2048, 4096] }, "ExportSocket": { "type": "string", "minLength": 1 }, "MediaType": { "enum": ["CD", "USBStick"] }, "UDC": { "type": "string", "minLength": 1 } } } }, "HostBackend": { "enum": ["kernel", "export"] }, "TrustStore": { "type": "string", "minLength": 1 }, "AllowPrivateSourceHosts": { "type": "boolean" }, "NbdClient": { "type": "object", "additionalProperties": false, "properties": { "Path": { "type": "string", "minLength": 1 }, "Args": { "type": "array", "items": { "type": "string" } } } }, "NbdQueue": { "type": "object", "additionalProperties": false, "properties": { "ReadAheadKiB": { "type": "integer", "minimum": 0, "maximum": 65536 }, "MaxRequestKiB": { "type": "integer", "minimum": 4, "maximum": 32768 } } }, "RuntimeDir": { "type": "string", "minLength": 1 }, "SysRoot": { "type": "string", "minLength": 1 }, "DevRoot": { "type": "string", "minLength": 1 }, "ConfigfsRoot": { "type": "string", "minLength": 1 }, "Sources": { "type": "object", "additionalProperties": false, "properties": { "FollowRedirects": { "type": "boolean" }, "RequestTimeoutSeconds": { "type": "integer", "minimum": 1, "maximum": 3600 }, "TrustSystemCAs": { "type": "boolean" }, "Retry": { "type": "object", "additionalProperties": false, "properties": { "Retries": { "type": "integer", "minimum": 0, "maximum": 100 }, "DelaySeconds": { "type": "integer", "minimum": 1, "maximum": 600 } } }, "Cache": { "type": "object", "additionalProperties": false, "properties": { "Enabled": { "type": "boolean" }, "BlockSizeKiB": { "type": "integer", "minimum": 1, "maximum": 32768 }, "MaxSizeMiB": { "type": "integer", "minimum": 1, "maximum": 1048576 } } }, "Readahead": { "type": "object", "additionalProperties": false, "properties": { "Enabled": { "type": "boolean" }, "ChunkKiB": { "type": "integer", "minimum": 1, "maximum": 32768 }, "AheadChunks": { "type": "integer", "minimum": 1, "maximum": 256 }, "Connections": { "type": "integer", "minimum": 1, "maximum": 16 } } }, "Decompress": { "type": "boolean" }, "CopyOnWrite": { "type": "boolean" }, "TempDir": { "type": "string", "minLength": 1, "pattern": "^/" }, "SshKnownHosts": { "type": "string", "minLength": 1, "pattern": "^/[^%]*$" } } } } };
 const func2 = Object.prototype.hasOwnProperty;
 const func4 = runtime_ucs2length.default;
 const pattern0 = new RegExp("^[A-Za-z0-9_]+$", "u");
@@ -438,86 +438,86 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
-    if (data.RuntimeDir !== void 0) {
-      let data19 = data.RuntimeDir;
-      if (typeof data19 === "string") {
-        if (func4(data19) < 1) {
-          const err38 = { instancePath: instancePath + "/RuntimeDir", schemaPath: "#/properties/RuntimeDir/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-          if (vErrors === null) {
-            vErrors = [err38];
-          } else {
-            vErrors.push(err38);
+    if (data.NbdQueue !== void 0) {
+      let data19 = data.NbdQueue;
+      if (data19 && typeof data19 == "object" && !Array.isArray(data19)) {
+        for (const key5 in data19) {
+          if (!(key5 === "ReadAheadKiB" || key5 === "MaxRequestKiB")) {
+            const err38 = { instancePath: instancePath + "/NbdQueue", schemaPath: "#/properties/NbdQueue/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err38];
+            } else {
+              vErrors.push(err38);
+            }
+            errors++;
           }
-          errors++;
+        }
+        if (data19.ReadAheadKiB !== void 0) {
+          let data20 = data19.ReadAheadKiB;
+          if (!(typeof data20 == "number" && (!(data20 % 1) && !isNaN(data20)) && isFinite(data20))) {
+            const err39 = { instancePath: instancePath + "/NbdQueue/ReadAheadKiB", schemaPath: "#/properties/NbdQueue/properties/ReadAheadKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err39];
+            } else {
+              vErrors.push(err39);
+            }
+            errors++;
+          }
+          if (typeof data20 == "number" && isFinite(data20)) {
+            if (data20 > 65536 || isNaN(data20)) {
+              const err40 = { instancePath: instancePath + "/NbdQueue/ReadAheadKiB", schemaPath: "#/properties/NbdQueue/properties/ReadAheadKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65536 }, message: "must be <= 65536" };
+              if (vErrors === null) {
+                vErrors = [err40];
+              } else {
+                vErrors.push(err40);
+              }
+              errors++;
+            }
+            if (data20 < 0 || isNaN(data20)) {
+              const err41 = { instancePath: instancePath + "/NbdQueue/ReadAheadKiB", schemaPath: "#/properties/NbdQueue/properties/ReadAheadKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err41];
+              } else {
+                vErrors.push(err41);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data19.MaxRequestKiB !== void 0) {
+          let data21 = data19.MaxRequestKiB;
+          if (!(typeof data21 == "number" && (!(data21 % 1) && !isNaN(data21)) && isFinite(data21))) {
+            const err42 = { instancePath: instancePath + "/NbdQueue/MaxRequestKiB", schemaPath: "#/properties/NbdQueue/properties/MaxRequestKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err42];
+            } else {
+              vErrors.push(err42);
+            }
+            errors++;
+          }
+          if (typeof data21 == "number" && isFinite(data21)) {
+            if (data21 > 32768 || isNaN(data21)) {
+              const err43 = { instancePath: instancePath + "/NbdQueue/MaxRequestKiB", schemaPath: "#/properties/NbdQueue/properties/MaxRequestKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 32768 }, message: "must be <= 32768" };
+              if (vErrors === null) {
+                vErrors = [err43];
+              } else {
+                vErrors.push(err43);
+              }
+              errors++;
+            }
+            if (data21 < 4 || isNaN(data21)) {
+              const err44 = { instancePath: instancePath + "/NbdQueue/MaxRequestKiB", schemaPath: "#/properties/NbdQueue/properties/MaxRequestKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 4 }, message: "must be >= 4" };
+              if (vErrors === null) {
+                vErrors = [err44];
+              } else {
+                vErrors.push(err44);
+              }
+              errors++;
+            }
+          }
         }
       } else {
-        const err39 = { instancePath: instancePath + "/RuntimeDir", schemaPath: "#/properties/RuntimeDir/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-        if (vErrors === null) {
-          vErrors = [err39];
-        } else {
-          vErrors.push(err39);
-        }
-        errors++;
-      }
-    }
-    if (data.SysRoot !== void 0) {
-      let data20 = data.SysRoot;
-      if (typeof data20 === "string") {
-        if (func4(data20) < 1) {
-          const err40 = { instancePath: instancePath + "/SysRoot", schemaPath: "#/properties/SysRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-          if (vErrors === null) {
-            vErrors = [err40];
-          } else {
-            vErrors.push(err40);
-          }
-          errors++;
-        }
-      } else {
-        const err41 = { instancePath: instancePath + "/SysRoot", schemaPath: "#/properties/SysRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-        if (vErrors === null) {
-          vErrors = [err41];
-        } else {
-          vErrors.push(err41);
-        }
-        errors++;
-      }
-    }
-    if (data.DevRoot !== void 0) {
-      let data21 = data.DevRoot;
-      if (typeof data21 === "string") {
-        if (func4(data21) < 1) {
-          const err42 = { instancePath: instancePath + "/DevRoot", schemaPath: "#/properties/DevRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-          if (vErrors === null) {
-            vErrors = [err42];
-          } else {
-            vErrors.push(err42);
-          }
-          errors++;
-        }
-      } else {
-        const err43 = { instancePath: instancePath + "/DevRoot", schemaPath: "#/properties/DevRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-        if (vErrors === null) {
-          vErrors = [err43];
-        } else {
-          vErrors.push(err43);
-        }
-        errors++;
-      }
-    }
-    if (data.ConfigfsRoot !== void 0) {
-      let data22 = data.ConfigfsRoot;
-      if (typeof data22 === "string") {
-        if (func4(data22) < 1) {
-          const err44 = { instancePath: instancePath + "/ConfigfsRoot", schemaPath: "#/properties/ConfigfsRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-          if (vErrors === null) {
-            vErrors = [err44];
-          } else {
-            vErrors.push(err44);
-          }
-          errors++;
-        }
-      } else {
-        const err45 = { instancePath: instancePath + "/ConfigfsRoot", schemaPath: "#/properties/ConfigfsRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        const err45 = { instancePath: instancePath + "/NbdQueue", schemaPath: "#/properties/NbdQueue/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
           vErrors = [err45];
         } else {
@@ -526,154 +526,154 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
-    if (data.Sources !== void 0) {
-      let data23 = data.Sources;
-      if (data23 && typeof data23 == "object" && !Array.isArray(data23)) {
-        for (const key5 in data23) {
-          if (!func2.call(schema11.properties.Sources.properties, key5)) {
-            const err46 = { instancePath: instancePath + "/Sources", schemaPath: "#/properties/Sources/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
-            if (vErrors === null) {
-              vErrors = [err46];
-            } else {
-              vErrors.push(err46);
-            }
-            errors++;
-          }
-        }
-        if (data23.FollowRedirects !== void 0) {
-          if (typeof data23.FollowRedirects !== "boolean") {
-            const err47 = { instancePath: instancePath + "/Sources/FollowRedirects", schemaPath: "#/properties/Sources/properties/FollowRedirects/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-              vErrors = [err47];
-            } else {
-              vErrors.push(err47);
-            }
-            errors++;
-          }
-        }
-        if (data23.RequestTimeoutSeconds !== void 0) {
-          let data25 = data23.RequestTimeoutSeconds;
-          if (!(typeof data25 == "number" && (!(data25 % 1) && !isNaN(data25)) && isFinite(data25))) {
-            const err48 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-              vErrors = [err48];
-            } else {
-              vErrors.push(err48);
-            }
-            errors++;
-          }
-          if (typeof data25 == "number" && isFinite(data25)) {
-            if (data25 > 3600 || isNaN(data25)) {
-              const err49 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
-              if (vErrors === null) {
-                vErrors = [err49];
-              } else {
-                vErrors.push(err49);
-              }
-              errors++;
-            }
-            if (data25 < 1 || isNaN(data25)) {
-              const err50 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-              if (vErrors === null) {
-                vErrors = [err50];
-              } else {
-                vErrors.push(err50);
-              }
-              errors++;
-            }
-          }
-        }
-        if (data23.TrustSystemCAs !== void 0) {
-          if (typeof data23.TrustSystemCAs !== "boolean") {
-            const err51 = { instancePath: instancePath + "/Sources/TrustSystemCAs", schemaPath: "#/properties/Sources/properties/TrustSystemCAs/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-              vErrors = [err51];
-            } else {
-              vErrors.push(err51);
-            }
-            errors++;
-          }
-        }
-        if (data23.Retry !== void 0) {
-          let data27 = data23.Retry;
-          if (data27 && typeof data27 == "object" && !Array.isArray(data27)) {
-            for (const key6 in data27) {
-              if (!(key6 === "Retries" || key6 === "DelaySeconds")) {
-                const err52 = { instancePath: instancePath + "/Sources/Retry", schemaPath: "#/properties/Sources/properties/Retry/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
-                if (vErrors === null) {
-                  vErrors = [err52];
-                } else {
-                  vErrors.push(err52);
-                }
-                errors++;
-              }
-            }
-            if (data27.Retries !== void 0) {
-              let data28 = data27.Retries;
-              if (!(typeof data28 == "number" && (!(data28 % 1) && !isNaN(data28)) && isFinite(data28))) {
-                const err53 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                  vErrors = [err53];
-                } else {
-                  vErrors.push(err53);
-                }
-                errors++;
-              }
-              if (typeof data28 == "number" && isFinite(data28)) {
-                if (data28 > 100 || isNaN(data28)) {
-                  const err54 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100 }, message: "must be <= 100" };
-                  if (vErrors === null) {
-                    vErrors = [err54];
-                  } else {
-                    vErrors.push(err54);
-                  }
-                  errors++;
-                }
-                if (data28 < 0 || isNaN(data28)) {
-                  const err55 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
-                  if (vErrors === null) {
-                    vErrors = [err55];
-                  } else {
-                    vErrors.push(err55);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data27.DelaySeconds !== void 0) {
-              let data29 = data27.DelaySeconds;
-              if (!(typeof data29 == "number" && (!(data29 % 1) && !isNaN(data29)) && isFinite(data29))) {
-                const err56 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                  vErrors = [err56];
-                } else {
-                  vErrors.push(err56);
-                }
-                errors++;
-              }
-              if (typeof data29 == "number" && isFinite(data29)) {
-                if (data29 > 600 || isNaN(data29)) {
-                  const err57 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
-                  if (vErrors === null) {
-                    vErrors = [err57];
-                  } else {
-                    vErrors.push(err57);
-                  }
-                  errors++;
-                }
-                if (data29 < 1 || isNaN(data29)) {
-                  const err58 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                  if (vErrors === null) {
-                    vErrors = [err58];
-                  } else {
-                    vErrors.push(err58);
-                  }
-                  errors++;
-                }
-              }
-            }
+    if (data.RuntimeDir !== void 0) {
+      let data22 = data.RuntimeDir;
+      if (typeof data22 === "string") {
+        if (func4(data22) < 1) {
+          const err46 = { instancePath: instancePath + "/RuntimeDir", schemaPath: "#/properties/RuntimeDir/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err46];
           } else {
-            const err59 = { instancePath: instancePath + "/Sources/Retry", schemaPath: "#/properties/Sources/properties/Retry/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            vErrors.push(err46);
+          }
+          errors++;
+        }
+      } else {
+        const err47 = { instancePath: instancePath + "/RuntimeDir", schemaPath: "#/properties/RuntimeDir/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err47];
+        } else {
+          vErrors.push(err47);
+        }
+        errors++;
+      }
+    }
+    if (data.SysRoot !== void 0) {
+      let data23 = data.SysRoot;
+      if (typeof data23 === "string") {
+        if (func4(data23) < 1) {
+          const err48 = { instancePath: instancePath + "/SysRoot", schemaPath: "#/properties/SysRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err48];
+          } else {
+            vErrors.push(err48);
+          }
+          errors++;
+        }
+      } else {
+        const err49 = { instancePath: instancePath + "/SysRoot", schemaPath: "#/properties/SysRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err49];
+        } else {
+          vErrors.push(err49);
+        }
+        errors++;
+      }
+    }
+    if (data.DevRoot !== void 0) {
+      let data24 = data.DevRoot;
+      if (typeof data24 === "string") {
+        if (func4(data24) < 1) {
+          const err50 = { instancePath: instancePath + "/DevRoot", schemaPath: "#/properties/DevRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err50];
+          } else {
+            vErrors.push(err50);
+          }
+          errors++;
+        }
+      } else {
+        const err51 = { instancePath: instancePath + "/DevRoot", schemaPath: "#/properties/DevRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err51];
+        } else {
+          vErrors.push(err51);
+        }
+        errors++;
+      }
+    }
+    if (data.ConfigfsRoot !== void 0) {
+      let data25 = data.ConfigfsRoot;
+      if (typeof data25 === "string") {
+        if (func4(data25) < 1) {
+          const err52 = { instancePath: instancePath + "/ConfigfsRoot", schemaPath: "#/properties/ConfigfsRoot/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err52];
+          } else {
+            vErrors.push(err52);
+          }
+          errors++;
+        }
+      } else {
+        const err53 = { instancePath: instancePath + "/ConfigfsRoot", schemaPath: "#/properties/ConfigfsRoot/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err53];
+        } else {
+          vErrors.push(err53);
+        }
+        errors++;
+      }
+    }
+    if (data.Sources !== void 0) {
+      let data26 = data.Sources;
+      if (data26 && typeof data26 == "object" && !Array.isArray(data26)) {
+        for (const key6 in data26) {
+          if (!func2.call(schema11.properties.Sources.properties, key6)) {
+            const err54 = { instancePath: instancePath + "/Sources", schemaPath: "#/properties/Sources/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err54];
+            } else {
+              vErrors.push(err54);
+            }
+            errors++;
+          }
+        }
+        if (data26.FollowRedirects !== void 0) {
+          if (typeof data26.FollowRedirects !== "boolean") {
+            const err55 = { instancePath: instancePath + "/Sources/FollowRedirects", schemaPath: "#/properties/Sources/properties/FollowRedirects/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err55];
+            } else {
+              vErrors.push(err55);
+            }
+            errors++;
+          }
+        }
+        if (data26.RequestTimeoutSeconds !== void 0) {
+          let data28 = data26.RequestTimeoutSeconds;
+          if (!(typeof data28 == "number" && (!(data28 % 1) && !isNaN(data28)) && isFinite(data28))) {
+            const err56 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err56];
+            } else {
+              vErrors.push(err56);
+            }
+            errors++;
+          }
+          if (typeof data28 == "number" && isFinite(data28)) {
+            if (data28 > 3600 || isNaN(data28)) {
+              const err57 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+              if (vErrors === null) {
+                vErrors = [err57];
+              } else {
+                vErrors.push(err57);
+              }
+              errors++;
+            }
+            if (data28 < 1 || isNaN(data28)) {
+              const err58 = { instancePath: instancePath + "/Sources/RequestTimeoutSeconds", schemaPath: "#/properties/Sources/properties/RequestTimeoutSeconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+              if (vErrors === null) {
+                vErrors = [err58];
+              } else {
+                vErrors.push(err58);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data26.TrustSystemCAs !== void 0) {
+          if (typeof data26.TrustSystemCAs !== "boolean") {
+            const err59 = { instancePath: instancePath + "/Sources/TrustSystemCAs", schemaPath: "#/properties/Sources/properties/TrustSystemCAs/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
               vErrors = [err59];
             } else {
@@ -682,12 +682,12 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
             errors++;
           }
         }
-        if (data23.Cache !== void 0) {
-          let data30 = data23.Cache;
+        if (data26.Retry !== void 0) {
+          let data30 = data26.Retry;
           if (data30 && typeof data30 == "object" && !Array.isArray(data30)) {
             for (const key7 in data30) {
-              if (!(key7 === "Enabled" || key7 === "BlockSizeKiB" || key7 === "MaxSizeMiB")) {
-                const err60 = { instancePath: instancePath + "/Sources/Cache", schemaPath: "#/properties/Sources/properties/Cache/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
+              if (!(key7 === "Retries" || key7 === "DelaySeconds")) {
+                const err60 = { instancePath: instancePath + "/Sources/Retry", schemaPath: "#/properties/Sources/properties/Retry/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                   vErrors = [err60];
                 } else {
@@ -696,9 +696,10 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
-            if (data30.Enabled !== void 0) {
-              if (typeof data30.Enabled !== "boolean") {
-                const err61 = { instancePath: instancePath + "/Sources/Cache/Enabled", schemaPath: "#/properties/Sources/properties/Cache/properties/Enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (data30.Retries !== void 0) {
+              let data31 = data30.Retries;
+              if (!(typeof data31 == "number" && (!(data31 % 1) && !isNaN(data31)) && isFinite(data31))) {
+                const err61 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
                   vErrors = [err61];
                 } else {
@@ -706,21 +707,18 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-            }
-            if (data30.BlockSizeKiB !== void 0) {
-              let data32 = data30.BlockSizeKiB;
-              if (!(typeof data32 == "number" && (!(data32 % 1) && !isNaN(data32)) && isFinite(data32))) {
-                const err62 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                  vErrors = [err62];
-                } else {
-                  vErrors.push(err62);
+              if (typeof data31 == "number" && isFinite(data31)) {
+                if (data31 > 100 || isNaN(data31)) {
+                  const err62 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100 }, message: "must be <= 100" };
+                  if (vErrors === null) {
+                    vErrors = [err62];
+                  } else {
+                    vErrors.push(err62);
+                  }
+                  errors++;
                 }
-                errors++;
-              }
-              if (typeof data32 == "number" && isFinite(data32)) {
-                if (data32 > 32768 || isNaN(data32)) {
-                  const err63 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 32768 }, message: "must be <= 32768" };
+                if (data31 < 0 || isNaN(data31)) {
+                  const err63 = { instancePath: instancePath + "/Sources/Retry/Retries", schemaPath: "#/properties/Sources/properties/Retry/properties/Retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
                   if (vErrors === null) {
                     vErrors = [err63];
                   } else {
@@ -728,31 +726,31 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
-                if (data32 < 1 || isNaN(data32)) {
-                  const err64 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                  if (vErrors === null) {
-                    vErrors = [err64];
-                  } else {
-                    vErrors.push(err64);
-                  }
-                  errors++;
-                }
               }
             }
-            if (data30.MaxSizeMiB !== void 0) {
-              let data33 = data30.MaxSizeMiB;
-              if (!(typeof data33 == "number" && (!(data33 % 1) && !isNaN(data33)) && isFinite(data33))) {
-                const err65 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (data30.DelaySeconds !== void 0) {
+              let data32 = data30.DelaySeconds;
+              if (!(typeof data32 == "number" && (!(data32 % 1) && !isNaN(data32)) && isFinite(data32))) {
+                const err64 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                  vErrors = [err65];
+                  vErrors = [err64];
                 } else {
-                  vErrors.push(err65);
+                  vErrors.push(err64);
                 }
                 errors++;
               }
-              if (typeof data33 == "number" && isFinite(data33)) {
-                if (data33 > 1048576 || isNaN(data33)) {
-                  const err66 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1048576 }, message: "must be <= 1048576" };
+              if (typeof data32 == "number" && isFinite(data32)) {
+                if (data32 > 600 || isNaN(data32)) {
+                  const err65 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
+                  if (vErrors === null) {
+                    vErrors = [err65];
+                  } else {
+                    vErrors.push(err65);
+                  }
+                  errors++;
+                }
+                if (data32 < 1 || isNaN(data32)) {
+                  const err66 = { instancePath: instancePath + "/Sources/Retry/DelaySeconds", schemaPath: "#/properties/Sources/properties/Retry/properties/DelaySeconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                   if (vErrors === null) {
                     vErrors = [err66];
                   } else {
@@ -760,33 +758,35 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
-                if (data33 < 1 || isNaN(data33)) {
-                  const err67 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                  if (vErrors === null) {
-                    vErrors = [err67];
-                  } else {
-                    vErrors.push(err67);
-                  }
-                  errors++;
-                }
               }
             }
           } else {
-            const err68 = { instancePath: instancePath + "/Sources/Cache", schemaPath: "#/properties/Sources/properties/Cache/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err67 = { instancePath: instancePath + "/Sources/Retry", schemaPath: "#/properties/Sources/properties/Retry/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-              vErrors = [err68];
+              vErrors = [err67];
             } else {
-              vErrors.push(err68);
+              vErrors.push(err67);
             }
             errors++;
           }
         }
-        if (data23.Readahead !== void 0) {
-          let data34 = data23.Readahead;
-          if (data34 && typeof data34 == "object" && !Array.isArray(data34)) {
-            for (const key8 in data34) {
-              if (!(key8 === "Enabled" || key8 === "ChunkKiB" || key8 === "AheadChunks" || key8 === "Connections")) {
-                const err69 = { instancePath: instancePath + "/Sources/Readahead", schemaPath: "#/properties/Sources/properties/Readahead/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
+        if (data26.Cache !== void 0) {
+          let data33 = data26.Cache;
+          if (data33 && typeof data33 == "object" && !Array.isArray(data33)) {
+            for (const key8 in data33) {
+              if (!(key8 === "Enabled" || key8 === "BlockSizeKiB" || key8 === "MaxSizeMiB")) {
+                const err68 = { instancePath: instancePath + "/Sources/Cache", schemaPath: "#/properties/Sources/properties/Cache/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                  vErrors = [err68];
+                } else {
+                  vErrors.push(err68);
+                }
+                errors++;
+              }
+            }
+            if (data33.Enabled !== void 0) {
+              if (typeof data33.Enabled !== "boolean") {
+                const err69 = { instancePath: instancePath + "/Sources/Cache/Enabled", schemaPath: "#/properties/Sources/properties/Cache/properties/Enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
                   vErrors = [err69];
                 } else {
@@ -795,9 +795,10 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
-            if (data34.Enabled !== void 0) {
-              if (typeof data34.Enabled !== "boolean") {
-                const err70 = { instancePath: instancePath + "/Sources/Readahead/Enabled", schemaPath: "#/properties/Sources/properties/Readahead/properties/Enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (data33.BlockSizeKiB !== void 0) {
+              let data35 = data33.BlockSizeKiB;
+              if (!(typeof data35 == "number" && (!(data35 % 1) && !isNaN(data35)) && isFinite(data35))) {
+                const err70 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
                   vErrors = [err70];
                 } else {
@@ -805,21 +806,18 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-            }
-            if (data34.ChunkKiB !== void 0) {
-              let data36 = data34.ChunkKiB;
-              if (!(typeof data36 == "number" && (!(data36 % 1) && !isNaN(data36)) && isFinite(data36))) {
-                const err71 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                  vErrors = [err71];
-                } else {
-                  vErrors.push(err71);
+              if (typeof data35 == "number" && isFinite(data35)) {
+                if (data35 > 32768 || isNaN(data35)) {
+                  const err71 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 32768 }, message: "must be <= 32768" };
+                  if (vErrors === null) {
+                    vErrors = [err71];
+                  } else {
+                    vErrors.push(err71);
+                  }
+                  errors++;
                 }
-                errors++;
-              }
-              if (typeof data36 == "number" && isFinite(data36)) {
-                if (data36 > 32768 || isNaN(data36)) {
-                  const err72 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 32768 }, message: "must be <= 32768" };
+                if (data35 < 1 || isNaN(data35)) {
+                  const err72 = { instancePath: instancePath + "/Sources/Cache/BlockSizeKiB", schemaPath: "#/properties/Sources/properties/Cache/properties/BlockSizeKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                   if (vErrors === null) {
                     vErrors = [err72];
                   } else {
@@ -827,31 +825,31 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
-                if (data36 < 1 || isNaN(data36)) {
-                  const err73 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                  if (vErrors === null) {
-                    vErrors = [err73];
-                  } else {
-                    vErrors.push(err73);
-                  }
-                  errors++;
-                }
               }
             }
-            if (data34.AheadChunks !== void 0) {
-              let data37 = data34.AheadChunks;
-              if (!(typeof data37 == "number" && (!(data37 % 1) && !isNaN(data37)) && isFinite(data37))) {
-                const err74 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (data33.MaxSizeMiB !== void 0) {
+              let data36 = data33.MaxSizeMiB;
+              if (!(typeof data36 == "number" && (!(data36 % 1) && !isNaN(data36)) && isFinite(data36))) {
+                const err73 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                  vErrors = [err74];
+                  vErrors = [err73];
                 } else {
-                  vErrors.push(err74);
+                  vErrors.push(err73);
                 }
                 errors++;
               }
-              if (typeof data37 == "number" && isFinite(data37)) {
-                if (data37 > 256 || isNaN(data37)) {
-                  const err75 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/maximum", keyword: "maximum", params: { comparison: "<=", limit: 256 }, message: "must be <= 256" };
+              if (typeof data36 == "number" && isFinite(data36)) {
+                if (data36 > 1048576 || isNaN(data36)) {
+                  const err74 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1048576 }, message: "must be <= 1048576" };
+                  if (vErrors === null) {
+                    vErrors = [err74];
+                  } else {
+                    vErrors.push(err74);
+                  }
+                  errors++;
+                }
+                if (data36 < 1 || isNaN(data36)) {
+                  const err75 = { instancePath: instancePath + "/Sources/Cache/MaxSizeMiB", schemaPath: "#/properties/Sources/properties/Cache/properties/MaxSizeMiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                   if (vErrors === null) {
                     vErrors = [err75];
                   } else {
@@ -859,21 +857,24 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                   errors++;
                 }
-                if (data37 < 1 || isNaN(data37)) {
-                  const err76 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                  if (vErrors === null) {
-                    vErrors = [err76];
-                  } else {
-                    vErrors.push(err76);
-                  }
-                  errors++;
-                }
               }
             }
-            if (data34.Connections !== void 0) {
-              let data38 = data34.Connections;
-              if (!(typeof data38 == "number" && (!(data38 % 1) && !isNaN(data38)) && isFinite(data38))) {
-                const err77 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+          } else {
+            const err76 = { instancePath: instancePath + "/Sources/Cache", schemaPath: "#/properties/Sources/properties/Cache/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+              vErrors = [err76];
+            } else {
+              vErrors.push(err76);
+            }
+            errors++;
+          }
+        }
+        if (data26.Readahead !== void 0) {
+          let data37 = data26.Readahead;
+          if (data37 && typeof data37 == "object" && !Array.isArray(data37)) {
+            for (const key9 in data37) {
+              if (!(key9 === "Enabled" || key9 === "ChunkKiB" || key9 === "AheadChunks" || key9 === "Connections")) {
+                const err77 = { instancePath: instancePath + "/Sources/Readahead", schemaPath: "#/properties/Sources/properties/Readahead/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                   vErrors = [err77];
                 } else {
@@ -881,113 +882,116 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
               }
-              if (typeof data38 == "number" && isFinite(data38)) {
-                if (data38 > 16 || isNaN(data38)) {
-                  const err78 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/maximum", keyword: "maximum", params: { comparison: "<=", limit: 16 }, message: "must be <= 16" };
+            }
+            if (data37.Enabled !== void 0) {
+              if (typeof data37.Enabled !== "boolean") {
+                const err78 = { instancePath: instancePath + "/Sources/Readahead/Enabled", schemaPath: "#/properties/Sources/properties/Readahead/properties/Enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+                if (vErrors === null) {
+                  vErrors = [err78];
+                } else {
+                  vErrors.push(err78);
+                }
+                errors++;
+              }
+            }
+            if (data37.ChunkKiB !== void 0) {
+              let data39 = data37.ChunkKiB;
+              if (!(typeof data39 == "number" && (!(data39 % 1) && !isNaN(data39)) && isFinite(data39))) {
+                const err79 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                  vErrors = [err79];
+                } else {
+                  vErrors.push(err79);
+                }
+                errors++;
+              }
+              if (typeof data39 == "number" && isFinite(data39)) {
+                if (data39 > 32768 || isNaN(data39)) {
+                  const err80 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/maximum", keyword: "maximum", params: { comparison: "<=", limit: 32768 }, message: "must be <= 32768" };
                   if (vErrors === null) {
-                    vErrors = [err78];
+                    vErrors = [err80];
                   } else {
-                    vErrors.push(err78);
+                    vErrors.push(err80);
                   }
                   errors++;
                 }
-                if (data38 < 1 || isNaN(data38)) {
-                  const err79 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                if (data39 < 1 || isNaN(data39)) {
+                  const err81 = { instancePath: instancePath + "/Sources/Readahead/ChunkKiB", schemaPath: "#/properties/Sources/properties/Readahead/properties/ChunkKiB/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                   if (vErrors === null) {
-                    vErrors = [err79];
+                    vErrors = [err81];
                   } else {
-                    vErrors.push(err79);
+                    vErrors.push(err81);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data37.AheadChunks !== void 0) {
+              let data40 = data37.AheadChunks;
+              if (!(typeof data40 == "number" && (!(data40 % 1) && !isNaN(data40)) && isFinite(data40))) {
+                const err82 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                  vErrors = [err82];
+                } else {
+                  vErrors.push(err82);
+                }
+                errors++;
+              }
+              if (typeof data40 == "number" && isFinite(data40)) {
+                if (data40 > 256 || isNaN(data40)) {
+                  const err83 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/maximum", keyword: "maximum", params: { comparison: "<=", limit: 256 }, message: "must be <= 256" };
+                  if (vErrors === null) {
+                    vErrors = [err83];
+                  } else {
+                    vErrors.push(err83);
+                  }
+                  errors++;
+                }
+                if (data40 < 1 || isNaN(data40)) {
+                  const err84 = { instancePath: instancePath + "/Sources/Readahead/AheadChunks", schemaPath: "#/properties/Sources/properties/Readahead/properties/AheadChunks/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                  if (vErrors === null) {
+                    vErrors = [err84];
+                  } else {
+                    vErrors.push(err84);
+                  }
+                  errors++;
+                }
+              }
+            }
+            if (data37.Connections !== void 0) {
+              let data41 = data37.Connections;
+              if (!(typeof data41 == "number" && (!(data41 % 1) && !isNaN(data41)) && isFinite(data41))) {
+                const err85 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                  vErrors = [err85];
+                } else {
+                  vErrors.push(err85);
+                }
+                errors++;
+              }
+              if (typeof data41 == "number" && isFinite(data41)) {
+                if (data41 > 16 || isNaN(data41)) {
+                  const err86 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/maximum", keyword: "maximum", params: { comparison: "<=", limit: 16 }, message: "must be <= 16" };
+                  if (vErrors === null) {
+                    vErrors = [err86];
+                  } else {
+                    vErrors.push(err86);
+                  }
+                  errors++;
+                }
+                if (data41 < 1 || isNaN(data41)) {
+                  const err87 = { instancePath: instancePath + "/Sources/Readahead/Connections", schemaPath: "#/properties/Sources/properties/Readahead/properties/Connections/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                  if (vErrors === null) {
+                    vErrors = [err87];
+                  } else {
+                    vErrors.push(err87);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err80 = { instancePath: instancePath + "/Sources/Readahead", schemaPath: "#/properties/Sources/properties/Readahead/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-              vErrors = [err80];
-            } else {
-              vErrors.push(err80);
-            }
-            errors++;
-          }
-        }
-        if (data23.Decompress !== void 0) {
-          if (typeof data23.Decompress !== "boolean") {
-            const err81 = { instancePath: instancePath + "/Sources/Decompress", schemaPath: "#/properties/Sources/properties/Decompress/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-              vErrors = [err81];
-            } else {
-              vErrors.push(err81);
-            }
-            errors++;
-          }
-        }
-        if (data23.CopyOnWrite !== void 0) {
-          if (typeof data23.CopyOnWrite !== "boolean") {
-            const err82 = { instancePath: instancePath + "/Sources/CopyOnWrite", schemaPath: "#/properties/Sources/properties/CopyOnWrite/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-              vErrors = [err82];
-            } else {
-              vErrors.push(err82);
-            }
-            errors++;
-          }
-        }
-        if (data23.TempDir !== void 0) {
-          let data41 = data23.TempDir;
-          if (typeof data41 === "string") {
-            if (func4(data41) < 1) {
-              const err83 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-              if (vErrors === null) {
-                vErrors = [err83];
-              } else {
-                vErrors.push(err83);
-              }
-              errors++;
-            }
-            if (!pattern2.test(data41)) {
-              const err84 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
-              if (vErrors === null) {
-                vErrors = [err84];
-              } else {
-                vErrors.push(err84);
-              }
-              errors++;
-            }
-          } else {
-            const err85 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-              vErrors = [err85];
-            } else {
-              vErrors.push(err85);
-            }
-            errors++;
-          }
-        }
-        if (data23.SshKnownHosts !== void 0) {
-          let data42 = data23.SshKnownHosts;
-          if (typeof data42 === "string") {
-            if (func4(data42) < 1) {
-              const err86 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-              if (vErrors === null) {
-                vErrors = [err86];
-              } else {
-                vErrors.push(err86);
-              }
-              errors++;
-            }
-            if (!pattern3.test(data42)) {
-              const err87 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/pattern", keyword: "pattern", params: { pattern: "^/[^%]*$" }, message: 'must match pattern "^/[^%]*$"' };
-              if (vErrors === null) {
-                vErrors = [err87];
-              } else {
-                vErrors.push(err87);
-              }
-              errors++;
-            }
-          } else {
-            const err88 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            const err88 = { instancePath: instancePath + "/Sources/Readahead", schemaPath: "#/properties/Sources/properties/Readahead/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
               vErrors = [err88];
             } else {
@@ -996,22 +1000,106 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
             errors++;
           }
         }
+        if (data26.Decompress !== void 0) {
+          if (typeof data26.Decompress !== "boolean") {
+            const err89 = { instancePath: instancePath + "/Sources/Decompress", schemaPath: "#/properties/Sources/properties/Decompress/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err89];
+            } else {
+              vErrors.push(err89);
+            }
+            errors++;
+          }
+        }
+        if (data26.CopyOnWrite !== void 0) {
+          if (typeof data26.CopyOnWrite !== "boolean") {
+            const err90 = { instancePath: instancePath + "/Sources/CopyOnWrite", schemaPath: "#/properties/Sources/properties/CopyOnWrite/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err90];
+            } else {
+              vErrors.push(err90);
+            }
+            errors++;
+          }
+        }
+        if (data26.TempDir !== void 0) {
+          let data44 = data26.TempDir;
+          if (typeof data44 === "string") {
+            if (func4(data44) < 1) {
+              const err91 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+              if (vErrors === null) {
+                vErrors = [err91];
+              } else {
+                vErrors.push(err91);
+              }
+              errors++;
+            }
+            if (!pattern2.test(data44)) {
+              const err92 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
+              if (vErrors === null) {
+                vErrors = [err92];
+              } else {
+                vErrors.push(err92);
+              }
+              errors++;
+            }
+          } else {
+            const err93 = { instancePath: instancePath + "/Sources/TempDir", schemaPath: "#/properties/Sources/properties/TempDir/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err93];
+            } else {
+              vErrors.push(err93);
+            }
+            errors++;
+          }
+        }
+        if (data26.SshKnownHosts !== void 0) {
+          let data45 = data26.SshKnownHosts;
+          if (typeof data45 === "string") {
+            if (func4(data45) < 1) {
+              const err94 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+              if (vErrors === null) {
+                vErrors = [err94];
+              } else {
+                vErrors.push(err94);
+              }
+              errors++;
+            }
+            if (!pattern3.test(data45)) {
+              const err95 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/pattern", keyword: "pattern", params: { pattern: "^/[^%]*$" }, message: 'must match pattern "^/[^%]*$"' };
+              if (vErrors === null) {
+                vErrors = [err95];
+              } else {
+                vErrors.push(err95);
+              }
+              errors++;
+            }
+          } else {
+            const err96 = { instancePath: instancePath + "/Sources/SshKnownHosts", schemaPath: "#/properties/Sources/properties/SshKnownHosts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err96];
+            } else {
+              vErrors.push(err96);
+            }
+            errors++;
+          }
+        }
       } else {
-        const err89 = { instancePath: instancePath + "/Sources", schemaPath: "#/properties/Sources/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err97 = { instancePath: instancePath + "/Sources", schemaPath: "#/properties/Sources/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-          vErrors = [err89];
+          vErrors = [err97];
         } else {
-          vErrors.push(err89);
+          vErrors.push(err97);
         }
         errors++;
       }
     }
   } else {
-    const err90 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err98 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err90];
+      vErrors = [err98];
     } else {
-      vErrors.push(err90);
+      vErrors.push(err98);
     }
     errors++;
   }

@@ -64,7 +64,7 @@ test('dev.json: export backend, a USB-stick Legacy slot beside the CDs, sockets 
   assert.equal(loadConfig(repoFile('config/dev.json')).runtimeDir, repoFile('run'));
 });
 
-test('our keys: /dev/ prefixes, relative paths, NbdClient, roots, ExportSocket default', () => {
+test('our keys: /dev/ prefixes, relative paths, NbdClient, NbdQueue, roots, ExportSocket default', () => {
   const config = parseConfig(
     {
       HostBackend: 'export',
@@ -73,6 +73,7 @@ test('our keys: /dev/ prefixes, relative paths, NbdClient, roots, ExportSocket d
       AllowPrivateSourceHosts: true,
       InactivityTimeout: 0,
       NbdClient: { Path: '/usr/sbin/nbd-client', Args: ['-n'] },
+      NbdQueue: { ReadAheadKiB: 0, MaxRequestKiB: 256 },
       SysRoot: '/tmp/sys',
       DevRoot: '/tmp/dev',
       ConfigfsRoot: '/tmp/cfg',
@@ -95,6 +96,12 @@ test('our keys: /dev/ prefixes, relative paths, NbdClient, roots, ExportSocket d
   assert.equal(config.trustStore, '/etc/vm/rt/ca');
   assert.equal(config.inactivityTimeout, 0);
   assert.deepEqual(config.nbdClient, { path: '/usr/sbin/nbd-client', args: ['-n'] });
+  assert.deepEqual(config.nbdQueue, { readAheadKiB: 0, maxRequestKiB: 256 });
+  assert.deepEqual(
+    parseConfig({ MountPoints: { Slot_0: slot() }, NbdQueue: { MaxRequestKiB: 512 } }, '/etc/vm', 'x.json').nbdQueue,
+    { readAheadKiB: 4096, maxRequestKiB: 512 },
+    'a key left out keeps its default',
+  );
   assert.deepEqual([config.sysRoot, config.devRoot, config.configfsRoot], ['/tmp/sys', '/tmp/dev', '/tmp/cfg']);
   assert.deepEqual(config.slots[0], {
     name: 'Slot_7',
@@ -157,6 +164,11 @@ test('every bad or unknown key is named with the reason', () => {
       'bad NbdClient key',
       { MountPoints: { Slot_0: slot() }, NbdClient: { Flags: [] } },
       /^NbdClient\.Flags: unknown key$/,
+    ],
+    [
+      'NbdQueue request shorter than a page',
+      { MountPoints: { Slot_0: slot() }, NbdQueue: { MaxRequestKiB: 2 } },
+      /^NbdQueue\.MaxRequestKiB: must be >= 4$/,
     ],
     ['bad slot name', { MountPoints: { 'Slot-0': slot() } }, /^MountPoints\.Slot-0: slot names may only use letters/],
     ['no MountPoints', {}, /^MountPoints: required key is missing$/],

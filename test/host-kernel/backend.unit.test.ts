@@ -3,7 +3,7 @@
 // the chain works). Covers what is slow or awkward to provoke in the VM: every rollback path,
 // the UDC choice next to a foreign gadget, loss reporting and stale clean-up.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
@@ -34,6 +34,8 @@ let backend: HostBackend;
 let makeBackend: (nbdArgs?: string[]) => HostBackend;
 /** Reads of a device's size so far: the size watch's polls (every 20 ms), for a test to wait on. */
 let sizeReads = 0;
+/** Whether the gadget existed when each setQueue() ran: the gadget must open a tuned device. */
+let gadgetAtSetQueue: boolean[] = [];
 const gadgetDir = () => path.join(cfs.root, 'usb_gadget', 'mass-storage-Slot_0');
 
 /**
@@ -88,13 +90,19 @@ beforeEach(() => {
               sizeReads++;
               return device.size();
             },
+            setQueue: (queue) => {
+              gadgetAtSetQueue.push(existsSync(gadgetDir()));
+              return device.setQueue(queue);
+            },
           };
         },
         udcs: () => listUdcs(sys.root),
+        queue: { readAheadKiB: 4096, maxRequestKiB: 1024 },
         log,
       },
       { pollMs: 20, killAfterMs: 200, releaseTimeoutMs: 2000 },
     );
+  gadgetAtSetQueue = [];
   backend = makeBackend();
 });
 afterEach(async () => {
@@ -116,6 +124,7 @@ async function polls(n: number): Promise<void> {
   await waitFor(`${n} more reads of the device size`, () => sizeReads >= from + n + 1);
 }
 
+const queueAttr = (attr: string) => readFileSync(path.join(sys.root, 'block', 'nbd0', 'queue', attr), 'utf8');
 const nbdSectors = () => Number(readFileSync(path.join(sys.root, 'block', 'nbd0', 'size'), 'utf8'));
 const clientRunning = () => existsSync(path.join(sys.root, 'block', 'nbd0', 'pid'));
 
@@ -131,6 +140,9 @@ test('attach: device connected, gadget on the controller the KVM gadget leaves f
   assert.equal(readFileSync(path.join(lun, 'cdrom'), 'utf8'), '1\n');
   assert.equal(readFileSync(path.join(lun, 'ro'), 'utf8'), '1\n', 'a CD is read-only media even when writable');
   assert.match(readFileSync(path.join(gadgetDir(), 'strings/0x409/serialnumber'), 'utf8'), /^[0-9A-F]{24}\n$/);
+  assert.equal(queueAttr('read_ahead_kb'), '4096\n');
+  assert.equal(queueAttr('max_sectors_kb'), '1024\n');
+  assert.deepEqual(gadgetAtSetQueue, [false], 'the queue is set once, before the gadget opens the device');
 
   sys.setStat('nbd0', '5 0 4096 0 1 0 16 0 0 0 0 0 0 0 0 0 0');
   assert.deepEqual(
@@ -244,5 +256,22 @@ test('netlink flags: nbd-client exiting 0 after connecting is success, not a los
   assert.equal(nbdSectors(), 2048);
   await attachment.detach();
   assert.equal(nbdSectors(), 0);
+  assert.equal(existsSync(gadgetDir()), false);
+});
+
+test("a device that allows shorter requests gets its longest; one whose queue can't be set still mounts", async () => {
+  writeFileSync(path.join(sys.root, 'block', 'nbd0', 'queue', 'max_hw_sectors_kb'), '512\n');
+  let attachment = await backend.attach(
+    { slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' },
+    assert.fail,
+  );
+  assert.equal(queueAttr('max_sectors_kb'), '512\n');
+  assert.equal(queueAttr('read_ahead_kb'), '4096\n');
+  await attachment.detach();
+
+  rmSync(path.join(sys.root, 'block', 'nbd0', 'queue'), { recursive: true });
+  attachment = await backend.attach({ slot, socket: slot.unixSocket, writable: false, mediaType: 'CD' }, assert.fail);
+  assert.equal(readFileSync(path.join(gadgetDir(), 'functions/mass_storage.usb0/lun.0/file'), 'utf8'), '/dev/nbd0\n');
+  await attachment.detach();
   assert.equal(existsSync(gadgetDir()), false);
 });

@@ -1,4 +1,4 @@
-// A temporary tree laid out like /sys/block/nbdN (size, stat, pid), for the NBD device code.
+// A temporary tree laid out like /sys/block/nbdN (size, stat, pid, queue/), for the NBD device code.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,14 @@ export function createSysfsTree(devices: string[]): SysfsTree {
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
   for (const dev of devices) {
-    mkdirSync(path.join(root, 'block', dev), { recursive: true });
+    mkdirSync(path.join(root, 'block', dev, 'queue'), { recursive: true });
+    // an nbd device's queue as Linux 6.1 creates it
+    for (const [attr, kib] of [
+      ['read_ahead_kb', 128],
+      ['max_sectors_kb', 128],
+      ['max_hw_sectors_kb', 32768],
+    ] as const)
+      writeFileSync(file(dev, `queue/${attr}`), `${kib}\n`);
     tree.setSectors(dev, 0);
     tree.setStat(
       dev,

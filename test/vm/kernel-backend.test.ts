@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
@@ -17,7 +17,7 @@ import type { HostAttachment, HostBackend } from '../../src/host/types.js';
 import { findHostDisk, waitForHostDisk, waitForHostDiskGone, type HostDisk } from './helpers/host-disk.js';
 import { createRandomImage, MiB, readAt, sha256Of } from './helpers/image.js';
 import { assertSlotReleased, boundUdcs, gadgetAttr, nbdSize, pidsOf, udcs } from './helpers/kernel-state.js';
-import { startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
+import { loggedReadLengths, startNbdkitFile, type NbdkitServer } from './helpers/nbdkit.js';
 import { requireVm, vmTempDir } from './helpers/vm.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -65,9 +65,14 @@ interface Mounted {
 async function mount(
   t: TestContext,
   slot: SlotConfig,
-  opts: { file?: string; writable?: boolean } = {},
+  opts: { file?: string; writable?: boolean; logFile?: string } = {},
 ): Promise<Mounted> {
-  const server = await startNbdkitFile({ socket: slot.unixSocket, file: opts.file ?? image, readonly: !opts.writable });
+  const server = await startNbdkitFile({
+    socket: slot.unixSocket,
+    file: opts.file ?? image,
+    readonly: !opts.writable,
+    ...(opts.logFile ? { logFile: opts.logFile } : {}),
+  });
   let onLost!: (err: MountError) => void;
   const lost = new Promise<MountError>((resolve) => {
     onLost = resolve;
@@ -132,6 +137,29 @@ test('USBStick: the host sees a read-only disk with the image, detach leaves not
   assert.match(disk.name, /^sd[a-z]+$/);
   assert.equal(disk.scsiType, 0);
   await assertSampledReadsMatch(disk, m);
+  await unmount(slot0, m);
+});
+
+test("the host's sequential read reaches the slot's server in 1 MiB requests (NbdQueue), not the kernel's 128 KiB", async (t) => {
+  const logFile = path.join(dir, 'requests.log');
+  const m = await mount(t, slot0, { logFile });
+  const queue = (attr: string) => readFileSync(`/sys/block/nbd0/queue/${attr}`, 'utf8').trim();
+  assert.deepEqual([queue('read_ahead_kb'), queue('max_sectors_kb')], ['4096', '1024']);
+  const disk = await waitForHostDisk(m.serial, { readOnly: true });
+  const before = loggedReadLengths(readFileSync(logFile, 'utf8')).length; // the host's partition probe
+  const start = performance.now();
+  assert.equal(await sha256Of(disk.path), await sha256Of(image));
+  const reads = loggedReadLengths(readFileSync(logFile, 'utf8')).slice(before);
+  const bytes = reads.reduce((sum, n) => sum + n, 0);
+  const ofMiB = reads.filter((n) => n === MiB).length;
+  t.diagnostic(
+    `${reads.length} NBD reads for ${IMAGE_SIZE / MiB} MiB, ${ofMiB} of 1 MiB, in ${Math.round(performance.now() - start)} ms`,
+  );
+  // the partition probe's reads are cached: what is left comes in 1 MiB requests, 8× fewer than
+  // the kernel's 128 KiB would send (a few shorter ones where the read-ahead window starts)
+  assert.ok(bytes >= IMAGE_SIZE - 4 * MiB, `${bytes} bytes read after the probe`);
+  assert.ok(ofMiB * MiB >= 0.9 * bytes, `${ofMiB} reads of 1 MiB carry at least 90 % of ${bytes} bytes`);
+  assert.ok(reads.length <= IMAGE_SIZE / MiB + 16, `${reads.length} reads`);
   await unmount(slot0, m);
 });
 

@@ -30,6 +30,7 @@ export async function createKernelHostBackend(config: ServiceConfig, log: Logger
         runner,
       }),
     udcs: () => listUdcs(config.sysRoot),
+    queue: config.nbdQueue,
     log,
   });
 }

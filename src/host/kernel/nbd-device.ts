@@ -2,10 +2,10 @@
 // and IO counters from sysfs, and disconnecting it. Roots are parameters so tests can use a
 // temporary tree laid out like /sys and /dev.
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MountError } from '../../errno.js';
-import type { NbdClientConfig } from '../../config/types.js';
+import type { NbdClientConfig, NbdQueueConfig } from '../../config/types.js';
 import type { HostStats } from '../types.js';
 import type { ProcessRunner, RunningProcess } from '../../process/runner.js';
 
@@ -35,6 +35,9 @@ export interface NbdDevice {
   connect(socket: string, timeoutSeconds: number, blockSize?: number): Promise<RunningProcess>;
   /** Asks the kernel to drop the link (`nbd-client -d`); returns whether nbd-client succeeded. */
   disconnect(): Promise<boolean>;
+  /** Sets the block queue's read-ahead and longest request (lowered to what the device allows);
+   *  returns what the kernel then has. Takes effect for opens after it: call before the gadget. */
+  setQueue(queue: NbdQueueConfig): Promise<NbdQueueConfig>;
 }
 
 /** Parses /sys/block/<dev>/stat (Documentation/block/stat.rst: field 3 = sectors read,
@@ -94,6 +97,20 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
     async disconnect() {
       const exit = await opts.runner.run(client, ['-d', devPath]);
       return exit.code === 0;
+    },
+    async setQueue(queue) {
+      const attr = (name: string) => path.join(sysDir, 'queue', name);
+      const readKiB = async (name: string) => {
+        const text = await readFile(attr(name), 'utf8');
+        const kib = Number(text.trim());
+        if (!Number.isSafeInteger(kib)) throw new Error(`unexpected ${attr(name)}: ${JSON.stringify(text)}`);
+        return kib;
+      };
+      // the kernel refuses a max_sectors_kb above max_hw_sectors_kb (EINVAL)
+      const longest = Math.min(queue.maxRequestKiB, await readKiB('max_hw_sectors_kb'));
+      await writeFile(attr('max_sectors_kb'), `${longest}\n`);
+      await writeFile(attr('read_ahead_kb'), `${queue.readAheadKiB}\n`);
+      return { readAheadKiB: await readKiB('read_ahead_kb'), maxRequestKiB: await readKiB('max_sectors_kb') };
     },
   };
 }

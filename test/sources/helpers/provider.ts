@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { ServiceConfig, SlotConfig } from '../../../src/config/types.js';
+import { DEFAULT_NBD_QUEUE } from '../../../src/config/load.js';
 import { normalizeSourcesConfig } from '../../../src/sources/config.js';
 import { createSourceProvider } from '../../../src/sources/index.js';
 import type { Credentials, RunningSource, SourceProvider } from '../../../src/sources/types.js';
@@ -50,6 +51,7 @@ export async function startProvider(
     ...(opts.trustStore ? { trustStore: opts.trustStore } : {}),
     allowPrivateSourceHosts: opts.allowPrivate ?? true,
     nbdClient: { path: 'nbd-client' },
+    nbdQueue: DEFAULT_NBD_QUEUE,
     sysRoot: '/sys',
     devRoot: '/dev',
     configfsRoot: '/sys/kernel/config',

@@ -19,6 +19,8 @@ export async function startNbdkitFile(opts: {
   socket: string;
   file: string;
   readonly?: boolean;
+  /** nbdkit's log filter writes every request here (one line per call and one per reply). */
+  logFile?: string;
 }): Promise<NbdkitServer> {
   const args = [
     '--foreground',
@@ -26,8 +28,10 @@ export async function startNbdkitFile(opts: {
     '--unix',
     opts.socket,
     ...(opts.readonly ? ['--readonly'] : []),
+    ...(opts.logFile ? ['--filter=log'] : []),
     'file',
     opts.file,
+    ...(opts.logFile ? [`logfile=${opts.logFile}`] : []),
   ];
   rmSync(opts.socket, { force: true }); // nbdkit does not remove its socket when it is stopped
   const child = spawn('nbdkit', args, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -54,4 +58,9 @@ export async function startNbdkitFile(opts: {
     rmSync(opts.socket, { force: true });
   };
   return { pid: child.pid!, socket: opts.socket, exited, kill, stop };
+}
+
+/** The lengths of the reads in a log filter's file, in order. */
+export function loggedReadLengths(logText: string): number[] {
+  return [...logText.matchAll(/ Read id=\d+ offset=0x[0-9a-f]+ count=0x([0-9a-f]+)/g)].map((m) => parseInt(m[1]!, 16));
 }
