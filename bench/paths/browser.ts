@@ -28,16 +28,19 @@ import {
 } from './measure.js';
 
 /**
- * D's consumers. The first reads as the kernel backend does in production (one nbd-client
- * connection) and is the one issue 15's sum is about. The second reads 1 MiB at a time, as a
- * consumer with large requests does: the page's replies to it are the longest. The third is
- * nbdcopy's default depth over 4 connections, as paths A–C read: with 256 buffers of 256 KiB in
- * flight nbdcopy alone costs 1.4–1.8 CPU-s/GiB even against nbdkit at full speed, against 0.4–0.6
- * with the first (docs/performance.md, "Paths C and D").
+ * D's consumers. The first reads as the kernel backend does in production: one nbd-client
+ * connection, and /dev/nbdN's read-ahead of 4 MiB in 1 MiB requests (NbdQueue's defaults) keeps
+ * about four of them in flight. It is the one issue 15's sum is about. The second reads as the
+ * kernel did with its own queue settings (read-ahead 128 KiB, requests of at most 128 KiB: one or
+ * two in flight). The third is session 10's stand-in for production, 16 requests of 256 KiB. The
+ * fourth is nbdcopy's default depth over 4 connections, as paths A–C read: with 256 buffers of
+ * 256 KiB in flight nbdcopy alone costs 1.4–1.8 CPU-s/GiB even against nbdkit at full speed,
+ * against 0.4–0.6 with one connection (docs/performance.md, "Paths C and D").
  */
 const CONSUMERS = [
-  { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16, requestBytes: 256 * 1024 },
   { label: 'nbdcopy 1 conn × 4 requests of 1 MiB', connections: 1, requests: 4, requestBytes: 1024 * 1024 },
+  { label: 'nbdcopy 1 conn × 2 requests of 128 KiB', connections: 1, requests: 2, requestBytes: 128 * 1024 },
+  { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16, requestBytes: 256 * 1024 },
   { label: 'nbdcopy 4 conns × 64 requests', connections: 4, requests: 64, requestBytes: 256 * 1024 },
 ] as const;
 type Consumer = (typeof CONSUMERS)[number];
