@@ -251,10 +251,13 @@ test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a b
   assert.equal(await vm.mount('Slot_2', url), 0);
   const busySerial = vm.serial('Slot_2');
   const busy = await vm.hostDisk('Slot_2');
-  // the busy host reads new blocks (O_DIRECT, moving on) every 0.5 s: every read reaches /dev/nbd2
+  // the busy host reads a block every 0.5 s, O_DIRECT on its side, each 37 blocks past the last
+  // (mod the image's 256): a sequential reader would be served from the 4 MiB the kernel reads
+  // ahead on /dev/nbd2 (NbdQueue) for seconds with no IO on it; scattered reads each reach it
+  const blocks = HTTPS_IMAGE_SIZE / (64 * 1024);
   const reader = spawn('sh', [
     '-c',
-    `i=0; while [ $i -lt 500 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`,
+    `i=0; while [ $i -lt 500 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$(( (i * 37) % ${blocks} )) iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`,
   ]);
   const readerExit = new Promise((resolve) => reader.once('exit', resolve));
   try {
