@@ -27,11 +27,14 @@ const MAX_INFLIGHT_BYTES = 2 * 1024 * 1024;
 const ADMIT_BATCH_BYTES = 1024 * 1024;
 const ZERO_CHUNK_BYTES = 1024 * 1024;
 /**
- * Read-reply buffers kept for reuse per connection (see BufferPool): the in-flight budget plus
- * what the transport may still hold (a Node socket's 512 KiB write high-water mark and a reply),
- * so that a steady stream of reads allocates nothing. Freed with the connection.
+ * Read-reply buffers kept for reuse per connection (see BufferPool): the in-flight budget twice,
+ * once being filled and once in the transport (what was admitted can all be sent before the
+ * socket drains), so that a steady stream of reads allocates nothing. The budget plus 1 MiB was
+ * too little for the kernel's 1 MiB reads (NbdQueue): two buffers of three, a fresh 1 MiB for
+ * each other reply, and the Legacy read-ahead's daemon at 1.72–1.78 CPU-s/GiB and 112 MiB peak
+ * against 1.12 and 91 (bench/paths legacy). Freed with the connection.
  */
-const POOL_BYTES = MAX_INFLIGHT_BYTES + 1024 * 1024;
+const POOL_BYTES = 2 * MAX_INFLIGHT_BYTES + 64 * 1024;
 
 export interface TransferCounters {
   bytesRead: number;
