@@ -251,13 +251,13 @@ test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a b
   assert.equal(await vm.mount('Slot_2', url), 0);
   const busySerial = vm.serial('Slot_2');
   const busy = await vm.hostDisk('Slot_2');
-  // the busy host reads a block every 0.5 s, O_DIRECT on its side, each 37 blocks past the last
-  // (mod the image's 256): a sequential reader would be served from the 4 MiB the kernel reads
-  // ahead on /dev/nbd2 (NbdQueue) for seconds with no IO on it; scattered reads each reach it
-  const blocks = HTTPS_IMAGE_SIZE / (64 * 1024);
+  // the busy host reads a new block every 0.5 s, O_DIRECT on its side. The BMC's cache of
+  // /dev/nbd2 is dropped before each read: with the 4 MiB the kernel reads ahead on it (NbdQueue),
+  // most reads of this 16 MiB image, sequential or scattered, were served from that cache with no
+  // IO on the device for longer than the timeout (a CI run), and IO on the device is what counts
   const reader = spawn('sh', [
     '-c',
-    `i=0; while [ $i -lt 500 ]; do dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$(( (i * 37) % ${blocks} )) iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`,
+    `i=0; while [ $i -lt 500 ]; do blockdev --flushbufs /dev/nbd2; dd if=${busy.path} of=/dev/null bs=64k count=1 skip=$i iflag=direct 2>/dev/null; i=$((i+1)); sleep 0.5; done`,
   ]);
   const readerExit = new Promise((resolve) => reader.once('exit', resolve));
   try {
@@ -267,8 +267,11 @@ test('inactivity timeout (5 s): an idle mount is ejected with Completion(0), a b
     assert.equal(await idleEjected, 0);
     await waitForHostDiskGone(idleSerial);
     await assertReleased('Slot_0');
+    const readBefore = await vm.readIO('Slot_2');
     await new Promise((r) => setTimeout(r, 7000)); // longer than the timeout, with IO all along
     assert.equal(await vm.active('Slot_2'), true, 'the busy mount stays');
+    const readDuring = (await vm.readIO('Slot_2')) - readBefore;
+    assert.ok(readDuring >= 4 * 64 * 1024, `the host's reads reached /dev/nbd2: ${readDuring} bytes in 7 s`);
     const remaining = Number(
       (await vm.property('Slot_2', IFACE.mountPoint, 'RemainingInactivityTimeout')).replace(/^i /, ''),
     );
