@@ -19,31 +19,32 @@ import {
   cachedRandomImage,
   compiledCli,
   interleaved,
+  KERNEL_READS,
+  KERNEL_READS_UNTUNED,
   measureTransfer,
   nbdcopyToNull,
   type Measurement,
+  type NbdcopyReads,
   type PathBenchmark,
   type ProcessFigures,
   type Watched,
 } from './measure.js';
 
 /**
- * D's consumers. The first reads as the kernel backend does in production: one nbd-client
- * connection, and /dev/nbdN's read-ahead of 4 MiB in 1 MiB requests (NbdQueue's defaults) keeps
- * about four of them in flight. It is the one issue 15's sum is about. The second reads as the
- * kernel did with its own queue settings (read-ahead 128 KiB, requests of at most 128 KiB: one or
- * two in flight). The third is session 10's stand-in for production, 16 requests of 256 KiB. The
- * fourth is nbdcopy's default depth over 4 connections, as paths A–C read: with 256 buffers of
- * 256 KiB in flight nbdcopy alone costs 1.4–1.8 CPU-s/GiB even against nbdkit at full speed,
- * against 0.4–0.6 with one connection (docs/performance.md, "Paths C and D").
+ * D's consumers. The first reads as the kernel backend does in production (KERNEL_READS) and is
+ * the one issue 15's sum is about. The second reads as the kernel did with its own queue
+ * settings, one or two 128 KiB requests in flight. The third is session 10's stand-in for
+ * production, 16 requests of 256 KiB. The fourth is nbdcopy's default depth over 4 connections,
+ * as paths A–C read: with 256 buffers of 256 KiB in flight nbdcopy alone costs 1.4–1.8
+ * CPU-s/GiB even against nbdkit at full speed, against 0.4–0.6 with one connection
+ * (docs/performance.md, "Paths C and D").
  */
-const CONSUMERS = [
-  { label: 'nbdcopy 1 conn × 4 requests of 1 MiB', connections: 1, requests: 4, requestBytes: 1024 * 1024 },
-  { label: 'nbdcopy 1 conn × 2 requests of 128 KiB', connections: 1, requests: 2, requestBytes: 128 * 1024 },
+const CONSUMERS: readonly NbdcopyReads[] = [
+  KERNEL_READS,
+  KERNEL_READS_UNTUNED,
   { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16, requestBytes: 256 * 1024 },
   { label: 'nbdcopy 4 conns × 64 requests', connections: 4, requests: 64, requestBytes: 256 * 1024 },
-] as const;
-type Consumer = (typeof CONSUMERS)[number];
+];
 
 /** One CDP session over the browser's DevTools WebSocket (flat sessions: one socket for all). */
 class Cdp {
@@ -292,7 +293,7 @@ const benchmark: PathBenchmark = {
     const stacks: Array<{ stack: Stack; build: string }> = [];
     let browser: Browser | undefined;
     /** One transfer through `stack`'s page, web and daemon, read by `consumer`. */
-    const once = async ({ stack, build }: { stack: Stack; build: string }, consumer: Consumer) => {
+    const once = async ({ stack, build }: { stack: Stack; build: string }, consumer: NbdcopyReads) => {
       const variant = `${build}; ${consumer.label}`;
       const slot = stack.slots[0]!;
       const stop = await servePage(browser!, stack, image);

@@ -167,6 +167,33 @@ export async function nbdcopyToNull(
   });
 }
 
+/** How a consumer reads an export with nbdcopy: `requests` of `requestBytes` in flight per connection. */
+export interface NbdcopyReads {
+  label: string;
+  connections: number;
+  requests: number;
+  requestBytes: number;
+}
+
+/**
+ * As the kernel backend reads a slot in production: one nbd-client connection, and /dev/nbdN's
+ * read-ahead of 4 MiB in 1 MiB requests (NbdQueue's defaults) keeps about four in flight.
+ */
+export const KERNEL_READS: NbdcopyReads = {
+  label: 'nbdcopy 1 conn × 4 requests of 1 MiB',
+  connections: 1,
+  requests: 4,
+  requestBytes: 1024 * 1024,
+};
+
+/** As the kernel read with its own queue settings (read-ahead 128 KiB, requests of at most 128 KiB). */
+export const KERNEL_READS_UNTUNED: NbdcopyReads = {
+  label: 'nbdcopy 1 conn × 2 requests of 128 KiB',
+  connections: 1,
+  requests: 2,
+  requestBytes: 128 * 1024,
+};
+
 /** The median of each figure over repeated measurements of the same variant (rounds ≥ 1). */
 export function medianOf(rounds: readonly Measurement[]): Measurement {
   const first = rounds[0];

@@ -1,10 +1,11 @@
 // Path legacy: a Legacy slot's network source, `nbdkit curl` behind our read-ahead (the daemon's
 // NbdServer on the slot socket, 4 upstream connections), against `nbdkit curl` alone; both read
 // whole with nbdcopy (4 connections) from a local HTTPS image server (in this process, not
-// measured). Two more variants read the slot socket as the kernel backend does: one connection,
-// 4 requests of 1 MiB in flight (NbdQueue's defaults) or 2 of 128 KiB (the kernel's own queue). The daemon's nbdkit child is measured with it: the path's CPU is both. The daemon
-// runs with its unit's memory environment (startBenchDaemon), as on a BMC: its RSS after a
-// transfer depends on it.
+// measured). Two more variants read the slot socket as the kernel backend does, with NbdQueue's
+// defaults and with the kernel's own queue settings (KERNEL_READS, KERNEL_READS_UNTUNED). The
+// daemon's nbdkit child is measured with it: the path's CPU is both. The daemon runs with its
+// unit's memory environment (startBenchDaemon), as on a BMC: its RSS after a transfer depends on
+// it.
 import path from 'node:path';
 import { exportBackendSlot } from '../../test/helpers/daemon.js';
 import { startHttpsImages } from '../../test/helpers/https-images.js';
@@ -12,16 +13,24 @@ import { startNbdkit } from '../../test/nbd/helpers.js';
 import { childrenOf } from '../../test/reliability/helpers/proc.js';
 import { randomImage } from '../../test/sources/helpers/provider.js';
 import { startBenchDaemon } from './daemon.js';
-import { interleaved, measureTransfer, nbdcopyToNull, type PathBenchmark } from './measure.js';
+import {
+  interleaved,
+  KERNEL_READS,
+  KERNEL_READS_UNTUNED,
+  measureTransfer,
+  nbdcopyToNull,
+  type NbdcopyReads,
+  type PathBenchmark,
+} from './measure.js';
 
 const CONNECTIONS = 4;
 
-/** How the slot socket is read: nbdcopy's default, then as the kernel reads (see browser.ts). */
-const CONSUMERS = [
-  { label: '', connections: CONNECTIONS, requests: undefined, requestBytes: undefined },
-  { label: ', 1 conn × 4 requests of 1 MiB', connections: 1, requests: 4, requestBytes: 1024 * 1024 },
-  { label: ', 1 conn × 2 requests of 128 KiB', connections: 1, requests: 2, requestBytes: 128 * 1024 },
-] as const;
+/** How the slot socket is read: as `nbdkit curl alone` is, then as the kernel reads. */
+const CONSUMERS: readonly NbdcopyReads[] = [
+  { label: 'nbdcopy 4 conns × 64 requests', connections: CONNECTIONS, requests: 64, requestBytes: 256 * 1024 },
+  KERNEL_READS,
+  KERNEL_READS_UNTUNED,
+];
 
 const benchmark: PathBenchmark = {
   title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
@@ -54,7 +63,7 @@ const benchmark: PathBenchmark = {
           await kit.stop();
         }
       };
-      const readahead = async (consumer: (typeof CONSUMERS)[number]) => {
+      const readahead = async (consumer: NbdcopyReads) => {
         const reply = await bench.call('Legacy', 'Slot_2', 'Mount', 'sbv', url, 'false', 'i', '-1');
         if (reply !== 'b true') throw new Error(`Legacy Mount: ${reply}`);
         try {
@@ -63,7 +72,7 @@ const benchmark: PathBenchmark = {
           if (!nbdkit) throw new Error('the daemon runs no nbdkit after Mount');
           return await measureTransfer({
             path: 'legacy',
-            variant: `read-ahead → nbdkit curl${consumer.label}`,
+            variant: `read-ahead → nbdkit curl; ${consumer.label}`,
             reference: 'nbdkit curl alone',
             bytes,
             watched: [

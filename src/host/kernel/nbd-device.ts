@@ -50,6 +50,14 @@ export function parseBlockStat(text: string): HostStats {
   return { readBytes: fields[2]! * SECTOR, writeBytes: fields[6]! * SECTOR, inFlight: fields[8]! };
 }
 
+/** A sysfs attribute holding one integer (a size in sectors, a queue limit in KiB). */
+async function readSysfsInteger(file: string): Promise<number> {
+  const text = await readFile(file, 'utf8');
+  const n = Number(text.trim());
+  if (!Number.isSafeInteger(n)) throw new Error(`unexpected ${file}: ${JSON.stringify(text)}`);
+  return n;
+}
+
 export interface SysfsNbdDeviceOptions {
   name: string;
   sysRoot: string;
@@ -72,10 +80,7 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
     linkOutlivesClient: !flags.some((f) => f === '-L' || f === '-nonetlink'),
     exists: () => existsSync(sysDir),
     async size() {
-      const text = await readFile(path.join(sysDir, 'size'), 'utf8');
-      const sectors = Number(text.trim());
-      if (!Number.isSafeInteger(sectors)) throw new Error(`unexpected ${sysDir}/size: ${JSON.stringify(text)}`);
-      return sectors * SECTOR;
+      return (await readSysfsInteger(path.join(sysDir, 'size'))) * SECTOR;
     },
     // synchronous: HostAttachment.stats() is, and a sysfs read does not block
     stats: () => parseBlockStat(readFileSync(path.join(sysDir, 'stat'), 'utf8')),
@@ -100,12 +105,7 @@ export function createNbdDevice(opts: SysfsNbdDeviceOptions): NbdDevice {
     },
     async setQueue(queue) {
       const attr = (name: string) => path.join(sysDir, 'queue', name);
-      const readKiB = async (name: string) => {
-        const text = await readFile(attr(name), 'utf8');
-        const kib = Number(text.trim());
-        if (!Number.isSafeInteger(kib)) throw new Error(`unexpected ${attr(name)}: ${JSON.stringify(text)}`);
-        return kib;
-      };
+      const readKiB = (name: string) => readSysfsInteger(attr(name));
       // the kernel refuses a max_sectors_kb above max_hw_sectors_kb (EINVAL)
       const longest = Math.min(queue.maxRequestKiB, await readKiB('max_hw_sectors_kb'));
       await writeFile(attr('max_sectors_kb'), `${longest}\n`);
