@@ -139,7 +139,7 @@ export async function registerFleet(stacks: Stack[], gws: GatewayProcess[], redf
       await waitFor(
         `${s.baseUrl}: the gateways' certificates in the daemon's capath`,
         () => {
-          const capath = path.join(s.dir, 'run', 'sources', 'capath');
+          const capath = path.join(s.dir, 'run', 'sources', 'capath', 'current');
           const linked = readdirSync(capath).map((f) => {
             try {
               return readlinkSync(path.join(capath, f));

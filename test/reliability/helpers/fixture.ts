@@ -149,7 +149,7 @@ async function startStackWithInspectors(opts: FixtureOptions): Promise<Stack> {
 /** Puts the CA into the TrustStore and waits until the daemon's capath copy has it. */
 async function trustCa(stack: Stack, pem: string): Promise<void> {
   writeFileSync(path.join(stack.trustStore, 'reliability-ca.pem'), pem);
-  const capath = path.join(stack.dir, 'run', 'sources', 'capath');
+  const capath = path.join(stack.dir, 'run', 'sources', 'capath', 'current');
   await waitFor('the daemon to copy the test CA into its capath', () => readdirSync(capath).length > 0, {
     timeoutMs: 10_000,
   });

@@ -25,7 +25,7 @@ export interface Sample {
 
 /** What the service holds when no slot is in use: checked against a baseline after a run or a fault. */
 export interface Rest {
-  /** Every entry under the runtime dirs ("run/export/", "run/sources/capath/abcd.0", sockets "=" suffixed). */
+  /** Every entry under the runtime dirs ("run/export/", "run/sources/capath/current", sockets "=" suffixed). */
   files: string[];
   /** Command names of the direct children, without tsx's transform service ("esbuild"): it runs
    *  only when a module is not yet in tsx's disk cache, so a restarted process may have none. */
