@@ -27,7 +27,7 @@ const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----
 const MAX_PEM_BYTES = 1024 * 1024;
 const DEBOUNCE_MS = 100;
 
-/** `copiesDir`: the copies and the `current` link to one of them; emptied at start. */
+/** `copiesDir`: the copies and the `current` link to one of them; emptied at start, removed by close(). */
 export async function openTrustStore(
   sourceDir: string,
   copiesDir: string,
@@ -74,6 +74,8 @@ export async function openTrustStore(
       clearTimeout(timer);
       await watcher.close();
       await running;
+      // the sources are stopped by now: a stopped daemon leaves no runtime files behind
+      await rm(copiesDir, { recursive: true, force: true });
     },
   };
 }
