@@ -81,7 +81,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const tls = await loadTlsIdentity({ cert: o.cert, key: o.key, runtimeDir: o.stateDir });
   const sharedStorage = o.storage === undefined ? undefined : parseStorageUrl(o.storage);
-  const database = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'));
+  const database = await openStore(o.postgres, path.join(o.stateDir, 'gateway.sqlite'), o.log);
   // the media server counts bytes in memory; every other reader of attachments sees them written
   const served = new ServedBytes(database, o.log);
   const store = served.countedBeforeReads(database);

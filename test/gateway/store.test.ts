@@ -12,6 +12,7 @@ import pg from 'pg';
 import { openPostgresStore } from '../../src/gateway/db/postgres.js';
 import { openSqliteStore } from '../../src/gateway/db/sqlite.js';
 import type { GatewayStore } from '../../src/gateway/db/store.js';
+import { waitFor } from '../helpers/wait.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 
 const bmc = (name: string) => ({
@@ -206,7 +207,10 @@ before(async () => {
   server = await startPostgres();
 });
 after(() => server?.stop());
-storeSuite('PostgreSQL', () => openPostgresStore(server.connectionString));
+/** Pooled connections the server ended, reported by the stores (the server's stop ends the idle ones). */
+const lost: Error[] = [];
+const openPostgres = (connectionString: string) => openPostgresStore(connectionString, (err) => lost.push(err));
+storeSuite('PostgreSQL', () => openPostgres(server.connectionString));
 
 /** The attachments table of the first release, and one row in it. */
 const FIRST_RELEASE = [
@@ -251,13 +255,13 @@ describe('gateway store: an older database upgrades', () => {
     await old.connect();
     for (const sql of statements) await old.query(sql);
     await old.end();
-    return openPostgresStore(connectionString);
+    return openPostgres(connectionString);
   });
 });
 
 describe('gateway store: two gateways on one PostgreSQL', () => {
   it('never both create a live attachment for one BMC device, and never hold one BMC at once', async () => {
-    const [a, b] = [await openPostgresStore(server.connectionString), await openPostgresStore(server.connectionString)];
+    const [a, b] = [await openPostgres(server.connectionString), await openPostgres(server.connectionString)];
     try {
       await a.addBmc(bmc('shared'));
       const created = await Promise.all(
@@ -320,6 +324,33 @@ describe('gateway store: two gateways on one PostgreSQL', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('gateway store: PostgreSQL ends its connections', () => {
+  it('an idle connection the server ends is reported and replaced: the store goes on, the process does not crash', async () => {
+    const store = await openPostgres(server.connectionString);
+    const admin = new pg.Client({ connectionString: server.connectionString });
+    await admin.connect();
+    try {
+      await store.addBmc(bmc('restarted'));
+      await store.withBmcLock('restarted', async () => undefined); // an idle connection in each pool
+      const before = lost.length;
+      // what a restart or an administrator does to every other session
+      const ended = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      assert.ok(ended.rowCount! >= 2, `ended ${ended.rowCount} sessions`);
+      await waitFor('both pools to report their ended connection', () => lost.length >= before + 2, {
+        timeoutMs: 10_000,
+      });
+      assert.match(lost.at(-1)!.message, /terminating connection due to administrator command/);
+      assert.equal((await store.getBmc('restarted'))?.name, 'restarted');
+      assert.equal(await store.withBmcLock('restarted', async () => 'held'), 'held');
+    } finally {
+      await admin.end();
+      await store.close();
     }
   });
 });

@@ -53,13 +53,24 @@ ALTER TABLE attachments ADD COLUMN IF NOT EXISTS window_start BIGINT, ADD COLUMN
 /** PostgreSQL's code for a unique violation. */
 const UNIQUE_VIOLATION = '23505';
 
-export async function openPostgresStore(connectionString: string): Promise<GatewayStore> {
+/**
+ * `onConnectionLost`: an idle pooled connection failed (the server restarted or ended it); the
+ * pool drops it and opens another for the next query.
+ */
+export async function openPostgresStore(
+  connectionString: string,
+  onConnectionLost: (err: Error) => void,
+): Promise<GatewayStore> {
   if (/^postgres(?:ql)?:\/\/[^/@]*:[^/@]*@/.test(connectionString) || /password=/i.test(connectionString))
     throw new Error('the PostgreSQL connection string must not hold a password: use PGPASSWORD or ~/.pgpass');
   const pool = new pg.Pool({ connectionString, max: 8 });
   // each held BMC lock keeps a connection: a pool of their own, so that the queries of the
   // operations holding them never wait for a connection a lock holds
   const lockPool = new pg.Pool({ connectionString, max: 64 });
+  // a pool emits 'error' for an idle connection the server ended: without a listener that is an
+  // uncaught exception, and a database restart would take the gateway down with it
+  pool.on('error', onConnectionLost);
+  lockPool.on('error', onConnectionLost);
   // two gateways starting at once both create the schema: one at a time
   const client = await pool.connect();
   try {
