@@ -22,6 +22,7 @@ import {
   KERNEL_READS,
   KERNEL_READS_UNTUNED,
   measureTransfer,
+  NBDCOPY_DEFAULT_READS,
   nbdcopyToNull,
   type Measurement,
   type NbdcopyReads,
@@ -43,7 +44,7 @@ const CONSUMERS: readonly NbdcopyReads[] = [
   KERNEL_READS,
   KERNEL_READS_UNTUNED,
   { label: 'nbdcopy 1 conn × 16 requests', connections: 1, requests: 16, requestBytes: 256 * 1024 },
-  { label: 'nbdcopy 4 conns × 64 requests', connections: 4, requests: 64, requestBytes: 256 * 1024 },
+  NBDCOPY_DEFAULT_READS,
 ];
 
 /** One CDP session over the browser's DevTools WebSocket (flat sessions: one socket for all). */

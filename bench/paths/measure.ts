@@ -151,22 +151,6 @@ export async function measureTransfer(opts: TransferOptions): Promise<Measuremen
   };
 }
 
-/**
- * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` of
- * `requestBytes` in flight per connection (nbdcopy's defaults: 64 of 256 KiB).
- */
-export async function nbdcopyToNull(
-  uri: string,
-  connections: number,
-  requests = 64,
-  requestBytes = 256 * 1024,
-): Promise<void> {
-  const args = [`--connections=${connections}`, `--requests=${requests}`, `--request-size=${requestBytes}`];
-  await run('nbdcopy', [...args, uri, 'null:'], {
-    env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
-  });
-}
-
 /** How a consumer reads an export with nbdcopy: `requests` of `requestBytes` in flight per connection. */
 export interface NbdcopyReads {
   label: string;
@@ -174,6 +158,14 @@ export interface NbdcopyReads {
   requests: number;
   requestBytes: number;
 }
+
+/** nbdcopy's own defaults over 4 connections, as paths A–C and `nbdkit curl alone` are read. */
+export const NBDCOPY_DEFAULT_READS: NbdcopyReads = {
+  label: 'nbdcopy 4 conns × 64 requests',
+  connections: 4,
+  requests: 64,
+  requestBytes: 256 * 1024,
+};
 
 /**
  * As the kernel backend reads a slot in production: one nbd-client connection, and /dev/nbdN's
@@ -193,6 +185,22 @@ export const KERNEL_READS_UNTUNED: NbdcopyReads = {
   requests: 2,
   requestBytes: 128 * 1024,
 };
+
+/**
+ * Reads a whole NBD export with nbdcopy into null: (the consumer of every path), `requests` of
+ * `requestBytes` in flight per connection (nbdcopy's defaults: 64 of 256 KiB).
+ */
+export async function nbdcopyToNull(
+  uri: string,
+  connections: number,
+  requests = NBDCOPY_DEFAULT_READS.requests,
+  requestBytes = NBDCOPY_DEFAULT_READS.requestBytes,
+): Promise<void> {
+  const args = [`--connections=${connections}`, `--requests=${requests}`, `--request-size=${requestBytes}`];
+  await run('nbdcopy', [...args, uri, 'null:'], {
+    env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` },
+  });
+}
 
 /** The median of each figure over repeated measurements of the same variant (rounds ≥ 1). */
 export function medianOf(rounds: readonly Measurement[]): Measurement {

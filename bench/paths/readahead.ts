@@ -18,19 +18,14 @@ import {
   KERNEL_READS,
   KERNEL_READS_UNTUNED,
   measureTransfer,
+  NBDCOPY_DEFAULT_READS,
   nbdcopyToNull,
   type NbdcopyReads,
   type PathBenchmark,
 } from './measure.js';
 
-const CONNECTIONS = 4;
-
 /** How the slot socket is read: as `nbdkit curl alone` is, then as the kernel reads. */
-const CONSUMERS: readonly NbdcopyReads[] = [
-  { label: 'nbdcopy 4 conns × 64 requests', connections: CONNECTIONS, requests: 64, requestBytes: 256 * 1024 },
-  KERNEL_READS,
-  KERNEL_READS_UNTUNED,
-];
+const CONSUMERS: readonly NbdcopyReads[] = [NBDCOPY_DEFAULT_READS, KERNEL_READS, KERNEL_READS_UNTUNED];
 
 const benchmark: PathBenchmark = {
   title: 'Legacy read-ahead (daemon) over `nbdkit curl` vs `nbdkit curl` alone, HTTPS on loopback',
@@ -56,7 +51,7 @@ const benchmark: PathBenchmark = {
             variant: 'nbdkit curl alone',
             bytes,
             watched: [{ name: 'nbdkit curl', pid: kit.process.pid! }],
-            transfer: () => nbdcopyToNull(kit.uri, CONNECTIONS),
+            transfer: () => nbdcopyToNull(kit.uri, NBDCOPY_DEFAULT_READS.connections),
             settleMs: 2000,
           });
         } finally {
