@@ -34,9 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   exec 9>&-
 fi
 
-# node_modules: reinstall when package-lock.json changed since the last install
+# node_modules: reinstall when package-lock.json or the dependency fixes in patches/ changed
+# since the last install
 mkdir -p .stamps
-lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+lock_sum=$(cat package-lock.json patches/*.patch | sha256sum | cut -d' ' -f1)
 if [ ! -d node_modules ] || [ "$(cat .stamps/npm-ci 2>/dev/null)" != "$lock_sum" ]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund >&2

@@ -49,6 +49,9 @@ do_compile() {
     # npmsw unpacked node_modules/ without running anything: make its bin links (npx esbuild in
     # scripts/build.sh), still without install scripts (usocket is built below, for the BMC)
     npm rebuild --offline --ignore-scripts
+    # the fixes in patches/ (dbus-next, usocket's addon), which npm's postinstall applies and
+    # --ignore-scripts skipped: before the addons below are compiled from their sources
+    node node_modules/patch-package/index.js
     # the addons for the BMC, with the cross compiler bitbake exports (CC, CXX, LD, AR):
     # usocket (D-Bus fd passing), bufferutil (the bridge's unmasking; its prebuilds are x86 only)
     # and sockopt (the data sockets' send buffers; its prebuilds are macOS files, whatever their name)

@@ -52,6 +52,15 @@ test('sources: git, and npm packages from the lockfile itself; the licence check
   assert.equal(valueOf(files, 'LICENSE'), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).license);
 });
 
+test('compile: the fixes in patches/ are applied before the addons are built from their sources', () => {
+  const compile = recipe()[0]!.functions.get('do_compile') ?? '';
+  const lines = compile.split('\n').map((l) => l.trim());
+  const patched = lines.findIndex((l) => /^node node_modules\/patch-package\/index\.js$/.test(l));
+  const addons = lines.findIndex((l) => l.includes('node-gyp.js rebuild'));
+  assert.ok(patched >= 0, 'do_compile runs patch-package (npm rebuild --ignore-scripts skips the postinstall)');
+  assert.ok(addons > patched, 'the addons are compiled after the patches are applied');
+});
+
 test("runtime: nodejs, nbd-client, nbdkit; the units it enables exist; the install path is the units'", () => {
   const files = recipe();
   const rdepends = words(valueOf(files, 'RDEPENDS:${PN}'));

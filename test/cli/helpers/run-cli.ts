@@ -12,6 +12,8 @@ import { buildBundle } from '../../../scripts/bundle.js';
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the command, when one did (then code is null). */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -65,9 +67,9 @@ function runOnce(cli: string, args: string[], opts: CliOptions): Promise<CliResu
   child.stdin.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   return new Promise((resolve) =>
-    child.once('close', (code) => {
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     }),
   );
 }
@@ -75,7 +77,8 @@ function runOnce(cli: string, args: string[], opts: CliOptions): Promise<CliResu
 /** Runs the command and asserts its exit code; the failure shows the command and its output. */
 export async function expectExit(code: number, args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const r = await vmedia(args, opts);
-  assert.equal(r.code, code, `vmedia ${args.join(' ')} → ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const ended = r.signal ? `killed by ${r.signal}` : String(r.code);
+  assert.equal(r.code, code, `vmedia ${args.join(' ')} → ${ended}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }
 
@@ -106,9 +109,9 @@ export async function vmediaOnTerminal(args: string[], answers: [RegExp, string]
   child.stderr.on('data', onOutput);
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   return new Promise((resolve) =>
-    child.once('close', (code) => {
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout: shown, stderr: '' });
+      resolve({ code, signal, stdout: shown, stderr: '' });
     }),
   );
 }
