@@ -43,5 +43,5 @@ export async function clearStaleState(
     await rm(path.join(tempDir, name), { recursive: true, force: true });
     stale.push(name);
   }
-  if (stale.length > 0) log.warn({ stale }, 'removed what an earlier run of the Legacy sources left behind');
+  if (stale.length > 0) log.warn({ stale }, 'cleared what an earlier run of the Legacy sources left behind');
 }
