@@ -4,14 +4,15 @@
 // reaches, for ever (seen after a test that SIGKILLs the daemon while a mount starts). A service
 // manager that kills the unit's whole cgroup ends them too; the daemon cannot count on one.
 // Found by their --pidfile, which lies in the sources' state dir, whether or not nbdkit got as far
-// as writing it.
-import { readdirSync, readFileSync } from 'node:fs';
+// as writing it. One whose parent runs this very program belongs to a live daemon (one started
+// twice by mistake, which then fails to own the bus name): not ours to end.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const POLL_MS = 20;
 
-/** The pids of the processes whose `--pidfile` lies in `stateDir`: the nbdkits of an earlier run. */
+/** The orphaned processes whose `--pidfile` lies in `stateDir`: the nbdkits of an earlier run. */
 export function nbdkitsOf(stateDir: string): number[] {
   const pids: number[] = [];
   let entries: string[];
@@ -31,9 +32,30 @@ export function nbdkitsOf(stateDir: string): number[] {
     }
     const at = argv.indexOf('--pidfile');
     const pidFile = at >= 0 ? argv[at + 1] : undefined;
-    if (pidFile && path.dirname(pidFile) === stateDir) pids.push(Number(entry));
+    if (pidFile && path.dirname(pidFile) === stateDir && !runsThisProgram(parentOf(entry))) pids.push(Number(entry));
   }
   return pids;
+}
+
+function parentOf(pid: string): string {
+  try {
+    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function runsThisProgram(pid: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === readlinkSync('/proc/self/exe');
+  } catch {
+    return false; // gone, or not ours to read (init): not a daemon of ours
+  }
+}
+
+/** /proc/PID/stat's fields after the command name (state, ppid, ...), which may hold anything. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** SIGTERM to each, SIGKILL to those still there after `graceMs`; resolves once none runs. */
@@ -66,9 +88,7 @@ async function allEnded(pids: readonly number[], timeoutMs: number): Promise<boo
 /** A zombie counts as ended: an orphan's reaper is init, which may take its time. */
 async function isRunning(pid: number): Promise<boolean> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // the state follows the command name, which is in parentheses and may itself hold any
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return statFields(await readFile(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
   } catch {
     return false;
   }
