@@ -135,7 +135,7 @@ class CertificateCopies {
   }
 }
 
-/** A directory name for a set of files: the same certificates, the same name (so restarts and refreshes keep it). */
+/** A directory name for a set of files: the same certificates, the same name (so a refresh that finds them keeps it). */
 function contentName(files: ReadonlyMap<string, string>): string {
   const hash = createHash('sha256');
   for (const [file, pem] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`${file}\0${pem}\0`);
