@@ -79,6 +79,11 @@ export interface CompletionWait {
 interface CompletionWaiter {
   resolve(errno: number): void;
   reject(err: Error): void;
+  /**
+   * The serial of the call whose reply has not arrived yet: Completions before it end another
+   * client's operation (one that was running when this call came in), not this call's.
+   */
+  awaitingReplyTo?: number;
 }
 
 type Variantish = { value: unknown };
@@ -125,14 +130,24 @@ export class DaemonClient {
     readonly bus: MessageBus,
     daemon: NameOwnerWatch,
   ) {
+    // 'message' sees replies and signals in the order the daemon sent them (the daemon replies
+    // to a Mount before it can complete it)
     bus.on('message', (msg: Message) => {
+      if (msg.type === MessageType.METHOD_RETURN || msg.type === MessageType.ERROR) {
+        // a 'u' on the wire, a number at run time (dbus-next's types say string)
+        const replied = Number(msg.replySerial);
+        for (const waiters of this.completionWaiters.values()) {
+          for (const waiter of waiters) if (waiter.awaitingReplyTo === replied) delete waiter.awaitingReplyTo;
+        }
+        return;
+      }
       if (msg.type !== MessageType.SIGNAL || msg.member !== 'Completion') return;
       if (msg.interface !== IFACE.proxy && msg.interface !== IFACE.legacy) return;
       // any peer can send a signal, even addressed to us past the match rule: only the daemon's count
       if (msg.sender === undefined || msg.sender !== daemon.owner) return;
       const errno: unknown = msg.body[0];
       for (const waiter of this.completionWaiters.get(msg.path) ?? []) {
-        waiter.resolve(typeof errno === 'number' ? errno : -1);
+        if (waiter.awaitingReplyTo === undefined) waiter.resolve(typeof errno === 'number' ? errno : -1);
       }
     });
     daemon.onOwnerLost(() => {
@@ -227,10 +242,16 @@ export class DaemonClient {
     );
   }
 
-  /** The call, then the errno of the slot's Completion that follows it. */
+  /**
+   * The call, then the errno of the slot's first Completion after its reply. One that comes
+   * before the reply belongs to another client's operation: a bridge's Mount accepted just as a
+   * racing D-Bus Mount failed must not take that failure for its own.
+   */
   private async callUntilCompletion(slot: SlotState, msg: MessageLike, waitMs: number): Promise<number> {
-    const completion = this.nextCompletion(slot, waitMs);
-    const called = this.call(msg);
+    const message = new Message(msg);
+    const called = this.call(message);
+    // bus.call numbered the message at once; its reply cannot have been read yet
+    const completion = this.nextCompletion(slot, waitMs, message.serial ?? undefined);
     try {
       await called;
       return await completion.result;
@@ -241,9 +262,10 @@ export class DaemonClient {
 
   /**
    * Listens for the slot's next Completion from the daemon, from now on: call it before doing
-   * what causes the Completion. The wait fails after `waitMs` or when the daemon leaves the bus.
+   * what causes the Completion. With `awaitingReplyTo` (a sent call's serial), only a Completion
+   * after that call's reply counts. The wait fails after `waitMs` or when the daemon leaves the bus.
    */
-  nextCompletion(slot: SlotState, waitMs: number): CompletionWait {
+  nextCompletion(slot: SlotState, waitMs: number, awaitingReplyTo?: number): CompletionWait {
     const waiters = this.completionWaiters.get(slot.path) ?? new Set<CompletionWaiter>();
     this.completionWaiters.set(slot.path, waiters);
     let waiter!: CompletionWaiter;
@@ -253,7 +275,7 @@ export class DaemonClient {
       waiters.delete(waiter);
     };
     const result = new Promise<number>((resolve, reject) => {
-      waiter = { resolve, reject };
+      waiter = { resolve, reject, ...(awaitingReplyTo === undefined ? {} : { awaitingReplyTo }) };
       timer = setTimeout(
         () => reject(new CompletionTimeout(`no Completion from ${slot.name} within ${waitMs} ms`)),
         waitMs,
@@ -266,7 +288,7 @@ export class DaemonClient {
   }
 
   /** One call with a reply deadline; an absent or silent daemon is DaemonUnavailable. */
-  private async call(msg: MessageLike): Promise<Message | null> {
+  private async call(msg: MessageLike | Message): Promise<Message | null> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
@@ -278,7 +300,7 @@ export class DaemonClient {
       );
     });
     try {
-      return await Promise.race([this.bus.call(new Message(msg)), deadline]);
+      return await Promise.race([this.bus.call(msg instanceof Message ? msg : new Message(msg)), deadline]);
     } catch (err) {
       if (!(err instanceof DBusError)) throw err;
       if (DAEMON_ABSENT_ERRORS.has(err.type)) {
