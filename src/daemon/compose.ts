@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { MountPoint } from '../mountpoint/mount-point.js';
 import { createSourceProvider } from '../sources/index.js';
 import type { SourceProvider } from '../sources/types.js';
+import { lockRuntimeDir } from './runtime-lock.js';
 import { publishVirtualMedia } from './service.js';
 
 /** Only the chosen backend's modules are loaded: start-up time is mostly module loading. */
@@ -31,6 +32,8 @@ export interface RunningService {
 /** Builds the service from the concrete parts; on a failure undoes what it started and throws. */
 export async function startService(config: ServiceConfig, busChoice: string, log: Logger): Promise<RunningService> {
   mkdirSync(config.runtimeDir, { recursive: true, mode: 0o755 });
+  // taken before any part clears what an earlier run left in the dir, which must not be a live daemon's
+  const lock = lockRuntimeDir(config.runtimeDir);
   // independent start-up work (probing nbdkit, the bus handshake) overlaps
   const parts = await Promise.allSettled([
     createHostBackend(config, log),
@@ -46,6 +49,7 @@ export async function startService(config: ServiceConfig, busChoice: string, log
     bus?.disconnect();
     await host?.close();
     await sources?.close();
+    lock.release();
   };
   try {
     const failed = parts.find((p) => p.status === 'rejected');

@@ -1,11 +1,11 @@
 // The daemon and `vmedia start` as processes: bad config files refuse to start with the key
-// path and reason, a second daemon cannot take the bus name, `vmedia start` brings the service
-// up on a private bus and SIGTERM leaves nothing behind.
+// path and reason, a second daemon cannot take the bus name nor a live daemon's runtime dir,
+// `vmedia start` brings the service up on a private bus and SIGTERM leaves nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { startTestBus, type TestBus } from '../helpers/private-bus.js';
 import { spawnDaemon, startDaemon } from '../helpers/daemon.js';
 import { BUS_NAME } from '../../src/dbus/names.js';
+import { LOCK_FILE } from '../../src/daemon/runtime-lock.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -57,20 +58,68 @@ test('a bad config file: exit 2, every problem named with its key path and reaso
 
 test('a second daemon on the same bus refuses to start: the name is taken', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
+  const otherDir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
   const config = { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } };
   const first = await startDaemon({ config, busAddress: bus.address });
   try {
-    const second = spawnDaemon({ config, busAddress: bus.address });
+    const second = spawnDaemon({ config: { ...config, RuntimeDir: otherDir }, busAddress: bus.address });
     assert.equal(await second.exited, 1, second.output());
     assert.match(
       second.output(),
       /cannot start: the bus name xyz\.openbmc_project\.VirtualMedia is owned by another process/,
     );
+    assert.deepEqual(
+      readdirSync(otherDir).filter((f) => f.includes(LOCK_FILE)),
+      [],
+      'the lock it took is given back',
+    );
   } finally {
     await first.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, otherDir]) rmSync(d, { recursive: true, force: true });
   }
   assert.equal(await first.exited, 0);
+});
+
+test("a second daemon on the same runtime dir refuses before it clears anything of the first's; a killed daemon's lock is taken over", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vmedia-rt-'));
+  const config = { HostBackend: 'export', RuntimeDir: dir, MountPoints: { Slot_0: slot } };
+  const lockFile = path.join(dir, LOCK_FILE);
+  const otherBus = await startTestBus();
+  const first = await startDaemon({ config, busAddress: bus.address });
+  let third: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  try {
+    assert.equal(readFileSync(lockFile, 'utf8'), `${first.pid}\n`);
+    // what a start-up clears as an earlier run's: here it is the live first daemon's
+    const sourceState = path.join(dir, 'sources', 'Slot_0.pid');
+    writeFileSync(sourceState, '');
+    // on a bus of its own, where the name is free: only the runtime dir stops it
+    const second = spawnDaemon({ config, busAddress: otherBus.address });
+    assert.equal(await second.exited, 1, second.output());
+    assert.match(
+      second.output(),
+      new RegExp(`cannot start: the runtime dir \\S+ is in use by another vmedia daemon \\(pid ${first.pid}, `),
+    );
+    assert.ok(existsSync(sourceState), "the first daemon's files are left alone");
+    assert.equal(readFileSync(lockFile, 'utf8'), `${first.pid}\n`, "the lock stays the first's");
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.exited;
+    third = await startDaemon({ config, busAddress: otherBus.address });
+    assert.equal(readFileSync(lockFile, 'utf8'), `${third.pid}\n`, "a dead daemon's lock is taken over");
+    assert.ok(!existsSync(sourceState), 'and what it left is cleared');
+    await third.stop();
+    assert.equal(await third.exited, 0, third.output());
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes(LOCK_FILE)),
+      [],
+      'a clean stop removes the lock',
+    );
+  } finally {
+    await first.stop();
+    await third?.stop();
+    await otherBus.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the bus going away stops the daemon (exit 1) instead of leaving it orphaned', async () => {

@@ -4,8 +4,9 @@
 // reaches, for ever (seen after a test that SIGKILLs the daemon while a mount starts). A service
 // manager that kills the unit's whole cgroup ends them too; the daemon cannot count on one.
 // Found by their --pidfile, which lies in the sources' state dir, whether or not nbdkit got as far
-// as writing it. One whose parent runs this very program belongs to a live daemon (one started
-// twice by mistake, which then fails to own the bus name): not ours to end.
+// as writing it. One whose parent runs this very program belongs to a live daemon: not ours to
+// end (the runtime dir's lock, src/daemon/runtime-lock.ts, keeps a second daemon out of the dir,
+// but not two that take over a dead one's lock in the same instant).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
