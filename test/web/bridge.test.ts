@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { exec, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,9 +34,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** The Proxy Mount/Unmount calls on the bus, as dbus-monitor sees them ("Unmount Slot_0"). */
-async function watchProxyCalls(address: string): Promise<{ calls(): string[]; stop(): void }> {
-  const monitor = spawn('dbus-monitor', ['--address', address, `type='method_call',interface='${IFACE.proxy}'`]);
+/**
+ * The Proxy Mount/Unmount calls on the bus, as dbus-monitor sees them ("Unmount Slot_0"), and the
+ * error replies (their names) of every call.
+ */
+async function watchProxyCalls(address: string): Promise<{ calls(): string[]; errors(): string[]; stop(): void }> {
+  const monitor = spawn('dbus-monitor', [
+    '--address',
+    address,
+    `type='method_call',interface='${IFACE.proxy}'`,
+    "type='error'",
+  ]);
   let seen = '';
   await new Promise<void>((resolve, reject) => {
     monitor.once('error', reject);
@@ -49,7 +58,29 @@ async function watchProxyCalls(address: string): Promise<{ calls(): string[]; st
       [...seen.matchAll(/path=[^;]*\/(\w+); interface=([^;]+); member=(\w+)/g)]
         .filter((m) => m[2] === IFACE.proxy)
         .map((m) => `${m[3]} ${m[1]}`),
+    errors: () => [...seen.matchAll(/^error .* error_name=(\S+)/gm)].map((m) => m[1]!),
     stop: () => monitor.kill(),
+  };
+}
+
+/**
+ * Listens on a Proxy slot's socket in the bridge's place, to hold the connection of the daemon's
+ * NBD client: its handshake waits (paused) while the test lets a browser reach the bridge. Bound
+ * elsewhere and renamed into place, so that closing it unlinks nothing the bridge made since.
+ */
+async function holdSlotSocket(socket: string): Promise<{ connection: Promise<Socket>; close(): void }> {
+  const bound = `${socket}.held`;
+  let take!: (c: Socket) => void;
+  const connection = new Promise<Socket>((resolve) => (take = resolve));
+  const server = createServer({ pauseOnConnect: true }, (c) => take(c));
+  await new Promise<void>((resolve) => server.listen(bound, resolve));
+  renameSync(bound, socket);
+  return {
+    connection,
+    close: () => {
+      server.close();
+      void connection.then((c) => c.destroy());
+    },
   };
 }
 
@@ -277,5 +308,79 @@ describe('WebSocket NBD bridge', { timeout: 120_000 }, () => {
     (await connect()).close();
     await until('a second log line', async () => (bridgeLines('Slot_1').length > count ? true : undefined));
     assert.match(bridgeLines('Slot_1').at(-1)!, /closed the connection/);
+  });
+  it("a D-Bus client's Mount that got the slot first: the browser serves it once it reaches the bridge; when it fails, the bridge mounts again", async () => {
+    const slot = stack.slots[0]!;
+    const path0 = slotPath('Proxy', 'Slot_0');
+    const bus = await BusClient.connect(stack.busAddress);
+    const watch = await watchProxyCalls(stack.busAddress);
+    const admin = basicAuth(stack.admin.user, stack.admin.password);
+    const holders: Awaited<ReturnType<typeof holdSlotSocket>>[] = [];
+    const ejectThrough = async (browser: Awaited<ReturnType<typeof connectWsNbdServer>>) => {
+      const { stdout } = await run(`nbdinfo --size 'nbd+unix:///?socket=${slot.exportSocket}'`);
+      assert.equal(Number(stdout.trim()), IMAGE_BYTES, "the browser's image is on the slot");
+      assert.equal(browser.ws.readyState, WebSocket.OPEN, 'the browser holds the slot');
+      const eject = await stack.request(
+        '/redfish/v1/Managers/bmc/VirtualMedia/Slot_0/Actions/VirtualMedia.EjectMedia',
+        {
+          method: 'POST',
+          auth: stack.admin,
+          body: {},
+        },
+      );
+      assert.equal(eject.status, 204, eject.text);
+      assert.equal((await browser.ended).code, 1000);
+      await until('socket removed', async () => (existsSync(slot.socket) ? undefined : true));
+    };
+    try {
+      // the other Mount's NBD client connected before the bridge listened; relayed to the bridge, it
+      // is the browser's to serve, as if it had connected a moment later
+      let seen = bus.completions(path0).length;
+      const held = await holdSlotSocket(slot.socket);
+      holders.push(held);
+      const heldIno = statSync(slot.socket).ino;
+      assert.deepEqual(await bus.call(path0, IFACE.proxy, 'Mount'), [true]);
+      const daemonSide = await held.connection;
+      const browser = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: admin });
+      await until('the bridge to listen', async () => {
+        const ino = existsSync(slot.socket) ? statSync(slot.socket, { throwIfNoEntry: false })?.ino : undefined;
+        return ino !== undefined && ino !== heldIno ? true : undefined;
+      });
+      const toBridge = connect(slot.socket);
+      daemonSide.pipe(toBridge).pipe(daemonSide);
+      daemonSide.resume();
+      assert.equal(
+        await bus.completion(path0, seen + 1),
+        0,
+        "the other client's Mount completes, served by the browser",
+      );
+      await ejectThrough(browser);
+      assert.equal(bus.completions(path0).length, seen + 2, 'one mount, one eject');
+
+      // the other Mount fails after the bridge's was refused: the slot is free, the bridge mounts
+      seen = bus.completions(path0).length;
+      const refusals = watch.errors().filter((e) => e === 'System.Error.EBUSY').length;
+      const mounts = () => watch.calls().filter((c) => c === 'Mount Slot_0').length;
+      const mountsBefore = mounts();
+      const heldAgain = await holdSlotSocket(slot.socket);
+      holders.push(heldAgain);
+      assert.deepEqual(await bus.call(path0, IFACE.proxy, 'Mount'), [true]);
+      const doomed = await heldAgain.connection;
+      const second = await connectWsNbdServer(wsUrl(0), { ca: stack.ca, image, headers: admin });
+      await until("the bridge's Mount refused (EBUSY)", async () =>
+        watch.errors().filter((e) => e === 'System.Error.EBUSY').length > refusals ? true : undefined,
+      );
+      doomed.destroy();
+      assert.equal(await bus.completion(path0, seen + 1), 111, "the other client's Mount failed");
+      assert.equal(await bus.completion(path0, seen + 2), 0, "the bridge's second Mount succeeded");
+      // dbus-monitor prints a little later: the other client's Mount, then the bridge's two
+      await until('three Mount calls seen', async () => (mounts() - mountsBefore >= 3 ? true : undefined));
+      assert.equal(mounts() - mountsBefore, 3, 'the bridge mounted twice');
+      await ejectThrough(second);
+    } finally {
+      for (const held of holders) held.close();
+      watch.stop();
+      bus.close();
+    }
   });
 });

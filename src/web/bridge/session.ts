@@ -1,6 +1,7 @@
 // One browser's session on one Proxy slot, from the upgrade until the slot is free again: listen
-// on the slot socket, Mount (the daemon's NBD client connects to us), splice the WebSocket to
-// that connection, and end it so that the daemon's Completion says what happened:
+// on the slot socket, Mount (the daemon's NBD client connects to us; another client's Mount that
+// got the slot first may bring it too), splice the WebSocket to that connection, and end it so
+// that the daemon's Completion says what happened:
 //  - the browser went away while Active: the NBD client sees its server gone and the daemon
 //    ends the mount as lost (Completion(ECONNREFUSED)). No Unmount: it would race the loss and,
 //    when first, make a vanished browser look like an eject that went well (Completion(0));
@@ -23,6 +24,11 @@ export const CLOSE = {
   mountFailed: 1011,
   slotInUse: 4409,
 } as const;
+
+/** The daemon's refusals of a Mount while another client's Mount or eject holds the slot. */
+const SLOT_TAKEN = new Set(['EBUSY', 'EPERM']);
+/** Mounts tried while other clients' Mounts keep failing in front of this session's. */
+const MOUNT_ATTEMPTS = 3;
 
 /** Who ended the session first, and why (in words for the log). */
 interface Ending {
@@ -120,20 +126,57 @@ export class BridgeSession {
 
   /** Mount; false (the WebSocket closed or closing, the reason logged) when it did not succeed. */
   private async mount(): Promise<boolean> {
-    const result = await this.daemon.operate(this.slot, 'Mount', undefined, this.waitMs).catch((err: unknown) => {
-      if (err instanceof DaemonCallError) return err;
-      throw err;
-    });
-    if (result === 0) return true;
-    const why = result instanceof DaemonCallError ? `${result.errorName}: ${result.message}` : errnoText(result);
-    if (this.ending) {
-      // the session's end failed the mount: its reason is the one worth reading
-      this.log.warn({ why: this.ending.why, mount: why }, 'bridge session ended before the mount completed');
-    } else {
-      this.log.warn({ why }, 'bridge mount failed');
-      this.ws.close(CLOSE.mountFailed, `mount failed: ${why}`.slice(0, 120));
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.daemon.operate(this.slot, 'Mount', undefined, this.waitMs).catch((err: unknown) => {
+        if (err instanceof DaemonCallError) return err;
+        throw err;
+      });
+      if (result === 0) return true;
+      if (result instanceof DaemonCallError && SLOT_TAKEN.has(result.errno ?? '') && !this.ending) {
+        const settled = await this.settleOtherMount();
+        if (settled === 'served here') {
+          this.log.info("another client's Mount of the slot reached this session: the browser serves it");
+          return true;
+        }
+        if (settled === 'free' && attempt < MOUNT_ATTEMPTS) continue;
+      }
+      const why = result instanceof DaemonCallError ? `${result.errorName}: ${result.message}` : errnoText(result);
+      if (this.ending) {
+        // the session's end failed the mount: its reason is the one worth reading
+        this.log.warn({ why: this.ending.why, mount: why }, 'bridge session ended before the mount completed');
+      } else {
+        this.log.warn({ why }, 'bridge mount failed');
+        this.ws.close(CLOSE.mountFailed, `mount failed: ${why}`.slice(0, 120));
+      }
+      return false;
     }
-    return false;
+  }
+
+  /**
+   * The daemon refused this session's Mount because another client's Mount (a D-Bus client
+   * racing the browser) holds the slot. Waits until that one has completed. If it reached the
+   * daemon after this session started listening, its NBD client connected here and the browser
+   * serves it: the slot is Active on this session's connection. If it failed, the slot is free.
+   */
+  private async settleOtherMount(): Promise<'served here' | 'free' | 'taken'> {
+    const completion = this.daemon.nextCompletion(this.slot, this.waitMs);
+    try {
+      let now = await this.slotNow();
+      // Mount until the media is gone: ExitCode -1; Active only once the mount has completed
+      if (now && !now.active && now.exitCode === -1) {
+        await completion.result.catch(() => undefined);
+        now = await this.slotNow();
+      }
+      if (!now || this.ending) return 'taken';
+      if (now.active) return this.conn ? 'served here' : 'taken';
+      return now.exitCode === -1 ? 'taken' : 'free';
+    } finally {
+      completion.cancel();
+    }
+  }
+
+  private async slotNow(): Promise<SlotState | undefined> {
+    return (await this.daemon.slots()).find((s) => s.path === this.slot.path);
   }
 
   /** After an Active session: make sure the daemon lets go of the slot (see the top of the file). */
