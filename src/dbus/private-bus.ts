@@ -1,6 +1,7 @@
 // A private dbus-daemon with our own bus config: what `npm start` and the tests run instead of
 // the system bus of a BMC. Its socket lives in a directory the caller owns.
 import { existsSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createLogger } from '../log.js';
@@ -19,6 +20,13 @@ export async function startPrivateBus(
   socketPath: string,
   runner: ProcessRunner = createProcessRunner(createLogger('dbus-daemon')),
 ): Promise<PrivateBus> {
+  // a socket left by a bus that died is replaced; a live bus's (a second `vmedia start` on the
+  // same runtime dir) is not: unlinked, it would cut the running one off from every new client
+  if (await answers(socketPath)) {
+    throw new Error(
+      `a D-Bus daemon already listens on ${socketPath}: is vmedia already running with this runtime dir?`,
+    );
+  }
   rmSync(socketPath, { force: true });
   const address = `unix:path=${path.resolve(socketPath)}`;
   let stderr = '';
@@ -50,4 +58,16 @@ export async function startPrivateBus(
       if (existsSync(socketPath)) rmSync(socketPath, { force: true });
     },
   };
+}
+
+/** Whether something accepts connections on the unix socket `socketPath`. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(socketPath)
+      .once('connect', () => {
+        probe.destroy();
+        resolve(true);
+      })
+      .once('error', () => resolve(false));
+  });
 }

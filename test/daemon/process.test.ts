@@ -191,6 +191,15 @@ test('vmedia start: private bus + daemon with dev.json + web, usage printed; SIG
     if (!up()) throw new Error(`vmedia start exited with ${child.exitCode} before coming up:\n${out}`);
     const address = `unix:path=${path.join(runtimeDir, 'bus.sock')}`;
     assert.match(out, new RegExp(`busctl --address=${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} tree`));
+    // a second one on the same runtime dir stops before it touches the first's bus socket
+    const second = await run(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
+      env: { ...process.env, VMEDIA_RUNTIME_DIR: runtimeDir, VMEDIA_LISTEN: `127.0.0.1:${await freePort()}` },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /a D-Bus daemon already listens on \S+bus\.sock: is vmedia already running/);
     const tree = (await run('busctl', [`--address=${address}`, 'tree', '--list', BUS_NAME])).stdout;
     assert.match(tree, /\/Proxy\/Slot_0\n/);
     assert.match(tree, /\/Proxy\/Slot_1\n/);
