@@ -22,15 +22,12 @@ import path from 'node:path';
 
 export const LOCK_FILE = 'daemon.pid';
 
-/** Another live process holds the runtime dir. */
-export class RuntimeDirInUse extends Error {}
-
 export interface RuntimeDirLock {
   /** Closes and removes the lock file (if it is still ours). Idempotent. */
   release(): void;
 }
 
-/** Takes `<dir>/daemon.pid`, or throws RuntimeDirInUse naming the process that holds it. */
+/** Takes `<dir>/daemon.pid`, or throws an error naming the live process that holds it. */
 export function lockRuntimeDir(dir: string): RuntimeDirLock {
   const file = path.join(dir, LOCK_FILE);
   // the pid goes in before the file has its name: nobody ever reads a lock file still empty
@@ -47,7 +44,7 @@ export function lockRuntimeDir(dir: string): RuntimeDirLock {
       }
       const holder = holderOf(file);
       if (holder !== undefined) {
-        throw new RuntimeDirInUse(
+        throw new Error(
           `the runtime dir ${dir} is in use by another vmedia daemon (pid ${holder}, ${file}); stop it first or give this one its own RuntimeDir`,
         );
       }
@@ -74,7 +71,7 @@ export function lockRuntimeDir(dir: string): RuntimeDirLock {
 /** The pid of the live process that holds `file` open, or undefined when nobody does. */
 function holderOf(file: string): number | undefined {
   let pid: number;
-  let lock: { dev: number; ino: number };
+  let lock: Inode;
   try {
     pid = Number(readFileSync(file, 'utf8').trim());
     lock = statSync(file);
@@ -91,8 +88,7 @@ function holderOf(file: string): number | undefined {
   }
   for (const fd of fds) {
     try {
-      const open = statSync(`/proc/${pid}/fd/${fd}`);
-      if (open.dev === lock.dev && open.ino === lock.ino) return pid;
+      if (sameInode(statSync(`/proc/${pid}/fd/${fd}`), lock)) return pid;
     } catch {
       // closed meanwhile, or not a file
     }
@@ -102,10 +98,14 @@ function holderOf(file: string): number | undefined {
 
 function sameFile(fd: number, file: string): boolean {
   try {
-    const held = fstatSync(fd);
-    const named = statSync(file);
-    return held.dev === named.dev && held.ino === named.ino;
+    return sameInode(fstatSync(fd), statSync(file));
   } catch {
     return false;
   }
+}
+
+type Inode = { dev: number; ino: number };
+
+function sameInode(a: Inode, b: Inode): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
